@@ -1,0 +1,152 @@
+"""FastAPI routes of the public API. Thin: validation here, answering in the pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sse_starlette.sse import EventSourceResponse
+
+from bot.feedback import FeedbackStore
+from bot.pipeline import Pipeline
+from bot.schemas import (
+    AskRequest,
+    AskResponse,
+    DocumentSummary,
+    FeedbackRequest,
+    FeedbackResponse,
+    HealthResponse,
+    Source,
+)
+from core.privacy import install_log_masking
+from core.settings import Settings
+from core.types import AnswerResult, Passage
+
+log = logging.getLogger("cuabot.api")
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    pipeline: Pipeline = request.app.state.pipeline
+    return pipeline
+
+
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def passage_to_source(passage: Passage) -> Source:
+    chunk = passage.chunk
+    return Source(
+        id=passage.rank,
+        document=chunk.doc_id,
+        title=chunk.title,
+        page=chunk.page,
+        section=chunk.section,
+        excerpt=chunk.text,
+        score=round(passage.score, 4),
+    )
+
+
+def to_response(result: AnswerResult) -> AskResponse:
+    cited = [passage_to_source(p) for p in result.passages if p.rank in result.cited_ids]
+    return AskResponse(
+        answer=result.answer,
+        refused=result.refused,
+        sources=sorted(cited, key=lambda s: s.id),
+        timings={k: round(v, 3) for k, v in result.timings.items()},
+        fallback=result.fallback,
+    )
+
+
+def validate_question(request: AskRequest, settings: Settings) -> str:
+    """The cleaned question, or a 422 with a French reason."""
+    question = request.question.strip()
+    if not question:
+        raise HTTPException(422, "La question est vide : écrivez votre question en quelques mots.")
+    if len(question) > settings.max_question_chars:
+        raise HTTPException(
+            422, f"La question est trop longue ({len(question)} caractères, maximum {settings.max_question_chars})."
+        )
+    if not any(c.isalpha() for c in question):
+        raise HTTPException(422, "La question doit contenir des mots.")
+    return question
+
+
+def create_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
+    install_log_masking()
+    app = FastAPI(
+        title="Assistant documentaire de la CUA",
+        description="Réponses sourcées à partir des documents de la Communauté Urbaine d'Arras.",
+        version="0.1.0",
+    )
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
+    )
+    feedback_store = FeedbackStore(settings.feedback_db, settings.store_questions)
+    app.state.pipeline = pipeline
+    app.state.feedback = feedback_store
+
+    @app.exception_handler(RequestValidationError)
+    async def french_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "corps" for e in exc.errors())
+        return JSONResponse(
+            status_code=422,
+            content={"detail": f"Requête invalide ({fields}) : envoyez un JSON avec une question en texte."},
+        )
+
+    @app.post("/api/ask", response_model=AskResponse)
+    def ask(request: AskRequest, pipe: PipelineDep) -> AskResponse:
+        question = validate_question(request, settings)
+        history = request.history[-settings.max_history_turns :]
+        return to_response(pipe.ask(question, history, request.documents))
+
+    @app.post("/api/ask/stream")
+    def ask_stream(request: AskRequest, pipe: PipelineDep) -> EventSourceResponse:
+        question = validate_question(request, settings)
+        history = request.history[-settings.max_history_turns :]
+        return EventSourceResponse(_events(pipe, question, history, request.documents))
+
+    @app.get("/api/health", response_model=HealthResponse)
+    def health(pipe: PipelineDep) -> HealthResponse:
+        return HealthResponse(
+            status="ok",
+            model_loaded=pipe.generator is not None,
+            index_loaded=bool(pipe.reader.chunks),
+            documents=len(pipe.reader.documents),
+            chunks=len(pipe.reader.chunks),
+            embedder=pipe.embedder.name,
+            generator=pipe.generator.name,
+        )
+
+    @app.get("/api/documents", response_model=list[DocumentSummary])
+    def documents(pipe: PipelineDep) -> list[DocumentSummary]:
+        return pipe.documents()
+
+    @app.post("/api/feedback", response_model=FeedbackResponse)
+    def feedback(request: FeedbackRequest) -> FeedbackResponse:
+        return FeedbackResponse(id=feedback_store.add(request))
+
+    return app
+
+
+def _events(
+    pipe: Pipeline, question: str, history: list[Any], documents: list[str] | None
+) -> Iterator[dict[str, str]]:
+    try:
+        for event in pipe.stream(question, history, documents):
+            if event.kind == "sources":
+                sources = [passage_to_source(p).model_dump() for p in event.passages]
+                yield {"event": "sources", "data": json.dumps({"sources": sources}, ensure_ascii=False)}
+            elif event.kind == "token":
+                yield {"event": "token", "data": json.dumps({"text": event.text}, ensure_ascii=False)}
+            elif event.result is not None:
+                yield {"event": "done", "data": to_response(event.result).model_dump_json()}
+    except Exception:
+        log.exception("stream failed")
+        message = "Une erreur est survenue. Réessayez dans un instant ou adressez-vous à votre mairie."
+        yield {"event": "error", "data": json.dumps({"message": message}, ensure_ascii=False)}

@@ -1,0 +1,111 @@
+"""Generator: the embedded llama.cpp model by default, or any OpenAI-compatible server by URL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from core.settings import Settings
+from ingest.models import QWEN_CODER_GGUF, is_installed, model_path
+
+
+class GenerationError(RuntimeError):
+    """The model failed or ran out of time; the pipeline falls back to an extractive answer."""
+
+
+class Generator(Protocol):
+    name: str
+
+    def stream(self, system: str, user: str) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class LlamaCppGenerator:
+    """Qwen2.5-Coder-1.5B-Instruct (GGUF) in-process; one answer at a time (the model is not thread-safe)."""
+
+    name = "llama.cpp"
+
+    def __init__(self, settings: Settings) -> None:
+        from llama_cpp import Llama
+
+        if not is_installed(QWEN_CODER_GGUF, settings.models_dir):
+            raise RuntimeError("Modèle de langue absent : lancez « cuabot models install ».")
+        self._llm = Llama(
+            model_path=str(model_path(QWEN_CODER_GGUF, settings.models_dir)),
+            n_ctx=settings.llm_context,
+            n_threads=settings.llm_threads,
+            n_batch=512,
+            verbose=False,
+        )
+        self._max_tokens = settings.llm_max_tokens
+        self._timeout = settings.llm_timeout_s
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def stream(self, system: str, user: str) -> Iterator[str]:
+        deadline = time.monotonic() + self._timeout
+        with self._lock:
+            try:
+                chunks = self._llm.create_chat_completion(
+                    messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                    max_tokens=self._max_tokens,
+                    temperature=0.0,
+                    repeat_penalty=1.05,
+                    stream=True,
+                )
+                for chunk in chunks:
+                    if time.monotonic() > deadline:
+                        raise GenerationError("délai de génération dépassé")
+                    text = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+                    if text:
+                        yield text
+            except GenerationError:
+                raise
+            except Exception as exc:
+                raise GenerationError(str(exc)) from exc
+
+
+class OpenAICompatibleGenerator:
+    """Any server speaking the OpenAI chat API: vLLM, llama.cpp's server, Albert…"""
+
+    name = "openai-compatible"
+
+    def __init__(self, settings: Settings) -> None:
+        from openai import OpenAI
+
+        self._client: Any = OpenAI(
+            base_url=settings.openai_base_url, api_key=settings.openai_api_key, timeout=settings.llm_timeout_s
+        )
+        self._model = settings.openai_model
+        self._max_tokens = settings.llm_max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+    def stream(self, system: str, user: str) -> Iterator[str]:
+        try:
+            response = self._client.chat.completions.create(
+                model=self._model,
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                max_tokens=self._max_tokens,
+                temperature=0.0,
+                stream=True,
+            )
+            for event in response:
+                if event.choices and event.choices[0].delta.content:
+                    yield event.choices[0].delta.content
+        except Exception as exc:
+            raise GenerationError(str(exc)) from exc
+
+
+def build_generator(settings: Settings) -> Generator:
+    if settings.generator == "openai":
+        if not settings.openai_base_url:
+            raise ValueError("CUABOT_OPENAI_BASE_URL est requis avec CUABOT_GENERATOR=openai")
+        return OpenAICompatibleGenerator(settings)
+    return LlamaCppGenerator(settings)

@@ -1,0 +1,176 @@
+"""Citation parsing and the support check run on every answer sentence.
+
+A small model sometimes invents numbers, swaps names or reverses the source's meaning.
+Each sentence is kept only if the passages it cites contain its numbers and proper names,
+share its polarity (a "jamais" stays a "jamais") and say the same thing (semantic or
+lexical closeness to one of their sentences).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.retrieval import content_stems, split_sentences
+
+CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_ANSWER_SENTENCE = re.compile(r"(?<=[.!?…])\s+|(?<=\])\s+(?=[A-ZÀÂÉÈÊÎÔÛÇ«])|\n+")
+_NUMBER = re.compile(r"\d(?:[\d\u00a0\u202f ]*\d)?")
+_NAME = re.compile(r"(?<![\w’'])[A-ZÀÂÉÈÊÎÔÛÇ][\w’'\-]{2,}")
+_NEGATION = re.compile(r"\b(?:jamais|aucun|aucune|rien|ni|personne)\b|\bn[e’']\s*\w+\s+(?:pas|plus|point)\b", re.I)
+_COMMON_CAPITALISED = {
+    "les", "des", "une", "elle", "ils", "elles", "nous", "vous", "cette", "ces", "cet", "son", "sa", "ses",
+    "leur", "leurs", "pour", "par", "dans", "avec", "selon", "oui", "non", "lors", "après", "avant",
+    "enfin", "ainsi", "aussi", "mais", "donc", "car", "quand", "dont", "tous", "toutes", "chaque",
+}
+
+_CLAUSE = re.compile(r"[,;:«»()]|\s[-–—]\s")
+_PREFIX = 5
+
+Embed = Callable[[list[str]], np.ndarray]
+
+
+@dataclass
+class CheckedAnswer:
+    sentences: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    cited: list[int] = field(default_factory=list)
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, straight apostrophes: for tolerant substring matching."""
+    text = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+def parse_citations(sentence: str) -> list[int]:
+    numbers: list[int] = []
+    for group in CITATION.findall(sentence):
+        numbers.extend(int(n) for n in re.split(r"[,;]", group))
+    return numbers
+
+
+def strip_citations(sentence: str) -> str:
+    return CITATION.sub("", sentence).strip()
+
+
+def cite(claim: str, number: int) -> str:
+    """Put a citation marker before the claim's final punctuation."""
+    body = claim.rstrip(" .!?…")
+    return f"{body} [{number}]{claim[len(body):].strip()}"
+
+
+def split_answer(answer: str) -> list[str]:
+    return [s.strip() for s in _ANSWER_SENTENCE.split(answer) if s and s.strip()]
+
+
+def numbers_in(text: str) -> set[str]:
+    return {re.sub(r"\D", "", m) for m in _NUMBER.findall(text)}
+
+
+def names_in(text: str) -> set[str]:
+    """Capitalised words that are not the sentence's first word nor common words."""
+    words = _NAME.findall(text)
+    first = text.split(maxsplit=1)[0] if text.split() else ""
+    return {fold(w) for w in words if w != first and fold(w) not in _COMMON_CAPITALISED}
+
+
+def has_negation(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+class GroundingChecker:
+    def __init__(self, embed: Embed, threshold: float, lexical_threshold: float = 0.6) -> None:
+        self._embed = embed
+        self._threshold = threshold
+        self._lexical_threshold = lexical_threshold
+
+    def check(self, answer: str, question: str, passages: dict[int, str]) -> CheckedAnswer:
+        """Keep the sentences of `answer` supported by the numbered `passages` they cite.
+
+        A sentence without a citation is attributed to the passage that supports it best.
+        """
+        question_stems = {fold(s) for s in content_stems(question)}
+        result = CheckedAnswer()
+        claims = [(s, strip_citations(s)) for s in split_answer(answer)]
+        claims = [(s, c) for s, c in claims if c]
+        if not claims or not passages:
+            result.dropped = [s for s, _ in claims]
+            return result
+        sentences = {n: split_sentences(text) or [text] for n, text in passages.items()}
+        flat = [(n, s) for n, group in sentences.items() for s in group]
+        vectors = self._embed([c for _, c in claims] + [s for _, s in flat])
+        claim_vectors, sentence_vectors = vectors[: len(claims)], vectors[len(claims) :]
+        similarities = claim_vectors @ sentence_vectors.T
+        for index, (sentence, claim) in enumerate(claims):
+            cited = [n for n in parse_citations(sentence) if n in passages] or list(passages)
+            echoed = {fold(s) for s in content_stems(claim)} & question_stems
+            support = self._best_support(claim, echoed, cited, flat, similarities[index])
+            if support is None:
+                result.dropped.append(sentence)
+                continue
+            result.sentences.append(sentence if parse_citations(sentence) else cite(claim, support))
+            if support not in result.cited:
+                result.cited.append(support)
+            for n in parse_citations(sentence):
+                if n in passages and n not in result.cited and self._supports(claim, passages[n]):
+                    result.cited.append(n)
+        return result
+
+    def _best_support(
+        self, claim: str, echoed: set[str], cited: list[int], flat: list[tuple[int, str]], similarities: np.ndarray
+    ) -> int | None:
+        """The cited passage that supports `claim`, or None when none does.
+
+        `echoed` are the claim's words taken from the question: the passage must contain them
+        too, else the model is dressing up an unrelated passage as the answer (the
+        prototype's invented opening hours).
+        """
+        ranked = sorted(
+            ((float(similarities[i]), n, s) for i, (n, s) in enumerate(flat) if n in cited), reverse=True
+        )
+        for similarity, number, sentence in ranked:
+            passage_text = " ".join(s for n, s in flat if n == number)
+            if not self._supports(claim, passage_text) or not _covers(passage_text, echoed):
+                continue
+            close = similarity >= self._threshold or self._lexical_overlap(claim, sentence) >= self._lexical_threshold
+            if close and has_negation(claim) == has_negation(_closest_clause(claim, sentence)):
+                return number
+        return None
+
+    @staticmethod
+    def _supports(claim: str, passage_text: str) -> bool:
+        """Every number and proper name of the claim occurs in the passage."""
+        folded = fold(passage_text)
+        return numbers_in(claim) <= numbers_in(passage_text) and all(name in folded for name in names_in(claim))
+
+    @staticmethod
+    def _lexical_overlap(claim: str, sentence: str) -> float:
+        wanted = content_stems(claim)
+        return len(wanted & content_stems(sentence)) / len(wanted) if wanted else 0.0
+
+
+def _covers(passage_text: str, stems: set[str]) -> bool:
+    """Every stem has a passage stem sharing its first letters (tolerates "préside"/"président")."""
+    prefixes = {fold(s)[:_PREFIX] for s in content_stems(passage_text)}
+    return all(stem[:_PREFIX] in prefixes for stem in stems)
+
+
+def _closest_clause(claim: str, sentence: str) -> str:
+    """The clause of `sentence` sharing most words with `claim` (for the polarity check)."""
+    clauses = [c for c in _CLAUSE.split(sentence) if c.strip()] or [sentence]
+    wanted = content_stems(claim)
+    return max(clauses, key=lambda c: len(wanted & content_stems(c)))
+
+
+def best_evidence(
+    question_vector: np.ndarray, answer_vector: np.ndarray, candidates: list[tuple[int, str]], vectors: np.ndarray
+) -> list[tuple[int, str]]:
+    """Rank candidate source sentences by closeness to both the question and the answer."""
+    scores = vectors @ question_vector + vectors @ answer_vector
+    order = np.argsort(-scores)
+    return [candidates[i] for i in order]

@@ -1,0 +1,1 @@
+"""The `cuabot` command: composes ingest, bot, ui and eval (nothing imports it)."""

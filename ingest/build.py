@@ -1,0 +1,280 @@
+"""Incremental, atomic index build.
+
+Only files whose content changed are read and embedded again; vectors of unchanged files are
+copied from the previous generation. Everything is written into a new generation (a fresh
+folder and collection) and `current.json` is switched at the very end, so a run that dies
+half-way leaves the previous index whole and in use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.progress import Progress
+
+from core.settings import Settings
+from core.types import Chunk, DocumentInfo
+from ingest.chunking import chunk_units, make_splitter
+from ingest.embeddings import Embedder, get_embedder
+from ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, document_title, load_file
+from ingest.store import (
+    POINTER,
+    ChromaStore,
+    VectorStore,
+    build_bm25,
+    read_chunks,
+    read_pointer,
+    write_chunks,
+    write_json_atomically,
+)
+
+CORPUS_MANIFEST = "manifest.json"
+# Bump when loaders or chunking change: every file is then read and embedded again.
+INDEX_VERSION = 2
+
+
+def index_signature(settings: Settings) -> str:
+    """What the stored vectors depend on besides the files themselves."""
+    return f"v{INDEX_VERSION}:{settings.embedder}:{settings.chunk_size}:{settings.chunk_overlap}"
+
+
+@dataclass
+class BuildReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    embedded_chunks: int = 0
+    total_chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass
+class _Previous:
+    """What the live generation holds, or nothing."""
+
+    files: dict[str, dict[str, Any]]
+    chunks: dict[str, list[Chunk]]
+    collection: str | None
+
+
+def build_index(
+    settings: Settings,
+    folder: Path | None = None,
+    embedder_factory: Callable[[Settings], Embedder] = get_embedder,
+    store: VectorStore | None = None,
+) -> BuildReport:
+    started = time.perf_counter()
+    folder = (folder or settings.corpus_dir).resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Dossier introuvable : {folder}")
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    store = store or ChromaStore.from_settings(settings)
+    previous = _load_previous(settings)
+    infos = _read_corpus_manifest(folder)
+    report = BuildReport()
+    files: dict[str, dict[str, Any]] = {}
+    chunks_by_file: dict[str, list[Chunk]] = {}
+    to_embed: list[Chunk] = []
+
+    candidates = _list_files(folder, report)
+    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
+    with Progress() as progress:
+        task = progress.add_task("Lecture des documents", total=len(candidates))
+        for path in candidates:
+            rel = path.relative_to(folder).as_posix()
+            old = previous.files.get(rel)
+            entry = _fingerprint(path, old)
+            if old and entry["sha256"] == old["sha256"]:
+                files[rel] = {**old, **entry}
+                chunks_by_file[rel] = previous.chunks[rel]
+                report.unchanged.append(rel)
+            else:
+                _read_and_chunk(path, rel, entry, infos, splitter, old, previous, files, chunks_by_file, report, to_embed)
+            progress.advance(task)
+    report.removed = sorted(set(previous.files) - set(files) - {r for r, _ in report.skipped})
+    report.total_chunks = sum(len(c) for c in chunks_by_file.values())
+
+    if report.changed or previous.collection is None:
+        _write_generation(settings, store, previous, files, chunks_by_file, to_embed, embedder_factory)
+        report.embedded_chunks = len(to_embed)
+    elif files != previous.files:
+        _refresh_fingerprints(settings, files)
+    _remove_stale_generations(settings, store)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _read_and_chunk(
+    path: Path,
+    rel: str,
+    entry: dict[str, Any],
+    infos: dict[str, dict[str, str]],
+    splitter: Any,
+    old: dict[str, Any] | None,
+    previous: _Previous,
+    files: dict[str, dict[str, Any]],
+    chunks_by_file: dict[str, list[Chunk]],
+    report: BuildReport,
+    to_embed: list[Chunk],
+) -> None:
+    try:
+        units = load_file(path)
+    except UnreadableFile as exc:
+        reason = str(exc)
+        if old:
+            reason += " ; l'ancienne version reste dans l'index"
+            files[rel] = old
+            chunks_by_file[rel] = previous.chunks[rel]
+        report.skipped.append((rel, reason))
+        return
+    info = _document_info(rel, path, units, infos)
+    chunks = chunk_units(units, info, splitter)
+    files[rel] = {**entry, "doc_id": info.doc_id, "info": asdict(info)}
+    chunks_by_file[rel] = chunks
+    to_embed.extend(chunks)
+    (report.updated if old else report.added).append(rel)
+
+
+def _list_files(folder: Path, report: BuildReport) -> list[Path]:
+    paths = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if not path.is_file() or rel == CORPUS_MANIFEST or any(p.startswith(".") for p in path.parts[len(folder.parts):]):
+            continue
+        if path.suffix.lower() in SUPPORTED_SUFFIXES:
+            paths.append(path)
+        else:
+            report.skipped.append((rel, f"format non pris en charge ({path.suffix or 'sans extension'})"))
+    return paths
+
+
+def _fingerprint(path: Path, old: dict[str, Any] | None) -> dict[str, Any]:
+    """Size, mtime and sha256; the file is not read when size and mtime are unchanged."""
+    stat = path.stat()
+    if old and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
+        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": old["sha256"]}
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+
+
+def _read_corpus_manifest(folder: Path) -> dict[str, dict[str, str]]:
+    path = folder / CORPUS_MANIFEST
+    if not path.exists():
+        return {}
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("documents", {}))
+
+
+def _document_info(rel: str, path: Path, units: Any, infos: dict[str, dict[str, str]]) -> DocumentInfo:
+    meta = infos.get(rel, {})
+    doc_id = Path(rel).with_suffix("").as_posix().replace("/", "-")
+    return DocumentInfo(
+        doc_id=doc_id,
+        title=meta.get("title") or document_title(path, units),
+        publisher=meta.get("publisher", ""),
+        date=meta.get("date", ""),
+        author=meta.get("author", ""),
+        url=meta.get("url", ""),
+    )
+
+
+def _load_previous(settings: Settings) -> _Previous:
+    pointer = read_pointer(settings.index_dir)
+    if pointer is None or pointer.get("signature") != index_signature(settings):
+        return _Previous(files={}, chunks={}, collection=None)
+    generation = settings.index_dir / pointer["generation"]
+    manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in read_chunks(generation / "chunks.jsonl"):
+        by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    files = manifest["files"]
+    chunks = {rel: by_doc.get(entry["doc_id"], []) for rel, entry in files.items()}
+    return _Previous(files=files, chunks=chunks, collection=pointer["collection"])
+
+
+def _embed(chunks: list[Chunk], embedder: Embedder, batch_size: int) -> np.ndarray:
+    batches = []
+    with Progress() as progress:
+        task = progress.add_task("Calcul des embeddings", total=len(chunks))
+        for start in range(0, len(chunks), batch_size):
+            batch = chunks[start : start + batch_size]
+            batches.append(embedder.embed_documents([c.embedded_text() for c in batch]))
+            progress.advance(task, len(batch))
+    return np.vstack(batches) if batches else np.zeros((0, 0), dtype=np.float32)
+
+
+def _write_generation(
+    settings: Settings,
+    store: VectorStore,
+    previous: _Previous,
+    files: dict[str, dict[str, Any]],
+    chunks_by_file: dict[str, list[Chunk]],
+    to_embed: list[Chunk],
+    embedder_factory: Callable[[Settings], Embedder],
+) -> None:
+    generation_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    generation = settings.index_dir / f"gen-{generation_id}"
+    collection = f"cuabot-{generation_id}"
+    generation.mkdir()
+    store.create(collection)
+    fresh_ids = {c.chunk_id for c in to_embed}
+    kept = [c for chunks in chunks_by_file.values() for c in chunks if c.chunk_id not in fresh_ids]
+    if kept and previous.collection:
+        copied = store.vectors(previous.collection, [c.chunk_id for c in kept])
+        store.add(collection, list(copied), np.vstack(list(copied.values())), [c.doc_id for c in kept])
+    if to_embed:
+        vectors = _embed(to_embed, embedder_factory(settings), settings.embed_batch_size)
+        store.add(collection, [c.chunk_id for c in to_embed], vectors, [c.doc_id for c in to_embed])
+    all_chunks = [c for rel in sorted(chunks_by_file) for c in chunks_by_file[rel]]
+    write_chunks(all_chunks, generation / "chunks.jsonl")
+    build_bm25(all_chunks, generation / "bm25")
+    write_json_atomically({"embedder": settings.embedder, "files": files}, generation / "manifest.json")
+    old_pointer = read_pointer(settings.index_dir) or {}
+    write_json_atomically(
+        {
+            "generation": generation.name,
+            "collection": collection,
+            "embedder": settings.embedder,
+            "signature": index_signature(settings),
+            "previous": {k: old_pointer.get(k) for k in ("generation", "collection")},
+        },
+        settings.index_dir / POINTER,
+    )
+
+
+def _refresh_fingerprints(settings: Settings, files: dict[str, dict[str, Any]]) -> None:
+    """Same content, new mtimes (a copy, a checkout): remember them so the next run skips hashing."""
+    pointer = read_pointer(settings.index_dir)
+    assert pointer is not None
+    path = settings.index_dir / pointer["generation"] / "manifest.json"
+    write_json_atomically({"embedder": settings.embedder, "files": files}, path)
+
+
+def _remove_stale_generations(settings: Settings, store: VectorStore) -> None:
+    """Keep the live generation and the one before it (a running server may still read it)."""
+    pointer = read_pointer(settings.index_dir)
+    if pointer is None:
+        return
+    previous = pointer.get("previous") or {}
+    keep_dirs = {pointer["generation"], previous.get("generation")}
+    keep_collections = {pointer["collection"], previous.get("collection")}
+    for path in settings.index_dir.glob("gen-*"):
+        if path.name not in keep_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+    for name in store.names():
+        if name.startswith("cuabot-") and name not in keep_collections:
+            store.drop(name)

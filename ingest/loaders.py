@@ -1,0 +1,166 @@
+"""One loader per format: a file becomes a list of units (a PDF page, an HTML or Markdown section).
+
+Each unit is a langchain `Document` whose metadata holds `page` and `section`. A file that
+cannot be read raises `UnreadableFile` with a French reason; the build skips it and goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+from langchain_core.documents import Document
+from langchain_text_splitters import MarkdownHeaderTextSplitter
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+SUPPORTED_SUFFIXES = {".pdf", ".html", ".htm", ".md", ".markdown", ".txt"}
+_NOISE_TAGS = ["nav", "header", "footer", "aside", "script", "style", "noscript", "form", "iframe", "svg"]
+_NOISE_HINT = re.compile(r"cookie|banner|menu|breadcrumb|share|partage|newsletter", re.I)
+_WRAPPED_LINE_MIN = 70
+_BULLET = re.compile(r"^\s*([-•*▪]|\d+[.)])\s")
+_BLOCK_TAGS = ["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td", "dd", "dt"]
+
+
+class UnreadableFile(Exception):
+    """A file we must skip; the message says why, in French, for staff."""
+
+
+def load_file(path: Path) -> list[Document]:
+    loader = _LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise UnreadableFile(f"format non pris en charge ({path.suffix or 'sans extension'})")
+    units = [u for u in loader(path) if u.page_content.strip()]
+    if not units:
+        raise UnreadableFile("aucun texte exploitable (fichier vide ou image seule)")
+    return units
+
+
+def document_title(path: Path, units: list[Document]) -> str:
+    """A title found in the file itself, else a readable file name."""
+    for unit in units:
+        if unit.metadata.get("title"):
+            return str(unit.metadata["title"])
+    return path.stem.replace("-", " ").replace("_", " ").capitalize()
+
+
+def load_pdf(path: Path) -> list[Document]:
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise UnreadableFile("PDF protégé par un mot de passe")
+        title = (reader.metadata.title if reader.metadata else None) or ""
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, OSError, ValueError, KeyError) as exc:
+        raise UnreadableFile(f"PDF illisible ou corrompu ({exc.__class__.__name__})") from exc
+    pages = _drop_running_lines(pages)
+    return [
+        Document(page_content=_unwrap(_tidy(text)), metadata={"page": number, "title": title})
+        for number, text in enumerate(pages, start=1)
+    ]
+
+
+def _drop_running_lines(pages: list[str]) -> list[str]:
+    """Remove running headers and footers: lines repeated on most pages once digits are ignored."""
+    if len(pages) < 3:
+        return pages
+
+    def shape(line: str) -> str:
+        return re.sub(r"\d+", "#", line.strip())
+
+    counts: dict[str, int] = {}
+    for text in pages:
+        for key in {shape(line) for line in text.splitlines() if line.strip()}:
+            counts[key] = counts.get(key, 0) + 1
+    running = {key for key, n in counts.items() if n >= len(pages) / 2}
+    return ["\n".join(l for l in text.splitlines() if shape(l) not in running) for text in pages]
+
+
+def load_html(path: Path) -> list[Document]:
+    soup = BeautifulSoup(_read_text(path), "html.parser")
+    for tag in soup(_NOISE_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(attrs={"class": _NOISE_HINT}) + soup.find_all(attrs={"id": _NOISE_HINT}):
+        if tag.name not in {"main", "article", "body", "html"}:
+            tag.decompose()
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    h1 = root.find("h1")
+    title = h1.get_text(" ", strip=True) if h1 else (soup.title.get_text(strip=True) if soup.title else "")
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    for block in root.find_all(_BLOCK_TAGS):
+        if block.find(_BLOCK_TAGS):
+            continue
+        text = block.get_text(" ", strip=True)
+        if not text:
+            continue
+        if block.name in {"h1", "h2", "h3", "h4"}:
+            sections.append((text, []))
+        else:
+            sections[-1][1].append(text)
+    return [
+        Document(page_content="\n\n".join(paragraphs), metadata={"section": heading, "title": title})
+        for heading, paragraphs in sections
+        if paragraphs
+    ]
+
+
+def load_markdown(path: Path) -> list[Document]:
+    splitter = MarkdownHeaderTextSplitter(
+        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=True
+    )
+    units = splitter.split_text(_read_text(path))
+    title = next((u.metadata["h1"] for u in units if "h1" in u.metadata), "")
+    return [
+        Document(
+            page_content=u.page_content,
+            metadata={"section": u.metadata.get("h3") or u.metadata.get("h2") or u.metadata.get("h1"), "title": title},
+        )
+        for u in units
+    ]
+
+
+def load_text(path: Path) -> list[Document]:
+    text = _read_text(path).strip()
+    first_line = text.splitlines()[0].strip() if text else ""
+    title = first_line if 0 < len(first_line) <= 120 else ""
+    return [Document(page_content=_tidy(text), metadata={"title": title})]
+
+
+def _unwrap(text: str) -> str:
+    """Join the lines a PDF wrapped at the margin; short lines (headings, list items) stay apart."""
+    lines = text.split("\n")
+    out = lines[:1]
+    for previous, line in zip(lines, lines[1:]):
+        if len(previous) >= _WRAPPED_LINE_MIN and line and not _BULLET.match(line):
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return path.read_text(encoding="cp1252")
+    except OSError as exc:
+        raise UnreadableFile(f"lecture impossible ({exc.strerror})") from exc
+
+
+def _tidy(text: str) -> str:
+    """Normalise spaces and hyphenation left by PDF extraction, keeping line breaks."""
+    text = text.replace("\u00a0", " ").replace("\u202f", " ")
+    text = re.sub(r"[ \t]+", " ", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+_LOADERS: dict[str, Callable[[Path], list[Document]]] = {
+    ".pdf": load_pdf,
+    ".html": load_html,
+    ".htm": load_html,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".txt": load_text,
+}

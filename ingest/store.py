@@ -1,0 +1,172 @@
+"""The index on disk: a vector store (Chroma, embedded or server) plus a French BM25 index.
+
+Layout of `index_dir`:
+    current.json          pointer to the live generation (replaced atomically)
+    chroma/               embedded Chroma (one collection per generation)
+    gen-<id>/chunks.jsonl every chunk of that generation, verbatim, with its metadata
+    gen-<id>/bm25/        the lexical index over the same chunks
+    gen-<id>/manifest.json  file hashes -> chunk ids (for incremental builds)
+
+Readers resolve `current.json` once and only ever see a complete generation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+import bm25s
+import chromadb
+import numpy as np
+import Stemmer
+from chromadb.config import Settings as ChromaSettings
+
+from core.settings import Settings
+from core.types import Chunk
+
+POINTER = "current.json"
+_STEMMER = Stemmer.Stemmer("french")
+
+
+class VectorStore(Protocol):
+    """What the index needs from a vector database."""
+
+    def create(self, name: str) -> None: ...
+
+    def add(self, name: str, ids: list[str], vectors: np.ndarray, doc_ids: list[str]) -> None: ...
+
+    def vectors(self, name: str, ids: list[str]) -> dict[str, np.ndarray]: ...
+
+    def query(self, name: str, vector: np.ndarray, k: int, doc_ids: list[str] | None) -> list[tuple[str, float]]: ...
+
+    def drop(self, name: str) -> None: ...
+
+    def names(self) -> list[str]: ...
+
+
+class ChromaStore:
+    """Chroma with embeddings always passed in: its default embedding function never runs."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChromaStore:
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            client = chromadb.HttpClient(
+                host=url.hostname or "localhost",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        else:
+            client = chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
+        return cls(client)
+
+    def create(self, name: str) -> None:
+        self._client.create_collection(name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+
+    def add(self, name: str, ids: list[str], vectors: np.ndarray, doc_ids: list[str]) -> None:
+        if ids:
+            collection = self._collection(name)
+            collection.add(ids=ids, embeddings=vectors, metadatas=[{"doc_id": d} for d in doc_ids])
+
+    def vectors(self, name: str, ids: list[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self._collection(name).get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+    def query(self, name: str, vector: np.ndarray, k: int, doc_ids: list[str] | None) -> list[tuple[str, float]]:
+        where = {"doc_id": {"$in": doc_ids}} if doc_ids else None
+        result = self._collection(name).query(
+            query_embeddings=[vector], n_results=k, where=where, include=["distances"]
+        )
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def drop(self, name: str) -> None:
+        self._client.delete_collection(name)
+
+    def names(self) -> list[str]:
+        return [c.name for c in self._client.list_collections()]
+
+    def _collection(self, name: str) -> Any:
+        return self._client.get_collection(name, embedding_function=None)
+
+
+def tokenize(texts: list[str]) -> Any:
+    return bm25s.tokenize(texts, stopwords="fr", stemmer=_STEMMER, show_progress=False)
+
+
+def build_bm25(chunks: list[Chunk], folder: Path) -> None:
+    retriever = bm25s.BM25()
+    retriever.index(tokenize([c.embedded_text() for c in chunks]), show_progress=False)
+    retriever.save(str(folder))
+
+
+def write_chunks(chunks: list[Chunk], path: Path) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+
+
+def read_chunks(path: Path) -> list[Chunk]:
+    with path.open(encoding="utf-8") as fh:
+        return [Chunk(**json.loads(line)) for line in fh if line.strip()]
+
+
+def write_json_atomically(data: dict[str, Any], path: Path) -> None:
+    """Write to a temporary file, flush to disk, then rename over the target (atomic on POSIX)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_pointer(index_dir: Path) -> dict[str, Any] | None:
+    path = index_dir / POINTER
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+class IndexReader:
+    """A read-only view of one complete generation of the index."""
+
+    def __init__(self, settings: Settings, store: VectorStore | None = None) -> None:
+        pointer = read_pointer(settings.index_dir)
+        if pointer is None:
+            raise FileNotFoundError(f"Aucun index dans {settings.index_dir} : lancez « cuabot ingest ».")
+        self.generation_dir = settings.index_dir / pointer["generation"]
+        self.collection: str = pointer["collection"]
+        self.embedder_name: str = pointer["embedder"]
+        self.store = store or ChromaStore.from_settings(settings)
+        self.chunks = read_chunks(self.generation_dir / "chunks.jsonl")
+        self.by_id = {c.chunk_id: c for c in self.chunks}
+        self._bm25 = bm25s.BM25.load(str(self.generation_dir / "bm25"))
+        manifest = json.loads((self.generation_dir / "manifest.json").read_text(encoding="utf-8"))
+        self.documents: dict[str, dict[str, Any]] = {f["doc_id"]: f["info"] for f in manifest["files"].values()}
+
+    def dense(self, vector: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
+        hits = self.store.query(self.collection, vector, k, doc_ids)
+        return [(self.by_id[i], score) for i, score in hits if i in self.by_id]
+
+    def lexical(self, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
+        tokens = tokenize([query])
+        if not tokens.ids[0]:
+            return []
+        results, scores = self._bm25.retrieve(tokens, k=len(self.chunks), show_progress=False, n_threads=1)
+        hits = []
+        for position, score in zip(results[0], scores[0], strict=True):
+            chunk = self.chunks[int(position)]
+            if score > 0 and (not doc_ids or chunk.doc_id in doc_ids):
+                hits.append((chunk, float(score)))
+            if len(hits) == k:
+                break
+        return hits

@@ -1,0 +1,103 @@
+"""Incremental and atomic index builds, with the light e5 embedder and real Chroma and BM25."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.settings import Settings
+from ingest.build import build_index
+from ingest.embeddings import E5Embedder
+from ingest.store import IndexReader, read_pointer
+
+
+class CountingEmbedder(E5Embedder):
+    """The real e5 embedder, counting what it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return super().embed_documents(texts)
+
+
+class FailingEmbedder(E5Embedder):
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        raise KeyboardInterrupt("killed half-way")
+
+
+def _dense_top_doc(settings: Settings, question: str) -> str:
+    reader = IndexReader(settings)
+    return reader.dense(E5Embedder().embed_query(question), 1)[0][0].doc_id
+
+
+def test_first_build_indexes_every_document(e5_settings: Settings, corpus_copy: Path) -> None:
+    report = build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+    assert len(report.added) == 5 and not report.skipped
+    reader = IndexReader(e5_settings)
+    assert len(reader.chunks) == report.total_chunks > 50
+    assert {c.doc_id for c in reader.chunks} == {
+        "numericamp-livre-blanc-2024", "mois-du-numerique-bataille-ia", "tribune-ia-revolution-industrielle",
+        "forum-ia-lambersart", "concertations-territoriales-ia",
+    }
+    assert any(c.page == 2 for c in reader.chunks)
+
+
+def test_rerun_on_unchanged_corpus_embeds_nothing(e5_settings: Settings, corpus_copy: Path) -> None:
+    build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+    pointer = read_pointer(e5_settings.index_dir)
+    counting = CountingEmbedder()
+    report = build_index(e5_settings, corpus_copy, lambda _s: counting)
+    assert counting.texts == [] and len(report.unchanged) == 5 and not report.changed
+    assert read_pointer(e5_settings.index_dir) == pointer
+
+
+def test_only_the_edited_file_is_embedded_again(e5_settings: Settings, corpus_copy: Path) -> None:
+    build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+    edited = corpus_copy / "forum-ia-lambersart.txt"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nLa salle des fêtes de Lambersart ouvre le jeudi.\n")
+    counting = CountingEmbedder()
+    report = build_index(e5_settings, corpus_copy, lambda _s: counting)
+    assert report.updated == ["forum-ia-lambersart.txt"] and len(report.unchanged) == 4
+    assert counting.texts and all("Retour sur le forum" in t for t in counting.texts)
+    reader = IndexReader(e5_settings)
+    assert any("salle des fêtes" in c.text for c in reader.chunks)
+    assert len(reader.store.vectors(reader.collection, [c.chunk_id for c in reader.chunks])) == len(reader.chunks)
+
+
+def test_deleted_file_chunks_are_removed(e5_settings: Settings, corpus_copy: Path) -> None:
+    build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+    (corpus_copy / "concertations-territoriales-ia.md").unlink()
+    report = build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+    assert report.removed == ["concertations-territoriales-ia.md"]
+    reader = IndexReader(e5_settings)
+    assert not any(c.doc_id == "concertations-territoriales-ia" for c in reader.chunks)
+    assert all(c.doc_id != "concertations-territoriales-ia" for c, _ in reader.lexical("Interconnectés Trichet", 10))
+
+
+def test_interrupted_build_leaves_previous_index_usable(e5_settings: Settings, corpus_copy: Path) -> None:
+    build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+    pointer = read_pointer(e5_settings.index_dir)
+    (corpus_copy / "forum-ia-lambersart.txt").write_text("Texte entièrement nouveau sur les piscines.\n")
+    with pytest.raises(KeyboardInterrupt):
+        build_index(e5_settings, corpus_copy, lambda _s: FailingEmbedder())
+    assert read_pointer(e5_settings.index_dir) == pointer
+    assert _dense_top_doc(e5_settings, "Quels ateliers au forum IA de Lambersart ?") == "forum-ia-lambersart"
+    reader = IndexReader(e5_settings)
+    assert not any("piscines" in c.text for c in reader.chunks)
+    report = build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+    assert report.updated == ["forum-ia-lambersart.txt"]
+    assert len(list(e5_settings.index_dir.glob("gen-*"))) <= 2
+
+
+def test_bad_files_are_skipped_and_counted(e5_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "loaders"
+    for name in ("corrupt.pdf", "guide.md", "image.png", "empty.md"):
+        (folder / name).write_bytes((fixtures / name).read_bytes())
+    report = build_index(e5_settings, folder, lambda _s: CountingEmbedder())
+    assert report.added == ["guide.md"]
+    assert {name for name, _ in report.skipped} == {"corrupt.pdf", "image.png", "empty.md"}
+    assert all(reason for _, reason in report.skipped)

@@ -1,0 +1,122 @@
+"""Fixtures for the UI tests: the app served by uvicorn in a thread, and Debian's chromium."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.settings import Settings
+
+UI_TESTS_DIR = Path(__file__).resolve().parent
+ARTIFACTS_DIR = UI_TESTS_DIR / "artifacts"
+AXE_SCRIPT = UI_TESTS_DIR / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT_S = 30.0
+INSTALL_HINT = "run scripts/install_browser.sh"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives Debian's chromium with Playwright")
+    config.addinivalue_line("markers", "slow: needs the real models and index")
+
+
+def make_settings(tmp_dir: Path) -> Settings:
+    """Settings for a test server: feedback in a temporary folder, questions not kept."""
+    return Settings(feedback_db=tmp_dir / "feedback.sqlite3", store_questions=False)
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run `app` with uvicorn on a free 127.0.0.1 port in a thread; yield its base URL."""
+    import uvicorn
+
+    sock = _free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=SERVER_START_TIMEOUT_S)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS_DIR
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    if not AXE_SCRIPT.exists():
+        pytest.skip(f"{AXE_SCRIPT} is missing: {INSTALL_HINT}")
+    return AXE_SCRIPT
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: {INSTALL_HINT}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh browser profile (empty sessionStorage) per test, in French."""
+    ctx = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 800})
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()
+
+
+@pytest.fixture(scope="session")
+def stub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The full app (API, widget, helpdesk) around the StubPipeline."""
+    from stub_pipeline import StubPipeline
+
+    from ui.app import create_app
+
+    settings = make_settings(tmp_path_factory.mktemp("stub-server"))
+    pipeline = StubPipeline()
+    with serve(create_app(pipeline, settings)) as url:
+        yield {"url": url, "pipeline": pipeline, "settings": settings}

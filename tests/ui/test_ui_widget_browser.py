@@ -1,0 +1,234 @@
+"""The widget and the helpdesk in Debian's chromium, against the app around the StubPipeline."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from stub_pipeline import DROPPED_SENTENCE, REFUSAL_TEXT
+
+from bot.feedback import FeedbackStore
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "Combien de visiteurs au Numericamp ?"
+REFUSED_QUESTION = "Comment changer l'adresse de ma carte grise ?"
+MAX_TABS = 10
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+# Records every text the streaming bubble shows, to prove tokens arrive before the final answer.
+RECORD_STREAM = """
+window.__streamed = [];
+new MutationObserver((records) => {
+  for (const record of records) {
+    if (!record.target.classList || !record.target.classList.contains('cua-streaming')) { continue; }
+    record.addedNodes.forEach((node) => window.__streamed.push(node.textContent));
+  }
+}).observe(document.body, { subtree: true, childList: true });
+"""
+
+
+def _open_demo(page: Page, url: str) -> None:
+    page.goto(url + "/")
+    expect(page.locator(".cua-launcher")).to_be_visible()
+
+
+def _open_with_keyboard(page: Page) -> None:
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('cua-launcher')"):
+            break
+    expect(page.locator(".cua-launcher")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_be_visible()
+
+
+def _ask(page: Page, question: str) -> None:
+    textarea = page.get_by_label("Votre question")
+    textarea.fill(question)
+    textarea.press("Enter")
+    expect(page.locator(".cua-streaming")).to_have_count(0)
+    expect(page.locator(".cua-send")).to_be_enabled()
+    expect(page.locator(".cua-error")).to_be_empty()
+
+
+def _feedback_rows(settings: Any, tmp_path: Path) -> list[dict[str, str]]:
+    dest = tmp_path / "feedback.csv"
+    FeedbackStore(settings.feedback_db, settings.store_questions).export_csv(dest)
+    with dest.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_keyboard_question_streams_then_shows_checked_answer(
+    page: Page, stub_server: dict[str, Any], artifacts_dir: Path, tmp_path: Path
+) -> None:
+    url = stub_server["url"]
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    _open_demo(page, url)
+    _open_with_keyboard(page)
+    expect(page.get_by_label("Votre question")).to_be_focused()
+    page.screenshot(path=artifacts_dir / "widget-open.png", animations="disabled")
+
+    page.evaluate(RECORD_STREAM)
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    answer = page.locator(".cua-answer").last
+    expect(answer).to_contain_text("450 visiteurs")
+    streamed = page.evaluate("window.__streamed")
+    assert any(DROPPED_SENTENCE in text for text in streamed), streamed
+    expect(answer).not_to_contain_text(DROPPED_SENTENCE)
+
+    reference = answer.locator(".cua-ref").first
+    expect(reference).to_have_text("[source 1]")
+    reference.click()
+    source = page.locator(".cua-source").first
+    expect(source).to_have_attribute("open", "")
+    expect(source.locator(".cua-excerpt")).to_be_visible()
+    expect(source.locator(".cua-excerpt")).to_contain_text("450 visiteurs à la Citadelle")
+    expect(source.locator("summary")).to_contain_text("Bilan du Numericamp 2024 — p. 12")
+    expect(page.locator(".cua-source summary").nth(1)).to_contain_text("Ateliers")
+    page.screenshot(path=artifacts_dir / "widget-answer.png", animations="disabled")
+
+    page.get_by_role("button", name="Réponse utile").click()
+    expect(answer.locator(".cua-feedback-status")).to_have_text("Merci pour votre avis.")
+    rows = _feedback_rows(stub_server["settings"], tmp_path)
+    assert any(row["origin"] == "widget" and row["rating"] == "up" for row in rows), rows
+
+    assert all(request.startswith(url) for request in requests), requests
+    assert page.context.cookies() == []
+
+
+def test_refusal_is_shown_prominently(page: Page, stub_server: dict[str, Any], artifacts_dir: Path) -> None:
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, REFUSED_QUESTION)
+    refusal = page.locator(".cua-refusal")
+    expect(refusal).to_be_visible()
+    expect(refusal).to_have_attribute("role", "status")
+    expect(refusal).to_contain_text("Pas de réponse dans les documents")
+    expect(refusal).to_contain_text(REFUSAL_TEXT)
+    expect(refusal.locator(".cua-source")).to_have_count(0)
+    page.screenshot(path=artifacts_dir / "widget-refusal.png", animations="disabled")
+
+
+def test_conversation_survives_reload_and_escape_returns_focus(page: Page, stub_server: dict[str, Any]) -> None:
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, QUESTION)
+    _ask(page, REFUSED_QUESTION)
+
+    page.reload()
+    page.locator(".cua-launcher").click()
+    expect(page.locator(".cua-turn")).to_have_count(2)
+    expect(page.locator(".cua-question-text").first).to_have_text(QUESTION)
+    expect(page.locator(".cua-ref").first).to_be_visible()
+    expect(page.locator(".cua-refusal")).to_have_count(1)
+    stored = page.evaluate("Object.keys(window.sessionStorage)")
+    assert stored == ["cua-assistant-conversation"]
+    assert page.evaluate("window.localStorage.length") == 0
+
+    page.get_by_label("Votre question").press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.locator(".cua-launcher")).to_be_focused()
+    expect(page.locator(".cua-launcher")).to_have_attribute("aria-expanded", "false")
+
+
+def test_new_question_resets_and_shift_enter_adds_a_line(page: Page, stub_server: dict[str, Any]) -> None:
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, QUESTION)
+    page.get_by_role("button", name="Nouvelle question").click()
+    expect(page.locator(".cua-turn")).to_have_count(0)
+    expect(page.get_by_label("Votre question")).to_be_focused()
+    page.keyboard.type("Première ligne")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("deuxième ligne")
+    expect(page.get_by_label("Votre question")).to_have_value("Première ligne\ndeuxième ligne")
+    expect(page.locator(".cua-turn")).to_have_count(0)
+    assert page.get_by_label("Votre question").get_attribute("maxlength") == "1000"
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        ("server", "Le service n'a pas pu répondre."),
+        ("validation", "La question est trop longue."),
+        ("network", "Connexion au service impossible."),
+        ("stream", "Le modèle ne répond pas."),
+    ],
+)
+def test_errors_are_explained_in_french(page: Page, stub_server: dict[str, Any], failure: str, message: str) -> None:
+    def fail(route: Any) -> None:
+        if failure == "network":
+            route.abort()
+        elif failure == "server":
+            route.fulfill(status=500, body="Internal Server Error")
+        elif failure == "validation":
+            route.fulfill(status=422, json={"detail": message})
+        else:
+            body = f"event: error\r\ndata: {json.dumps({'message': message})}\r\n\r\n"
+            route.fulfill(status=200, body=body, headers={"Content-Type": "text/event-stream"})
+
+    page.route("**/api/ask/stream", fail)
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    page.get_by_label("Votre question").fill(QUESTION)
+    page.get_by_label("Votre question").press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text(message)
+    expect(page.locator(".cua-turn")).to_have_count(0)
+    expect(page.locator(".cua-send")).to_be_enabled()
+    expect(page.get_by_label("Votre question")).to_have_value(QUESTION)
+
+
+def test_phone_screen_gets_a_full_screen_panel(browser: Any, stub_server: dict[str, Any], artifacts_dir: Path) -> None:
+    context = browser.new_context(
+        locale="fr-FR", viewport={"width": 360, "height": 740}, device_scale_factor=2, reduced_motion="reduce"
+    )
+    page = context.new_page()
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, QUESTION)
+    box = page.get_by_role("dialog").bounding_box()
+    assert box is not None
+    assert (box["x"], box["y"], box["width"], box["height"]) == pytest.approx((0, 0, 360, 740), abs=1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=artifacts_dir / "widget-mobile.png", animations="disabled")
+    context.close()
+
+
+def test_no_serious_accessibility_violation(page: Page, stub_server: dict[str, Any], axe_script: Path) -> None:
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, QUESTION)
+    page.locator(".cua-source summary").first.click()
+    page.add_script_tag(path=str(axe_script))
+    results = page.evaluate("axe.run()")
+    blocking = [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    for violation in blocking:
+        targets = [node["target"] for node in violation["nodes"]]
+        print(f"{violation['impact']}: {violation['id']} — {violation['help']} — {targets}")
+    assert blocking == []
+
+
+def test_helpdesk_shows_every_passage(page: Page, stub_server: dict[str, Any], artifacts_dir: Path) -> None:
+    page.goto(stub_server["url"] + "/helpdesk/")
+    page.get_by_label("Question", exact=True).fill(QUESTION)
+    page.get_by_role("button", name="Demander").click()
+    table = page.locator("#passages")
+    expect(table).to_contain_text("Bilan du Numericamp 2024")
+    expect(table).to_contain_text("Guide de l'inclusion numérique")
+    expect(table).to_contain_text("0.82")
+    expect(page.get_by_text("Phrases retirées par la vérification des sources")).to_be_visible()
+    copy_box = page.locator("#copy-answer textarea")
+    expect(copy_box).to_have_value(re.compile(r"Sources :\n\[1\] Bilan du Numericamp 2024, p\. 12"))
+    page.get_by_label("👎 Pas utile").check()
+    page.get_by_label("manque de sources").check()
+    page.get_by_role("button", name="Envoyer").click()
+    expect(page.get_by_text("Merci, votre avis est enregistré")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "helpdesk.png", full_page=True, animations="disabled")

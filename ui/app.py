@@ -1,0 +1,50 @@
+"""The whole web application: the public API, the widget and its demo page, the helpdesk.
+
+`bot/` never imports `ui/`; this module puts them together.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import gradio as gr
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from bot.api import create_api
+from bot.feedback import FeedbackStore
+from core.settings import Settings
+from ui.helpdesk import build_helpdesk, helpdesk_theme
+
+if TYPE_CHECKING:
+    from bot.pipeline import Pipeline
+
+WIDGET_DIR = Path(__file__).resolve().parent / "widget"
+DEMO_PAGE = WIDGET_DIR / "index.html"
+WIDGET_PATH = "/widget"
+HELPDESK_PATH = "/helpdesk"
+
+
+def _serve_demo_page(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    def demo_page() -> FileResponse:
+        return FileResponse(DEMO_PAGE, media_type="text/html; charset=utf-8")
+
+
+def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
+    """API routes, `/` (demo page), `/widget` (static widget) and `/helpdesk` (Gradio)."""
+    app = create_api(pipeline, settings)
+    app.mount(WIDGET_PATH, StaticFiles(directory=WIDGET_DIR), name="widget")
+    _serve_demo_page(app)
+    feedback_store = FeedbackStore(settings.feedback_db, settings.store_questions)
+    helpdesk = build_helpdesk(pipeline, settings, feedback_store)
+    return gr.mount_gradio_app(
+        app,
+        helpdesk,
+        path=HELPDESK_PATH,
+        footer_links=[],
+        ssr_mode=False,
+        theme=helpdesk_theme(),
+    )

@@ -1,0 +1,603 @@
+/*
+ * Assistant documentaire de la Communauté Urbaine d'Arras: embeddable chat widget.
+ *
+ * Embed with one line:
+ *   <script src="https://…/widget/widget.js" data-api="https://…" defer></script>
+ * data-api defaults to the script's own origin. No cookies, no third-party requests:
+ * the only requests go to the widget's own CSS and to the API.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script || document.getElementById("cua-widget")) {
+    return;
+  }
+
+  var scriptUrl = new URL(script.src, window.location.href);
+
+  var CONFIG = {
+    api: (script.getAttribute("data-api") || scriptUrl.origin).replace(/\/+$/, ""),
+    css: new URL("widget.css", scriptUrl).href,
+    storageKey: "cua-assistant-conversation",
+    historyTurns: Number(script.getAttribute("data-history-turns") || 6),
+    maxTurnChars: 4000,
+    maxFeedbackAnswerChars: 8000,
+    maxQuestionChars: 1000,
+  };
+
+  var TEXT = {
+    launcher: "Poser une question",
+    title: "Assistant de la Communauté Urbaine d'Arras",
+    intro:
+      "Réponses tirées des documents publics de la CUA, avec leurs sources. " +
+      "N'écrivez pas d'informations personnelles (e-mail, téléphone, numéro fiscal).",
+    close: "Fermer l'assistant",
+    label: "Votre question",
+    hint: "Entrée pour envoyer, Maj + Entrée pour aller à la ligne.",
+    send: "Envoyer",
+    reset: "Nouvelle question",
+    you: "Vous",
+    assistant: "Assistant",
+    searching: "Recherche dans les documents…",
+    sources: "Sources",
+    sourceWord: "source ",
+    page: "p. ",
+    useful: "Réponse utile",
+    notUseful: "Réponse pas utile",
+    thanks: "Merci pour votre avis.",
+    feedbackError: "Votre avis n'a pas pu être envoyé.",
+    missingQuestion: "Écrivez une question avant d'envoyer.",
+    network: "Connexion au service impossible. Vérifiez votre connexion puis réessayez.",
+    server: "Le service n'a pas pu répondre. Réessayez dans quelques instants.",
+    refusedLabel: "Pas de réponse dans les documents",
+    empty: "Posez votre question ci-dessous. Par exemple : « Où trouver un conseiller numérique ? »",
+  };
+
+  var state = { turns: loadTurns(), busy: false };
+  var ui = {};
+
+  /* ---------- Storage (sessionStorage only: the conversation ends with the tab) ---------- */
+
+  function loadTurns() {
+    try {
+      var saved = JSON.parse(window.sessionStorage.getItem(CONFIG.storageKey) || "[]");
+      return Array.isArray(saved) ? saved : [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function saveTurns() {
+    try {
+      window.sessionStorage.setItem(CONFIG.storageKey, JSON.stringify(state.turns));
+    } catch (error) {
+      /* Storage full or disabled: the conversation simply won't survive a reload. */
+    }
+  }
+
+  /* ---------- DOM helpers ---------- */
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") {
+        node.textContent = attrs[name];
+      } else {
+        node.setAttribute(name, attrs[name]);
+      }
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function injectCss() {
+    document.head.appendChild(el("link", { rel: "stylesheet", href: CONFIG.css }));
+  }
+
+  function buildWidget() {
+    ui.launcher = el("button", {
+      type: "button",
+      class: "cua-launcher",
+      "aria-haspopup": "dialog",
+      "aria-expanded": "false",
+      "aria-controls": "cua-panel",
+      text: TEXT.launcher,
+    });
+    ui.close = el("button", { type: "button", class: "cua-close", "aria-label": TEXT.close }, ["×"]);
+    ui.log = el("div", { class: "cua-log" });
+    ui.textarea = el("textarea", {
+      id: "cua-question",
+      name: "question",
+      rows: "2",
+      maxlength: String(CONFIG.maxQuestionChars),
+      "aria-describedby": "cua-hint",
+      autocomplete: "off",
+    });
+    ui.error = el("p", { class: "cua-error", role: "alert" });
+    ui.send = el("button", { type: "submit", class: "cua-send", text: TEXT.send });
+    ui.reset = el("button", { type: "button", class: "cua-reset", text: TEXT.reset });
+    ui.form = el("form", { class: "cua-form", novalidate: "" }, [
+      el("label", { for: "cua-question", class: "cua-label", text: TEXT.label }),
+      ui.textarea,
+      el("p", { id: "cua-hint", class: "cua-hint", text: TEXT.hint }),
+      ui.error,
+      el("div", { class: "cua-actions" }, [ui.reset, ui.send]),
+    ]);
+    ui.panel = el("div", { id: "cua-panel", class: "cua-panel", role: "dialog", "aria-labelledby": "cua-title" }, [
+      el("div", { class: "cua-header" }, [el("h2", { id: "cua-title", class: "cua-title", text: TEXT.title }), ui.close]),
+      el("p", { class: "cua-intro", text: TEXT.intro }),
+      ui.log,
+      ui.form,
+    ]);
+    ui.panel.hidden = true;
+    ui.root = el("div", { id: "cua-widget", class: "cua-widget", lang: "fr" }, [ui.launcher, ui.panel]);
+    document.body.appendChild(ui.root);
+  }
+
+  /* ---------- Opening and closing ---------- */
+
+  function openPanel() {
+    ui.panel.hidden = false;
+    ui.launcher.setAttribute("aria-expanded", "true");
+    ui.root.classList.add("cua-open");
+    ui.log.scrollTop = ui.log.scrollHeight;
+    ui.textarea.focus();
+  }
+
+  function closePanel() {
+    ui.panel.hidden = true;
+    ui.launcher.setAttribute("aria-expanded", "false");
+    ui.root.classList.remove("cua-open");
+    ui.launcher.focus();
+  }
+
+  function togglePanel() {
+    if (ui.panel.hidden) {
+      openPanel();
+    } else {
+      closePanel();
+    }
+  }
+
+  /* ---------- Rendering answers ---------- */
+
+  function locationLabel(source) {
+    if (source.page !== null && source.page !== undefined) {
+      return TEXT.page + source.page;
+    }
+    return source.section || "";
+  }
+
+  function sourceId(turnIndex, sourceNumber) {
+    return "cua-src-" + turnIndex + "-" + sourceNumber;
+  }
+
+  function findSource(sources, number) {
+    for (var i = 0; i < sources.length; i += 1) {
+      if (sources[i].id === number) {
+        return sources[i];
+      }
+    }
+    return null;
+  }
+
+  function showSource(targetId) {
+    var details = document.getElementById(targetId);
+    if (!details) {
+      return;
+    }
+    details.open = true;
+    var summary = details.querySelector("summary");
+    summary.focus();
+    summary.scrollIntoView({ block: "nearest" });
+  }
+
+  function referenceLink(turnIndex, number) {
+    var targetId = sourceId(turnIndex, number);
+    var link = el("a", { href: "#" + targetId, class: "cua-ref" }, [
+      "[",
+      el("span", { class: "cua-sr-only", text: TEXT.sourceWord }),
+      String(number),
+      "]",
+    ]);
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      showSource(targetId);
+    });
+    return link;
+  }
+
+  /* Answer text with its [n] markers turned into links to the matching source. */
+  function answerParagraphs(text, sources, turnIndex) {
+    return text.split(/\n{2,}/).map(function (block) {
+      var paragraph = el("p", {});
+      var parts = block.split(/(\[\d+\])/);
+      parts.forEach(function (part) {
+        var marker = /^\[(\d+)\]$/.exec(part);
+        var number = marker ? Number(marker[1]) : null;
+        if (number !== null && findSource(sources, number)) {
+          paragraph.appendChild(referenceLink(turnIndex, number));
+        } else if (part) {
+          paragraph.appendChild(document.createTextNode(part));
+        }
+      });
+      return paragraph;
+    });
+  }
+
+  function sourceItem(source, turnIndex) {
+    var where = locationLabel(source);
+    var summaryText = "[" + source.id + "] " + source.title + (where ? " — " + where : "");
+    return el("li", {}, [
+      el("details", { id: sourceId(turnIndex, source.id), class: "cua-source" }, [
+        el("summary", { text: summaryText }),
+        el("blockquote", { class: "cua-excerpt", text: "« " + source.excerpt + " »" }),
+      ]),
+    ]);
+  }
+
+  function sourceList(sources, turnIndex) {
+    var headingId = "cua-sources-" + turnIndex;
+    return el("div", { class: "cua-sources" }, [
+      el("h3", { id: headingId, class: "cua-sources-title", text: TEXT.sources }),
+      el(
+        "ol",
+        { "aria-labelledby": headingId },
+        sources.map(function (source) {
+          return sourceItem(source, turnIndex);
+        }),
+      ),
+    ]);
+  }
+
+  function feedbackButtons(turn, turnIndex) {
+    var status = el("p", { class: "cua-feedback-status", role: "status" });
+    var up = el("button", { type: "button", class: "cua-thumb", "aria-label": TEXT.useful, title: TEXT.useful }, ["👍"]);
+    var down = el("button", { type: "button", class: "cua-thumb", "aria-label": TEXT.notUseful, title: TEXT.notUseful }, [
+      "👎",
+    ]);
+    function choose(rating) {
+      up.disabled = true;
+      down.disabled = true;
+      (rating === "up" ? up : down).setAttribute("aria-pressed", "true");
+      sendFeedback(turn, rating).then(
+        function () {
+          turn.feedback = rating;
+          state.turns[turnIndex] = turn;
+          saveTurns();
+          status.textContent = TEXT.thanks;
+        },
+        function () {
+          up.disabled = false;
+          down.disabled = false;
+          status.textContent = TEXT.feedbackError;
+        },
+      );
+    }
+    up.addEventListener("click", function () {
+      choose("up");
+    });
+    down.addEventListener("click", function () {
+      choose("down");
+    });
+    if (turn.feedback) {
+      up.disabled = true;
+      down.disabled = true;
+      (turn.feedback === "up" ? up : down).setAttribute("aria-pressed", "true");
+      status.textContent = TEXT.thanks;
+    }
+    return el("div", { class: "cua-feedback" }, [up, down, status]);
+  }
+
+  function finalAnswer(turn, turnIndex) {
+    var body = el("div", { class: "cua-answer-body" }, answerParagraphs(turn.answer, turn.sources, turnIndex));
+    var children = [body];
+    if (turn.refused) {
+      children.unshift(el("p", { class: "cua-refused-label", text: TEXT.refusedLabel }));
+    } else if (turn.sources.length) {
+      children.push(sourceList(turn.sources, turnIndex));
+    }
+    children.push(feedbackButtons(turn, turnIndex));
+    var attrs = { class: "cua-answer" + (turn.refused ? " cua-refusal" : "") };
+    if (turn.refused) {
+      attrs.role = "status";
+    }
+    return el("div", attrs, children);
+  }
+
+  function questionBubble(question) {
+    return el("div", { class: "cua-question" }, [
+      el("p", { class: "cua-speaker", text: TEXT.you }),
+      el("p", { class: "cua-question-text", text: question }),
+    ]);
+  }
+
+  function assistantLabel() {
+    return el("p", { class: "cua-speaker cua-speaker-assistant", text: TEXT.assistant });
+  }
+
+  function turnNode(turn, turnIndex) {
+    return el("div", { class: "cua-turn" }, [
+      questionBubble(turn.question),
+      assistantLabel(),
+      finalAnswer(turn, turnIndex),
+    ]);
+  }
+
+  function renderConversation() {
+    ui.log.textContent = "";
+    if (!state.turns.length) {
+      ui.log.appendChild(el("p", { class: "cua-empty", text: TEXT.empty }));
+    }
+    state.turns.forEach(function (turn, index) {
+      ui.log.appendChild(turnNode(turn, index));
+    });
+  }
+
+  /* Scrolls the log (or, on short screens, the whole panel) to the start of a turn. */
+  function revealTurn(node) {
+    ui.log.scrollTop = node.offsetTop - ui.log.offsetTop;
+    ui.panel.scrollTop = node.offsetTop;
+  }
+
+  /* ---------- Errors and busy state ---------- */
+
+  /* An error whose message is written for residents (others get a generic message). */
+  function userError(message) {
+    var error = new Error(message);
+    error.userMessage = message;
+    return error;
+  }
+
+  function showError(message) {
+    ui.error.textContent = message;
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    ui.send.disabled = busy;
+    ui.reset.disabled = busy;
+    ui.form.setAttribute("aria-busy", String(busy));
+  }
+
+  /* ---------- Server-Sent Events over fetch (POST, so not EventSource) ---------- */
+
+  function parseEvent(block) {
+    var event = { type: "message", data: [] };
+    block.split("\n").forEach(function (line) {
+      if (!line || line.charAt(0) === ":") {
+        return;
+      }
+      var colon = line.indexOf(":");
+      var field = colon === -1 ? line : line.slice(0, colon);
+      var value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "event") {
+        event.type = value;
+      } else if (field === "data") {
+        event.data.push(value);
+      }
+    });
+    return event.data.length ? { type: event.type, data: event.data.join("\n") } : null;
+  }
+
+  /* Reads the response body and calls onEvent(type, parsedJson) for each complete event. */
+  function readEvents(response, onEvent) {
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder("utf-8");
+    var buffer = "";
+
+    function drain(final) {
+      var text = buffer;
+      var held = "";
+      if (!final && text.slice(-1) === "\r") {
+        held = "\r";
+        text = text.slice(0, -1);
+      }
+      var blocks = text.replace(/\r\n?/g, "\n").split("\n\n");
+      buffer = (final ? "" : blocks.pop()) + held;
+      blocks.forEach(function (block) {
+        var event = parseEvent(block);
+        if (event) {
+          onEvent(event.type, JSON.parse(event.data));
+        }
+      });
+    }
+
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) {
+          buffer += decoder.decode();
+          drain(true);
+          return undefined;
+        }
+        buffer += decoder.decode(chunk.value, { stream: true });
+        drain(false);
+        return pump();
+      });
+    }
+
+    return pump();
+  }
+
+  function errorMessage(response) {
+    return response
+      .json()
+      .then(function (body) {
+        return typeof body.detail === "string" ? body.detail : TEXT.server;
+      })
+      .catch(function () {
+        return TEXT.server;
+      });
+  }
+
+  function postJson(path, body) {
+    return fetch(CONFIG.api + path, {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+      body: JSON.stringify(body),
+    });
+  }
+
+  function sendFeedback(turn, rating) {
+    return postJson("/api/feedback", {
+      question: turn.question.slice(0, CONFIG.maxQuestionChars),
+      answer: turn.answer.slice(0, CONFIG.maxFeedbackAnswerChars),
+      rating: rating,
+      origin: "widget",
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error(String(response.status));
+      }
+    });
+  }
+
+  /* ---------- Asking ---------- */
+
+  function conversationHistory() {
+    var turns = [];
+    state.turns.forEach(function (turn) {
+      turns.push({ role: "user", content: turn.question.slice(0, CONFIG.maxTurnChars) });
+      turns.push({ role: "assistant", content: turn.answer.slice(0, CONFIG.maxTurnChars) });
+    });
+    return CONFIG.historyTurns > 0 ? turns.slice(-CONFIG.historyTurns) : [];
+  }
+
+  /* The live region shows tokens as they arrive; the final checked answer replaces them. */
+  function pendingTurn(question) {
+    var text = el("p", { class: "cua-answer cua-streaming", text: TEXT.searching });
+    var live = el("div", { class: "cua-live", "aria-live": "polite", "aria-busy": "true" }, [text]);
+    var node = el("div", { class: "cua-turn" }, [questionBubble(question), assistantLabel(), live]);
+    if (!state.turns.length) {
+      ui.log.textContent = "";
+    }
+    ui.log.appendChild(node);
+    revealTurn(node);
+    return { node: node, live: live, text: text, streamed: "", sources: [], finished: false };
+  }
+
+  function finishTurn(pending, question, response) {
+    var turn = {
+      question: question,
+      answer: response.answer,
+      refused: Boolean(response.refused),
+      sources: response.sources || pending.sources,
+      feedback: null,
+    };
+    var index = state.turns.length;
+    state.turns.push(turn);
+    saveTurns();
+    pending.live.replaceChild(finalAnswer(turn, index), pending.text);
+    pending.live.setAttribute("aria-busy", "false");
+    pending.finished = true;
+    revealTurn(pending.node);
+  }
+
+  function handleStreamEvent(pending, question, type, data) {
+    if (type === "sources") {
+      pending.sources = data.sources || [];
+    } else if (type === "token") {
+      pending.streamed += data.text;
+      pending.text.textContent = pending.streamed;
+    } else if (type === "done") {
+      finishTurn(pending, question, data);
+    } else if (type === "error") {
+      throw userError(data.message || TEXT.server);
+    }
+  }
+
+  function ask(question) {
+    var history = conversationHistory();
+    var pending = pendingTurn(question);
+    setBusy(true);
+    showError("");
+    ui.textarea.value = "";
+    return postJson("/api/ask/stream", { question: question, history: history })
+      .then(
+        function (response) {
+          if (!response.ok) {
+            return errorMessage(response).then(function (message) {
+              throw userError(message);
+            });
+          }
+          return readEvents(response, function (type, data) {
+            handleStreamEvent(pending, question, type, data);
+          });
+        },
+        function () {
+          throw userError(TEXT.network);
+        },
+      )
+      .then(function () {
+        if (!pending.finished) {
+          throw userError(TEXT.server);
+        }
+      })
+      .catch(function (error) {
+        if (!pending.finished) {
+          renderConversation();
+        }
+        if (!ui.textarea.value) {
+          ui.textarea.value = question;
+        }
+        showError(error.userMessage || (error instanceof TypeError ? TEXT.network : TEXT.server));
+      })
+      .then(function () {
+        setBusy(false);
+      });
+  }
+
+  function submitQuestion() {
+    if (state.busy) {
+      return;
+    }
+    var question = ui.textarea.value.trim();
+    if (!question) {
+      showError(TEXT.missingQuestion);
+      ui.textarea.focus();
+      return;
+    }
+    ask(question);
+  }
+
+  function resetConversation() {
+    state.turns = [];
+    saveTurns();
+    renderConversation();
+    showError("");
+    ui.textarea.value = "";
+    ui.textarea.focus();
+  }
+
+  /* ---------- Wiring ---------- */
+
+  function bindEvents() {
+    ui.launcher.addEventListener("click", togglePanel);
+    ui.close.addEventListener("click", closePanel);
+    ui.reset.addEventListener("click", resetConversation);
+    ui.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      submitQuestion();
+    });
+    ui.textarea.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submitQuestion();
+      }
+    });
+    ui.panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closePanel();
+      }
+    });
+  }
+
+  injectCss();
+  buildWidget();
+  bindEvents();
+  renderConversation();
+})();
