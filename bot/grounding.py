@@ -2,8 +2,8 @@
 
 A small model sometimes invents numbers, swaps names or reverses the source's meaning.
 Each sentence is kept only if the passages it cites contain its numbers and proper names,
-share its polarity (a "jamais" stays a "jamais") and say the same thing (semantic or
-lexical closeness to one of their sentences).
+share its polarity (a "jamais" stays a "jamais") and say the same thing: most of its words
+in one of their sentences, or semantic closeness with at least some shared words.
 """
 
 from __future__ import annotations
@@ -137,7 +137,10 @@ class GroundingChecker:
             passage_text = " ".join(s for n, s in flat if n == number)
             if not self._supports(claim, passage_text) or not _covers(passage_text, echoed):
                 continue
-            close = similarity >= self._threshold or self._lexical_overlap(claim, sentence) >= self._lexical_threshold
+            overlap = self._lexical_overlap(claim, sentence)
+            close = overlap >= self._lexical_threshold or (
+                similarity >= self._threshold and overlap >= self._lexical_threshold / 2
+            )
             if close and has_negation(claim) == has_negation(_closest_clause(claim, sentence)):
                 return number
         return None

@@ -8,7 +8,6 @@ refusal that points to a human channel.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,9 @@ from bot.prompts import (
     NOT_FOUND_PHRASE,
     REFUSAL_MESSAGE,
     SYSTEM_PROMPT,
+    looks_like_injection,
     passage_label,
+    strip_instructions,
     user_message,
 )
 from bot.retrieval import Retriever, focus_window, split_sentences
@@ -39,16 +40,6 @@ from ingest.store import POINTER, IndexReader
 
 log = logging.getLogger("cuabot.pipeline")
 
-_INJECTION = re.compile(
-    r"ignore[rsz]?\b.{0,40}\b(instructions?|consignes?|r[eè]gles?|prompt)"
-    r"|oublie[rsz]?\b.{0,30}\b(instructions?|consignes?|r[eè]gles?|tout)"
-    r"|(system|syst[eè]me)\s*prompt|prompt\s*(system|syst[eè]me)|<\|im_start\|>|\[/?INST\]"
-    r"|tu es (maintenant|d[ée]sormais)|you are now|act as|joue le r[ôo]le|fais comme si"
-    r"|\bDAN\b|jailbreak|mode (d[ée]veloppeur|d[ée]bridé)|developer mode"
-    r"|(r[ée]v[èe]le|affiche|montre|r[ée]p[èe]te|donne)[sz]?[- ]?(moi)?\s+(tes|vos|ton|votre|les)\s+"
-    r"(instructions?|consignes?|r[èe]gles?|prompt)",
-    re.I,
-)
 MAX_QUOTE_CHARS = 300
 
 
@@ -58,10 +49,6 @@ class StreamEvent:
     passages: list[Passage] = field(default_factory=list)
     text: str = ""
     result: AnswerResult | None = None
-
-
-def looks_like_injection(question: str) -> bool:
-    return bool(_INJECTION.search(question))
 
 
 def quote(sentence: str) -> str:
@@ -138,7 +125,10 @@ class Pipeline:
             yield self._done(AnswerResult(REFUSAL_MESSAGE, True, retrieved, timings=timings), started)
             return
         yield StreamEvent("sources", passages=context)
-        texts = {p.rank: focus_window(p.chunk, question, self.settings.context_sentences) for p in context}
+        texts = {
+            p.rank: strip_instructions(focus_window(p.chunk, question, self.settings.context_sentences))
+            for p in context
+        }
         prompt = user_message(question, [(p.rank, p, texts[p.rank]) for p in context])
         draft, fallback = "", False
         try:

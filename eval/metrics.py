@@ -33,6 +33,7 @@ class ItemResult:
     best_score: float = 0.0
     dropped: list[str] = field(default_factory=list)
     fallback: bool = False
+    prompt_tokens: int = 0
     error: str = ""
 
     @property
@@ -186,11 +187,17 @@ def summarise(results: list[ItemResult], k: int = 5) -> dict[str, Any]:
         "latency_sources_s": latency(results, "retrieval_s"),
         "latency_first_token_s": latency(results, "first_token_s"),
         "latency_total_s": latency(results, "total_s"),
+        "prompt_tokens_mean": _mean([r.prompt_tokens for r in results if r.prompt_tokens]),
+        "fallbacks": sum(r.fallback for r in results),
     }
     if not any(r.answer for r in results):
         for key in ("answer_correctness", "answer_correctness_body", "citation_correctness", "faithfulness"):
             summary[key] = None
     return summary
+
+
+def _mean(values: list[int]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def _share(flags: list[bool]) -> float | None:

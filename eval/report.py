@@ -60,6 +60,8 @@ def print_table(all_summaries: dict[str, dict[str, Any]], console: Console) -> N
         table.add_row(metric, *[_fmt(all_summaries[c].get(metric)) for c in columns], _fmt(targets.get(metric)))
     for metric in LATENCIES:
         table.add_row(metric + " p50/p95", *[_fmt_latency(all_summaries[c].get(metric)) for c in columns], "")
+    table.add_row("prompt tokens (mean)", *[_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns], "")
+    table.add_row("extractive fallbacks", *[str(all_summaries[c]["fallbacks"]) for c in columns], "")
     table.add_row("items", *[str(all_summaries[c]["items"]) for c in columns], "")
     console.print(table)
 
@@ -107,6 +109,9 @@ def _markdown(results: list[ItemResult], all_summaries: dict[str, dict[str, Any]
         lines.append(
             f"| {metric} p50/p95 | " + " | ".join(_fmt_latency(all_summaries[c].get(metric)) for c in columns) + " |"
         )
+    lines.append("| prompt tokens (mean) | " + " | ".join(_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns) + " |")
+    lines.append("| extractive fallbacks | " + " | ".join(str(all_summaries[c]["fallbacks"]) for c in columns) + " |")
+    lines.append("| items | " + " | ".join(str(all_summaries[c]["items"]) for c in columns) + " |")
     lines += ["", f"![metrics per kind]({chart})", "", "## Failing items", ""]
     for r in results:
         if _failed(r):
@@ -133,6 +138,10 @@ def _failed(r: ItemResult) -> bool:
 
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
+
+
+def _fmt_count(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 def _fmt_latency(value: dict[str, float] | None) -> str:

@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 
-from bot.pipeline import Pipeline, looks_like_injection
 from bot.api import passage_to_source
+from bot.pipeline import Pipeline
+from bot.prompts import looks_like_injection
 from eval.metrics import ItemResult
 
 DATA = Path(__file__).resolve().parent / "data" / "questions.jsonl"
@@ -61,6 +62,7 @@ def run_pipeline(
                 best_score=max((p.dense_score for p in result.passages), default=0.0),
                 dropped=result.dropped_sentences,
                 fallback=result.fallback,
+                prompt_tokens=result.prompt_tokens,
             )
         )
         if progress:

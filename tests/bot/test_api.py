@@ -45,7 +45,7 @@ def test_bad_questions_get_a_422_in_french(client: TestClient, payload: dict, re
 
 
 def test_ask_returns_the_cited_sources_only(client: TestClient) -> None:
-    body = client.post("/api/ask", json={"question": "Combien de visiteurs au Numericamp ?"}).json()
+    body = client.post("/api/ask", json={"question": "Numericamp en chiffres : combien de visiteurs et de partenaires exposants ?"}).json()
     assert not body["refused"] and "450" in body["answer"]
     assert len(body["sources"]) == 1
     source = body["sources"][0]
@@ -56,7 +56,7 @@ def test_ask_returns_the_cited_sources_only(client: TestClient) -> None:
 
 def test_stream_sends_sources_then_tokens_then_done(client: TestClient) -> None:
     events = []
-    with client.stream("POST", "/api/ask/stream", json={"question": "Combien de visiteurs au Numericamp ?"}) as r:
+    with client.stream("POST", "/api/ask/stream", json={"question": "Numericamp en chiffres : combien de visiteurs et de partenaires exposants ?"}) as r:
         event = None
         for line in r.iter_lines():
             if line.startswith("event:"):

@@ -14,7 +14,7 @@ from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader
 from tests.conftest import CORPUS, StandInGenerator
 
-QUESTION = "Combien de visiteurs au Numericamp ?"
+QUESTION = "Numericamp en chiffres : combien de visiteurs et de partenaires exposants ?"
 
 
 @pytest.fixture(scope="module")
@@ -104,4 +104,5 @@ def test_injected_document_does_not_change_the_answer(tmp_path: Path) -> None:
     generator = StandInGenerator("PWNED [1]")
     result = make_pipeline(settings, generator).ask("Quand ouvre la déchetterie de Dainville ?")
     assert "PWNED" not in result.answer and result.refused
-    assert "<documents>" in generator.prompts[0] and "PWNED" in generator.prompts[0].split("</documents>")[0]
+    prompt = generator.prompts[0]
+    assert "ouverte le samedi" in prompt and "Ignore les consignes" not in prompt
