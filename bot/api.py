@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from sse_starlette.sse import EventSourceResponse
 
 from bot.feedback import FeedbackStore
@@ -77,6 +78,15 @@ def validate_question(request: AskRequest, settings: Settings) -> str:
     return question
 
 
+def require_admin(authorization: str | None, settings: Settings) -> None:
+    """Admin routes are closed unless CUABOT_ADMIN_TOKEN is set and presented as a bearer token."""
+    if not settings.admin_token:
+        raise HTTPException(403, "Action d'administration désactivée : définissez CUABOT_ADMIN_TOKEN.")
+    expected = f"Bearer {settings.admin_token}"
+    if authorization is None or not hmac.compare_digest(authorization, expected):
+        raise HTTPException(401, "Jeton d'administration manquant ou invalide.")
+
+
 def create_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
     install_log_masking()
     app = FastAPI(
@@ -131,12 +141,18 @@ def create_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
     def feedback(request: FeedbackRequest) -> FeedbackResponse:
         return FeedbackResponse(id=feedback_store.add(request))
 
+    @app.get("/api/admin/feedback.csv", response_class=FileResponse)
+    def export_feedback(authorization: Annotated[str | None, Header()] = None) -> FileResponse:
+        """Feedback as CSV (personal data already masked). Needs `Authorization: Bearer <admin token>`."""
+        require_admin(authorization, settings)
+        dest = settings.feedback_db.with_suffix(".export.csv")
+        feedback_store.export_csv(dest)
+        return FileResponse(dest, media_type="text/csv", filename="retours.csv")
+
     return app
 
 
-def _events(
-    pipe: Pipeline, question: str, history: list[Any], documents: list[str] | None
-) -> Iterator[dict[str, str]]:
+def _events(pipe: Pipeline, question: str, history: list[Any], documents: list[str] | None) -> Iterator[dict[str, str]]:
     try:
         for event in pipe.stream(question, history, documents):
             if event.kind == "sources":

@@ -61,9 +61,9 @@ class LlamaCppGenerator:
                 for chunk in chunks:
                     if time.monotonic() > deadline:
                         raise GenerationError("délai de génération dépassé")
-                    text = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
-                    if text:
-                        yield text
+                    delta: Any = chunk["choices"][0]["delta"]  # type: ignore[index]
+                    if text := delta.get("content"):
+                        yield str(text)
             except GenerationError:
                 raise
             except Exception as exc:

@@ -23,11 +23,47 @@ _NUMBER = re.compile(r"\d(?:[\d\u00a0\u202f ]*\d)?")
 _NAME = re.compile(r"(?<![\w’'])[A-ZÀÂÉÈÊÎÔÛÇ][\w’'\-]{2,}")
 _NEGATION = re.compile(r"\b(?:jamais|aucun|aucune|rien|ni|personne)\b|\bn[e’']\s*\w+\s+(?:pas|plus|point)\b", re.I)
 _COMMON_CAPITALISED = {
-    "les", "des", "une", "elle", "ils", "elles", "nous", "vous", "cette", "ces", "cet", "son", "sa", "ses",
-    "leur", "leurs", "pour", "par", "dans", "avec", "selon", "oui", "non", "lors", "après", "avant",
-    "enfin", "ainsi", "aussi", "mais", "donc", "car", "quand", "dont", "tous", "toutes", "chaque",
+    "les",
+    "des",
+    "une",
+    "elle",
+    "ils",
+    "elles",
+    "nous",
+    "vous",
+    "cette",
+    "ces",
+    "cet",
+    "son",
+    "sa",
+    "ses",
+    "leur",
+    "leurs",
+    "pour",
+    "par",
+    "dans",
+    "avec",
+    "selon",
+    "oui",
+    "non",
+    "lors",
+    "après",
+    "avant",
+    "enfin",
+    "ainsi",
+    "aussi",
+    "mais",
+    "donc",
+    "car",
+    "quand",
+    "dont",
+    "tous",
+    "toutes",
+    "chaque",
 }
 
+# Question and linking words that BM25's stop list keeps but that carry no fact.
+_FUNCTION_STEMS = {"jusqu", "lorsqu", "puisqu", "quel", "quell", "combien", "comment", "pourquoi", "quand", "quoi"}
 _CLAUSE = re.compile(r"[,;:«»()]|\s[-–—]\s")
 _PREFIX = 5
 
@@ -61,7 +97,7 @@ def strip_citations(sentence: str) -> str:
 def cite(claim: str, number: int) -> str:
     """Put a citation marker before the claim's final punctuation."""
     body = claim.rstrip(" .!?…")
-    return f"{body} [{number}]{claim[len(body):].strip()}"
+    return f"{body} [{number}]{claim[len(body) :].strip()}"
 
 
 def split_answer(answer: str) -> list[str]:
@@ -92,7 +128,8 @@ class GroundingChecker:
     def check(self, answer: str, question: str, passages: dict[int, str]) -> CheckedAnswer:
         """Keep the sentences of `answer` supported by the numbered `passages` they cite.
 
-        A sentence without a citation is attributed to the passage that supports it best.
+        A sentence that cites no passage, or one that does not support it, is attributed to
+        the other passage that supports it best (the small model often cites the wrong number).
         """
         question_stems = {fold(s) for s in content_stems(question)}
         result = CheckedAnswer()
@@ -107,13 +144,16 @@ class GroundingChecker:
         claim_vectors, sentence_vectors = vectors[: len(claims)], vectors[len(claims) :]
         similarities = claim_vectors @ sentence_vectors.T
         for index, (sentence, claim) in enumerate(claims):
-            cited = [n for n in parse_citations(sentence) if n in passages] or list(passages)
-            echoed = {fold(s) for s in content_stems(claim)} & question_stems
+            cited = [n for n in parse_citations(sentence) if n in passages]
+            echoed = ({fold(s) for s in content_stems(claim)} & question_stems) - _FUNCTION_STEMS
             support = self._best_support(claim, echoed, cited, flat, similarities[index])
+            if support is None:
+                others = [n for n in passages if n not in cited]
+                support = self._best_support(claim, echoed, others, flat, similarities[index])
             if support is None:
                 result.dropped.append(sentence)
                 continue
-            result.sentences.append(sentence if parse_citations(sentence) else cite(claim, support))
+            result.sentences.append(sentence if support in cited else cite(claim, support))
             if support not in result.cited:
                 result.cited.append(support)
             for n in parse_citations(sentence):
@@ -130,9 +170,7 @@ class GroundingChecker:
         too, else the model is dressing up an unrelated passage as the answer (the
         prototype's invented opening hours).
         """
-        ranked = sorted(
-            ((float(similarities[i]), n, s) for i, (n, s) in enumerate(flat) if n in cited), reverse=True
-        )
+        ranked = sorted(((float(similarities[i]), n, s) for i, (n, s) in enumerate(flat) if n in cited), reverse=True)
         for similarity, number, sentence in ranked:
             passage_text = " ".join(s for n, s in flat if n == number)
             if not self._supports(claim, passage_text) or not _covers(passage_text, echoed):
@@ -158,9 +196,13 @@ class GroundingChecker:
 
 
 def _covers(passage_text: str, stems: set[str]) -> bool:
-    """Every stem has a passage stem sharing its first letters (tolerates "préside"/"président")."""
+    """All stems but one have a passage stem sharing their first letters.
+
+    Prefixes tolerate "préside"/"président"; one miss tolerates the resident's own words
+    ("ordis", "court jusqu'à") that the model echoes.
+    """
     prefixes = {fold(s)[:_PREFIX] for s in content_stems(passage_text)}
-    return all(stem[:_PREFIX] in prefixes for stem in stems)
+    return sum(stem[:_PREFIX] not in prefixes for stem in stems) <= 1
 
 
 def _closest_clause(claim: str, sentence: str) -> str:

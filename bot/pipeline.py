@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from bot.generation import GenerationError, Generator, build_generator
-from bot.grounding import GroundingChecker, best_evidence, parse_citations
+from bot.grounding import CITATION, GroundingChecker, best_evidence, numbers_in, parse_citations
 from bot.prompts import (
     EVIDENCE_PREFIX,
     FALLBACK_PREFIX,
@@ -170,10 +170,15 @@ class Pipeline:
         )
 
     def _evidence(self, question: str, answer: str, cited: list[int], texts: dict[int, str]) -> str:
-        """One or two verbatim source sentences, chosen by the system, not by the model."""
+        """One or two verbatim source sentences, chosen by the system, not by the model.
+
+        Sentences holding the answer's numbers come first; then closeness to question and answer.
+        """
         candidates = [(n, s) for n in cited for s in split_sentences(texts[n]) if len(s) > 20] or [
             (n, texts[n]) for n in cited
         ]
+        facts = numbers_in(CITATION.sub("", answer))
+        candidates = [(n, s) for n, s in candidates if facts <= numbers_in(s)] or candidates
         vectors = self.embedder.embed_documents([question, answer] + [s for _, s in candidates])
         ranked = best_evidence(vectors[0], vectors[1], candidates, vectors[2:])
         chosen = ranked[:1]
@@ -208,4 +213,3 @@ class Pipeline:
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     settings = settings or get_settings()
     return Pipeline(settings, get_embedder(settings), build_generator(settings))
-

@@ -107,8 +107,4 @@ def format_passage(number: int, passage: Passage, text: str) -> str:
 
 def user_message(question: str, numbered_texts: list[tuple[int, Passage, str]]) -> str:
     documents = "\n\n".join(format_passage(n, p, t) for n, p, t in numbered_texts)
-    return (
-        f"<documents>\n{documents}\n</documents>\n\n"
-        f"<question>{neutralise(question)}</question>\n"
-        "Réponse :"
-    )
+    return f"<documents>\n{documents}\n</documents>\n\n<question>{neutralise(question)}</question>\nRéponse :"

@@ -55,8 +55,8 @@ class Settings(BaseSettings):
     generator: Literal["llama", "openai"] = "llama"
     llm_threads: int = 2
     llm_context: int = 4096
-    llm_max_tokens: int = 160
-    llm_timeout_s: float = 60.0
+    llm_max_tokens: int = 120
+    llm_timeout_s: float = 45.0
     openai_base_url: str | None = None
     openai_api_key: str = "not-needed"
     openai_model: str = "qwen2.5-1.5b-instruct"

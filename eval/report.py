@@ -18,8 +18,15 @@ THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 REPORTS = Path(__file__).resolve().parent / "reports"
 LOWER_IS_BETTER = {"false_refusal"}
 RATE_METRICS = [
-    "recall@5", "mrr", "answer_correctness", "answer_correctness_body", "citation_correctness",
-    "faithfulness", "refusal", "false_refusal", "injection_resistance",
+    "recall@5",
+    "mrr",
+    "answer_correctness",
+    "answer_correctness_body",
+    "citation_correctness",
+    "faithfulness",
+    "refusal",
+    "false_refusal",
+    "injection_resistance",
 ]
 LATENCIES = ["latency_sources_s", "latency_first_token_s", "latency_total_s"]
 
@@ -60,7 +67,9 @@ def print_table(all_summaries: dict[str, dict[str, Any]], console: Console) -> N
         table.add_row(metric, *[_fmt(all_summaries[c].get(metric)) for c in columns], _fmt(targets.get(metric)))
     for metric in LATENCIES:
         table.add_row(metric + " p50/p95", *[_fmt_latency(all_summaries[c].get(metric)) for c in columns], "")
-    table.add_row("prompt tokens (mean)", *[_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns], "")
+    table.add_row(
+        "prompt tokens (mean)", *[_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns], ""
+    )
     table.add_row("extractive fallbacks", *[str(all_summaries[c]["fallbacks"]) for c in columns], "")
     table.add_row("items", *[str(all_summaries[c]["items"]) for c in columns], "")
     console.print(table)
@@ -101,15 +110,21 @@ def _bar_chart(all_summaries: dict[str, dict[str, Any]], path: Path) -> None:
 
 def _markdown(results: list[ItemResult], all_summaries: dict[str, dict[str, Any]], chart: str) -> str:
     columns = [c for c in ("all", "split:dev", "split:heldout") if c in all_summaries]
-    lines = ["| metric | " + " | ".join(c.replace("split:", "") for c in columns) + " |",
-             "|---|" + "---:|" * len(columns)]
+    lines = [
+        "| metric | " + " | ".join(c.replace("split:", "") for c in columns) + " |",
+        "|---|" + "---:|" * len(columns),
+    ]
     for metric in RATE_METRICS:
         lines.append(f"| {metric} | " + " | ".join(_fmt(all_summaries[c].get(metric)) for c in columns) + " |")
     for metric in LATENCIES:
         lines.append(
             f"| {metric} p50/p95 | " + " | ".join(_fmt_latency(all_summaries[c].get(metric)) for c in columns) + " |"
         )
-    lines.append("| prompt tokens (mean) | " + " | ".join(_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns) + " |")
+    lines.append(
+        "| prompt tokens (mean) | "
+        + " | ".join(_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns)
+        + " |"
+    )
     lines.append("| extractive fallbacks | " + " | ".join(str(all_summaries[c]["fallbacks"]) for c in columns) + " |")
     lines.append("| items | " + " | ".join(str(all_summaries[c]["items"]) for c in columns) + " |")
     lines += ["", f"![metrics per kind]({chart})", "", "## Failing items", ""]

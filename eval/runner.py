@@ -70,9 +70,7 @@ def run_pipeline(
     return results
 
 
-def run_remote(
-    items: list[dict[str, Any]], url: str, progress: Callable[[], None] | None = None
-) -> list[ItemResult]:
+def run_remote(items: list[dict[str, Any]], url: str, progress: Callable[[], None] | None = None) -> list[ItemResult]:
     """Through the public streaming API; timings are measured by the client."""
     results = []
     with httpx.Client(base_url=url.rstrip("/"), timeout=300) as client:

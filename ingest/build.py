@@ -104,7 +104,9 @@ def build_index(
                 chunks_by_file[rel] = previous.chunks[rel]
                 report.unchanged.append(rel)
             else:
-                _read_and_chunk(path, rel, entry, infos, splitter, old, previous, files, chunks_by_file, report, to_embed)
+                _read_and_chunk(
+                    path, rel, entry, infos, splitter, old, previous, files, chunks_by_file, report, to_embed
+                )
             progress.advance(task)
     report.removed = sorted(set(previous.files) - set(files) - {r for r, _ in report.skipped})
     report.total_chunks = sum(len(c) for c in chunks_by_file.values())
@@ -154,7 +156,11 @@ def _list_files(folder: Path, report: BuildReport) -> list[Path]:
     paths = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
-        if not path.is_file() or rel == CORPUS_MANIFEST or any(p.startswith(".") for p in path.parts[len(folder.parts):]):
+        if (
+            not path.is_file()
+            or rel == CORPUS_MANIFEST
+            or any(p.startswith(".") for p in path.parts[len(folder.parts) :])
+        ):
             continue
         if path.suffix.lower() in SUPPORTED_SUFFIXES:
             paths.append(path)

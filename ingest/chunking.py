@@ -17,6 +17,7 @@ from core.types import Chunk, DocumentInfo
 _SEPARATORS = ["\n\n", "\n", ". ", " ? ", "? ", " ! ", "! ", " ; ", "; ", ", ", " ", ""]
 # "Mickaël Audegond : …" or "Paroles d’élus : …" at the start of a line.
 _SPEAKER = re.compile(r"^([A-ZÉÈ][\w’'\-]+(?: [\w’'\-]+){0,3}) ?: ", re.M)
+_HEADING_MIN_CHARS, _HEADING_MAX_CHARS = 3, 70
 _LIST_ITEM = re.compile(r"^\s*([-•*]|\d+[.)])\s")
 
 
@@ -31,9 +32,7 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterText
     )
 
 
-def chunk_units(
-    units: list[Document], info: DocumentInfo, splitter: RecursiveCharacterTextSplitter
-) -> list[Chunk]:
+def chunk_units(units: list[Document], info: DocumentInfo, splitter: RecursiveCharacterTextSplitter) -> list[Chunk]:
     chunks: list[Chunk] = []
     carried_section: str | None = None
     for unit in units:
@@ -74,8 +73,16 @@ def heading_before(text: str, offset: int) -> str | None:
     """
     heading = None
     for line in text[:offset].splitlines():
-        stripped = line.strip()
-        if 3 <= len(stripped) <= 70 and not _LIST_ITEM.match(stripped) and stripped[-1] not in ".,;:!?»)":
-            if not stripped[0].islower() and not stripped.isdigit():
-                heading = stripped
+        if _looks_like_heading(line.strip()):
+            heading = line.strip()
     return heading
+
+
+def _looks_like_heading(line: str) -> bool:
+    return (
+        _HEADING_MIN_CHARS <= len(line) <= _HEADING_MAX_CHARS
+        and not _LIST_ITEM.match(line)
+        and line[-1] not in ".,;:!?»)"
+        and not line[0].islower()
+        and not line.isdigit()
+    )

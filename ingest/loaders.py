@@ -75,14 +75,14 @@ def _drop_running_lines(pages: list[str]) -> list[str]:
         for key in {shape(line) for line in text.splitlines() if line.strip()}:
             counts[key] = counts.get(key, 0) + 1
     running = {key for key, n in counts.items() if n >= len(pages) / 2}
-    return ["\n".join(l for l in text.splitlines() if shape(l) not in running) for text in pages]
+    return ["\n".join(line for line in text.splitlines() if shape(line) not in running) for text in pages]
 
 
 def load_html(path: Path) -> list[Document]:
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(_NOISE_TAGS):
         tag.decompose()
-    for tag in soup.find_all(attrs={"class": _NOISE_HINT}) + soup.find_all(attrs={"id": _NOISE_HINT}):
+    for tag in soup.find_all(class_=_NOISE_HINT) + soup.find_all(id=_NOISE_HINT):
         if tag.name not in {"main", "article", "body", "html"}:
             tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
@@ -132,7 +132,7 @@ def _unwrap(text: str) -> str:
     """Join the lines a PDF wrapped at the margin; short lines (headings, list items) stay apart."""
     lines = text.split("\n")
     out = lines[:1]
-    for previous, line in zip(lines, lines[1:]):
+    for previous, line in zip(lines, lines[1:], strict=False):
         if len(previous) >= _WRAPPED_LINE_MIN and line and not _BULLET.match(line):
             out[-1] += " " + line
         else:

@@ -75,13 +75,9 @@ def clean_inline(text: str) -> str:
 def parse(seed_text: str) -> list[Block]:
     raw_lines = seed_text.splitlines()
     # Drop web noise at the very top and bottom.
-    while raw_lines and (
-        not raw_lines[0].strip() or raw_lines[0].strip() in NOISE_LINES
-    ):
+    while raw_lines and (not raw_lines[0].strip() or raw_lines[0].strip() in NOISE_LINES):
         raw_lines.pop(0)
-    while raw_lines and (
-        not raw_lines[-1].strip() or raw_lines[-1].strip() in NOISE_LINES
-    ):
+    while raw_lines and (not raw_lines[-1].strip() or raw_lines[-1].strip() in NOISE_LINES):
         raw_lines.pop()
 
     # Group into paragraphs separated by blank lines.
@@ -136,11 +132,7 @@ def parse(seed_text: str) -> list[Block]:
                 blocks.append(Block("section", [text]))
                 previous_kind = "section"
                 continue
-            if (
-                previous_kind in ("section", "subtitle")
-                and UPPER_RE.match(text)
-                and len(text) < 80
-            ):
+            if previous_kind in ("section", "subtitle") and UPPER_RE.match(text) and len(text) < 80:
                 blocks.append(Block("subtitle", [text]))
                 previous_kind = "subtitle"
                 continue
@@ -186,12 +178,8 @@ def render(blocks: list[Block], out: Path) -> int:
     pdf.set_creation_date(CREATION_DATE)
     pdf.set_title(TITLE)
     pdf.set_author(AUTHOR)
-    pdf.set_subject(
-        "NUMERICAMP, 16 avril 2024, Artois Expo : stratégie numérique de la CUA"
-    )
-    pdf.set_keywords(
-        "NUMERICAMP, Communauté Urbaine d'Arras, numérique, intelligence artificielle"
-    )
+    pdf.set_subject("NUMERICAMP, 16 avril 2024, Artois Expo : stratégie numérique de la CUA")
+    pdf.set_keywords("NUMERICAMP, Communauté Urbaine d'Arras, numérique, intelligence artificielle")
     pdf.set_creator("scripts/make_whitepaper_pdf.py")
     pdf.set_lang("fr")
     pdf.add_font("DejaVu", "", str(FONT_REGULAR))
@@ -207,20 +195,14 @@ def render(blocks: list[Block], out: Path) -> int:
             for i, text in enumerate(block.lines):
                 if i == 0:
                     pdf.set_font("DejaVu", "B", 30)
-                    pdf.multi_cell(
-                        width, 14, text, align="C", new_x="LMARGIN", new_y="NEXT"
-                    )
+                    pdf.multi_cell(width, 14, text, align="C", new_x="LMARGIN", new_y="NEXT")
                 elif text == "LIVRE BLANC":
                     pdf.ln(20)
                     pdf.set_font("DejaVu", "B", 24)
-                    pdf.multi_cell(
-                        width, 12, text, align="C", new_x="LMARGIN", new_y="NEXT"
-                    )
+                    pdf.multi_cell(width, 12, text, align="C", new_x="LMARGIN", new_y="NEXT")
                 else:
                     pdf.set_font("DejaVu", "B" if i == 1 else "", 14 if i == 1 else 13)
-                    pdf.multi_cell(
-                        width, 8, text, align="C", new_x="LMARGIN", new_y="NEXT"
-                    )
+                    pdf.multi_cell(width, 8, text, align="C", new_x="LMARGIN", new_y="NEXT")
             pdf.set_y(-45)
             pdf.set_font("DejaVu", "", 11)
             pdf.multi_cell(
@@ -243,18 +225,14 @@ def render(blocks: list[Block], out: Path) -> int:
             pdf.ln(2)
         elif block.kind == "subtitle":
             pdf.set_font("DejaVu", "B", 13)
-            pdf.multi_cell(
-                width, 7, block.lines[0], align="L", new_x="LMARGIN", new_y="NEXT"
-            )
+            pdf.multi_cell(width, 7, block.lines[0], align="L", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(2)
         elif block.kind == "heading":
             if pdf.get_y() > pdf.h - 45:  # keep a heading with its first lines
                 pdf.add_page()
             pdf.ln(2.5)
             pdf.set_font("DejaVu", "B", 11.5)
-            pdf.multi_cell(
-                width, 6, block.lines[0], align="L", new_x="LMARGIN", new_y="NEXT"
-            )
+            pdf.multi_cell(width, 6, block.lines[0], align="L", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
         elif block.kind == "item":
             pdf.set_font("DejaVu", "", BODY_SIZE)
@@ -278,9 +256,7 @@ def render(blocks: list[Block], out: Path) -> int:
         else:  # para
             pdf.set_font("DejaVu", "", BODY_SIZE)
             for text in block.lines:
-                pdf.multi_cell(
-                    width, LINE_H, text, align="L", new_x="LMARGIN", new_y="NEXT"
-                )
+                pdf.multi_cell(width, LINE_H, text, align="L", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(2.2)
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,11 @@ from tests.conftest import CORPUS, StandInGenerator
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("api")
     settings = Settings(
-        embedder="e5", index_dir=root / "index", feedback_db=root / "fb.sqlite3", refusal_threshold=0.0,
+        embedder="e5",
+        index_dir=root / "index",
+        feedback_db=root / "fb.sqlite3",
+        refusal_threshold=0.0,
+        admin_token="test-token",
         _env_file=None,  # type: ignore[call-arg]
     )
     build_index(settings, CORPUS, lambda _s: E5Embedder())
@@ -45,7 +49,9 @@ def test_bad_questions_get_a_422_in_french(client: TestClient, payload: dict, re
 
 
 def test_ask_returns_the_cited_sources_only(client: TestClient) -> None:
-    body = client.post("/api/ask", json={"question": "Numericamp en chiffres : combien de visiteurs et de partenaires exposants ?"}).json()
+    body = client.post(
+        "/api/ask", json={"question": "Numericamp en chiffres : combien de visiteurs et de partenaires exposants ?"}
+    ).json()
     assert not body["refused"] and "450" in body["answer"]
     assert len(body["sources"]) == 1
     source = body["sources"][0]
@@ -56,7 +62,11 @@ def test_ask_returns_the_cited_sources_only(client: TestClient) -> None:
 
 def test_stream_sends_sources_then_tokens_then_done(client: TestClient) -> None:
     events = []
-    with client.stream("POST", "/api/ask/stream", json={"question": "Numericamp en chiffres : combien de visiteurs et de partenaires exposants ?"}) as r:
+    with client.stream(
+        "POST",
+        "/api/ask/stream",
+        json={"question": "Numericamp en chiffres : combien de visiteurs et de partenaires exposants ?"},
+    ) as r:
         event = None
         for line in r.iter_lines():
             if line.startswith("event:"):
@@ -79,3 +89,12 @@ def test_health_and_documents(client: TestClient) -> None:
 def test_feedback_is_stored(client: TestClient) -> None:
     response = client.post("/api/feedback", json={"rating": "down", "reasons": ["incorrect"], "comment": "non"})
     assert response.status_code == 200 and response.json()["id"] >= 1
+
+
+def test_admin_export_needs_the_token(client: TestClient) -> None:
+    client.post("/api/feedback", json={"rating": "up", "comment": "écrire à a.b@exemple.fr"})
+    assert client.get("/api/admin/feedback.csv").status_code == 401
+    assert client.get("/api/admin/feedback.csv", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    response = client.get("/api/admin/feedback.csv", headers={"Authorization": "Bearer test-token"})
+    assert response.status_code == 200 and response.text.startswith("id,")
+    assert "a.b@exemple.fr" not in response.text and "[courriel]" in response.text

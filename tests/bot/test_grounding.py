@@ -30,7 +30,11 @@ def checker() -> GroundingChecker:
 def test_citation_parsing() -> None:
     assert parse_citations("Il y avait 450 visiteurs [1] et 36 exposants [1, 3].") == [1, 1, 3]
     assert strip_citations("Il y avait 450 visiteurs [1].") == "Il y avait 450 visiteurs."
-    assert split_answer("Première phrase [1]. Deuxième [2]\nTroisième.") == ["Première phrase [1].", "Deuxième [2]", "Troisième."]
+    assert split_answer("Première phrase [1]. Deuxième [2]\nTroisième.") == [
+        "Première phrase [1].",
+        "Deuxième [2]",
+        "Troisième.",
+    ]
     assert cite("Il y avait 450 visiteurs.", 2) == "Il y avait 450 visiteurs [2]."
 
 
@@ -57,13 +61,17 @@ def test_citation_of_a_passage_that_does_not_say_it_is_dropped(checker: Groundin
 
 
 def test_uncited_sentence_gets_the_supporting_passage(checker: GroundingChecker) -> None:
-    checked = checker.check("Franckie Trichet est président des Interconnectés.", "Qui préside les Interconnectés ?", PASSAGES)
+    checked = checker.check(
+        "Franckie Trichet est président des Interconnectés.", "Qui préside les Interconnectés ?", PASSAGES
+    )
     assert checked.sentences == ["Franckie Trichet est président des Interconnectés [2]."]
     assert checked.cited == [2]
 
 
 def test_reversed_meaning_is_dropped(checker: GroundingChecker) -> None:
-    checked = checker.check("Le jeu doit remplacer le débat entre élus et habitants [3].", "Le jeu remplace-t-il le débat ?", PASSAGES)
+    checked = checker.check(
+        "Le jeu doit remplacer le débat entre élus et habitants [3].", "Le jeu remplace-t-il le débat ?", PASSAGES
+    )
     assert checked.sentences == []
 
 
@@ -75,3 +83,13 @@ def test_question_words_absent_from_the_passage_are_not_accepted(checker: Ground
 def test_bare_citation_markers_are_not_an_answer(checker: GroundingChecker) -> None:
     checked = checker.check("[1] [2]", "Quels sont les thèmes ?", PASSAGES)
     assert checked.sentences == []
+
+
+def test_wrong_citation_is_moved_to_the_passage_that_supports_it(checker: GroundingChecker) -> None:
+    checked = checker.check("Le Numericamp a accueilli 450 visiteurs [3].", "Combien de visiteurs ?", PASSAGES)
+    assert checked.sentences == ["Le Numericamp a accueilli 450 visiteurs [1]."] and checked.cited == [1]
+
+
+def test_one_resident_word_missing_from_the_passage_is_tolerated(checker: GroundingChecker) -> None:
+    answer = "Franckie Trichet est président des Interconnectés [2]."
+    assert checker.check(answer, "c'est qui le boss des Interconnectés ?", PASSAGES).sentences == [answer]

@@ -38,8 +38,11 @@ def test_first_build_indexes_every_document(e5_settings: Settings, corpus_copy: 
     reader = IndexReader(e5_settings)
     assert len(reader.chunks) == report.total_chunks > 50
     assert {c.doc_id for c in reader.chunks} == {
-        "numericamp-livre-blanc-2024", "mois-du-numerique-bataille-ia", "tribune-ia-revolution-industrielle",
-        "forum-ia-lambersart", "concertations-territoriales-ia",
+        "numericamp-livre-blanc-2024",
+        "mois-du-numerique-bataille-ia",
+        "tribune-ia-revolution-industrielle",
+        "forum-ia-lambersart",
+        "concertations-territoriales-ia",
     }
     assert any(c.page == 2 for c in reader.chunks)
 

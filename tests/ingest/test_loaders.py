@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from core.types import DocumentInfo
 from ingest.chunking import chunk_units, heading_before, make_splitter, speaker_before
 from ingest.loaders import UnreadableFile, load_file
-from core.types import DocumentInfo
 
 LOADERS = Path(__file__).resolve().parent.parent / "fixtures" / "loaders"
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"

@@ -60,7 +60,7 @@ def _passages(refused: bool) -> list[Passage]:
     scores = (0.21, 0.12) if refused else (0.82, 0.64)
     return [
         Passage(chunk=chunk, score=score, rank=rank, cited=not refused)
-        for rank, (chunk, score) in enumerate(zip(CHUNKS, scores), start=1)
+        for rank, (chunk, score) in enumerate(zip(CHUNKS, scores, strict=False), start=1)
     ]
 
 
