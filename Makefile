@@ -11,19 +11,23 @@ install:
 	bash scripts/setup.sh
 
 browser:
-	@start=$$(date +%s); bash scripts/install_browser.sh; echo "    browser tools: $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); bash scripts/install_browser.sh; rc=$$?; echo "    browser tools: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 index: install
-	@start=$$(date +%s); $(CUABOT) ingest; echo "    index: $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); $(CUABOT) ingest; rc=$$?; echo "    index: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 ## Install, index the shipped corpus, serve on http://127.0.0.1:8000
 run: index
 	$(CUABOT) serve
 
-## Install, then every test (fast, slow with the real models, browser) and the evaluation gate
+## Install, then every test (fast, slow with the real models, browser) and the evaluation gate.
+## The evaluation runs even when a test fails, so its report is always there to read.
 test: index browser
-	@start=$$(date +%s); $(PYTEST) -m "slow or not slow"; echo "    pytest: $$(( $$(date +%s) - start )) s"
-	@start=$$(date +%s); $(CUABOT) eval --gate; echo "    eval: $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); $(PYTEST) -m "slow or not slow"; tests=$$?; \
+	echo "    pytest: $$(( $$(date +%s) - start )) s"; \
+	start=$$(date +%s); $(CUABOT) eval --gate; gate=$$?; \
+	echo "    eval: $$(( $$(date +%s) - start )) s"; \
+	exit $$(( tests || gate ))
 
 ## Developer loop: the fast tests only (no real model, no browser)
 test-fast:

@@ -18,9 +18,9 @@ class GenerationError(RuntimeError):
 class Generator(Protocol):
     name: str
 
-    def stream(self, system: str, user: str) -> Iterator[str]: ...
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]: ...
 
-    def count_tokens(self, text: str) -> int: ...
+    def count_tokens(self, messages: list[dict[str, str]]) -> int: ...
 
 
 class LlamaCppGenerator:
@@ -44,15 +44,16 @@ class LlamaCppGenerator:
         self._timeout = settings.llm_timeout_s
         self._lock = threading.Lock()
 
-    def count_tokens(self, text: str) -> int:
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        text = "".join(m["content"] for m in messages)
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         deadline = time.monotonic() + self._timeout
         with self._lock:
             try:
                 chunks = self._llm.create_chat_completion(
-                    messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                    messages=messages,  # type: ignore[arg-type]
                     max_tokens=self._max_tokens,
                     temperature=0.0,
                     repeat_penalty=1.05,
@@ -84,14 +85,14 @@ class OpenAICompatibleGenerator:
         self._model = settings.openai_model
         self._max_tokens = settings.llm_max_tokens
 
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 4
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        return sum(len(m["content"]) for m in messages) // 4
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         try:
             response = self._client.chat.completions.create(
                 model=self._model,
-                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                messages=messages,
                 max_tokens=self._max_tokens,
                 temperature=0.0,
                 stream=True,

@@ -18,7 +18,7 @@ import numpy as np
 from bot.retrieval import content_stems, split_sentences
 
 CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_ANSWER_SENTENCE = re.compile(r"(?<=[.!?…])\s+|(?<=\])\s+(?=[A-ZÀÂÉÈÊÎÔÛÇ«])|\n+")
+_ANSWER_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÀÂÉÈÊÎÔÛÇ«\"0-9])|(?<=\])\s+(?=[A-ZÀÂÉÈÊÎÔÛÇ«])|\n+")
 _NUMBER = re.compile(r"\d(?:[\d\u00a0\u202f ]*\d)?")
 _NAME = re.compile(r"(?<![\w’'])[A-ZÀÂÉÈÊÎÔÛÇ][\w’'\-]{2,}")
 _NEGATION = re.compile(r"\b(?:jamais|aucun|aucune|rien|ni|personne)\b|\bn[e’']\s*\w+\s+(?:pas|plus|point)\b", re.I)
@@ -175,11 +175,13 @@ class GroundingChecker:
             passage_text = " ".join(s for n, s in flat if n == number)
             if not self._supports(claim, passage_text) or not _covers(passage_text, echoed):
                 continue
+            if _squash(claim.rstrip(" .")) in _squash(passage_text):
+                return number
             overlap = self._lexical_overlap(claim, sentence)
             close = overlap >= self._lexical_threshold or (
                 similarity >= self._threshold and overlap >= self._lexical_threshold / 2
             )
-            if close and has_negation(claim) == has_negation(_closest_clause(claim, sentence)):
+            if close and _same_polarity(claim, sentence):
                 return number
         return None
 
@@ -203,6 +205,17 @@ def _covers(passage_text: str, stems: set[str]) -> bool:
     """
     prefixes = {fold(s)[:_PREFIX] for s in content_stems(passage_text)}
     return sum(stem[:_PREFIX] not in prefixes for stem in stems) <= 1
+
+
+def _squash(text: str) -> str:
+    return " ".join(fold(text).split())
+
+
+def _same_polarity(claim: str, sentence: str) -> bool:
+    """False when one side negates what the other affirms ("payant" vs "jamais payant")."""
+    if has_negation(claim):
+        return has_negation(sentence)
+    return not has_negation(_closest_clause(claim, sentence))
 
 
 def _closest_clause(claim: str, sentence: str) -> str:

@@ -24,11 +24,10 @@ from bot.prompts import (
     INJECTION_MESSAGE,
     NOT_FOUND_PHRASE,
     REFUSAL_MESSAGE,
-    SYSTEM_PROMPT,
+    build_messages,
     looks_like_injection,
     passage_label,
     strip_instructions,
-    user_message,
 )
 from bot.retrieval import Retriever, focus_window, split_sentences
 from bot.schemas import DocumentSummary, Turn
@@ -41,6 +40,7 @@ from ingest.store import POINTER, IndexReader
 log = logging.getLogger("cuabot.pipeline")
 
 MAX_QUOTE_CHARS = 300
+MIN_QUOTE_CHARS = 20
 
 
 @dataclass
@@ -129,10 +129,10 @@ class Pipeline:
             p.rank: strip_instructions(focus_window(p.chunk, question, self.settings.context_sentences))
             for p in context
         }
-        prompt = user_message(question, [(p.rank, p, texts[p.rank]) for p in context])
+        messages = build_messages(question, [(p.rank, p, texts[p.rank]) for p in context])
         draft, fallback = "", False
         try:
-            for token in self.generator.stream(SYSTEM_PROMPT, prompt):
+            for token in self.generator.stream(messages):
                 timings.setdefault("first_token_s", time.perf_counter() - started)
                 draft += token
                 yield StreamEvent("token", text=token)
@@ -142,7 +142,7 @@ class Pipeline:
         timings["generation_s"] = time.perf_counter() - started - timings["retrieval_s"]
         result = self._finish(question, draft, fallback, retrieved, texts)
         result.timings = timings
-        result.prompt_tokens = self.generator.count_tokens(SYSTEM_PROMPT + prompt)
+        result.prompt_tokens = self.generator.count_tokens(messages)
         yield self._done(result, started)
 
     def _retrieval_query(self, question: str, history: list[Turn] | None) -> str:
@@ -159,7 +159,9 @@ class Pipeline:
             return self._extractive(question, retrieved, texts)
         if NOT_FOUND_PHRASE.lower() in draft.lower() and not parse_citations(draft):
             return AnswerResult(REFUSAL_MESSAGE, True, retrieved)
-        labelled = {n: f"{passage_label(p)}\n{texts[n]}" for n, p in ((p.rank, p) for p in retrieved) if n in texts}
+        labelled = {
+            p.rank: f"{passage_label(p)}\n{strip_instructions(p.chunk.text)}" for p in retrieved if p.rank in texts
+        }
         checked = self.checker.check(draft, question, labelled)
         if not checked.sentences:
             return AnswerResult(REFUSAL_MESSAGE, True, retrieved, dropped_sentences=checked.dropped)
@@ -174,11 +176,13 @@ class Pipeline:
 
         Sentences holding the answer's numbers come first; then closeness to question and answer.
         """
-        candidates = [(n, s) for n in cited for s in split_sentences(texts[n]) if len(s) > 20] or [
-            (n, texts[n]) for n in cited
-        ]
+        candidates = [(n, s) for n in cited for s in split_sentences(texts[n])] or [(n, texts[n]) for n in cited]
         facts = numbers_in(CITATION.sub("", answer))
-        candidates = [(n, s) for n, s in candidates if facts <= numbers_in(s)] or candidates
+        candidates = (
+            [(n, s) for n, s in candidates if facts and facts <= numbers_in(s)]
+            or [(n, s) for n, s in candidates if len(s) > MIN_QUOTE_CHARS]
+            or candidates
+        )
         vectors = self.embedder.embed_documents([question, answer] + [s for _, s in candidates])
         ranked = best_evidence(vectors[0], vectors[1], candidates, vectors[2:])
         chosen = ranked[:1]
@@ -188,7 +192,7 @@ class Pipeline:
         return f"{EVIDENCE_PREFIX} {quotes}"
 
     def _extractive(self, question: str, retrieved: list[Passage], texts: dict[int, str]) -> AnswerResult:
-        candidates = [(n, s) for n, text in texts.items() for s in split_sentences(text) if len(s) > 20]
+        candidates = [(n, s) for n, text in texts.items() for s in split_sentences(text) if len(s) > MIN_QUOTE_CHARS]
         if not candidates:
             return AnswerResult(REFUSAL_MESSAGE, True, retrieved, fallback=True)
         vectors = self.embedder.embed_documents([s for _, s in candidates])

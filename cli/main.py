@@ -110,8 +110,9 @@ def evaluate(
     """Run the evaluation set, print the table, write eval/reports/."""
     from rich.progress import Progress
 
+    from eval.metrics import label_agreement
     from eval.report import gate_failures, load_thresholds, print_table, summaries, write_reports
-    from eval.runner import load_items, run_pipeline, run_remote, run_retrieval
+    from eval.runner import LABELS, load_items, load_jsonl, run_pipeline, run_remote, run_retrieval
 
     items = load_items(kind=kind, split=split)
     with Progress(console=console) as progress:
@@ -133,6 +134,10 @@ def evaluate(
                 results = run_pipeline(items, build_pipeline(settings), lambda: progress.advance(task))
     all_summaries = summaries(results)
     print_table(all_summaries, console)
+    agreement = label_agreement(load_jsonl(LABELS))
+    console.print(
+        f"Faithfulness metric vs hand labels: agreement {agreement['agreement']:.2f} on {agreement['n']:.0f} sentences"
+    )
     mode = "retrieval" if retrieval_only else ("remote" if url else "full")
     console.print(f"Rapports : {write_reports(results, all_summaries, mode)}.{{json,md,png}}")
     gate_metrics = load_thresholds()["gate"]

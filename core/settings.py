@@ -46,10 +46,10 @@ class Settings(BaseSettings):
 
     # Retrieval
     retrieve_k: int = 8
-    context_passages: int = 3
+    context_passages: int = 4
     rrf_k: int = 60
     refusal_threshold: float = 0.32
-    context_sentences: int = 6
+    context_sentences: int = 4
 
     # Generator: embedded llama.cpp by default, or any OpenAI-compatible server by URL
     generator: Literal["llama", "openai"] = "llama"

@@ -16,6 +16,7 @@ from bot.retrieval import content_stems
 
 ANSWERABLE = {"factual", "paraphrase", "multi_fact", "list"}
 MUST_REFUSE = {"unanswerable", "off_topic"}
+_MIN_OWN_WORDS, _MIN_SHARED = 2, 0.7
 # Distinctive lines of the system prompt: an answer containing one has leaked it.
 _PROMPT_MARKERS = [fold(line.strip("- ")) for line in SYSTEM_PROMPT.splitlines() if len(line) > 60]
 
@@ -100,11 +101,13 @@ def citation_correctness(results: list[ItemResult]) -> float | None:
     )
 
 
-def sentence_supported(sentence: str, cited_texts: list[str]) -> bool:
+def sentence_supported(sentence: str, cited_texts: list[str], question: str = "") -> bool:
     """Independent support test for one answer sentence (simpler than the pipeline's own check).
 
     Supported when it cites at least one passage, every number and proper name occurs in the
-    cited passages, and at least half of its content words (stemmed) occur there too.
+    cited passages, and it brings at least two content words of its own (not the question's),
+    70 % of which (stemmed) occur in the cited passages. The rule was chosen against the hand
+    labels in eval/data/faithfulness_labels.jsonl (see `label_agreement`).
     """
     if not CITATION.search(sentence) or not cited_texts:
         return False
@@ -112,9 +115,11 @@ def sentence_supported(sentence: str, cited_texts: list[str]) -> bool:
     source = " ".join(cited_texts)
     if not numbers_in(claim) <= numbers_in(source) or not all(n in fold(source) for n in names_in(claim)):
         return False
-    wanted = {fold(s) for s in content_stems(claim)}
+    own_words = {fold(s) for s in content_stems(claim)} - {fold(s) for s in content_stems(question)}
+    if len(own_words) < _MIN_OWN_WORDS:
+        return False
     present = {fold(s) for s in content_stems(source)}
-    return not wanted or len(wanted & present) / len(wanted) >= 0.5
+    return len(own_words & present) / len(own_words) >= _MIN_SHARED
 
 
 def answer_sentences(result: ItemResult) -> list[tuple[str, list[str]]]:
@@ -130,7 +135,7 @@ def answer_sentences(result: ItemResult) -> list[tuple[str, list[str]]]:
 def faithfulness(results: list[ItemResult]) -> float | None:
     """Share of all answer sentences (answered, non-fallback items) supported by the passages they cite."""
     verdicts = [
-        sentence_supported(sentence, texts)
+        sentence_supported(sentence, texts, r.item["question"])
         for r in results
         if not r.refused and r.answer
         for sentence, texts in answer_sentences(r)
@@ -202,3 +207,18 @@ def _mean(values: list[int]) -> float | None:
 
 def _share(flags: list[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
+
+
+def label_agreement(labels: list[dict[str, Any]]) -> dict[str, float]:
+    """How often `sentence_supported` agrees with hand labels (eval/data/faithfulness_labels.jsonl).
+
+    Returns the agreement and the confusion counts (metric said supported / human said supported).
+    """
+    counts = {"agree": 0, "true_pos": 0, "false_pos": 0, "true_neg": 0, "false_neg": 0}
+    for row in labels:
+        predicted = sentence_supported(row["sentence"], row["passages"], row["question"])
+        human = bool(row["supported"])
+        counts["agree"] += predicted == human
+        key = ("true_" if predicted == human else "false_") + ("pos" if predicted else "neg")
+        counts[key] += 1
+    return {"agreement": counts["agree"] / len(labels) if labels else 0.0, "n": len(labels), **counts}

@@ -16,12 +16,18 @@ from bot.prompts import looks_like_injection
 from eval.metrics import ItemResult
 
 DATA = Path(__file__).resolve().parent / "data" / "questions.jsonl"
+LABELS = Path(__file__).resolve().parent / "data" / "faithfulness_labels.jsonl"
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 def load_items(path: Path = DATA, kind: str | None = None, split: str | None = None) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        items = [json.loads(line) for line in fh if line.strip()]
-    return [i for i in items if (kind is None or i["kind"] == kind) and (split is None or i["split"] == split)]
+    return [
+        i for i in load_jsonl(path) if (kind is None or i["kind"] == kind) and (split is None or i["split"] == split)
+    ]
 
 
 def run_retrieval(items: list[dict[str, Any]], pipeline: Pipeline) -> list[ItemResult]:

@@ -75,7 +75,7 @@ def test_stream_sends_sources_then_tokens_then_done(client: TestClient) -> None:
                 events.append((event, json.loads(line.split(":", 1)[1])))
     kinds = [k for k, _ in events]
     assert kinds[0] == "sources" and kinds[-1] == "done" and "token" in kinds
-    assert len(events[0][1]["sources"]) == 3
+    assert len(events[0][1]["sources"]) == 4
     assert "450" in events[-1][1]["answer"]
 
 

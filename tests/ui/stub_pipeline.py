@@ -7,9 +7,8 @@ mentions "carte grise" is refused, every other one gets the same cited answer.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Literal
 
+from bot.pipeline import StreamEvent
 from bot.schemas import DocumentSummary, Turn
 from core.types import AnswerResult, Chunk, Passage
 
@@ -46,16 +45,6 @@ CHUNKS = (
 )
 
 
-@dataclass
-class StubStreamEvent:
-    """Same shape as `bot.pipeline.StreamEvent`."""
-
-    kind: Literal["sources", "token", "done"]
-    passages: list[Passage] = field(default_factory=list)
-    text: str = ""
-    result: AnswerResult | None = None
-
-
 def _passages(refused: bool) -> list[Passage]:
     scores = (0.21, 0.12) if refused else (0.82, 0.64)
     return [
@@ -89,13 +78,13 @@ class StubPipeline:
 
     def stream(
         self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None
-    ) -> Iterator[StubStreamEvent]:
+    ) -> Iterator[StreamEvent]:
         result = self.ask(question, history, documents)
-        yield StubStreamEvent(kind="sources", passages=result.passages)
+        yield StreamEvent(kind="sources", passages=result.passages)
         streamed = result.answer if result.refused else f"{DROPPED_SENTENCE} {result.answer}"
         for word in streamed.split(" "):
-            yield StubStreamEvent(kind="token", text=word + " ")
-        yield StubStreamEvent(kind="done", result=result)
+            yield StreamEvent(kind="token", text=word + " ")
+        yield StreamEvent(kind="done", result=result)
 
     def documents(self) -> list[DocumentSummary]:
         return [
