@@ -1,10 +1,11 @@
 """Ingest throughput (chunks embedded per second) of the shipped corpus, for each embedder.
 
-Run: `.venv/bin/python -m bench.ingest_throughput` (builds throw-away indexes in a temp folder).
+Run: `.venv/bin/python -m bench.ingest_throughput [e5] [gemma]` (throw-away indexes in a temp folder).
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ def main() -> None:
     for column in ("embedder", "chunks", "build s", "model load s", "chunks/s"):
         table.add_column(column)
     with tempfile.TemporaryDirectory() as tmp:
-        for embedder in ("e5", "gemma"):
+        for embedder in sys.argv[1:] or ["e5", "gemma"]:
             chunks, seconds, load_s = measure(embedder, Path(tmp))
             table.add_row(embedder, str(chunks), f"{seconds:.1f}", f"{load_s:.1f}", f"{chunks / seconds:.1f}")
     Console().print(table)

@@ -28,7 +28,7 @@ class LlamaCppGenerator:
 
     name = "llama.cpp"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, fixed_prefix: list[dict[str, str]]) -> None:
         from llama_cpp import Llama
 
         if not is_installed(QWEN_CODER_GGUF, settings.models_dir):
@@ -43,6 +43,18 @@ class LlamaCppGenerator:
         self._max_tokens = settings.llm_max_tokens
         self._timeout = settings.llm_timeout_s
         self._lock = threading.Lock()
+        self._prefix_len = self._evaluate_prefix(fixed_prefix)
+
+    def _evaluate_prefix(self, messages: list[dict[str, str]]) -> int:
+        """Read the fixed prompt prefix once, at start-up.
+
+        Every answer then starts from this same cached state, so it depends on its own
+        question only (not on the previous one) and skips ~450 prompt tokens.
+        """
+        chatml = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        tokens = self._llm.tokenize(chatml.encode("utf-8"), add_bos=False, special=True)
+        self._llm.eval(tokens)
+        return len(tokens)
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         text = "".join(m["content"] for m in messages)
@@ -51,6 +63,7 @@ class LlamaCppGenerator:
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         deadline = time.monotonic() + self._timeout
         with self._lock:
+            self._llm.n_tokens = self._prefix_len
             try:
                 chunks = self._llm.create_chat_completion(
                     messages=messages,  # type: ignore[arg-type]
@@ -104,9 +117,10 @@ class OpenAICompatibleGenerator:
             raise GenerationError(str(exc)) from exc
 
 
-def build_generator(settings: Settings) -> Generator:
+def build_generator(settings: Settings, fixed_prefix: list[dict[str, str]]) -> Generator:
+    """The generator named by settings; `fixed_prefix` is what starts every prompt."""
     if settings.generator == "openai":
         if not settings.openai_base_url:
             raise ValueError("CUABOT_OPENAI_BASE_URL est requis avec CUABOT_GENERATOR=openai")
         return OpenAICompatibleGenerator(settings)
-    return LlamaCppGenerator(settings)
+    return LlamaCppGenerator(settings, fixed_prefix)

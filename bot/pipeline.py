@@ -21,6 +21,7 @@ from bot.grounding import CITATION, GroundingChecker, best_evidence, numbers_in,
 from bot.prompts import (
     EVIDENCE_PREFIX,
     FALLBACK_PREFIX,
+    FIXED_PREFIX,
     INJECTION_MESSAGE,
     NOT_FOUND_PHRASE,
     REFUSAL_MESSAGE,
@@ -216,4 +217,4 @@ class Pipeline:
 
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     settings = settings or get_settings()
-    return Pipeline(settings, get_embedder(settings), build_generator(settings))
+    return Pipeline(settings, get_embedder(settings), build_generator(settings, FIXED_PREFIX))

@@ -111,13 +111,12 @@ def format_passage(number: int, passage: Passage, text: str) -> str:
     return neutralise("\n".join(lines))
 
 
+FIXED_PREFIX: list[dict[str, str]] = [{"role": "system", "content": SYSTEM_PROMPT}, *FEW_SHOT]
+
+
 def build_messages(question: str, numbered_texts: list[tuple[int, Passage, str]]) -> list[dict[str, str]]:
     """System prompt and worked examples (fixed, cached by llama.cpp), then this question."""
-    return [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        *FEW_SHOT,
-        {"role": "user", "content": user_message(question, numbered_texts)},
-    ]
+    return [*FIXED_PREFIX, {"role": "user", "content": user_message(question, numbered_texts)}]
 
 
 def user_message(question: str, numbered_texts: list[tuple[int, Passage, str]]) -> str:
