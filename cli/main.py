@@ -133,13 +133,14 @@ def evaluate(
             else:
                 results = run_pipeline(items, build_pipeline(settings), lambda: progress.advance(task))
     all_summaries = summaries(results)
+    mode = "retrieval" if retrieval_only else ("remote" if url else "full")
+    reports = write_reports(results, all_summaries, mode)
     print_table(all_summaries, console)
     agreement = label_agreement(load_jsonl(LABELS))
     console.print(
         f"Faithfulness metric vs hand labels: agreement {agreement['agreement']:.2f} on {agreement['n']:.0f} sentences"
     )
-    mode = "retrieval" if retrieval_only else ("remote" if url else "full")
-    console.print(f"Rapports : {write_reports(results, all_summaries, mode)}.{{json,md,png}}")
+    console.print(f"Rapports : {reports}.{{json,md,png}}")
     gate_metrics = load_thresholds()["gate"]
     if retrieval_only:
         gate_metrics = {k: v for k, v in gate_metrics.items() if k in {"recall@5", "mrr"}}
