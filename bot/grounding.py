@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -171,8 +172,9 @@ class GroundingChecker:
         prototype's invented opening hours).
         """
         ranked = sorted(((float(similarities[i]), n, s) for i, (n, s) in enumerate(flat) if n in cited), reverse=True)
+        passage_texts = {n: " ".join(s for m, s in flat if m == n) for n in cited}
         for similarity, number, sentence in ranked:
-            passage_text = " ".join(s for n, s in flat if n == number)
+            passage_text = passage_texts[number]
             if not self._supports(claim, passage_text) or not _covers(passage_text, echoed):
                 continue
             if _squash(claim.rstrip(" .")) in _squash(passage_text):
@@ -203,8 +205,14 @@ def _covers(passage_text: str, stems: set[str]) -> bool:
     Prefixes tolerate "préside"/"président"; one miss tolerates the resident's own words
     ("ordis", "court jusqu'à") that the model echoes.
     """
-    prefixes = {fold(s)[:_PREFIX] for s in content_stems(passage_text)}
+    prefixes = _stem_prefixes(passage_text)
     return sum(stem[:_PREFIX] not in prefixes for stem in stems) <= 1
+
+
+@lru_cache(maxsize=256)
+def _stem_prefixes(passage_text: str) -> frozenset[str]:
+    """Stem prefixes of a passage, computed once per passage rather than once per claim and sentence."""
+    return frozenset(fold(s)[:_PREFIX] for s in content_stems(passage_text))
 
 
 def _squash(text: str) -> str:
