@@ -39,7 +39,7 @@ from ingest.store import (
 
 CORPUS_MANIFEST = "manifest.json"
 # Bump when loaders or chunking change: every file is then read and embedded again.
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 
 
 def index_signature(settings: Settings) -> str:
@@ -72,6 +72,46 @@ class _Previous:
     collection: str | None
 
 
+@dataclass
+class _NextGeneration:
+    """The generation being assembled: each file's fingerprint and chunks, and what to embed."""
+
+    previous: _Previous
+    infos: dict[str, dict[str, str]]
+    splitter: Any
+    report: BuildReport = field(default_factory=BuildReport)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    chunks_by_file: dict[str, list[Chunk]] = field(default_factory=dict)
+    to_embed: list[Chunk] = field(default_factory=list)
+
+    def add_file(self, path: Path, rel: str) -> None:
+        old = self.previous.files.get(rel)
+        entry = _fingerprint(path, old)
+        if old and entry["sha256"] == old["sha256"]:
+            self._keep_previous(rel, {**old, **entry})
+            self.report.unchanged.append(rel)
+            return
+        try:
+            units = load_file(path)
+        except UnreadableFile as exc:
+            reason = str(exc)
+            if old:
+                reason += " ; l'ancienne version reste dans l'index"
+                self._keep_previous(rel, old)
+            self.report.skipped.append((rel, reason))
+            return
+        info = _document_info(rel, path, units, self.infos)
+        chunks = chunk_units(units, info, self.splitter)
+        self.files[rel] = {**entry, "doc_id": info.doc_id, "info": asdict(info)}
+        self.chunks_by_file[rel] = chunks
+        self.to_embed.extend(chunks)
+        (self.report.updated if old else self.report.added).append(rel)
+
+    def _keep_previous(self, rel: str, entry: dict[str, Any]) -> None:
+        self.files[rel] = entry
+        self.chunks_by_file[rel] = self.previous.chunks[rel]
+
+
 def build_index(
     settings: Settings,
     folder: Path | None = None,
@@ -85,71 +125,27 @@ def build_index(
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     store = store or ChromaStore.from_settings(settings)
     previous = _load_previous(settings)
-    infos = _read_corpus_manifest(folder)
-    report = BuildReport()
-    files: dict[str, dict[str, Any]] = {}
-    chunks_by_file: dict[str, list[Chunk]] = {}
-    to_embed: list[Chunk] = []
-
+    plan = _NextGeneration(
+        previous, _read_corpus_manifest(folder), make_splitter(settings.chunk_size, settings.chunk_overlap)
+    )
+    report = plan.report
     candidates = _list_files(folder, report)
-    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
     with Progress() as progress:
         task = progress.add_task("Lecture des documents", total=len(candidates))
         for path in candidates:
-            rel = path.relative_to(folder).as_posix()
-            old = previous.files.get(rel)
-            entry = _fingerprint(path, old)
-            if old and entry["sha256"] == old["sha256"]:
-                files[rel] = {**old, **entry}
-                chunks_by_file[rel] = previous.chunks[rel]
-                report.unchanged.append(rel)
-            else:
-                _read_and_chunk(
-                    path, rel, entry, infos, splitter, old, previous, files, chunks_by_file, report, to_embed
-                )
+            plan.add_file(path, path.relative_to(folder).as_posix())
             progress.advance(task)
-    report.removed = sorted(set(previous.files) - set(files) - {r for r, _ in report.skipped})
-    report.total_chunks = sum(len(c) for c in chunks_by_file.values())
+    report.removed = sorted(set(previous.files) - set(plan.files) - {r for r, _ in report.skipped})
+    report.total_chunks = sum(len(c) for c in plan.chunks_by_file.values())
 
     if report.changed or previous.collection is None:
-        _write_generation(settings, store, previous, files, chunks_by_file, to_embed, embedder_factory)
-        report.embedded_chunks = len(to_embed)
-    elif files != previous.files:
-        _refresh_fingerprints(settings, files)
+        _write_generation(settings, store, plan, embedder_factory)
+        report.embedded_chunks = len(plan.to_embed)
+    elif plan.files != previous.files:
+        _refresh_fingerprints(settings, plan.files)
     _remove_stale_generations(settings, store)
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _read_and_chunk(
-    path: Path,
-    rel: str,
-    entry: dict[str, Any],
-    infos: dict[str, dict[str, str]],
-    splitter: Any,
-    old: dict[str, Any] | None,
-    previous: _Previous,
-    files: dict[str, dict[str, Any]],
-    chunks_by_file: dict[str, list[Chunk]],
-    report: BuildReport,
-    to_embed: list[Chunk],
-) -> None:
-    try:
-        units = load_file(path)
-    except UnreadableFile as exc:
-        reason = str(exc)
-        if old:
-            reason += " ; l'ancienne version reste dans l'index"
-            files[rel] = old
-            chunks_by_file[rel] = previous.chunks[rel]
-        report.skipped.append((rel, reason))
-        return
-    info = _document_info(rel, path, units, infos)
-    chunks = chunk_units(units, info, splitter)
-    files[rel] = {**entry, "doc_id": info.doc_id, "info": asdict(info)}
-    chunks_by_file[rel] = chunks
-    to_embed.extend(chunks)
-    (report.updated if old else report.added).append(rel)
 
 
 def _list_files(folder: Path, report: BuildReport) -> list[Path]:
@@ -224,14 +220,9 @@ def _embed(chunks: list[Chunk], embedder: Embedder, batch_size: int) -> np.ndarr
 
 
 def _write_generation(
-    settings: Settings,
-    store: VectorStore,
-    previous: _Previous,
-    files: dict[str, dict[str, Any]],
-    chunks_by_file: dict[str, list[Chunk]],
-    to_embed: list[Chunk],
-    embedder_factory: Callable[[Settings], Embedder],
+    settings: Settings, store: VectorStore, plan: _NextGeneration, embedder_factory: Callable[[Settings], Embedder]
 ) -> None:
+    previous, files, chunks_by_file, to_embed = plan.previous, plan.files, plan.chunks_by_file, plan.to_embed
     generation_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     generation = settings.index_dir / f"gen-{generation_id}"
     collection = f"cuabot-{generation_id}"
