@@ -56,34 +56,8 @@ INJECTION_MESSAGE = (
 FALLBACK_PREFIX = "Réponse extraite automatiquement des documents (le modèle n'a pas pu répondre) :"
 EVIDENCE_PREFIX = "Extrait de la source :"
 
-_SENTENCE_OR_LINE = re.compile(r"(?<=[.!?…])\s+|\n+")
 # Chat-template control tokens must never reach the model from user or document text.
 _CONTROL_TOKENS = re.compile(r"<\|[^|>]{1,40}\|>|</?(?:documents|question|system)>", re.I)
-
-
-_INJECTION = re.compile(
-    r"ignore[rsz]?\b.{0,40}\b(instructions?|consignes?|r[eè]gles?|prompt)"
-    r"|oublie[rsz]?\b.{0,30}\b(instructions?|consignes?|r[eè]gles?|tout)"
-    r"|(system|syst[eè]me)\s*prompt|prompt\s*(system|syst[eè]me)|<\|im_start\|>|\[/?INST\]"
-    r"|tu es (maintenant|d[ée]sormais)|you are now|act as|joue le r[ôo]le|fais comme si"
-    r"|\bDAN\b|jailbreak|mode (d[ée]veloppeur|d[ée]bridé)|developer mode"
-    r"|(r[ée]v[èe]le|affiche|montre|r[ée]p[èe]te|donne)[sz]?[- ]?(moi)?\s+(tes|vos|ton|votre|les)\s+"
-    r"(instructions?|consignes?|r[èe]gles?|prompt)",
-    re.I,
-)
-
-
-def looks_like_injection(text: str) -> bool:
-    """Instructions aimed at the assistant (change role, reveal or ignore its rules)."""
-    return bool(_INJECTION.search(text))
-
-
-def strip_instructions(passage_text: str) -> str:
-    """Drop the sentences of a document that try to instruct the assistant (indirect injection)."""
-    sentences = [s for s in _SENTENCE_OR_LINE.split(passage_text) if s.strip()]
-    if not any(looks_like_injection(s) for s in sentences):
-        return passage_text
-    return " ".join(s for s in sentences if not looks_like_injection(s))
 
 
 def neutralise(text: str) -> str:

@@ -12,7 +12,7 @@ import httpx
 
 from bot.api import passage_to_source
 from bot.pipeline import Pipeline
-from bot.prompts import looks_like_injection
+from core.injection import looks_like_injection
 from eval.metrics import ItemResult
 
 DATA = Path(__file__).resolve().parent / "data" / "questions.jsonl"

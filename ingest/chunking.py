@@ -1,7 +1,8 @@
 """Cut loaded units into passages with langchain's recursive splitter, tuned for French prose.
 
 Every chunk keeps its document, page, section, character offsets within its unit, and the
-speaker of the interview turn it belongs to.
+speaker of the interview turn it belongs to. Sentences that try to instruct the assistant
+(indirect prompt injection) are removed here, once, before anything is embedded or shown.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from core.injection import strip_instructions
 from core.types import Chunk, DocumentInfo
 
 # Paragraph, line, then sentence boundaries (French punctuation) before words.
@@ -35,7 +37,8 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterText
 def chunk_units(units: list[Document], info: DocumentInfo, splitter: RecursiveCharacterTextSplitter) -> list[Chunk]:
     chunks: list[Chunk] = []
     carried_section: str | None = None
-    for unit in units:
+    for raw_unit in units:
+        unit = Document(page_content=strip_instructions(raw_unit.page_content), metadata=raw_unit.metadata)
         text = unit.page_content
         unit_section = unit.metadata.get("section")
         for piece in splitter.split_documents([unit]):
