@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     context_passages: int = 4
     rrf_k: int = 60
     refusal_threshold: float = 0.32
-    context_sentences: int = 4
+    # Characters of each passage given to the model, around the words it shares with the question
+    context_chars: int = 400
 
     # Generator: embedded llama.cpp by default, or any OpenAI-compatible server by URL
     generator: Literal["llama", "openai"] = "llama"
@@ -69,6 +70,9 @@ class Settings(BaseSettings):
     max_history_turns: int = 6
     cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
     admin_token: str | None = None
+    # The helpdesk asks for this user name and password when a password is set
+    helpdesk_user: str = "conseiller"
+    helpdesk_password: str | None = None
     helpdesk_history_size: int = 10
 
     # Feedback store; questions are kept (masked) only when enabled

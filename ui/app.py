@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,8 @@ from ui.helpdesk import build_helpdesk, helpdesk_theme
 
 if TYPE_CHECKING:
     from bot.pipeline import Pipeline
+
+log = logging.getLogger("cuabot.ui")
 
 WIDGET_DIR = Path(__file__).resolve().parent / "widget"
 DEMO_PAGE = WIDGET_DIR / "index.html"
@@ -47,4 +50,14 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
         footer_links=[],
         ssr_mode=False,
         theme=helpdesk_theme(),
+        auth=_helpdesk_auth(settings),
+        auth_message="Espace conseillers : identifiez-vous.",
     )
+
+
+def _helpdesk_auth(settings: Settings) -> tuple[str, str] | None:
+    """Staff only when CUABOT_HELPDESK_PASSWORD is set; open (local use) otherwise, with a warning."""
+    if settings.helpdesk_password:
+        return (settings.helpdesk_user, settings.helpdesk_password)
+    log.warning("Espace conseillers sans mot de passe : définissez CUABOT_HELPDESK_PASSWORD avant de l'exposer.")
+    return None

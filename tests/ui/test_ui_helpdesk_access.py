@@ -1,0 +1,39 @@
+"""The helpdesk asks conseillers for a login once CUABOT_HELPDESK_PASSWORD is set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from stub_pipeline import StubPipeline
+
+from core.settings import Settings
+from ui.app import create_app
+
+PASSWORD = "mot-de-passe-de-test"
+
+
+def _client(tmp_path: Path, **settings: str) -> TestClient:
+    app = create_app(StubPipeline(), Settings(feedback_db=tmp_path / "feedback.sqlite3", **settings))
+    return TestClient(app)
+
+
+def test_helpdesk_without_password_is_open(tmp_path: Path) -> None:
+    assert _client(tmp_path).get("/helpdesk/config").status_code == 200
+
+
+def test_helpdesk_with_password_needs_login(tmp_path: Path) -> None:
+    client = _client(tmp_path, helpdesk_password=PASSWORD)
+    assert client.get("/helpdesk/config").status_code == 401
+    wrong = client.post("/helpdesk/login", data={"username": "conseiller", "password": "faux"})
+    assert wrong.status_code == 400
+    assert client.get("/helpdesk/config").status_code == 401
+    login = client.post("/helpdesk/login", data={"username": "conseiller", "password": PASSWORD})
+    assert login.status_code == 200
+    assert client.get("/helpdesk/config").status_code == 200
+
+
+def test_resident_pages_stay_open_when_helpdesk_is_locked(tmp_path: Path) -> None:
+    client = _client(tmp_path, helpdesk_password=PASSWORD)
+    assert client.get("/").status_code == 200
+    assert client.get("/widget/widget.js").status_code == 200
