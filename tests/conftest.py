@@ -25,6 +25,18 @@ def e5_settings(tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def e5_corpus_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped corpus indexed once with e5 for the whole run (a build takes over a minute here)."""
+    from ingest.build import build_index
+    from ingest.embeddings import E5Embedder
+
+    index_dir = tmp_path_factory.mktemp("e5-corpus") / "index"
+    settings = Settings(embedder="e5", index_dir=index_dir, _env_file=None)  # type: ignore[call-arg]
+    build_index(settings, CORPUS, lambda _s: E5Embedder())
+    return index_dir
+
+
 @pytest.fixture
 def corpus_copy(tmp_path: Path) -> Path:
     """A writable copy of the shipped corpus."""

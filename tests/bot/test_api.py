@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -9,24 +10,22 @@ from fastapi.testclient import TestClient
 from bot.api import create_api
 from bot.pipeline import Pipeline
 from core.settings import Settings
-from ingest.build import build_index
 from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader
-from tests.conftest import CORPUS, StandInGenerator
+from tests.conftest import StandInGenerator
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("api")
     settings = Settings(
         embedder="e5",
-        index_dir=root / "index",
+        index_dir=e5_corpus_index,
         feedback_db=root / "fb.sqlite3",
         refusal_threshold=0.0,
         admin_token="test-token",
         _env_file=None,  # type: ignore[call-arg]
     )
-    build_index(settings, CORPUS, lambda _s: E5Embedder())
     pipeline = Pipeline(settings, E5Embedder(), StandInGenerator("Il y avait 450 visiteurs."), IndexReader(settings))
     with TestClient(create_api(pipeline, settings)) as test_client:
         yield test_client
@@ -75,7 +74,7 @@ def test_stream_sends_sources_then_tokens_then_done(client: TestClient) -> None:
                 events.append((event, json.loads(line.split(":", 1)[1])))
     kinds = [k for k, _ in events]
     assert kinds[0] == "sources" and kinds[-1] == "done" and "token" in kinds
-    assert len(events[0][1]["sources"]) == 4
+    assert len(events[0][1]["sources"]) == Settings().context_passages
     assert "450" in events[-1][1]["answer"]
 
 
