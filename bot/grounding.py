@@ -4,6 +4,11 @@ A small model sometimes invents numbers, swaps names or reverses the source's me
 Each sentence is kept only if the passages it cites contain its numbers and proper names,
 share its polarity (a "jamais" stays a "jamais") and say the same thing: most of its words
 in one of their sentences, or semantic closeness with at least some shared words.
+
+Two checks tie the answer to the question itself, because near-miss questions ("les dates
+du mois du numérique 2026") draw drafts that answer a neighbouring question: a passage only
+supports an answer if it holds the question's own numbers, and a "combien" question is only
+answered by a sentence that states a quantity.
 """
 
 from __future__ import annotations
@@ -16,12 +21,18 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.retrieval import content_stems, split_sentences
+from bot.retrieval import FUNCTION_STEMS, content_stems, split_sentences
 
 CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _ANSWER_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÀÂÉÈÊÎÔÛÇ«\"0-9])|(?<=\])\s+(?=[A-ZÀÂÉÈÊÎÔÛÇ«])|\n+")
 _NUMBER = re.compile(r"\d(?:[\d\u00a0\u202f ]*\d)?")
 _NAME = re.compile(r"(?<![\w’'])[A-ZÀÂÉÈÊÎÔÛÇ][\w’'\-]{2,}")
+_QUANTITY_QUESTION = re.compile(r"\bcombien\b", re.I)
+_QUANTITY = re.compile(
+    r"\d|\b(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante"
+    r"|cinquante|soixante|cent|cents|mille|millions?|milliards?|dizaines?|centaines?|milliers?)\b",
+    re.I,
+)
 _NEGATION = re.compile(r"\b(?:jamais|aucun|aucune|rien|ni|personne)\b|\bn[e’']\s*\w+\s+(?:pas|plus|point)\b", re.I)
 _COMMON_CAPITALISED = {
     "les",
@@ -63,8 +74,6 @@ _COMMON_CAPITALISED = {
     "chaque",
 }
 
-# Question and linking words that BM25's stop list keeps but that carry no fact.
-_FUNCTION_STEMS = {"jusqu", "lorsqu", "puisqu", "quel", "quell", "combien", "comment", "pourquoi", "quand", "quoi"}
 _CLAUSE = re.compile(r"[,;:«»()]|\s[-–—]\s")
 _PREFIX = 5
 
@@ -133,6 +142,7 @@ class GroundingChecker:
         the other passage that supports it best (the small model often cites the wrong number).
         """
         question_stems = {fold(s) for s in content_stems(question)}
+        question_numbers = numbers_in(question)
         result = CheckedAnswer()
         claims = [(s, strip_citations(s)) for s in split_answer(answer)]
         claims = [(s, c) for s, c in claims if c]
@@ -146,10 +156,13 @@ class GroundingChecker:
         similarities = claim_vectors @ sentence_vectors.T
         for index, (sentence, claim) in enumerate(claims):
             cited = [n for n in parse_citations(sentence) if n in passages]
-            echoed = ({fold(s) for s in content_stems(claim)} & question_stems) - _FUNCTION_STEMS
-            support = self._best_support(claim, echoed, cited, flat, similarities[index])
+            echoed = ({fold(s) for s in content_stems(claim)} & question_stems) - FUNCTION_STEMS
+            candidates = [n for n in passages if question_numbers <= numbers_in(passages[n])]
+            support = self._best_support(
+                claim, echoed, [n for n in cited if n in candidates], flat, similarities[index]
+            )
             if support is None:
-                others = [n for n in passages if n not in cited]
+                others = [n for n in candidates if n not in cited]
                 support = self._best_support(claim, echoed, others, flat, similarities[index])
             if support is None:
                 result.dropped.append(sentence)
@@ -160,6 +173,8 @@ class GroundingChecker:
             for n in parse_citations(sentence):
                 if n in passages and n not in result.cited and self._supports(claim, passages[n]):
                     result.cited.append(n)
+        if not _answers_quantity(question, result.sentences):
+            return CheckedAnswer(dropped=result.dropped + result.sentences)
         return result
 
     def _best_support(
@@ -197,6 +212,13 @@ class GroundingChecker:
     def _lexical_overlap(claim: str, sentence: str) -> float:
         wanted = content_stems(claim)
         return len(wanted & content_stems(sentence)) / len(wanted) if wanted else 0.0
+
+
+def _answers_quantity(question: str, sentences: list[str]) -> bool:
+    """False when a "combien" question gets sentences that state no quantity at all."""
+    if not _QUANTITY_QUESTION.search(question):
+        return True
+    return any(_QUANTITY.search(strip_citations(s)) for s in sentences)
 
 
 def _covers(passage_text: str, stems: set[str]) -> bool:

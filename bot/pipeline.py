@@ -26,12 +26,11 @@ from bot.prompts import (
     NOT_FOUND_PHRASE,
     REFUSAL_MESSAGE,
     build_messages,
-    looks_like_injection,
     passage_label,
-    strip_instructions,
 )
-from bot.retrieval import Retriever, focus_window, split_sentences
+from bot.retrieval import Retriever, split_sentences
 from bot.schemas import DocumentSummary, Turn
+from core.injection import looks_like_injection
 from core.privacy import mask_personal_data
 from core.settings import Settings, get_settings
 from core.types import AnswerResult, Passage
@@ -42,6 +41,7 @@ log = logging.getLogger("cuabot.pipeline")
 
 MAX_QUOTE_CHARS = 300
 MIN_QUOTE_CHARS = 20
+SHORT_QUOTE_CHARS = 120
 
 
 @dataclass
@@ -50,6 +50,21 @@ class StreamEvent:
     passages: list[Passage] = field(default_factory=list)
     text: str = ""
     result: AnswerResult | None = None
+
+
+def with_context(sentence: str, passage_text: str) -> str:
+    """A short sentence followed by the next one of its passage.
+
+    A heading or a speaker line ("Nicolas DESFACHELLE") says little alone: what the
+    resident needs (his role) is on the next line.
+    """
+    if len(sentence) >= SHORT_QUOTE_CHARS:
+        return sentence
+    sentences = split_sentences(passage_text)
+    if sentence not in sentences or sentence == sentences[-1]:
+        return sentence
+    following = sentences[sentences.index(sentence) + 1]
+    return f"{sentence} {following}" if len(sentence) + len(following) < MAX_QUOTE_CHARS else sentence
 
 
 def quote(sentence: str) -> str:
@@ -126,10 +141,7 @@ class Pipeline:
             yield self._done(AnswerResult(REFUSAL_MESSAGE, True, retrieved, timings=timings), started)
             return
         yield StreamEvent("sources", passages=context)
-        texts = {
-            p.rank: strip_instructions(focus_window(p.chunk, question, self.settings.context_sentences))
-            for p in context
-        }
+        texts = {p.rank: self.retriever.focus(p.chunk, question) for p in context}
         messages = build_messages(question, [(p.rank, p, texts[p.rank]) for p in context])
         draft, fallback = "", False
         try:
@@ -160,9 +172,7 @@ class Pipeline:
             return self._extractive(question, retrieved, texts)
         if NOT_FOUND_PHRASE.lower() in draft.lower() and not parse_citations(draft):
             return AnswerResult(REFUSAL_MESSAGE, True, retrieved)
-        labelled = {
-            p.rank: f"{passage_label(p)}\n{strip_instructions(p.chunk.text)}" for p in retrieved if p.rank in texts
-        }
+        labelled = {p.rank: f"{passage_label(p)}\n{p.chunk.text}" for p in retrieved if p.rank in texts}
         checked = self.checker.check(draft, question, labelled)
         if not checked.sentences:
             return AnswerResult(REFUSAL_MESSAGE, True, retrieved, dropped_sentences=checked.dropped)
@@ -189,7 +199,7 @@ class Pipeline:
         chosen = ranked[:1]
         if len(cited) > 1:
             chosen += [c for c in ranked[1:] if c[0] != chosen[0][0]][:1]
-        quotes = " ".join(f"« {quote(s)} » [{n}]" for n, s in chosen)
+        quotes = " ".join(f"« {quote(with_context(s, texts[n]))} » [{n}]" for n, s in chosen)
         return f"{EVIDENCE_PREFIX} {quotes}"
 
     def _extractive(self, question: str, retrieved: list[Passage], texts: dict[int, str]) -> AnswerResult:

@@ -93,3 +93,14 @@ def test_wrong_citation_is_moved_to_the_passage_that_supports_it(checker: Ground
 def test_one_resident_word_missing_from_the_passage_is_tolerated(checker: GroundingChecker) -> None:
     answer = "Franckie Trichet est président des Interconnectés [2]."
     assert checker.check(answer, "c'est qui le boss des Interconnectés ?", PASSAGES).sentences == [answer]
+
+
+def test_passage_without_the_questions_own_number_does_not_answer_it(checker: GroundingChecker) -> None:
+    answer = "Le Numericamp a accueilli 450 visiteurs [1]."
+    assert checker.check(answer, "Combien de visiteurs au Numericamp 2024 ?", PASSAGES).sentences == [answer]
+    assert checker.check(answer, "Combien de visiteurs au Numericamp 2026 ?", PASSAGES).sentences == []
+
+
+def test_how_many_question_needs_a_quantity_in_the_answer(checker: GroundingChecker) -> None:
+    checked = checker.check("Le Numericamp a accueilli des visiteurs [1].", "Combien de visiteurs ?", PASSAGES)
+    assert checked.sentences == [] and checked.dropped == ["Le Numericamp a accueilli des visiteurs [1]."]
