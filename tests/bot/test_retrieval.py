@@ -3,10 +3,12 @@
 from bot.retrieval import FUNCTION_STEMS, focus_window, rarity_weights, reciprocal_rank_fusion
 from core.types import Chunk
 
+# The common words ("Numericamp", "2024") sit together at the top; the rare one ("visiteurs")
+# alone further down: word counts pick the top, rarity weights the right line.
 PAGE = (
-    "Artois Expo\nAvril 2024\nMardi 16\nJournée complète + soirée\n"
+    "Numericamp Artois Expo\nAvril 2024\nMardi 16\nJournée complète + soirée\n"
     "Une journée d'échanges qui a permis de présenter la stratégie numérique communautaire de la CUA.\n"
-    "FICHE D'IDENTITÉ\n2024\nEN CHIFFRES\n450 visiteurs\n36 partenaires exposants\n57 intervenants"
+    "FICHE D'IDENTITÉ\nEN CHIFFRES\n450 visiteurs\n36 partenaires exposants\n57 intervenants"
 )
 OTHERS = [f"Le Numericamp {n} a eu lieu en 2024 à Arras." for n in range(5)]
 
