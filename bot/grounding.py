@@ -142,7 +142,7 @@ class GroundingChecker:
         the other passage that supports it best (the small model often cites the wrong number).
         """
         question_stems = {fold(s) for s in content_stems(question)}
-        question_numbers = numbers_in(question)
+        holding_question_numbers = [n for n, text in passages.items() if numbers_in(question) <= numbers_in(text)]
         result = CheckedAnswer()
         claims = [(s, strip_citations(s)) for s in split_answer(answer)]
         claims = [(s, c) for s, c in claims if c]
@@ -157,12 +157,11 @@ class GroundingChecker:
         for index, (sentence, claim) in enumerate(claims):
             cited = [n for n in parse_citations(sentence) if n in passages]
             echoed = ({fold(s) for s in content_stems(claim)} & question_stems) - FUNCTION_STEMS
-            candidates = [n for n in passages if question_numbers <= numbers_in(passages[n])]
             support = self._best_support(
-                claim, echoed, [n for n in cited if n in candidates], flat, similarities[index]
+                claim, echoed, [n for n in cited if n in holding_question_numbers], flat, similarities[index]
             )
             if support is None:
-                others = [n for n in candidates if n not in cited]
+                others = [n for n in holding_question_numbers if n not in cited]
                 support = self._best_support(claim, echoed, others, flat, similarities[index])
             if support is None:
                 result.dropped.append(sentence)
