@@ -14,7 +14,9 @@ answered by a sentence that states a quantity.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -78,6 +80,29 @@ _CLAUSE = re.compile(r"[,;:«»()]|\s[-–—]\s")
 _PREFIX = 5
 
 Embed = Callable[[list[str]], np.ndarray]
+
+
+class SentenceVectors:
+    """Embeddings of passage sentences, kept across answers.
+
+    The grounding check and the evidence quote embed the same passage sentences, and the
+    same passages come back question after question: each is embedded once.
+    """
+
+    def __init__(self, embed: Embed, size: int = 4096) -> None:
+        self._embed = embed
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+            if missing:
+                self._vectors.update(zip(missing, self._embed(missing), strict=True))
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+            return np.vstack([self._vectors[t] for t in texts]) if texts else self._embed([])
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from bot.generation import GenerationError, Generator, build_generator
-from bot.grounding import CITATION, GroundingChecker, best_evidence, numbers_in, parse_citations
+from bot.grounding import CITATION, GroundingChecker, SentenceVectors, best_evidence, numbers_in, parse_citations
 from bot.prompts import (
     EVIDENCE_PREFIX,
     FALLBACK_PREFIX,
@@ -84,7 +84,8 @@ class Pipeline:
         self._pointer_mtime = 0.0
         self.reader = reader or self._load_reader()
         self.retriever = Retriever(self.reader, embedder, settings)
-        self.checker = GroundingChecker(embedder.embed_documents, settings.support_threshold)
+        self.sentence_vectors = SentenceVectors(embedder.embed_documents)
+        self.checker = GroundingChecker(self.sentence_vectors, settings.support_threshold)
 
     def _load_reader(self) -> IndexReader:
         self._pointer_mtime = self._pointer_path.stat().st_mtime if self._pointer_path.exists() else 0.0
@@ -194,7 +195,7 @@ class Pipeline:
             or [(n, s) for n, s in candidates if len(s) > MIN_QUOTE_CHARS]
             or candidates
         )
-        vectors = self.embedder.embed_documents([question, answer] + [s for _, s in candidates])
+        vectors = self.sentence_vectors([question, answer] + [s for _, s in candidates])
         ranked = best_evidence(vectors[0], vectors[1], candidates, vectors[2:])
         chosen = ranked[:1]
         if len(cited) > 1:
@@ -206,7 +207,7 @@ class Pipeline:
         candidates = [(n, s) for n, text in texts.items() for s in split_sentences(text) if len(s) > MIN_QUOTE_CHARS]
         if not candidates:
             return AnswerResult(REFUSAL_MESSAGE, True, retrieved, fallback=True)
-        vectors = self.embedder.embed_documents([s for _, s in candidates])
+        vectors = self.sentence_vectors([s for _, s in candidates])
         scores = vectors @ self.embedder.embed_query(question)
         best = [candidates[i] for i in np.argsort(-scores)[:2]]
         answer = FALLBACK_PREFIX + "\n" + "\n".join(f"« {quote(s)} » [{n}]" for n, s in best)

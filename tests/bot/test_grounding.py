@@ -1,9 +1,11 @@
 """The grounding check with the light e5 embedder (real similarities, no generator)."""
 
+import numpy as np
 import pytest
 
 from bot.grounding import (
     GroundingChecker,
+    SentenceVectors,
     cite,
     has_negation,
     names_in,
@@ -104,3 +106,20 @@ def test_passage_without_the_questions_own_number_does_not_answer_it(checker: Gr
 def test_how_many_question_needs_a_quantity_in_the_answer(checker: GroundingChecker) -> None:
     checked = checker.check("Le Numericamp a accueilli des visiteurs [1].", "Combien de visiteurs ?", PASSAGES)
     assert checked.sentences == [] and checked.dropped == ["Le Numericamp a accueilli des visiteurs [1]."]
+
+
+def test_sentence_vectors_embed_each_text_once() -> None:
+    batches: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        batches.append(texts)
+        return np.array([[float(len(t)), 1.0] for t in texts])
+
+    vectors = SentenceVectors(embed, size=3)
+    first = vectors(["un", "deux", "un"])
+    again = vectors(["deux", "trois"])
+    assert batches == [["un", "deux"], ["trois"]]
+    assert first.tolist() == [[2.0, 1.0], [4.0, 1.0], [2.0, 1.0]] and again.tolist() == [[4.0, 1.0], [5.0, 1.0]]
+    vectors(["quatre"])
+    vectors(["un"])
+    assert batches[-1] == ["un"]
