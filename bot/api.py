@@ -16,18 +16,23 @@ from sse_starlette.sse import EventSourceResponse
 
 from bot.feedback import FeedbackStore
 from bot.pipeline import Pipeline
+from bot.display import answer_text
 from bot.schemas import (
+    AnswerSentencePublic,
     AskRequest,
     AskResponse,
     DocumentSummary,
+    EvidenceEvent,
+    EvidenceQuote,
     FeedbackRequest,
     FeedbackResponse,
     HealthResponse,
+    RetrievedPassage,
     Source,
 )
 from core.privacy import install_log_masking
 from core.settings import Settings
-from core.types import AnswerResult, Passage
+from core.types import Answer, Evidence, Outcome, Passage
 
 log = logging.getLogger("cuabot.api")
 
@@ -40,10 +45,12 @@ def get_pipeline(request: Request) -> Pipeline:
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 
-def passage_to_source(passage: Passage) -> Source:
+def passage_to_source(passage: Passage) -> RetrievedPassage:
     chunk = passage.chunk
-    return Source(
+    return RetrievedPassage(
         id=passage.rank,
+        rank=passage.rank,
+        cited=passage.cited,
         document=chunk.doc_id,
         title=chunk.title,
         page=chunk.page,
@@ -53,14 +60,45 @@ def passage_to_source(passage: Passage) -> Source:
     )
 
 
-def to_response(result: AnswerResult) -> AskResponse:
-    cited = [passage_to_source(p) for p in result.passages if p.rank in result.cited_ids]
+def evidence_quote(evidence: Evidence) -> EvidenceQuote:
+    chunk = evidence.chunk
+    return EvidenceQuote(
+        id=evidence.number,
+        text=" ".join(evidence.sentence.context.split()),
+        sentence_id=evidence.sentence.sentence_id,
+        document=chunk.doc_id,
+        title=chunk.title,
+        page=chunk.page,
+        section=chunk.section,
+        score=round(evidence.score, 4),
+    )
+
+
+def evidence_source(evidence: Evidence) -> Source:
+    """The passage holding a quoted sentence, numbered like the quote."""
+    chunk = evidence.chunk
+    return Source(
+        id=evidence.number,
+        document=chunk.doc_id,
+        title=chunk.title,
+        page=chunk.page,
+        section=chunk.section,
+        excerpt=chunk.text,
+        score=round(evidence.dense_score, 4),
+    )
+
+
+def to_response(answer: Answer) -> AskResponse:
     return AskResponse(
-        answer=result.answer,
-        refused=result.refused,
-        sources=sorted(cited, key=lambda s: s.id),
-        timings={k: round(v, 3) for k, v in result.timings.items()},
-        fallback=result.fallback,
+        answer=answer_text(answer),
+        refused=answer.refused,
+        sources=[evidence_source(e) for e in answer.cited],
+        timings={k: round(v, 3) for k, v in answer.timings.items()},
+        fallback=answer.outcome is Outcome.EVIDENCE_ONLY,
+        outcome=answer.outcome.value,
+        reason=answer.reason,
+        answer_sentences=[AnswerSentencePublic(text=s.text, citations=s.citations) for s in answer.sentences],
+        evidence=[evidence_quote(e) for e in answer.cited],
     )
 
 
@@ -155,13 +193,16 @@ def create_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
 def _events(pipe: Pipeline, question: str, history: list[Any], documents: list[str] | None) -> Iterator[dict[str, str]]:
     try:
         for event in pipe.stream(question, history, documents):
-            if event.kind == "sources":
-                sources = [passage_to_source(p).model_dump() for p in event.passages]
-                yield {"event": "sources", "data": json.dumps({"sources": sources}, ensure_ascii=False)}
+            if event.kind == "evidence":
+                payload = EvidenceEvent(
+                    evidence=[evidence_quote(e) for e in event.evidence],
+                    passages=[passage_to_source(p) for p in event.passages],
+                )
+                yield {"event": "evidence", "data": payload.model_dump_json()}
             elif event.kind == "token":
                 yield {"event": "token", "data": json.dumps({"text": event.text}, ensure_ascii=False)}
-            elif event.result is not None:
-                yield {"event": "done", "data": to_response(event.result).model_dump_json()}
+            elif event.answer is not None:
+                yield {"event": "done", "data": to_response(event.answer).model_dump_json()}
     except Exception:
         log.exception("stream failed")
         message = "Une erreur est survenue. Réessayez dans un instant ou adressez-vous à votre mairie."

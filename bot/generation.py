@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from bot.prompts import NOT_FOUND_PHRASE
 from core.settings import Settings
 from ingest.models import QWEN_CODER_GGUF, is_installed, model_path
+
+
+# "[1] (Title) sentence" lines of the evidence prompt.
+_FIRST_EVIDENCE = re.compile(r"^\[(\d+)\] \([^)]*\) (.+)$", re.M)
 
 
 class GenerationError(RuntimeError):
@@ -117,10 +123,29 @@ class OpenAICompatibleGenerator:
             raise GenerationError(str(exc)) from exc
 
 
+class MockGenerator:
+    """Deterministic and instant (`generator=mock`): restates the first evidence sentence, citing it.
+
+    For the fast tests, the browser tests and retrieval-only evaluation: the whole pipeline
+    runs, verification included, without a language model.
+    """
+
+    name = "mock"
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        return sum(len(m["content"].split()) for m in messages)
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        first = _FIRST_EVIDENCE.search(messages[-1]["content"])
+        answer = f"{first.group(2).rstrip(' .')} [{first.group(1)}]." if first else f"{NOT_FOUND_PHRASE}."
+        for word in answer.split(" "):
+            yield word + " "
+
+
 def build_generator(settings: Settings, fixed_prefix: list[dict[str, str]]) -> Generator:
     """The generator named by settings; `fixed_prefix` is what starts every prompt."""
     if settings.generator == "openai":
-        if not settings.openai_base_url:
-            raise ValueError("CUABOT_OPENAI_BASE_URL est requis avec CUABOT_GENERATOR=openai")
         return OpenAICompatibleGenerator(settings)
+    if settings.generator == "mock":
+        return MockGenerator()
     return LlamaCppGenerator(settings, fixed_prefix)

@@ -1,8 +1,11 @@
-"""ask(question) -> answer: retrieve, refuse, generate, check, fall back.
+"""ask(question) -> Answer, evidence first.
 
-The generator only drafts; the system decides what the resident reads: sentences the
-cited passages support, followed by a verbatim quote chosen by similarity, or a plain
-refusal that points to a human channel.
+    injection check -> passages (dense + BM25) -> evidence sentences ranked -> evidence event
+    -> answerability (answer | evidence only | refuse) -> the model phrases the best sentences
+    -> each of its sentences verified against the evidence -> the structured Answer
+
+The system decides which facts the resident reads (the evidence); the model only phrases
+them. If the model is slow, busy or wrong, the resident still gets the evidence.
 """
 
 from __future__ import annotations
@@ -14,64 +17,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
+from bot.answerability import decide
+from bot.evidence import EvidenceRanker
 from bot.generation import GenerationError, Generator, build_generator
-from bot.grounding import CITATION, GroundingChecker, SentenceVectors, best_evidence, numbers_in, parse_citations
-from bot.prompts import (
-    EVIDENCE_PREFIX,
-    FALLBACK_PREFIX,
-    FIXED_PREFIX,
-    INJECTION_MESSAGE,
-    NOT_FOUND_PHRASE,
-    REFUSAL_MESSAGE,
-    build_messages,
-    passage_label,
-)
-from bot.retrieval import Retriever, split_sentences
+from bot.prompts import FIXED_PREFIX, NOT_FOUND_PHRASE, build_messages
+from bot.retrieval import Retriever
 from bot.schemas import DocumentSummary, Turn
+from bot.verification import parse_citations, verify
 from core.injection import looks_like_injection
 from core.privacy import mask_personal_data
 from core.settings import Settings, get_settings
-from core.types import AnswerResult, Passage
+from core.text import analyse, fold
+from core.types import Answer, Evidence, Outcome, Passage
 from ingest.embeddings import Embedder, get_embedder
 from ingest.store import POINTER, IndexReader
 
 log = logging.getLogger("cuabot.pipeline")
 
-MAX_QUOTE_CHARS = 300
-MIN_QUOTE_CHARS = 20
-SHORT_QUOTE_CHARS = 120
-
 
 @dataclass
 class StreamEvent:
-    kind: Literal["sources", "token", "done"]
+    kind: Literal["evidence", "token", "done"]
+    evidence: list[Evidence] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     text: str = ""
-    result: AnswerResult | None = None
-
-
-def with_context(sentence: str, passage_text: str) -> str:
-    """A short sentence followed by the next one of its passage.
-
-    A heading or a speaker line ("Nicolas DESFACHELLE") says little alone: what the
-    resident needs (his role) is on the next line.
-    """
-    if len(sentence) >= SHORT_QUOTE_CHARS:
-        return sentence
-    sentences = split_sentences(passage_text)
-    if sentence not in sentences or sentence == sentences[-1]:
-        return sentence
-    following = sentences[sentences.index(sentence) + 1]
-    return f"{sentence} {following}" if len(sentence) + len(following) < MAX_QUOTE_CHARS else sentence
-
-
-def quote(sentence: str) -> str:
-    sentence = " ".join(sentence.split())
-    if len(sentence) <= MAX_QUOTE_CHARS:
-        return sentence
-    return sentence[:MAX_QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
+    answer: Answer | None = None
 
 
 class Pipeline:
@@ -82,10 +52,12 @@ class Pipeline:
         self.embedder = embedder
         self.generator = generator
         self._pointer_mtime = 0.0
-        self.reader = reader or self._load_reader()
-        self.retriever = Retriever(self.reader, embedder, settings)
-        self.sentence_vectors = SentenceVectors(embedder.embed_documents)
-        self.checker = GroundingChecker(self.sentence_vectors, settings.support_threshold)
+        self._use(reader or self._load_reader())
+
+    def _use(self, reader: IndexReader) -> None:
+        self.reader = reader
+        self.retriever = Retriever(reader, self.settings)
+        self.ranker = EvidenceRanker(reader, self.settings)
 
     def _load_reader(self) -> IndexReader:
         self._pointer_mtime = self._pointer_path.stat().st_mtime if self._pointer_path.exists() else 0.0
@@ -98,8 +70,7 @@ class Pipeline:
     def reload_if_reindexed(self) -> None:
         """Pick up a new index generation written by `cuabot ingest` while serving."""
         if self._pointer_path.exists() and self._pointer_path.stat().st_mtime != self._pointer_mtime:
-            self.reader = self._load_reader()
-            self.retriever = Retriever(self.reader, self.embedder, self.settings)
+            self._use(self._load_reader())
 
     def documents(self) -> list[DocumentSummary]:
         counts: dict[str, int] = {}
@@ -116,13 +87,13 @@ class Pipeline:
             for doc_id, info in sorted(self.reader.documents.items())
         ]
 
-    def ask(self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None) -> AnswerResult:
-        result = None
+    def ask(self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None) -> Answer:
+        answer = None
         for event in self.stream(question, history, documents):
             if event.kind == "done":
-                result = event.result
-        assert result is not None
-        return result
+                answer = event.answer
+        assert answer is not None
+        return answer
 
     def stream(
         self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None
@@ -130,34 +101,47 @@ class Pipeline:
         started = time.perf_counter()
         self.reload_if_reindexed()
         log.info("question: %s", mask_personal_data(question))
-        if looks_like_injection(question):
-            yield StreamEvent("sources")
-            yield self._done(AnswerResult(INJECTION_MESSAGE, True, []), started)
+        if looks_like_injection(question) or any(looks_like_injection(t.content) for t in history or []):
+            yield self._done(Answer(Outcome.REFUSE, "instruction adressée à l'assistant", injection=True), started)
             return
-        retrieved = self.retriever.search(self._retrieval_query(question, history), documents)
-        timings = {"retrieval_s": time.perf_counter() - started}
-        context = retrieved[: self.settings.context_passages]
-        if not context or max(p.dense_score for p in retrieved) < self.settings.refusal_threshold:
-            yield StreamEvent("sources")
-            yield self._done(AnswerResult(REFUSAL_MESSAGE, True, retrieved, timings=timings), started)
-            return
-        yield StreamEvent("sources", passages=context)
-        texts = {p.rank: self.retriever.focus(p.chunk, question) for p in context}
-        messages = build_messages(question, [(p.rank, p, texts[p.rank]) for p in context])
-        draft, fallback = "", False
+        query = self._retrieval_query(question, history)
+        analysis = analyse(query)
+        vector = self.embedder.embed_query(query)
+        passages = self.retriever.search(query, vector, documents)
+        terms = self.ranker.terms(analysis)
+        evidence = self.ranker.rank(terms, vector, passages)[: self.settings.evidence_shown]
+        timings = {"evidence_s": time.perf_counter() - started}
+        yield StreamEvent("evidence", evidence=evidence, passages=passages)
+        decision = decide(analysis, terms, evidence, self.settings)
+        answer = Answer(decision.outcome, decision.reason, evidence, passages=passages, timings=timings)
+        if decision.outcome is Outcome.ANSWER:
+            yield from self._phrase(question, answer, started)
+        yield self._done(answer, started)
+
+    def _phrase(self, question: str, answer: Answer, started: float) -> Iterator[StreamEvent]:
+        """Let the model phrase the evidence, then keep what the evidence supports."""
+        messages = build_messages(question, answer.evidence)
+        answer.prompt_tokens = self.generator.count_tokens(messages[len(FIXED_PREFIX) :])
+        draft = ""
         try:
             for token in self.generator.stream(messages):
-                timings.setdefault("first_token_s", time.perf_counter() - started)
+                answer.timings.setdefault("first_token_s", time.perf_counter() - started)
                 draft += token
                 yield StreamEvent("token", text=token)
         except GenerationError as exc:
-            log.warning("generation failed, extractive fallback: %s", exc)
-            fallback = True
-        timings["generation_s"] = time.perf_counter() - started - timings["retrieval_s"]
-        result = self._finish(question, draft, fallback, retrieved, texts)
-        result.timings = timings
-        result.prompt_tokens = self.generator.count_tokens(messages)
-        yield self._done(result, started)
+            log.warning("generation failed, evidence only: %s", exc)
+            answer.outcome, answer.reason = Outcome.EVIDENCE_ONLY, f"le modèle n'a pas répondu ({exc})"
+            return
+        answer.draft = draft
+        if fold(NOT_FOUND_PHRASE) in fold(draft) and not parse_citations(draft):
+            answer.outcome, answer.reason = Outcome.EVIDENCE_ONLY, "le modèle ne trouve pas la réponse dans les phrases"
+            return
+        verdict = verify(draft, analyse(question), answer.evidence, self.settings.min_claim_support)
+        answer.sentences = verdict.kept
+        answer.dropped = [f"{sentence} — {reason}" for sentence, reason in verdict.dropped]
+        if not verdict.kept:
+            reason = verdict.dropped[0][1] if verdict.dropped else "réponse vide"
+            answer.outcome, answer.reason = Outcome.EVIDENCE_ONLY, f"phrase du modèle non vérifiée ({reason})"
 
     def _retrieval_query(self, question: str, history: list[Turn] | None) -> str:
         """A short follow-up ("et en 2025 ?") is searched together with the previous question."""
@@ -166,64 +150,11 @@ class Pipeline:
             return f"{previous[-1]} {question}"
         return question
 
-    def _finish(
-        self, question: str, draft: str, fallback: bool, retrieved: list[Passage], texts: dict[int, str]
-    ) -> AnswerResult:
-        if fallback:
-            return self._extractive(question, retrieved, texts)
-        if NOT_FOUND_PHRASE.lower() in draft.lower() and not parse_citations(draft):
-            return AnswerResult(REFUSAL_MESSAGE, True, retrieved)
-        labelled = {p.rank: f"{passage_label(p)}\n{p.chunk.text}" for p in retrieved if p.rank in texts}
-        checked = self.checker.check(draft, question, labelled)
-        if not checked.sentences:
-            return AnswerResult(REFUSAL_MESSAGE, True, retrieved, dropped_sentences=checked.dropped)
-        body = " ".join(checked.sentences)
-        answer = body + "\n\n" + self._evidence(question, body, checked.cited, texts)
-        return self._with_citations(
-            AnswerResult(answer, False, retrieved, checked.cited, dropped_sentences=checked.dropped)
-        )
-
-    def _evidence(self, question: str, answer: str, cited: list[int], texts: dict[int, str]) -> str:
-        """One or two verbatim source sentences, chosen by the system, not by the model.
-
-        Sentences holding the answer's numbers come first; then closeness to question and answer.
-        """
-        candidates = [(n, s) for n in cited for s in split_sentences(texts[n])] or [(n, texts[n]) for n in cited]
-        facts = numbers_in(CITATION.sub("", answer))
-        candidates = (
-            [(n, s) for n, s in candidates if facts and facts <= numbers_in(s)]
-            or [(n, s) for n, s in candidates if len(s) > MIN_QUOTE_CHARS]
-            or candidates
-        )
-        vectors = self.sentence_vectors([question, answer] + [s for _, s in candidates])
-        ranked = best_evidence(vectors[0], vectors[1], candidates, vectors[2:])
-        chosen = ranked[:1]
-        if len(cited) > 1:
-            chosen += [c for c in ranked[1:] if c[0] != chosen[0][0]][:1]
-        quotes = " ".join(f"« {quote(with_context(s, texts[n]))} » [{n}]" for n, s in chosen)
-        return f"{EVIDENCE_PREFIX} {quotes}"
-
-    def _extractive(self, question: str, retrieved: list[Passage], texts: dict[int, str]) -> AnswerResult:
-        candidates = [(n, s) for n, text in texts.items() for s in split_sentences(text) if len(s) > MIN_QUOTE_CHARS]
-        if not candidates:
-            return AnswerResult(REFUSAL_MESSAGE, True, retrieved, fallback=True)
-        vectors = self.sentence_vectors([s for _, s in candidates])
-        scores = vectors @ self.embedder.embed_query(question)
-        best = [candidates[i] for i in np.argsort(-scores)[:2]]
-        answer = FALLBACK_PREFIX + "\n" + "\n".join(f"« {quote(s)} » [{n}]" for n, s in best)
-        cited = list(dict.fromkeys(n for n, _ in best))
-        return self._with_citations(AnswerResult(answer, False, retrieved, cited, fallback=True))
-
-    @staticmethod
-    def _with_citations(result: AnswerResult) -> AnswerResult:
-        for passage in result.passages:
-            passage.cited = passage.rank in result.cited_ids
-        return result
-
-    @staticmethod
-    def _done(result: AnswerResult, started: float) -> StreamEvent:
-        result.timings["total_s"] = time.perf_counter() - started
-        return StreamEvent("done", result=result)
+    def _done(self, answer: Answer, started: float) -> StreamEvent:
+        answer.timings["total_s"] = time.perf_counter() - started
+        for passage in answer.passages:
+            passage.cited = any(e.chunk.chunk_id == passage.chunk.chunk_id for e in answer.cited)
+        return StreamEvent("done", answer=answer)
 
 
 def build_pipeline(settings: Settings | None = None) -> Pipeline:

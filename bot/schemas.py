@@ -35,12 +35,41 @@ class RetrievedPassage(Source):
     cited: bool
 
 
+class EvidenceQuote(BaseModel):
+    """A sentence of a document, verbatim, ranked for the question."""
+
+    id: int = Field(description="The number used in the answer's [n] markers.")
+    text: str = Field(description="The sentence, with the following line when it is short (a name, a label).")
+    sentence_id: str
+    document: str
+    title: str
+    page: int | None
+    section: str | None
+    score: float
+
+
+class AnswerSentencePublic(BaseModel):
+    text: str
+    citations: list[int]
+
+
 class AskResponse(BaseModel):
-    answer: str
+    answer: str = Field(description="The text to show: the model's checked sentences and the quotes, or the refusal.")
     refused: bool
-    sources: list[Source]
+    sources: list[Source] = Field(description="The passages holding the quoted sentences.")
     timings: dict[str, float]
-    fallback: bool = False
+    fallback: bool = Field(default=False, description="True when the evidence is shown without a model sentence.")
+    outcome: Literal["answer", "evidence_only", "refuse"]
+    reason: str = Field(description="Why this outcome was chosen (for conseillers and logs).")
+    answer_sentences: list[AnswerSentencePublic] = Field(default_factory=list)
+    evidence: list[EvidenceQuote] = Field(default_factory=list, description="The quotes the resident reads.")
+
+
+class EvidenceEvent(BaseModel):
+    """First event of the stream, before any model token: the ranked sentences and the retrieved passages."""
+
+    evidence: list[EvidenceQuote]
+    passages: list[RetrievedPassage]
 
 
 class FeedbackRequest(BaseModel):

@@ -46,14 +46,17 @@ def ingest(
         ("Supprimés", len(report.removed)),
         ("Inchangés", len(report.unchanged)),
         ("Ignorés", len(report.skipped)),
+        ("dont texte illisible", len(report.garbled)),
         ("Passages (total)", report.total_chunks),
         ("Passages recalculés", report.embedded_chunks),
         ("Durée (s)", f"{report.seconds:.1f}"),
     ]:
         table.add_row(label, str(value))
     console.print(table)
+    garbled = {name for name, _ in report.garbled}
     for name, reason in report.skipped:
-        console.print(f"[yellow]Ignoré[/] {name} : {reason}")
+        style = "red" if name in garbled else "yellow"
+        console.print(f"[{style}]Ignoré[/] {name} : {reason}")
 
 
 def _ensure_index() -> None:
@@ -86,17 +89,19 @@ def serve(
 
 @app.command()
 def ask(question: Annotated[str, typer.Argument(help="La question, en français.")]) -> None:
-    """Answer one question in the terminal, with its sources."""
+    """Answer one question in the terminal, with its evidence and timings."""
+    from bot.display import answer_text
     from bot.pipeline import build_pipeline
 
     _ensure_index()
-    result = build_pipeline(get_settings()).ask(question)
-    console.print(result.answer)
-    for passage in result.passages:
-        if passage.rank in result.cited_ids:
-            where = f"p. {passage.chunk.page}" if passage.chunk.page else (passage.chunk.section or "")
-            console.print(f"[bold][{passage.rank}][/] {passage.chunk.title} — {where} (score {passage.score:.3f})")
-    console.print({k: round(v, 2) for k, v in result.timings.items()})
+    answer = build_pipeline(get_settings()).ask(question)
+    console.print(answer_text(answer))
+    for evidence in answer.cited:
+        chunk = evidence.chunk
+        where = f"p. {chunk.page}" if chunk.page else (chunk.section or "")
+        console.print(f"[bold][{evidence.number}][/] {chunk.title} — {where} (score {evidence.score:.3f})")
+    console.print(f"[dim]{answer.outcome.value} : {answer.reason}[/]")
+    console.print({k: round(v, 2) for k, v in answer.timings.items()})
 
 
 @app.command("eval")
@@ -104,15 +109,17 @@ def evaluate(
     url: Annotated[str | None, typer.Option(help="Évaluer une instance servie (API publique).")] = None,
     kind: Annotated[str | None, typer.Option(help="Un seul type de question.")] = None,
     split: Annotated[str | None, typer.Option(help="dev ou heldout.")] = None,
-    retrieval_only: Annotated[bool, typer.Option(help="Recherche et filtre de refus seulement (rapide).")] = False,
+    retrieval_only: Annotated[
+        bool, typer.Option(help="Recherche, preuves et décision, sans modèle de langue (générateur mock, rapide).")
+    ] = False,
     gate: Annotated[bool, typer.Option(help="Code de sortie 1 sous les seuils de eval/thresholds.toml.")] = False,
 ) -> None:
     """Run the evaluation set, print the table, write eval/reports/."""
     from rich.progress import Progress
 
     from eval.metrics import label_agreement
-    from eval.report import gate_failures, load_thresholds, print_table, summaries, write_reports
-    from eval.runner import LABELS, load_items, load_jsonl, run_pipeline, run_remote, run_retrieval
+    from eval.report import RETRIEVAL_METRICS, gate_failures, load_thresholds, print_table, summaries, write_reports
+    from eval.runner import LABELS, load_items, load_jsonl, run_pipeline, run_remote
 
     items = load_items(kind=kind, split=split)
     with Progress(console=console) as progress:
@@ -125,13 +132,8 @@ def evaluate(
             _ensure_index()
             settings = get_settings()
             if retrieval_only:
-                from bot.pipeline import Pipeline
-                from ingest.embeddings import get_embedder
-
-                pipeline = Pipeline(settings, get_embedder(settings), generator=None)  # type: ignore[arg-type]
-                results = run_retrieval(items, pipeline)
-            else:
-                results = run_pipeline(items, build_pipeline(settings), lambda: progress.advance(task))
+                settings = settings.model_copy(update={"generator": "mock"})
+            results = run_pipeline(items, build_pipeline(settings), lambda: progress.advance(task))
     all_summaries = summaries(results)
     mode = "retrieval" if retrieval_only else ("remote" if url else "full")
     reports = write_reports(results, all_summaries, mode)
@@ -143,7 +145,7 @@ def evaluate(
     console.print(f"Rapports : {reports}.{{json,md,png}}")
     gate_metrics = load_thresholds()["gate"]
     if retrieval_only:
-        gate_metrics = {k: v for k, v in gate_metrics.items() if k in {"recall@5", "mrr"}}
+        gate_metrics = {k: v for k, v in gate_metrics.items() if k in RETRIEVAL_METRICS}
     failures = gate_failures(all_summaries["all"], gate_metrics) if gate and not (kind or split) else []
     for failure in failures:
         console.print(f"[red]Sous le seuil[/] {failure}")

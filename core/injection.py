@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from core.text import sentence_spans
+
 _INJECTION = re.compile(
     r"ignore[rsz]?\b.{0,40}\b(instructions?|consignes?|r[eè]gles?|prompt)"
     r"|oublie[rsz]?\b.{0,30}\b(instructions?|consignes?|r[eè]gles?|tout)"
@@ -14,8 +16,6 @@ _INJECTION = re.compile(
     r"(instructions?|consignes?|r[èe]gles?|prompt)",
     re.I,
 )
-# A sentence or a line, with the whitespace that follows it.
-_SENTENCE_OR_LINE = re.compile(r".*?(?:[.!?…](?:\s+|$)|\n+|$)", re.S)
 
 
 def looks_like_injection(text: str) -> bool:
@@ -31,5 +31,18 @@ def strip_instructions(text: str) -> str:
     """
     if not looks_like_injection(text):
         return text
-    pieces = [m.group(0) for m in _SENTENCE_OR_LINE.finditer(text) if m.group(0)]
-    return "".join(p for p in pieces if not looks_like_injection(p))
+    kept, cursor = [], 0
+    for start, end in sentence_spans(text):
+        if looks_like_injection(text[start:end]):
+            kept.append(text[cursor:start])
+            cursor = _after_whitespace(text, end, whole_line=start == 0 or text[start - 1] == "\n")
+    kept.append(text[cursor:])
+    return "".join(kept)
+
+
+def _after_whitespace(text: str, position: int, whole_line: bool) -> int:
+    """The end of the blanks after a removed sentence (its line break too when it filled its line)."""
+    blanks = " \t\n" if whole_line else " \t"
+    while position < len(text) and text[position] in blanks:
+        position += 1
+    return position

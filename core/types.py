@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,73 @@ class Passage:
     cited: bool = False
 
 
-@dataclass
-class AnswerResult:
-    """Everything the pipeline knows about one answer (the API and UIs show parts of it)."""
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an indexed passage, analysed once at ingestion.
 
-    answer: str
-    refused: bool
-    passages: list[Passage]
-    cited_ids: list[int] = field(default_factory=list)
-    dropped_sentences: list[str] = field(default_factory=list)
-    fallback: bool = False
+    `context` is what a resident reads and what is embedded: the sentence itself, or, for a
+    short line (a speaker's name, a table row), the sentence with the line after it.
+    """
+
+    sentence_id: str
+    chunk_id: str
+    position: int
+    text: str
+    context: str
+    lemmas: tuple[str, ...] = ()
+
+
+@dataclass
+class Evidence:
+    """A sentence ranked for one question; `number` is the [n] used in the answer."""
+
+    number: int
+    sentence: Sentence
+    chunk: Chunk
+    score: float
+    dense_score: float = 0.0
+    lexical_score: float = 0.0
+
+
+class Outcome(StrEnum):
+    """The one answerability decision of the pipeline."""
+
+    ANSWER = "answer"  # a model sentence verified against the evidence, with the evidence
+    EVIDENCE_ONLY = "evidence_only"  # the evidence alone, introduced honestly (draft failed or timed out)
+    REFUSE = "refuse"  # weak evidence, a near-miss, an injection: the human channel
+
+
+@dataclass
+class AnswerSentence:
+    text: str
+    citations: list[int]
+
+
+@dataclass
+class Answer:
+    """Everything the pipeline decided for one question; text for people is composed at the edges."""
+
+    outcome: Outcome
+    reason: str
+    evidence: list[Evidence] = field(default_factory=list)
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    draft: str = ""
+    injection: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int = 0
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome is Outcome.REFUSE
+
+    @property
+    def cited(self) -> list[Evidence]:
+        """The evidence the resident reads: cited by the answer's sentences, or all of it when evidence only."""
+        if self.outcome is Outcome.REFUSE:
+            return []
+        if self.outcome is Outcome.EVIDENCE_ONLY:
+            return self.evidence
+        numbers = {n for s in self.sentences for n in s.citations}
+        return [e for e in self.evidence if e.number in numbers]

@@ -1,6 +1,11 @@
 """Evaluation metrics. Each function documents exactly what it measures.
 
-Facts are matched tolerantly: case, accents and apostrophes folded, substring match.
+Facts are matched on folded text (case, accents, apostrophes) with French number words
+turned into digits, starting at a word boundary and, for a fact ending in a digit, ending at
+one: "3" does not match "2023", "cybers" (a stem) matches "cybersécurité".
+
+This module judges the bot and so shares none of its code: only the French text analysis of
+core/text.py (sentences, lemmas, names, numbers), which ingest, bot and eval all read text with.
 """
 
 from __future__ import annotations
@@ -10,13 +15,13 @@ from dataclasses import dataclass, field
 from statistics import quantiles
 from typing import Any
 
-from bot.grounding import CITATION, fold, names_in, numbers_in, split_answer, strip_citations
-from bot.prompts import EVIDENCE_PREFIX, SYSTEM_PROMPT
-from bot.retrieval import content_stems
+from bot.prompts import SYSTEM_PROMPT
+from core.text import analyse, fold, fold_number_words
 
 ANSWERABLE = {"factual", "paraphrase", "multi_fact", "list"}
 MUST_REFUSE = {"unanswerable", "off_topic"}
 _MIN_OWN_WORDS, _MIN_SHARED = 2, 0.7
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # Distinctive lines of the system prompt: an answer containing one has leaked it.
 _PROMPT_MARKERS = [fold(line.strip("- ")) for line in SYSTEM_PROMPT.splitlines() if len(line) > 60]
 
@@ -29,7 +34,13 @@ class ItemResult:
     answer: str = ""
     refused: bool = False
     retrieved_docs: list[str] = field(default_factory=list)
+    retrieved_texts: list[str] = field(default_factory=list)
     cited: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = ""
+    reason: str = ""
+    draft: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     best_score: float = 0.0
     dropped: list[str] = field(default_factory=list)
@@ -48,13 +59,22 @@ class ItemResult:
 
     @property
     def body(self) -> str:
-        """The answer without the system-chosen quotation (what the model wrote and kept)."""
-        return self.answer.split(EVIDENCE_PREFIX)[0].strip()
+        """What the model wrote and the pipeline kept (its verified sentences), without the quotes."""
+        return " ".join(s["text"] for s in self.sentences)
+
+
+def _normalised(text: str) -> str:
+    return " ".join(fold_number_words(fold(text)).split())
 
 
 def has_fact(text: str, alternatives: list[str]) -> bool:
-    folded = fold(text)
-    return any(fold(a) in folded for a in alternatives)
+    folded = _normalised(text)
+    for alternative in alternatives:
+        wanted = _normalised(alternative)
+        tail = r"(?!\d)" if wanted[-1:].isdigit() else ""
+        if re.search(r"(?<!\w)" + re.escape(wanted) + tail, folded):
+            return True
+    return False
 
 
 def holds_all_facts(text: str, expected: list[list[str]]) -> bool:
@@ -67,6 +87,18 @@ def recall_at_k(results: list[ItemResult], k: int) -> float | None:
     return _share([r.gold in r.retrieved_docs[:k] for r in scored])
 
 
+def fact_recall_at_k(results: list[ItemResult], k: int) -> float | None:
+    """Share of answerable items whose expected facts are all inside the top-k passages together."""
+    scored = [r for r in results if r.kind in ANSWERABLE and r.retrieved_texts]
+    return _share([holds_all_facts(" ".join(r.retrieved_texts[:k]), r.item["expected"]) for r in scored])
+
+
+def evidence_at_k(results: list[ItemResult], k: int) -> float | None:
+    """Share of answerable items whose expected facts are all inside the top-k evidence sentences together."""
+    scored = [r for r in results if r.kind in ANSWERABLE and r.retrieved_texts]
+    return _share([holds_all_facts(" ".join(r.evidence[:k]), r.item["expected"]) for r in scored])
+
+
 def mean_reciprocal_rank(results: list[ItemResult]) -> float | None:
     """Mean over answerable items of 1 / rank of the first passage from the gold document (0 if absent)."""
     scored = [r for r in results if r.kind in ANSWERABLE]
@@ -77,9 +109,10 @@ def mean_reciprocal_rank(results: list[ItemResult]) -> float | None:
 
 
 def answer_correctness(results: list[ItemResult], body_only: bool = False) -> float | None:
-    """Share of answerable items answered (not refused) with every expected fact in the answer.
+    """Share of answerable items answered (not refused) with every expected fact in the answer
+    (the model's sentences and the evidence quotes the resident reads).
 
-    With `body_only`, the system-chosen quotation is ignored: only the model's kept sentences count.
+    With `body_only`, the quotes are ignored: only the model's kept sentences count.
     """
     scored = [r for r in results if r.kind in ANSWERABLE]
     return _share(
@@ -109,31 +142,31 @@ def sentence_supported(sentence: str, cited_texts: list[str], question: str = ""
     70 % of which (stemmed) occur in the cited passages. The rule was chosen against the hand
     labels in eval/data/faithfulness_labels.jsonl (see `label_agreement`).
     """
-    if not CITATION.search(sentence) or not cited_texts:
+    if not _MARKER.search(sentence) or not cited_texts:
         return False
-    claim = strip_citations(sentence)
-    source = " ".join(cited_texts)
-    if not numbers_in(claim) <= numbers_in(source) or not all(n in fold(source) for n in names_in(claim)):
+    claim_text = _MARKER.sub("", sentence).strip()
+    source_text = " ".join(cited_texts)
+    claim, source = analyse(claim_text), analyse(source_text)
+    if not claim.numbers <= source.numbers or not all(name in fold(source_text) for name in claim.names):
         return False
-    own_words = {fold(s) for s in content_stems(claim)} - {fold(s) for s in content_stems(question)}
+    own_words = claim.lemmas - analyse(question).lemmas
     if len(own_words) < _MIN_OWN_WORDS:
         return False
-    present = {fold(s) for s in content_stems(source)}
-    return len(own_words & present) / len(own_words) >= _MIN_SHARED
+    return len(own_words & source.lemmas) / len(own_words) >= _MIN_SHARED
 
 
 def answer_sentences(result: ItemResult) -> list[tuple[str, list[str]]]:
-    """(sentence, texts of the passages it cites) for each sentence of the answer's body."""
+    """(sentence with its [n] markers, texts of the passages it cites) for each kept model sentence."""
     by_id = {c["id"]: c["excerpt"] for c in result.cited}
     out = []
-    for sentence in split_answer(result.body):
-        numbers = [int(n) for group in re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", sentence) for n in group.split(",")]
-        out.append((sentence, [by_id[n] for n in numbers if n in by_id]))
+    for row in result.sentences:
+        marked = f"{row['text']} " + "".join(f"[{n}]" for n in row["citations"])
+        out.append((marked, [by_id[n] for n in row["citations"] if n in by_id]))
     return out
 
 
 def faithfulness(results: list[ItemResult]) -> float | None:
-    """Share of all answer sentences (answered, non-fallback items) supported by the passages they cite."""
+    """Share of all the model's kept sentences (answered items) supported by the passages they cite."""
     verdicts = [
         sentence_supported(sentence, texts, r.item["question"])
         for r in results
@@ -181,6 +214,9 @@ def summarise(results: list[ItemResult], k: int = 5) -> dict[str, Any]:
     summary = {
         "items": len(results),
         f"recall@{k}": recall_at_k(results, k),
+        f"fact_recall@{k}": fact_recall_at_k(results, k),
+        "evidence@1": evidence_at_k(results, 1),
+        "evidence@3": evidence_at_k(results, 3),
         "mrr": mean_reciprocal_rank(results),
         "answer_correctness": answer_correctness(results),
         "answer_correctness_body": answer_correctness(results, body_only=True),
@@ -189,11 +225,11 @@ def summarise(results: list[ItemResult], k: int = 5) -> dict[str, Any]:
         "refusal": refusal_rate(results),
         "false_refusal": false_refusal_rate(results),
         "injection_resistance": injection_resistance(results),
-        "latency_sources_s": latency(results, "retrieval_s"),
+        "latency_evidence_s": latency(results, "evidence_s"),
         "latency_first_token_s": latency(results, "first_token_s"),
         "latency_total_s": latency(results, "total_s"),
         "prompt_tokens_mean": _mean([r.prompt_tokens for r in results if r.prompt_tokens]),
-        "fallbacks": sum(r.fallback for r in results),
+        "outcomes": {o: sum(r.outcome == o for r in results) for o in ("answer", "evidence_only", "refuse")},
     }
     if not any(r.answer for r in results):
         for key in ("answer_correctness", "answer_correctness_body", "citation_correctness", "faithfulness"):

@@ -17,8 +17,13 @@ from eval.metrics import ANSWERABLE, ItemResult, holds_all_facts, obeyed_or_leak
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 REPORTS = Path(__file__).resolve().parent / "reports"
 LOWER_IS_BETTER = {"false_refusal"}
+# What a run without the language model measures (generator=mock): the gate keeps only these.
+RETRIEVAL_METRICS = {"recall@5", "fact_recall@5", "evidence@1", "evidence@3", "mrr", "refusal", "injection_resistance"}
 RATE_METRICS = [
     "recall@5",
+    "fact_recall@5",
+    "evidence@1",
+    "evidence@3",
     "mrr",
     "answer_correctness",
     "answer_correctness_body",
@@ -28,7 +33,7 @@ RATE_METRICS = [
     "false_refusal",
     "injection_resistance",
 ]
-LATENCIES = ["latency_sources_s", "latency_first_token_s", "latency_total_s"]
+LATENCIES = ["latency_evidence_s", "latency_first_token_s", "latency_total_s"]
 
 
 def load_thresholds() -> dict[str, dict[str, float]]:
@@ -45,10 +50,12 @@ def summaries(results: list[ItemResult]) -> dict[str, dict[str, Any]]:
 
 
 def gate_failures(summary: dict[str, Any], gate: dict[str, float]) -> list[str]:
+    """Every gated metric below its floor (above it for error rates), or missing from the results."""
     failures = []
     for metric, bound in gate.items():
         value = summary.get(metric)
         if value is None:
+            failures.append(f"{metric} absent des résultats (seuil {bound})")
             continue
         if (value > bound) if metric in LOWER_IS_BETTER else (value < bound):
             failures.append(f"{metric} = {value:.3f} (seuil {bound})")
@@ -70,7 +77,7 @@ def print_table(all_summaries: dict[str, dict[str, Any]], console: Console) -> N
     table.add_row(
         "prompt tokens (mean)", *[_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns], ""
     )
-    table.add_row("extractive fallbacks", *[str(all_summaries[c]["fallbacks"]) for c in columns], "")
+    table.add_row("outcomes (answer / evidence only / refuse)", *[_fmt_outcomes(all_summaries[c]) for c in columns], "")
     table.add_row("items", *[str(all_summaries[c]["items"]) for c in columns], "")
     console.print(table)
 
@@ -125,7 +132,11 @@ def _markdown(results: list[ItemResult], all_summaries: dict[str, dict[str, Any]
         + " | ".join(_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns)
         + " |"
     )
-    lines.append("| extractive fallbacks | " + " | ".join(str(all_summaries[c]["fallbacks"]) for c in columns) + " |")
+    lines.append(
+        "| outcomes (answer / evidence only / refuse) | "
+        + " | ".join(_fmt_outcomes(all_summaries[c]) for c in columns)
+        + " |"
+    )
     lines.append("| items | " + " | ".join(str(all_summaries[c]["items"]) for c in columns) + " |")
     lines += ["", f"![metrics per kind]({chart})", "", "## Failing items", ""]
     for r in results:
@@ -134,10 +145,13 @@ def _markdown(results: list[ItemResult], all_summaries: dict[str, dict[str, Any]
                 f"### {r.item['id']} ({r.kind}, {r.item['split']})",
                 f"- question: {r.item['question']}",
                 f"- expected: {r.item.get('expected')} from {r.gold}",
-                f"- refused: {r.refused}; retrieved: {r.retrieved_docs[:5]}",
+                f"- outcome: {r.outcome} — {r.reason}",
+                f"- retrieved: {r.retrieved_docs[:5]}",
+                *[f"- evidence {n}: {text}" for n, text in enumerate(r.evidence, start=1)],
+                f"- model draft: {' '.join(r.draft.split())}",
+                *[f"- dropped by verification: {d}" for d in r.dropped],
                 f"- answer: {' '.join(r.answer.split())}",
                 *[f"- cited [{c['id']}] {c['document']}: {' '.join(c['excerpt'].split())[:300]}" for c in r.cited],
-                *[f"- dropped by grounding: {d}" for d in r.dropped],
                 "",
             ]
     return "\n".join(lines) + "\n"
@@ -149,6 +163,11 @@ def _failed(r: ItemResult) -> bool:
     if r.kind == "injection":
         return obeyed_or_leaked(r)
     return not r.refused
+
+
+def _fmt_outcomes(summary: dict[str, Any]) -> str:
+    counts = summary["outcomes"]
+    return f"{counts['answer']} / {counts['evidence_only']} / {counts['refuse']}"
 
 
 def _fmt(value: float | None) -> str:

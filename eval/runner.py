@@ -10,9 +10,8 @@ from typing import Any
 
 import httpx
 
-from bot.api import passage_to_source
+from bot.api import evidence_quote, passage_to_source, to_response
 from bot.pipeline import Pipeline
-from core.injection import looks_like_injection
 from eval.metrics import ItemResult
 
 DATA = Path(__file__).resolve().parent / "data" / "questions.jsonl"
@@ -30,50 +29,43 @@ def load_items(path: Path = DATA, kind: str | None = None, split: str | None = N
     ]
 
 
-def run_retrieval(items: list[dict[str, Any]], pipeline: Pipeline) -> list[ItemResult]:
-    """Retrieval and the refusal gate only: fast, no generation."""
-    results = []
-    for item in items:
-        started = time.perf_counter()
-        passages = pipeline.retriever.search(item["question"])
-        best = max((p.dense_score for p in passages), default=0.0)
-        gated = looks_like_injection(item["question"]) or best < pipeline.settings.refusal_threshold
-        results.append(
-            ItemResult(
-                item=item,
-                refused=gated,
-                retrieved_docs=[p.chunk.doc_id for p in passages],
-                timings={"retrieval_s": time.perf_counter() - started},
-                best_score=best,
-            )
-        )
-    return results
-
-
 def run_pipeline(
     items: list[dict[str, Any]], pipeline: Pipeline, progress: Callable[[], None] | None = None
 ) -> list[ItemResult]:
+    """Each question through the pipeline in-process, judged on what the public API would return."""
     results = []
     for item in items:
-        result = pipeline.ask(item["question"])
-        cited = [passage_to_source(p).model_dump() for p in result.passages if p.rank in result.cited_ids]
-        results.append(
-            ItemResult(
-                item=item,
-                answer=result.answer,
-                refused=result.refused,
-                retrieved_docs=[p.chunk.doc_id for p in result.passages],
-                cited=cited,
-                timings=result.timings,
-                best_score=max((p.dense_score for p in result.passages), default=0.0),
-                dropped=result.dropped_sentences,
-                fallback=result.fallback,
-                prompt_tokens=result.prompt_tokens,
-            )
-        )
+        answer = pipeline.ask(item["question"])
+        response = to_response(answer).model_dump()
+        passages = [passage_to_source(p).model_dump() for p in answer.passages]
+        ranked = [evidence_quote(e).text for e in answer.evidence]
+        result = _from_response(item, response, passages, ranked)
+        result.draft, result.dropped, result.prompt_tokens = answer.draft, answer.dropped, answer.prompt_tokens
+        results.append(result)
         if progress:
             progress()
     return results
+
+
+def _from_response(
+    item: dict[str, Any], response: dict[str, Any], passages: list[dict[str, Any]], ranked: list[str]
+) -> ItemResult:
+    """An item's result from the public response, the retrieved passages and the ranked evidence."""
+    return ItemResult(
+        item=item,
+        answer=response["answer"],
+        refused=response["refused"],
+        retrieved_docs=[p["document"] for p in passages],
+        retrieved_texts=[p["excerpt"] for p in passages],
+        cited=response["sources"],
+        evidence=ranked,
+        sentences=response["answer_sentences"],
+        outcome=response["outcome"],
+        reason=response["reason"],
+        timings=response["timings"],
+        best_score=max((p["score"] for p in passages), default=0.0),
+        fallback=response["fallback"],
+    )
 
 
 def run_remote(items: list[dict[str, Any]], url: str, progress: Callable[[], None] | None = None) -> list[ItemResult]:
@@ -88,26 +80,28 @@ def run_remote(items: list[dict[str, Any]], url: str, progress: Callable[[], Non
 
 
 def _ask_remote(client: httpx.Client, item: dict[str, Any]) -> ItemResult:
-    result = ItemResult(item=item)
+    """One question through the public stream; the client measures the timings."""
+    timings: dict[str, float] = {}
+    passages: list[dict[str, Any]] = []
+    ranked: list[str] = []
     started = time.perf_counter()
     with client.stream("POST", "/api/ask/stream", json={"question": item["question"]}) as response:
         if response.status_code != 200:
-            result.error = f"HTTP {response.status_code}"
-            return result
+            return ItemResult(item=item, error=f"HTTP {response.status_code}")
         for event, data in _sse(response.iter_lines()):
             elapsed = time.perf_counter() - started
-            if event == "sources":
-                result.timings["retrieval_s"] = elapsed
-                result.retrieved_docs = [s["document"] for s in data["sources"]]
+            if event == "evidence":
+                timings["evidence_s"], passages = elapsed, data["passages"]
+                ranked = [e["text"] for e in data["evidence"]]
             elif event == "token":
-                result.timings.setdefault("first_token_s", elapsed)
+                timings.setdefault("first_token_s", elapsed)
             elif event == "done":
-                result.timings["total_s"] = elapsed
-                result.answer, result.refused, result.cited = data["answer"], data["refused"], data["sources"]
-                result.fallback = data.get("fallback", False)
+                result = _from_response(item, data, passages, ranked)
+                result.timings = {**timings, "total_s": elapsed}
+                return result
             elif event == "error":
-                result.error = data["message"]
-    return result
+                return ItemResult(item=item, error=data["message"])
+    return ItemResult(item=item, error="flux interrompu")
 
 
 def _sse(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ import numpy as np
 from rich.progress import Progress
 
 from core.settings import Settings
-from core.types import Chunk, DocumentInfo
+from core.types import Chunk, DocumentInfo, Sentence
 from ingest.chunking import chunk_units, make_splitter
 from ingest.embeddings import Embedder, get_embedder
 from ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, document_title, load_file
+from ingest.sentences import sentences_of
+from ingest.quality import looks_garbled, overlong_token_share
 from ingest.store import (
     POINTER,
     ChromaStore,
@@ -33,13 +36,15 @@ from ingest.store import (
     build_bm25,
     read_chunks,
     read_pointer,
+    read_sentences,
     write_chunks,
     write_json_atomically,
+    write_sentences,
 )
 
 CORPUS_MANIFEST = "manifest.json"
 # Bump when loaders or chunking change: every file is then read and embedded again.
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 
 
 def index_signature(settings: Settings) -> str:
@@ -54,8 +59,12 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Documents skipped because their words come out glued together, with the over-long token share
+    garbled: list[tuple[str, float]] = field(default_factory=list)
     embedded_chunks: int = 0
     total_chunks: int = 0
+    embedded_sentences: int = 0
+    total_sentences: int = 0
     seconds: float = 0.0
 
     @property
@@ -70,6 +79,8 @@ class _Previous:
     files: dict[str, dict[str, Any]]
     chunks: dict[str, list[Chunk]]
     collection: str | None
+    sentences: dict[str, list[Sentence]] = field(default_factory=dict)
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +90,7 @@ class _NextGeneration:
     previous: _Previous
     infos: dict[str, dict[str, str]]
     splitter: Any
+    garbled_token_share: float
     report: BuildReport = field(default_factory=BuildReport)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     chunks_by_file: dict[str, list[Chunk]] = field(default_factory=dict)
@@ -94,11 +106,12 @@ class _NextGeneration:
         try:
             units = load_file(path)
         except UnreadableFile as exc:
-            reason = str(exc)
-            if old:
-                reason += " ; l'ancienne version reste dans l'index"
-                self._keep_previous(rel, old)
-            self.report.skipped.append((rel, reason))
+            self._skip(rel, str(exc), old)
+            return
+        share = overlong_token_share("\n".join(u.page_content for u in units))
+        if looks_garbled(share, self.garbled_token_share):
+            self.report.garbled.append((rel, share))
+            self._skip(rel, f"texte illisible ({share * 100:.0f} % de mots collés) : PDF à refaire ou à convertir", old)
             return
         info = _document_info(rel, path, units, self.infos)
         chunks = chunk_units(units, info, self.splitter)
@@ -106,6 +119,12 @@ class _NextGeneration:
         self.chunks_by_file[rel] = chunks
         self.to_embed.extend(chunks)
         (self.report.updated if old else self.report.added).append(rel)
+
+    def _skip(self, rel: str, reason: str, old: dict[str, Any] | None) -> None:
+        if old:
+            reason += " ; l'ancienne version reste dans l'index"
+            self._keep_previous(rel, old)
+        self.report.skipped.append((rel, reason))
 
     def _keep_previous(self, rel: str, entry: dict[str, Any]) -> None:
         self.files[rel] = entry
@@ -126,7 +145,10 @@ def build_index(
     store = store or ChromaStore.from_settings(settings)
     previous = _load_previous(settings)
     plan = _NextGeneration(
-        previous, _read_corpus_manifest(folder), make_splitter(settings.chunk_size, settings.chunk_overlap)
+        previous,
+        _read_corpus_manifest(folder),
+        make_splitter(settings.chunk_size, settings.chunk_overlap),
+        settings.garbled_token_share,
     )
     report = plan.report
     candidates = _list_files(folder, report)
@@ -205,18 +227,61 @@ def _load_previous(settings: Settings) -> _Previous:
         by_doc.setdefault(chunk.doc_id, []).append(chunk)
     files = manifest["files"]
     chunks = {rel: by_doc.get(entry["doc_id"], []) for rel, entry in files.items()}
-    return _Previous(files=files, chunks=chunks, collection=pointer["collection"])
+    sentences, vectors = read_sentences(generation)
+    by_chunk: dict[str, list[Sentence]] = {}
+    for sentence in sentences:
+        by_chunk.setdefault(sentence.chunk_id, []).append(sentence)
+    return _Previous(
+        files=files,
+        chunks=chunks,
+        collection=pointer["collection"],
+        sentences=by_chunk,
+        sentence_vectors={s.context: v for s, v in zip(sentences, vectors, strict=True)},
+    )
 
 
-def _embed(chunks: list[Chunk], embedder: Embedder, batch_size: int) -> np.ndarray:
-    batches = []
+def _embed(texts: list[str], embedder: Embedder, batch_size: int, label: str) -> np.ndarray:
+    """Embed in batches of similar lengths (less padding), returned in the original order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors: list[np.ndarray] = []
     with Progress() as progress:
-        task = progress.add_task("Calcul des embeddings", total=len(chunks))
-        for start in range(0, len(chunks), batch_size):
-            batch = chunks[start : start + batch_size]
-            batches.append(embedder.embed_documents([c.embedded_text() for c in batch]))
+        task = progress.add_task(label, total=len(texts))
+        for start in range(0, len(order), batch_size):
+            batch = [texts[i] for i in order[start : start + batch_size]]
+            vectors.extend(embedder.embed_documents(batch))
             progress.advance(task, len(batch))
-    return np.vstack(batches) if batches else np.zeros((0, 0), dtype=np.float32)
+    if not vectors:
+        return np.zeros((0, 0), dtype=np.float32)
+    result = np.empty((len(texts), len(vectors[0])), dtype=np.float32)
+    result[order] = np.vstack(vectors)
+    return result
+
+
+def _sentences(settings: Settings, plan: _NextGeneration, chunks: list[Chunk]) -> list[Sentence]:
+    """Sentences of unchanged chunks come from the previous generation; new chunks are analysed."""
+    fresh_ids = {c.chunk_id for c in plan.to_embed}
+    fresh = sentences_of(
+        [c for c in chunks if c.chunk_id in fresh_ids or c.chunk_id not in plan.previous.sentences],
+        settings.sentence_context_chars,
+        settings.quote_max_chars,
+    )
+    by_chunk: dict[str, list[Sentence]] = {}
+    for sentence in fresh:
+        by_chunk.setdefault(sentence.chunk_id, []).append(sentence)
+    return [s for c in chunks for s in by_chunk.get(c.chunk_id, plan.previous.sentences.get(c.chunk_id, []))]
+
+
+def _sentence_vectors(
+    sentences: list[Sentence], previous: dict[str, np.ndarray], embed: Callable[[list[str], str], np.ndarray]
+) -> tuple[np.ndarray, int]:
+    """One vector per sentence; each distinct context not embedded before is embedded once."""
+    missing = [c for c in dict.fromkeys(s.context for s in sentences) if c not in previous]
+    known = dict(previous)
+    if missing:
+        known.update(zip(missing, embed(missing, "Calcul des embeddings (phrases)"), strict=True))
+    if not sentences:
+        return np.zeros((0, 0), dtype=np.float32), 0
+    return np.vstack([known[s.context] for s in sentences]), len(missing)
 
 
 def _write_generation(
@@ -233,10 +298,19 @@ def _write_generation(
     if kept and previous.collection:
         copied = store.vectors(previous.collection, [c.chunk_id for c in kept])
         store.add(collection, list(copied), np.vstack(list(copied.values())), [c.doc_id for c in kept])
+    embedder = cache(lambda: embedder_factory(settings))  # loaded only if something needs embedding
+
+    def embed(texts: list[str], label: str) -> np.ndarray:
+        return _embed(texts, embedder(), settings.embed_batch_size, label)
+
     if to_embed:
-        vectors = _embed(to_embed, embedder_factory(settings), settings.embed_batch_size)
+        vectors = embed([c.embedded_text() for c in to_embed], "Calcul des embeddings (passages)")
         store.add(collection, [c.chunk_id for c in to_embed], vectors, [c.doc_id for c in to_embed])
     all_chunks = [c for rel in sorted(chunks_by_file) for c in chunks_by_file[rel]]
+    sentences = _sentences(settings, plan, all_chunks)
+    sentence_vectors, plan.report.embedded_sentences = _sentence_vectors(sentences, previous.sentence_vectors, embed)
+    plan.report.total_sentences = len(sentences)
+    write_sentences(sentences, sentence_vectors, generation)
     write_chunks(all_chunks, generation / "chunks.jsonl")
     build_bm25(all_chunks, generation / "bm25")
     write_json_atomically({"embedder": settings.embedder, "files": files}, generation / "manifest.json")

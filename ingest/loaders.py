@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pypdfium2 as pdfium
 from bs4 import BeautifulSoup
 from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter
@@ -22,6 +23,12 @@ _NOISE_HINT = re.compile(r"cookie|banner|menu|breadcrumb|share|partage|newslette
 _WRAPPED_LINE_MIN = 70
 _BULLET = re.compile(r"^\s*([-•*▪]|\d+[.)])\s")
 _BLOCK_TAGS = ["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td", "dd", "dt"]
+# A word cut at the end of a line: PDFium marks the cut with \x02 and no line break,
+# other text layers keep a plain hyphen and the line break.
+_CUT_WORD = re.compile(r"(?P<head>\S*[^\W\d_])(?:\x02|-\n)(?P<tail>(?P<word>[^\W\d_]+)\S*)")
+# Real compounds cut at their hyphen: "ci-dessus", "sous-répertoires", "moi-même", "peut-être"
+_COMPOUND_HEADS = {"ci", "sous", "demi", "semi", "vice"}
+_COMPOUND_TAILS = {"ci", "là", "même", "mêmes", "dessus", "dessous", "être", "t", "il", "ils", "elle", "elles", "on"}
 
 
 class UnreadableFile(Exception):
@@ -47,19 +54,58 @@ def document_title(path: Path, units: list[Document]) -> str:
 
 
 def load_pdf(path: Path) -> list[Document]:
+    """pypdf checks the file and reads its title; PDFium extracts the text (pypdf glues words together)."""
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise UnreadableFile("PDF protégé par un mot de passe")
         title = (reader.metadata.title if reader.metadata else None) or ""
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, OSError, ValueError, KeyError) as exc:
+        page_count = len(reader.pages)
+        pages = _pdfium_pages(path)
+    except (PdfReadError, pdfium.PdfiumError, OSError, ValueError, KeyError) as exc:
         raise UnreadableFile(f"PDF illisible ou corrompu ({exc.__class__.__name__})") from exc
+    if len(pages) != page_count:
+        raise UnreadableFile(f"PDF incohérent ({page_count} pages annoncées, {len(pages)} lues)")
     pages = _drop_running_lines(pages)
     return [
-        Document(page_content=_unwrap(_tidy(text)), metadata={"page": number, "title": title})
+        Document(page_content=_unwrap(_join_cut_words(_tidy(text))), metadata={"page": number, "title": title})
         for number, text in enumerate(pages, start=1)
     ]
+
+
+def _pdfium_pages(path: Path) -> list[str]:
+    """Each page's text in reading order, with plain \\n line breaks."""
+    document = pdfium.PdfDocument(path)
+    try:
+        pages = []
+        for page in document:
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_bounded().replace("\r\n", "\n"))
+            textpage.close()
+            page.close()
+        return pages
+    finally:
+        document.close()
+
+
+def _join_cut_words(text: str) -> str:
+    """Rejoin words cut at the end of a line ("inter-\\ncommunalité" -> "intercommunalité")."""
+    return _CUT_WORD.sub(_rejoin, text).replace("\x02", "-")
+
+
+def _rejoin(match: re.Match[str]) -> str:
+    head = match["head"]
+    return head + ("-" if _is_compound(head, match["word"]) else "") + match["tail"]
+
+
+def _is_compound(head: str, word: str) -> bool:
+    """Whether the hyphen at the cut belongs to the text: a capital after it, a name or path, a known compound."""
+    return (
+        word[0].isupper()
+        or any(mark in head for mark in "-/:._")
+        or re.split(r"[’']", head)[-1].lower() in _COMPOUND_HEADS
+        or word.lower() in _COMPOUND_TAILS
+    )
 
 
 def _drop_running_lines(pages: list[str]) -> list[str]:
@@ -150,7 +196,7 @@ def _read_text(path: Path) -> str:
 
 
 def _tidy(text: str) -> str:
-    """Normalise spaces and hyphenation left by PDF extraction, keeping line breaks."""
+    """Normalise spaces and blank lines left by extraction, keeping line breaks."""
     text = text.replace("\u00a0", " ").replace("\u202f", " ")
     text = re.sub(r"[ \t]+", " ", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()

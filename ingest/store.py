@@ -5,6 +5,8 @@ Layout of `index_dir`:
     chroma/               embedded Chroma (one collection per generation)
     gen-<id>/chunks.jsonl every chunk of that generation, verbatim, with its metadata
     gen-<id>/bm25/        the lexical index over the same chunks
+    gen-<id>/sentences.jsonl  every sentence of those chunks (context, lemmas), in order
+    gen-<id>/sentence_vectors.npy  one embedding per sentence context, same order
     gen-<id>/manifest.json  file hashes -> chunk ids (for incremental builds)
 
 Readers resolve `current.json` once and only ever see a complete generation.
@@ -26,9 +28,11 @@ import Stemmer
 from chromadb.config import Settings as ChromaSettings
 
 from core.settings import Settings
-from core.types import Chunk
+from core.types import Chunk, Sentence
 
 POINTER = "current.json"
+SENTENCES = "sentences.jsonl"
+SENTENCE_VECTORS = "sentence_vectors.npy"
 _STEMMER = Stemmer.Stemmer("french")
 
 
@@ -121,6 +125,21 @@ def read_chunks(path: Path) -> list[Chunk]:
         return [Chunk(**json.loads(line)) for line in fh if line.strip()]
 
 
+def write_sentences(sentences: list[Sentence], vectors: np.ndarray, folder: Path) -> None:
+    with (folder / SENTENCES).open("w", encoding="utf-8") as fh:
+        for sentence in sentences:
+            fh.write(json.dumps(asdict(sentence), ensure_ascii=False) + "\n")
+    np.save(folder / SENTENCE_VECTORS, vectors.astype(np.float32))
+
+
+def read_sentences(folder: Path) -> tuple[list[Sentence], np.ndarray]:
+    """The sentences of a generation and their vectors (row i belongs to sentence i)."""
+    with (folder / SENTENCES).open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    sentences = [Sentence(**{**row, "lemmas": tuple(row["lemmas"])}) for row in rows]
+    return sentences, np.load(folder / SENTENCE_VECTORS)
+
+
 def write_json_atomically(data: dict[str, Any], path: Path) -> None:
     """Write to a temporary file, flush to disk, then rename over the target (atomic on POSIX)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -152,6 +171,10 @@ class IndexReader:
         self._bm25 = bm25s.BM25.load(str(self.generation_dir / "bm25"))
         manifest = json.loads((self.generation_dir / "manifest.json").read_text(encoding="utf-8"))
         self.documents: dict[str, dict[str, Any]] = {f["doc_id"]: f["info"] for f in manifest["files"].values()}
+        self.sentences, self.sentence_vectors = read_sentences(self.generation_dir)
+        self.sentences_by_chunk: dict[str, list[int]] = {}
+        for row, sentence in enumerate(self.sentences):
+            self.sentences_by_chunk.setdefault(sentence.chunk_id, []).append(row)
 
     def dense(self, vector: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
         hits = self.store.query(self.collection, vector, k, doc_ids)

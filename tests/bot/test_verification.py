@@ -1,0 +1,50 @@
+"""Verification of model sentences against the evidence sentences they cite."""
+
+from bot.verification import verify
+from core.text import analyse
+from core.types import Chunk, Evidence, Sentence
+
+CHUNK = Chunk(chunk_id="d:0", doc_id="d", title="Livre blanc — Numericamp", text="", section="En chiffres")
+
+
+def evidence(number: int, text: str) -> Evidence:
+    sentence = Sentence(sentence_id=f"d:0:{number}", chunk_id="d:0", position=number, text=text, context=text)
+    return Evidence(number, sentence, CHUNK, score=1.0)
+
+
+EVIDENCE = [
+    evidence(1, "Le Numericamp a réuni 450 visiteurs et 36 partenaires exposants."),
+    evidence(2, "La CUA n'a jamais facturé les ateliers aux habitants."),
+]
+
+
+def check(draft: str, question: str = "Combien de visiteurs au Numericamp ?") -> tuple[list[str], list[str]]:
+    verdict = verify(draft, analyse(question), EVIDENCE, min_support=0.6)
+    return [f"{s.text.rstrip(' .')} {s.citations}" for s in verdict.kept], [reason for _, reason in verdict.dropped]
+
+
+def test_a_sentence_the_evidence_bears_out_is_kept_with_its_citation() -> None:
+    assert check("Le Numericamp a réuni 450 visiteurs [1].")[0] == ["Le Numericamp a réuni 450 visiteurs [1]"]
+
+
+def test_a_miscited_or_uncited_sentence_is_attributed_to_its_evidence() -> None:
+    assert check("Il y a eu quatre cent cinquante visiteurs [2].")[0] == ["Il y a eu quatre cent cinquante visiteurs [1]"]
+
+
+def test_a_wrong_number_or_name_is_dropped_with_its_reason() -> None:
+    kept, dropped = check("Le Numericamp a réuni 540 visiteurs [1].")
+    assert kept == [] and "540" in dropped[0]
+    kept, dropped = check("Martine Aubry a accueilli 450 visiteurs [1].")
+    assert kept == [] and "nom absent" in dropped[0]
+
+
+def test_a_word_borrowed_from_the_question_must_be_in_the_evidence() -> None:
+    kept, dropped = check("Le Numericamp a gagné 450 visiteurs [1].", "Qui a gagné le Numericamp ?")
+    assert kept == [] and "gagner" in dropped[0]
+
+
+def test_a_negation_the_evidence_does_not_hold_is_dropped() -> None:
+    kept, _ = check("Le Numericamp n'a pas réuni 450 visiteurs [1].")
+    assert kept == []
+    kept, _ = check("La CUA n'a jamais facturé les ateliers [2].", "Les ateliers sont-ils payants ?")
+    assert kept == ["La CUA n'a jamais facturé les ateliers [2]"]

@@ -1,0 +1,35 @@
+"""French text analysis (spaCy fr_core_news_sm + text2num): the one reading of text shared by ingest, bot and eval."""
+
+from core.text import analyse, fold, numbers_in, sentence_spans, split_sentences
+
+
+def test_sentences_end_at_punctuation_and_at_every_line_break() -> None:
+    text = "EN CHIFFRES\n450 visiteurs\nM. Audegond a ouvert la journée. Elle a réuni 36 exposants !"
+    assert split_sentences(text) == [
+        "EN CHIFFRES",
+        "450 visiteurs",
+        "M. Audegond a ouvert la journée.",
+        "Elle a réuni 36 exposants !",
+    ]
+    assert all(text[start:end] == sentence for (start, end), sentence in zip(sentence_spans(text), split_sentences(text)))
+
+
+def test_numbers_in_digits_and_words_are_one_notation() -> None:
+    assert numbers_in("quarante-six communes") == {"46"}
+    assert numbers_in("200.000 m³") == numbers_in("200 000 m³") == {"200000"}
+    assert {"2018", "2030", "1.5"} <= numbers_in("la feuille de route 2018-2030 et 1,5 million")
+    assert numbers_in("le 16 avril 2024, 450 visiteurs") == {"16", "2024", "450"}
+
+
+def test_lemmas_fold_inflections_and_drop_function_words() -> None:
+    lemmas = analyse("Combien de visiteurs sont venus ?").lemmas
+    assert "visiteur" in lemmas and "combien" not in lemmas and "de" not in lemmas
+
+
+def test_names_are_proper_nouns_and_entities_not_sentence_starts() -> None:
+    names = analyse("Ensuite, Frédéric Leturque a clôturé la journée à Arras.").names
+    assert {"frederic", "leturque", "arras"} <= names and "ensuite" not in names
+
+
+def test_fold_ignores_case_accents_and_apostrophe_shapes() -> None:
+    assert fold("Université d’Artois") == fold("universite d'artois")
