@@ -5,13 +5,23 @@ export TRANSFORMERS_OFFLINE := 1
 CUABOT := .venv/bin/cuabot
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: install browser index run test test-fast eval lint
+.PHONY: install browser index run test test-fast test-onnx eval lint load bench corpora debian-reference
 
 install:
 	bash scripts/setup.sh
 
 browser:
 	@start=$$(date +%s); bash scripts/install_browser.sh; rc=$$?; echo "    browser tools: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+## Test corpora, outside git (data/corpora/): Debian's French reference manual, and a synthetic 100x corpus
+## for the benchmarks. The manual needs apt (root or password-less sudo); without it, its tests are skipped.
+corpora: debian-reference install
+	.venv/bin/python scripts/make_synthetic_corpus.py --scale 100
+
+debian-reference:
+	@start=$$(date +%s); bash scripts/fetch_debian_reference.sh \
+	  || echo "    debian-reference-fr not installed: its tests will be skipped"; \
+	echo "    debian reference: $$(( $$(date +%s) - start )) s"
 
 index: install
 	@start=$$(date +%s); $(CUABOT) ingest; rc=$$?; echo "    index: $$(( $$(date +%s) - start )) s"; exit $$rc
@@ -22,8 +32,8 @@ run: index
 
 ## Install, then every test (fast, slow with the real models, browser) and the evaluation gate.
 ## The evaluation runs even when a test fails, so its report is always there to read.
-test: index browser
-	@start=$$(date +%s); $(PYTEST) -m "slow or not slow"; tests=$$?; \
+test: index browser debian-reference
+	@start=$$(date +%s); $(PYTEST) -m "not onnx"; tests=$$?; \
 	echo "    pytest: $$(( $$(date +%s) - start )) s"; \
 	start=$$(date +%s); $(CUABOT) eval --gate; gate=$$?; \
 	echo "    eval: $$(( $$(date +%s) - start )) s"; \
@@ -31,10 +41,23 @@ test: index browser
 
 ## Developer loop: the fast tests only (no real model, no browser)
 test-fast:
-	$(PYTEST) -m "not slow and not browser"
+	$(PYTEST) -m "not slow and not browser and not onnx"
+
+## The ONNX embedding backend against torch (exports the model once, 4-7 min, then cached)
+test-onnx: install
+	$(PYTEST) -m onnx
 
 eval:
 	$(CUABOT) eval
+
+## Load test (locust, loopback): one resident alone, then 50 residents for 60 s, against `cuabot serve`
+load: index
+	.venv/bin/python -m bench.load.run --users 50 --time 60s
+
+## Benchmarks (ingestion, retrieval at 1x/10x/100x, latency, memory), each beside a same-run baseline:
+## bench/results/bench.md and bench.png. Not part of `make test`. Options: BENCH_ARGS="--only retrieval"
+bench: index
+	.venv/bin/python -m bench $(BENCH_ARGS)
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy core ingest bot ui eval cli

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.evidence import QuestionTerms
 from core.settings import Settings
-from core.text import Analysis, numbers_in
+from core.text import Analysis
 from core.types import Evidence, Outcome
 
 
@@ -34,7 +34,7 @@ def decide(question: Analysis, terms: QuestionTerms, evidence: list[Evidence], s
             Outcome.REFUSE, f"preuve trop faible (similarité {best.dense_score:.2f} < {settings.min_evidence_score})"
         )
     shown = evidence[: settings.evidence_shown]
-    numbers = frozenset().union(*(numbers_in(e.sentence.context) for e in shown))
+    numbers = frozenset().union(*(e.sentence.numbers for e in shown))
     if missing := question.numbers - numbers:
         return Decision(Outcome.REFUSE, f"nombre de la question absent des preuves : {', '.join(sorted(missing))}")
     coverage = terms.coverage(frozenset().union(*(e.sentence.lemmas for e in shown)))
@@ -46,4 +46,3 @@ def decide(question: Analysis, terms: QuestionTerms, evidence: list[Evidence], s
             coverage,
         )
     return Decision(Outcome.ANSWER, f"preuve suffisante (couverture {coverage:.0%})", coverage)
-

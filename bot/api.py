@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.feedback import FeedbackStore
-from bot.pipeline import Pipeline
+from bot.admission import BUSY_MESSAGE, Admission, QueueFull, Ticket, answer_events, answer_question
+from bot.analytics import with_analytics
+from bot.auth import ADMIN_REFUSALS, require_admin
 from bot.display import answer_text
+from bot.feedback import open_store
+from bot.generation import generator_problem
+from bot.pipeline import Pipeline
+from bot.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimitDep, RateLimited
 from bot.schemas import (
     AnswerSentencePublic,
     AskRequest,
     AskResponse,
     DocumentSummary,
+    ErrorResponse,
     EvidenceEvent,
     EvidenceQuote,
     FeedbackRequest,
@@ -43,6 +52,28 @@ def get_pipeline(request: Request) -> Pipeline:
 
 
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def get_admission(request: Request) -> Admission:
+    admission: Admission = request.app.state.admission
+    return admission
+
+
+AdmissionDep = Annotated[Admission, Depends(get_admission)]
+
+# What the ask routes may answer instead of an answer, documented for partners (OpenAPI)
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorResponse, "description": "Trop de questions depuis ce client (limite par minute)."},
+    503: {"model": ErrorResponse, "description": "File d'attente du modèle pleine : réessayer après Retry-After."},
+}
+
+
+# FastAPI's and Starlette's own refusals, in English, as residents and partners read them
+FRAMEWORK_ERRORS_FR = {
+    "There was an error parsing the body": "Requête illisible : envoyez un JSON encodé en UTF-8.",
+    "Not Found": "Adresse inconnue.",
+    "Method Not Allowed": "Méthode non autorisée pour cette adresse.",
+}
 
 
 def passage_to_source(passage: Passage) -> RetrievedPassage:
@@ -116,28 +147,41 @@ def validate_question(request: AskRequest, settings: Settings) -> str:
     return question
 
 
-def require_admin(authorization: str | None, settings: Settings) -> None:
-    """Admin routes are closed unless CUABOT_ADMIN_TOKEN is set and presented as a bearer token."""
-    if not settings.admin_token:
-        raise HTTPException(403, "Action d'administration désactivée : définissez CUABOT_ADMIN_TOKEN.")
-    expected = f"Bearer {settings.admin_token}"
-    if authorization is None or not hmac.compare_digest(authorization, expected):
-        raise HTTPException(401, "Jeton d'administration manquant ou invalide.")
-
-
 def create_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
     install_log_masking()
     app = FastAPI(
         title="Assistant documentaire de la CUA",
         description="Réponses sourcées à partir des documents de la Communauté Urbaine d'Arras.",
         version="0.1.0",
+        responses={
+            400: {"model": ErrorResponse, "description": "Corps de requête illisible (JSON ou encodage)."},
+            422: {"model": ErrorResponse, "description": "Requête invalide, expliquée en français."},
+        },
     )
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
     )
-    feedback_store = FeedbackStore(settings.feedback_db, settings.store_questions)
-    app.state.pipeline = pipeline
+    feedback_store = open_store(settings)
+    app.state.pipeline = with_analytics(pipeline, settings)
+    app.state.settings = settings
     app.state.feedback = feedback_store
+    app.state.admission = Admission(settings)
+    app.state.question_budget = QuestionBudget(settings.ask_rate_limit)
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(_: Request, exc: QueueFull) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        return JSONResponse(status_code=503, content={"detail": BUSY_MESSAGE}, headers=headers)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        return JSONResponse(status_code=429, content={"detail": RATE_LIMITED_MESSAGE}, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def french_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = FRAMEWORK_ERRORS_FR.get(exc.detail, exc.detail)
+        return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def french_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -147,28 +191,39 @@ def create_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
             content={"detail": f"Requête invalide ({fields}) : envoyez un JSON avec une question en texte."},
         )
 
-    @app.post("/api/ask", response_model=AskResponse)
-    def ask(request: AskRequest, pipe: PipelineDep) -> AskResponse:
-        question = validate_question(request, settings)
-        history = request.history[-settings.max_history_turns :]
-        return to_response(pipe.ask(question, history, request.documents))
+    @app.post("/api/ask", response_model=AskResponse, responses=REFUSALS)
+    async def ask(body: AskRequest, pipe: PipelineDep, admission: AdmissionDep, _: RateLimitDep) -> AskResponse:
+        question = validate_question(body, settings)
+        history = body.history[-settings.max_history_turns :]
+        ticket = admission.admit()
+        try:
+            return to_response(await answer_question(pipe, admission, question, history, body.documents))
+        finally:
+            ticket.release()
 
-    @app.post("/api/ask/stream")
-    def ask_stream(request: AskRequest, pipe: PipelineDep) -> EventSourceResponse:
-        question = validate_question(request, settings)
-        history = request.history[-settings.max_history_turns :]
-        return EventSourceResponse(_events(pipe, question, history, request.documents))
+    @app.post("/api/ask/stream", responses=REFUSALS)
+    async def ask_stream(
+        body: AskRequest, pipe: PipelineDep, admission: AdmissionDep, _: RateLimitDep
+    ) -> EventSourceResponse:
+        question = validate_question(body, settings)
+        history = body.history[-settings.max_history_turns :]
+        ticket = admission.admit()
+        events = _events(pipe, admission, ticket, question, history, body.documents)
+        return EventSourceResponse(events, background=BackgroundTask(ticket.release))
 
     @app.get("/api/health", response_model=HealthResponse)
-    def health(pipe: PipelineDep) -> HealthResponse:
+    async def health(pipe: PipelineDep) -> HealthResponse:
+        """On the event loop, never behind the model's queue; degraded while a remote model is unreachable."""
+        problem = await run_in_threadpool(generator_problem, pipe.generator)
         return HealthResponse(
-            status="ok",
+            status="degraded" if problem else "ok",
             model_loaded=pipe.generator is not None,
             index_loaded=bool(pipe.reader.chunks),
             documents=len(pipe.reader.documents),
             chunks=len(pipe.reader.chunks),
             embedder=pipe.embedder.name,
             generator=pipe.generator.name,
+            reason=problem,
         )
 
     @app.get("/api/documents", response_model=list[DocumentSummary])
@@ -179,20 +234,31 @@ def create_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
     def feedback(request: FeedbackRequest) -> FeedbackResponse:
         return FeedbackResponse(id=feedback_store.add(request))
 
-    @app.get("/api/admin/feedback.csv", response_class=FileResponse)
-    def export_feedback(authorization: Annotated[str | None, Header()] = None) -> FileResponse:
+    @app.get(
+        "/api/admin/feedback.csv",
+        response_class=FileResponse,
+        dependencies=[Depends(require_admin)],
+        responses=ADMIN_REFUSALS,
+    )
+    def export_feedback() -> FileResponse:
         """Feedback as CSV (personal data already masked). Needs `Authorization: Bearer <admin token>`."""
-        require_admin(authorization, settings)
         dest = settings.feedback_db.with_suffix(".export.csv")
         feedback_store.export_csv(dest)
         return FileResponse(dest, media_type="text/csv", filename="retours.csv")
 
+    from bot import openai_compat, staff  # here: both routers reuse this module's helpers
+
+    app.include_router(staff.router)
+    app.include_router(openai_compat.router)
+    app.mount("/admin", StaticFiles(directory=staff.ADMIN_PAGE_DIR, html=True), name="admin")
     return app
 
 
-def _events(pipe: Pipeline, question: str, history: list[Any], documents: list[str] | None) -> Iterator[dict[str, str]]:
+async def _events(
+    pipe: Pipeline, admission: Admission, ticket: Ticket, question: str, history: list[Any], documents: list[str] | None
+) -> AsyncIterator[dict[str, str]]:
     try:
-        for event in pipe.stream(question, history, documents):
+        async for event in answer_events(pipe, admission, question, history, documents):
             if event.kind == "evidence":
                 payload = EvidenceEvent(
                     evidence=[evidence_quote(e) for e in event.evidence],
@@ -207,3 +273,5 @@ def _events(pipe: Pipeline, question: str, history: list[Any], documents: list[s
         log.exception("stream failed")
         message = "Une erreur est survenue. Réessayez dans un instant ou adressez-vous à votre mairie."
         yield {"event": "error", "data": json.dumps({"message": message}, ensure_ascii=False)}
+    finally:
+        ticket.release()

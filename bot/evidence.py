@@ -3,13 +3,19 @@
 Every sentence was split, analysed and embedded at ingestion, so ranking is a matrix
 product and a few set intersections: only the question is embedded and analysed here.
 
-    score = dense + lexical_weight * lexical + rank_weight / passage rank
+    score = dense + lexical_weight * lexical + previous_weight * lexical with the sentence before
+            + kind_weight * (holds a fact of the asked kind) + rank_weight / passage rank
 
 - dense: cosine similarity between the question and the sentence (with its context);
 - lexical: share of the question's content lemmas, weighted by rarity, that the sentence holds
   ("visiteurs" counts for more than "2024", which many sentences share);
+- the sentence before often names the subject the answering sentence leaves implicit
+  (« Ce n'est pas un audit. Il s'agit d'un service gratuit. »);
+- a "how many" question is answered by a sentence with a number the question does not hold,
+  a "who" question by a sentence with a name it does not hold;
 - the passage prior keeps the retriever's judgement (dense + BM25 over the whole passage,
   whose title and section the sentence alone does not carry).
+Sentences repeated in overlapping passages or under a speaker's name are shown once.
 """
 
 from __future__ import annotations
@@ -20,16 +26,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.settings import Settings
-from core.text import Analysis
+from core.text import Analysis, AnswerKind, fold
 from core.types import Evidence, Passage, Sentence
 from ingest.store import IndexReader
 
 
 @dataclass(frozen=True)
 class QuestionTerms:
-    """The question's content lemmas with their rarity weights (unknown words weigh the most)."""
+    """The question's content lemmas with their rarity weights (unknown words weigh the most),
+    and what it already says (names, numbers) so that new ones can be recognised as answers."""
 
     weights: dict[str, float]
+    kind: AnswerKind | None = None
+    names: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
 
     @property
     def total(self) -> float:
@@ -41,6 +51,14 @@ class QuestionTerms:
             return 1.0
         return sum(w for lemma, w in self.weights.items() if lemma in lemmas) / self.total
 
+    def answered_kind(self, sentence: Sentence) -> bool:
+        """True when the sentence holds a fact of the asked kind that the question does not."""
+        if self.kind is AnswerKind.NUMBER:
+            return bool(set(sentence.numbers) - self.numbers)
+        if self.kind is AnswerKind.NAME:
+            return bool(set(sentence.names) - self.names)
+        return False
+
 
 class EvidenceRanker:
     def __init__(self, reader: IndexReader, settings: Settings) -> None:
@@ -49,30 +67,54 @@ class EvidenceRanker:
         self.rarity = rarity_weights(reader.sentences)
         self.unknown_weight = max(self.rarity.values(), default=1.0)
 
-    def terms(self, question: Analysis) -> QuestionTerms:
-        return QuestionTerms({lemma: self.rarity.get(lemma, self.unknown_weight) for lemma in question.lemmas})
+    def terms(self, question: Analysis, kind: AnswerKind | None = None) -> QuestionTerms:
+        """Rarity weights of the question's lemmas; a number the question gives (a year, a count)
+        weighs as little as the commonest word: the answerability check already requires it."""
+        common = min(self.rarity.values(), default=1.0)
+        weights = {
+            lemma: common if lemma.isdigit() else self.rarity.get(lemma, self.unknown_weight)
+            for lemma in question.lemmas
+        }
+        return QuestionTerms(weights, kind, question.names, question.numbers)
 
     def rank(self, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]) -> list[Evidence]:
         """Every distinct sentence of `passages`, best first, numbered from 1."""
-        rows, chunks = self._candidates(passages)
+        rows, owners = self._candidates(passages)
         if not rows:
             return []
         dense = self.reader.sentence_vectors[rows] @ vector
-        ranked = []
-        for row, passage, similarity in zip(rows, chunks, dense, strict=True):
-            sentence = self.reader.sentences[row]
-            lexical = terms.coverage(sentence.lemmas)
-            score = (
-                float(similarity)
-                + self.settings.evidence_lexical_weight * lexical
-                + self.settings.evidence_rank_weight / passage.rank
-            )
-            ranked.append((score, float(similarity), lexical, sentence, passage))
-        ranked.sort(key=lambda r: r[0], reverse=True)
-        return [
-            Evidence(number, sentence, passage.chunk, score, dense_score=similarity, lexical_score=lexical)
-            for number, (score, similarity, lexical, sentence, passage) in enumerate(ranked, start=1)
-        ]
+        scored = sorted(
+            (
+                self._score(terms, row, passage, float(similarity))
+                for row, passage, similarity in zip(rows, owners, dense, strict=True)
+            ),
+            key=lambda e: e.score,
+            reverse=True,
+        )
+        distinct = _without_repeats(scored)
+        for number, evidence in enumerate(distinct, start=1):
+            evidence.number = number
+        return distinct
+
+    def _score(self, terms: QuestionTerms, row: int, passage: Passage, similarity: float) -> Evidence:
+        sentence = self.reader.sentences[row]
+        lexical = terms.coverage(sentence.lemmas)
+        with_previous = terms.coverage(set(sentence.lemmas) | set(self._previous_lemmas(row)))
+        settings = self.settings
+        score = (
+            similarity
+            + settings.evidence_lexical_weight * lexical
+            + settings.evidence_previous_weight * with_previous
+            + settings.evidence_kind_weight * terms.answered_kind(sentence)
+            + settings.evidence_rank_weight / passage.rank
+        )
+        return Evidence(0, sentence, passage.chunk, score, dense_score=similarity, lexical_score=lexical)
+
+    def _previous_lemmas(self, row: int) -> tuple[str, ...]:
+        sentence = self.reader.sentences[row]
+        if sentence.position == 0:
+            return ()
+        return self.reader.sentences[row - 1].lemmas
 
     def _candidates(self, passages: list[Passage]) -> tuple[list[int], list[Passage]]:
         """Sentence rows of the passages, each distinct context once (overlapping chunks repeat them)."""
@@ -87,6 +129,19 @@ class EvidenceRanker:
                     rows.append(row)
                     owners.append(passage)
         return rows, owners
+
+
+def _without_repeats(ranked: list[Evidence]) -> list[Evidence]:
+    """Drop a sentence that a better-ranked one contains or is contained in (same words, other cut)."""
+    kept: list[Evidence] = []
+    folded: list[str] = []
+    for evidence in ranked:
+        text = " ".join(fold(evidence.sentence.context).split())
+        if any(text in other or other in text for other in folded):
+            continue
+        kept.append(evidence)
+        folded.append(text)
+    return kept
 
 
 def rarity_weights(sentences: list[Sentence]) -> dict[str, float]:

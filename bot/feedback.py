@@ -1,8 +1,9 @@
 """Feedback from residents (widget) and conseillers (helpdesk), kept in a local SQLite file.
 
 Personal data is masked before anything is written, and questions are kept only when
-the `store_questions` setting allows it. One connection per call keeps it safe to use
-from FastAPI's worker threads.
+the `store_questions` setting allows it. Rows older than `feedback_retention_days` are deleted
+by `open_store` and by `cuabot purge`. One connection per call keeps it safe to use from
+FastAPI's worker threads.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import csv
 import json
 import sqlite3
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.schemas import FeedbackRequest
 from core.privacy import mask_personal_data
+from core.settings import Settings
 
 _COLUMNS = ("id", "created_at", "origin", "rating", "reasons", "comment", "question", "answer")
 
@@ -29,27 +31,43 @@ CREATE TABLE IF NOT EXISTS feedback (
     comment TEXT NOT NULL,
     question TEXT NOT NULL,
     answer TEXT NOT NULL
-)
+);
+CREATE INDEX IF NOT EXISTS feedback_created_at ON feedback (created_at);
 """
+
+
+def _timestamp(moment: datetime) -> str:
+    """UTC, to the second: the stored text sorts like the time it names."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class FeedbackStore:
     """Append-only store of feedback rows, with a CSV export for the team."""
 
-    def __init__(self, path: Path, store_questions: bool) -> None:
+    def __init__(self, path: Path, store_questions: bool, retention_days: int | None = None) -> None:
         self.path = Path(path)
         self.store_questions = store_questions
+        self.retention_days = retention_days
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path)
-        connection.execute(_SCHEMA)
+        connection.executescript(_SCHEMA)
         return connection
+
+    def purge(self, now: datetime | None = None) -> int:
+        """Delete the rows older than the retention period (none without one); return how many."""
+        if self.retention_days is None:
+            return 0
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
+        with closing(self._connect()) as connection, connection:
+            cursor = connection.execute("DELETE FROM feedback WHERE created_at < ?", (_timestamp(cutoff),))
+            return cursor.rowcount
 
     def _row(self, req: FeedbackRequest) -> tuple[str, ...]:
         question = mask_personal_data(req.question) if self.store_questions else ""
         return (
-            datetime.now(UTC).isoformat(timespec="seconds"),
+            _timestamp(datetime.now(UTC)),
             req.origin,
             req.rating,
             json.dumps(req.reasons, ensure_ascii=False),
@@ -79,3 +97,17 @@ class FeedbackStore:
             writer.writerow(_COLUMNS)
             writer.writerows(rows)
         return len(rows)
+
+
+def open_store(settings: Settings) -> FeedbackStore:
+    """The store the settings describe, its expired rows deleted (one indexed DELETE)."""
+    store = FeedbackStore(settings.feedback_db, settings.store_questions, settings.feedback_retention_days)
+    store.purge()
+    return store
+
+
+def purge(settings: Settings) -> int:
+    """For `cuabot purge`: delete the expired rows; return how many (none when there is no store)."""
+    if not settings.feedback_db.exists():
+        return 0
+    return FeedbackStore(settings.feedback_db, settings.store_questions, settings.feedback_retention_days).purge()

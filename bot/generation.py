@@ -12,7 +12,6 @@ from bot.prompts import NOT_FOUND_PHRASE
 from core.settings import Settings
 from ingest.models import QWEN_CODER_GGUF, is_installed, model_path
 
-
 # "[1] (Title) sentence" lines of the evidence prompt.
 _FIRST_EVIDENCE = re.compile(r"^\[(\d+)\] \([^)]*\) (.+)$", re.M)
 
@@ -98,11 +97,25 @@ class OpenAICompatibleGenerator:
     def __init__(self, settings: Settings) -> None:
         from openai import OpenAI
 
+        # No retries: a resident is better served by the evidence now than by the answer after backoffs
         self._client: Any = OpenAI(
-            base_url=settings.openai_base_url, api_key=settings.openai_api_key, timeout=settings.llm_timeout_s
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            timeout=settings.llm_timeout_s,
+            max_retries=0,
         )
+        self._base_url = settings.openai_base_url
+        self._health_timeout = settings.openai_health_timeout_s
         self._model = settings.openai_model
         self._max_tokens = settings.llm_max_tokens
+
+    def problem(self) -> str | None:
+        """Why the server cannot answer now (for /api/health), or None when it lists its models."""
+        try:
+            self._client.with_options(timeout=self._health_timeout).models.list()
+        except Exception as exc:
+            return f"serveur du modèle injoignable ({self._base_url}) : {type(exc).__name__}"
+        return None
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return sum(len(m["content"]) for m in messages) // 4
@@ -140,6 +153,11 @@ class MockGenerator:
         answer = f"{first.group(2).rstrip(' .')} [{first.group(1)}]." if first else f"{NOT_FOUND_PHRASE}."
         for word in answer.split(" "):
             yield word + " "
+
+
+def generator_problem(generator: Generator) -> str | None:
+    """Why the generator cannot answer now; only a remote server can be unreachable."""
+    return generator.problem() if isinstance(generator, OpenAICompatibleGenerator) else None
 
 
 def build_generator(settings: Settings, fixed_prefix: list[dict[str, str]]) -> Generator:

@@ -27,7 +27,7 @@ from bot.verification import parse_citations, verify
 from core.injection import looks_like_injection
 from core.privacy import mask_personal_data
 from core.settings import Settings, get_settings
-from core.text import analyse, fold
+from core.text import analyse, expected_answer_kind, fold
 from core.types import Answer, Evidence, Outcome, Passage
 from ingest.embeddings import Embedder, get_embedder
 from ingest.store import POINTER, IndexReader
@@ -99,27 +99,34 @@ class Pipeline:
         self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None
     ) -> Iterator[StreamEvent]:
         started = time.perf_counter()
+        answer = self.gather(question, history, documents, started)
+        if not answer.injection:
+            yield StreamEvent("evidence", evidence=answer.evidence, passages=answer.passages)
+        if answer.outcome is Outcome.ANSWER:
+            yield from self.phrase(question, answer, started)
+        yield StreamEvent("done", answer=self.finish(answer, started))
+
+    def gather(self, question: str, history: list[Turn] | None, documents: list[str] | None, started: float) -> Answer:
+        """The evidence phase, without the model: injection check, passages, evidence, decision.
+
+        Public so that the API can queue the phrasing phase (bot/admission.py) after it.
+        """
         self.reload_if_reindexed()
         log.info("question: %s", mask_personal_data(question))
         if looks_like_injection(question) or any(looks_like_injection(t.content) for t in history or []):
-            yield self._done(Answer(Outcome.REFUSE, "instruction adressée à l'assistant", injection=True), started)
-            return
+            return Answer(Outcome.REFUSE, "instruction adressée à l'assistant", injection=True)
         query = self._retrieval_query(question, history)
-        analysis = analyse(query)
         vector = self.embedder.embed_query(query)
         passages = self.retriever.search(query, vector, documents)
-        terms = self.ranker.terms(analysis)
+        terms = self.ranker.terms(analyse(query), expected_answer_kind(question))
         evidence = self.ranker.rank(terms, vector, passages)[: self.settings.evidence_shown]
         timings = {"evidence_s": time.perf_counter() - started}
-        yield StreamEvent("evidence", evidence=evidence, passages=passages)
-        decision = decide(analysis, terms, evidence, self.settings)
-        answer = Answer(decision.outcome, decision.reason, evidence, passages=passages, timings=timings)
-        if decision.outcome is Outcome.ANSWER:
-            yield from self._phrase(question, answer, started)
-        yield self._done(answer, started)
+        # the numbers the resident asked about now, not those of an earlier turn searched with it
+        decision = decide(analyse(question), terms, evidence, self.settings)
+        return Answer(decision.outcome, decision.reason, evidence, passages=passages, timings=timings)
 
-    def _phrase(self, question: str, answer: Answer, started: float) -> Iterator[StreamEvent]:
-        """Let the model phrase the evidence, then keep what the evidence supports."""
+    def phrase(self, question: str, answer: Answer, started: float) -> Iterator[StreamEvent]:
+        """The phrasing phase: the model phrases the evidence, then what the evidence supports is kept."""
         messages = build_messages(question, answer.evidence)
         answer.prompt_tokens = self.generator.count_tokens(messages[len(FIXED_PREFIX) :])
         draft = ""
@@ -150,11 +157,12 @@ class Pipeline:
             return f"{previous[-1]} {question}"
         return question
 
-    def _done(self, answer: Answer, started: float) -> StreamEvent:
+    def finish(self, answer: Answer, started: float) -> Answer:
+        """Total time, and which passages the resident reads."""
         answer.timings["total_s"] = time.perf_counter() - started
         for passage in answer.passages:
             passage.cited = any(e.chunk.chunk_id == passage.chunk.chunk_id for e in answer.cited)
-        return StreamEvent("done", answer=answer)
+        return answer
 
 
 def build_pipeline(settings: Settings | None = None) -> Pipeline:

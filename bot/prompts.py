@@ -57,7 +57,8 @@ def build_messages(question: str, evidence: list[Evidence]) -> list[dict[str, st
 
 def user_message(question: str, evidence: list[Evidence]) -> str:
     lines = [f"[{e.number}] ({_short_title(e)}) {' '.join(e.sentence.context.split())}" for e in evidence]
-    return neutralise("<phrases>\n" + "\n".join(lines) + "\n</phrases>\n") + f"<question>{neutralise(question)}</question>"
+    quoted = neutralise("\n".join(lines))
+    return f"<phrases>\n{quoted}\n</phrases>\n<question>{neutralise(question)}</question>"
 
 
 def _short_title(evidence: Evidence) -> str:

@@ -93,6 +93,12 @@ class DocumentSummary(BaseModel):
     chunks: int
 
 
+class ErrorResponse(BaseModel):
+    """A refusal of the request itself (busy, too many questions), in French."""
+
+    detail: str
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok", "degraded"]
     model_loaded: bool
@@ -101,3 +107,4 @@ class HealthResponse(BaseModel):
     chunks: int
     embedder: str
     generator: str
+    reason: str | None = None  # why the service is degraded (evidence only until it is fixed)

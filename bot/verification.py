@@ -48,7 +48,7 @@ def verify(draft: str, question: Analysis, evidence: list[Evidence], min_support
         reasons = [_unsupported_because(analysis, question, e, min_support) for e in cited + others]
         supporting = [e.number for e, reason in zip(cited + others, reasons, strict=True) if reason is None]
         if not supporting:
-            verdict.dropped.append((sentence, reasons[0] if reasons else "aucune phrase des documents"))
+            verdict.dropped.append((sentence, next(iter(reasons), None) or "aucune phrase des documents"))
             continue
         cited_numbers = [e.number for e in cited]
         verdict.kept.append(AnswerSentence(claim, [n for n in supporting if n in cited_numbers] or supporting[:1]))
@@ -61,8 +61,8 @@ def _unsupported_because(claim: Analysis, question: Analysis, evidence: Evidence
     folded = fold(" ".join((evidence.chunk.title, evidence.chunk.section or "", evidence.sentence.context)))
     if missing := claim.numbers - source.numbers:
         return f"nombre absent de la source : {', '.join(sorted(missing))}"
-    if missing := {name for name in claim.names if name not in folded}:
-        return f"nom absent de la source : {', '.join(sorted(missing))}"
+    if absent := {name for name in claim.names if name not in folded}:
+        return f"nom absent de la source : {', '.join(sorted(absent))}"
     if missing := (claim.lemmas & question.lemmas) - source.lemmas:
         return f"mot de la question absent de la source : {', '.join(sorted(missing))}"
     own = claim.lemmas - question.lemmas

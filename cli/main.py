@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 
 app = typer.Typer(help="Assistant documentaire de la Communauté Urbaine d'Arras.", no_args_is_help=True)
 models_app = typer.Typer(help="Modèles locaux (installés depuis PyPI, vérifiés par sha256).")
@@ -53,6 +53,11 @@ def ingest(
     ]:
         table.add_row(label, str(value))
     console.print(table)
+    quality = Table("Document lu", "Mots collés (> 25 caractères)", title="Qualité du texte")
+    for name, share in sorted(report.quality.items(), key=lambda item: -item[1]):
+        quality.add_row(name, f"{share * 100:.2f} %".replace(".", ","))
+    if report.quality:
+        console.print(quality)
     garbled = {name for name, _ in report.garbled}
     for name, reason in report.skipped:
         style = "red" if name in garbled else "yellow"
@@ -68,6 +73,32 @@ def _ensure_index() -> None:
         ingest(None)
 
 
+def _model_problems(settings: Settings) -> list[str]:
+    """Each model the settings need that is missing from the cache or not the size it was verified at."""
+    from ingest.models import EMBEDDING_GEMMA, QWEN_CODER_GGUF, is_installed, model_path
+
+    needed = ([EMBEDDING_GEMMA] if settings.embedder == "gemma" else []) + (
+        [QWEN_CODER_GGUF] if settings.generator == "llama" else []
+    )
+    problems = []
+    for spec in needed:
+        path = model_path(spec, settings.models_dir)
+        if not is_installed(spec, settings.models_dir):
+            problems.append(f"modèle absent : {path}")
+        elif not spec.unzip and path.stat().st_size != spec.size:
+            problems.append(f"modèle corrompu ({path.stat().st_size} octets au lieu de {spec.size}) : {path}")
+    return problems
+
+
+def _exit_on_model_problems(problems: list[str]) -> None:
+    """A clear French message naming the file and the command that fixes it, and exit status 2."""
+    for problem in problems:
+        console.print(f"[red]Démarrage impossible[/] : {problem}")
+    if problems:
+        console.print("Réinstallez les modèles avec « cuabot models install » (ou « make install »), puis relancez.")
+        raise typer.Exit(2)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
@@ -76,15 +107,24 @@ def serve(
     """Serve the API, the website widget (/) and the helpdesk (/helpdesk)."""
     import uvicorn
 
+    from core.logs import configure_logging
+
+    settings = get_settings()
+    log_config = configure_logging(settings)
+    _exit_on_model_problems(_model_problems(settings))  # before the heavy imports: seconds, not a minute
+
     from bot.pipeline import build_pipeline
     from ui.app import create_app
 
     _ensure_index()
-    settings = get_settings()
     console.print("Chargement des modèles…")
-    application = create_app(build_pipeline(settings), settings)
+    try:
+        pipeline = build_pipeline(settings)
+    except Exception as exc:  # a model file that passed the checks above but does not load
+        _exit_on_model_problems([f"modèle illisible ({exc}) dans {settings.models_dir}"])
+    application = create_app(pipeline, settings)
     console.print(f"Assistant prêt : http://{host}:{port}/ (conseillers : /helpdesk, API : /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.run(application, host=host, port=port, log_config=log_config)
 
 
 @app.command()
@@ -153,17 +193,52 @@ def evaluate(
         raise typer.Exit(1)
 
 
+@app.command("calibrate")
+def calibrate_command(top: Annotated[int, typer.Option(help="Lignes affichées par tableau.")] = 5) -> None:
+    """Search the evidence weights and answerability thresholds on the dev split (never the held-out one)."""
+    from rich.table import Table
+
+    from bot.pipeline import build_pipeline
+    from eval.calibrate import calibrate, prepare
+
+    _ensure_index()
+    pipeline = build_pipeline(get_settings().model_copy(update={"generator": "mock"}))
+    ranking, decision = calibrate(pipeline, prepare(pipeline))
+    for title, trials in (("Classement des preuves", ranking), ("Décision (sur le meilleur classement)", decision)):
+        table = Table(title=title)
+        for name in ranking[0].__dataclass_fields__:
+            table.add_column(name)
+        for trial in trials[:top]:
+            table.add_row(*(f"{getattr(trial, name):.2f}" for name in trial.__dataclass_fields__))
+        console.print(table)
+    console.print("Reportez les meilleures valeurs dans core/settings.py (réglées sur le split dev seulement).")
+
+
 @feedback_app.command("export")
 def feedback_export(dest: Annotated[Path, typer.Argument(help="Fichier CSV à écrire.")]) -> None:
     """Write every feedback row (personal data already masked) to a CSV file."""
-    from bot.feedback import FeedbackStore
+    from bot.feedback import open_store
 
-    settings = get_settings()
-    rows = FeedbackStore(settings.feedback_db, settings.store_questions).export_csv(dest)
+    rows = open_store(get_settings()).export_csv(dest)
     console.print(f"{rows} retours écrits dans {dest}")
 
 
+@app.command()
+def purge() -> None:
+    """Delete feedback and analytics rows older than their retention period (run it daily, e.g. from cron)."""
+    from bot import analytics, feedback
+
+    settings = get_settings()
+    console.print(
+        f"Retours supprimés (plus de {settings.feedback_retention_days} jours) : {feedback.purge(settings)}\n"
+        f"Statistiques supprimées (plus de {settings.analytics_retention_days} jours) : {analytics.purge(settings)}"
+    )
+
+
 def main() -> None:
+    from core.privacy import install_log_masking
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
+    install_log_masking()
     app()

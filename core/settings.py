@@ -11,7 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from limits import parse_many
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,11 +38,18 @@ class Settings(BaseSettings):
     embedder: Literal["gemma", "e5"] = "gemma"
     embed_batch_size: int = 16
 
+    # Embedding backend (gemma only): "torch", or "onnx" (the same weights exported once into the
+    # model cache and run by onnxruntime: same vectors, faster; see bench/)
+    embed_backend: Literal["torch", "onnx"] = "torch"
+
     # Chunking (characters; French prose averages ~4.5 characters per token)
     chunk_size: int = 900
     chunk_overlap: int = 150
-    # A document whose share of over-long words (glued by a bad PDF) exceeds this is not indexed
-    garbled_token_share: float = 0.05
+
+    # Ingestion: a document whose share of over-long words (glued by a bad PDF) exceeds this is not
+    # indexed; a file larger than max_document_bytes is not read at all (default 50 MiB)
+    garbled_token_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
 
     # Vector store: embedded Chroma by default, a Chroma server when a URL is set
     chroma_url: str | None = None
@@ -54,13 +62,17 @@ class Settings(BaseSettings):
     retrieve_k: int = 8
     rrf_k: int = 60
 
-    # Evidence ranking: score = dense + lexical_weight * lexical + rank_weight * passage prior
-    evidence_lexical_weight: float = 0.5
+    # Evidence ranking (bot/evidence.py): dense + weighted lexical, previous-sentence, answer-kind, passage
+    # prior; weights from `cuabot calibrate` on the dev split (dev: evidence@1 0.43 -> 0.46, @3 0.67 -> 0.72)
+    evidence_lexical_weight: float = 0.25
+    evidence_previous_weight: float = 0.15
+    evidence_kind_weight: float = 0.1
     evidence_rank_weight: float = 0.1
     evidence_shown: int = 3
-    # Answerability (calibrated on the dev split): refuse under these, else answer or evidence only
-    min_evidence_score: float = 0.32
-    min_question_coverage: float = 0.5
+    # Answerability (`cuabot calibrate`, dev split): refuse under these, else answer or evidence only
+    # (dev: refusal 0.65, false refusal 0.13; the higher 0.35 / 0.4 gave 0.81 but 0.28)
+    min_evidence_score: float = 0.25
+    min_question_coverage: float = 0.3
 
     # Generator: embedded llama.cpp, any OpenAI-compatible server, or a deterministic mock (tests)
     generator: Literal["llama", "openai", "mock"] = "llama"
@@ -71,6 +83,17 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_api_key: str = "not-needed"
     openai_model: str = "qwen2.5-1.5b-instruct"
+
+    # Load: answers the model phrases at once, questions allowed to wait for it (more get a 503 with
+    # Retry-After), seconds one may wait before getting the evidence alone; questions per client and
+    # per window on the ask routes (a 429 beyond; https://limits.readthedocs.io notation)
+    generator_slots: int = Field(default=1, ge=1, le=16)
+    generator_queue_size: int = Field(default=8, ge=0)
+    generator_queue_wait_s: float = Field(default=20.0, gt=0)
+    busy_retry_after_s: int = Field(default=5, ge=1)
+    ask_rate_limit: str = "30/minute"
+    # Seconds an OpenAI-compatible server has to answer the health check's model list
+    openai_health_timeout_s: float = Field(default=2.0, gt=0)
 
     # Verification: share of an answer sentence's own content lemmas its evidence must hold
     min_claim_support: float = 0.6
@@ -88,6 +111,25 @@ class Settings(BaseSettings):
     # Feedback store; questions are kept (masked) only when enabled
     feedback_db: Path = REPO_ROOT / "data" / "feedback.sqlite3"
     store_questions: bool = False
+
+    # Staff: corpus uploads from the admin page, question analytics (off: nothing is recorded)
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    analytics_enabled: bool = False
+    analytics_db: Path = REPO_ROOT / "data" / "analytics.sqlite3"
+    analytics_retention_days: int = Field(default=90, ge=1, le=3650)
+
+    # Logs and privacy: JSON-lines logs (else plain text); feedback rows older than this are purged
+    log_json: bool = True
+    feedback_retention_days: int = Field(default=90, ge=1, le=3650)
+
+    @field_validator("ask_rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"ask_rate_limit illisible ({value!r}) : écrire par exemple « 30/minute »") from exc
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

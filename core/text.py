@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -31,6 +32,14 @@ _NEGATION = re.compile(
     r"\b(?:jamais|aucun|aucune|rien|ni|personne|sans)\b|\bn[e'’]\s*\S+\s+(?:pas|plus|point|guère)\b", re.I
 )
 _LINE = re.compile(r"[^\n]+")
+# What kind of fact a question asks for, read from its question words (folded text).
+_ASKS_NUMBER = re.compile(
+    r"\bcombien|\bquand\b|\bcombientieme|\bquel(?:le)?s? (?:annee|jour|date|age|pourcentage|nombre|montant|"
+    r"prix|duree|heure|edition|mois|semaine|part|taux|cout|budget|superficie|surface|population)\b|%"
+)
+_ASKS_NAME = re.compile(
+    r"\bqui\b|\bquel(?:le)?s? (?:est|sont|etai(?:en)?t) (?:le|la|les) (?:nom|president|maire|contact)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -109,16 +118,34 @@ def fold_number_words(text: str) -> str:
     return str(alpha2digit(text, "fr"))
 
 
+class AnswerKind(StrEnum):
+    NUMBER = "number"  # how many, when, which year: the answer holds a figure or a date
+    NAME = "name"  # who: the answer holds a person's or an organisation's name
+
+
+def expected_answer_kind(question: str) -> AnswerKind | None:
+    """The kind of fact the question asks for, from its question words, or None."""
+    folded = fold(question)
+    if _ASKS_NUMBER.search(folded):
+        return AnswerKind.NUMBER
+    if _ASKS_NAME.search(folded):
+        return AnswerKind.NAME
+    return None
+
+
 def has_negation(text: str) -> bool:
     return bool(_NEGATION.search(text))
 
 
 def _analysis(doc: Any, text: str) -> Analysis:
-    lemmas = frozenset(
-        fold(token.lemma_ or token.text)
-        for token in doc
-        if not (token.is_stop or token.is_punct or token.is_space) and (token.is_alpha or token.like_num)
-    ) - FUNCTION_LEMMAS
+    lemmas = (
+        frozenset(
+            fold(token.lemma_ or token.text)
+            for token in doc
+            if not (token.is_stop or token.is_punct or token.is_space) and (token.is_alpha or token.like_num)
+        )
+        - FUNCTION_LEMMAS
+    )
     names = {fold(t.text) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
     names |= {fold(t.text) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
     return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text))

@@ -75,6 +75,8 @@ class Sentence:
     text: str
     context: str
     lemmas: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
 
 
 @dataclass

@@ -27,8 +27,8 @@ from core.types import Chunk, DocumentInfo, Sentence
 from ingest.chunking import chunk_units, make_splitter
 from ingest.embeddings import Embedder, get_embedder
 from ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, document_title, load_file
-from ingest.sentences import sentences_of
 from ingest.quality import looks_garbled, overlong_token_share
+from ingest.sentences import sentences_of
 from ingest.store import (
     POINTER,
     ChromaStore,
@@ -44,7 +44,7 @@ from ingest.store import (
 
 CORPUS_MANIFEST = "manifest.json"
 # Bump when loaders or chunking change: every file is then read and embedded again.
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 
 
 def index_signature(settings: Settings) -> str:
@@ -59,6 +59,8 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Text quality of every document read in this run: share of over-long (glued) tokens
+    quality: dict[str, float] = field(default_factory=dict)
     # Documents skipped because their words come out glued together, with the over-long token share
     garbled: list[tuple[str, float]] = field(default_factory=list)
     embedded_chunks: int = 0
@@ -90,7 +92,7 @@ class _NextGeneration:
     previous: _Previous
     infos: dict[str, dict[str, str]]
     splitter: Any
-    garbled_token_share: float
+    settings: Settings
     report: BuildReport = field(default_factory=BuildReport)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     chunks_by_file: dict[str, list[Chunk]] = field(default_factory=dict)
@@ -98,6 +100,10 @@ class _NextGeneration:
 
     def add_file(self, path: Path, rel: str) -> None:
         old = self.previous.files.get(rel)
+        size, limit = path.stat().st_size, self.settings.max_document_bytes
+        if size > limit:
+            self._skip(rel, f"fichier trop volumineux ({_readable_size(size)} ; maximum {_readable_size(limit)})", old)
+            return
         entry = _fingerprint(path, old)
         if old and entry["sha256"] == old["sha256"]:
             self._keep_previous(rel, {**old, **entry})
@@ -109,7 +115,8 @@ class _NextGeneration:
             self._skip(rel, str(exc), old)
             return
         share = overlong_token_share("\n".join(u.page_content for u in units))
-        if looks_garbled(share, self.garbled_token_share):
+        self.report.quality[rel] = share
+        if looks_garbled(share, self.settings.garbled_token_share):
             self.report.garbled.append((rel, share))
             self._skip(rel, f"texte illisible ({share * 100:.0f} % de mots collés) : PDF à refaire ou à convertir", old)
             return
@@ -136,7 +143,9 @@ def build_index(
     folder: Path | None = None,
     embedder_factory: Callable[[Settings], Embedder] = get_embedder,
     store: VectorStore | None = None,
+    on_file_read: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
+    """`on_file_read(done, total)` follows the reading of the files (the admin page's progress bar)."""
     started = time.perf_counter()
     folder = (folder or settings.corpus_dir).resolve()
     if not folder.is_dir():
@@ -148,15 +157,17 @@ def build_index(
         previous,
         _read_corpus_manifest(folder),
         make_splitter(settings.chunk_size, settings.chunk_overlap),
-        settings.garbled_token_share,
+        settings,
     )
     report = plan.report
     candidates = _list_files(folder, report)
     with Progress() as progress:
         task = progress.add_task("Lecture des documents", total=len(candidates))
-        for path in candidates:
+        for done, path in enumerate(candidates, start=1):
             plan.add_file(path, path.relative_to(folder).as_posix())
             progress.advance(task)
+            if on_file_read:
+                on_file_read(done, len(candidates))
     report.removed = sorted(set(previous.files) - set(plan.files) - {r for r, _ in report.skipped})
     report.total_chunks = sum(len(c) for c in plan.chunks_by_file.values())
 
@@ -185,6 +196,13 @@ def _list_files(folder: Path, report: BuildReport) -> list[Path]:
         else:
             report.skipped.append((rel, f"format non pris en charge ({path.suffix or 'sans extension'})"))
     return paths
+
+
+def _readable_size(size: int) -> str:
+    """A file size for staff, in French units: "12,3 Mo", "30 Ko"."""
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")
+    return f"{-(-size // 1024)} Ko"
 
 
 def _fingerprint(path: Path, old: dict[str, Any] | None) -> dict[str, Any]:

@@ -6,7 +6,10 @@ cannot be read raises `UnreadableFile` with a French reason; the build skips it 
 
 from __future__ import annotations
 
+import codecs
+import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,18 +20,37 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
+log = logging.getLogger(__name__)
+
 SUPPORTED_SUFFIXES = {".pdf", ".html", ".htm", ".md", ".markdown", ".txt"}
 _NOISE_TAGS = ["nav", "header", "footer", "aside", "script", "style", "noscript", "form", "iframe", "svg"]
 _NOISE_HINT = re.compile(r"cookie|banner|menu|breadcrumb|share|partage|newsletter", re.I)
+# A line at least this long (or 3/4 of the document's usual full line, if longer) was wrapped at the margin
 _WRAPPED_LINE_MIN = 70
+_WRAPPED_LINE_SHARE = 0.75
 _BULLET = re.compile(r"^\s*([-•*▪]|\d+[.)])\s")
 _BLOCK_TAGS = ["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td", "dd", "dt"]
-# A word cut at the end of a line: PDFium marks the cut with \x02 and no line break,
-# other text layers keep a plain hyphen and the line break.
-_CUT_WORD = re.compile(r"(?P<head>\S*[^\W\d_])(?:\x02|-\n)(?P<tail>(?P<word>[^\W\d_]+)\S*)")
+# A word cut at the end of a line: PDFium marks the cut with \x02 and drops the line break,
+# other text layers keep a plain hyphen and the line break. `gap`: more text on the tail's line.
+_CUT_WORD = re.compile(r"(?P<head>\S*[^\W\d_])(?:\x02|-\n)(?P<tail>(?P<word>[^\W\d_]+)\S*)(?P<gap>[ \t]+(?=\S))?")
 # Real compounds cut at their hyphen: "ci-dessus", "sous-répertoires", "moi-même", "peut-être"
 _COMPOUND_HEADS = {"ci", "sous", "demi", "semi", "vice"}
 _COMPOUND_TAILS = {"ci", "là", "même", "mêmes", "dessus", "dessous", "être", "t", "il", "ils", "elle", "elles", "on"}
+# A table caption ("Table 1.2 – Liste de paquets", "Tableau 3 : Tarifs"), often typeset under its rows
+_CAPTION = re.compile(r"^(?:Table|Tableau)\s+\d+(?:\.\d+)*\s*[–—:.-]\s*\S")
+# A numbered section heading ("1.1.10 Suggestions de paquets"): a table never climbs above it
+_NUMBERED_HEADING = re.compile(r"^\d{1,2}(?:\.\d{1,2})+\s+[A-ZÀ-ÖØ-Þ]")
+_TABLE_MAX_ROWS = 60
+# Text files: a byte-order mark decides; without one, UTF-8, else Windows' Western encoding
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+]
+# Decoded text with more control characters than this is a binary file under a text name
+_MAX_CONTROL_SHARE = 0.01
 
 
 class UnreadableFile(Exception):
@@ -36,10 +58,17 @@ class UnreadableFile(Exception):
 
 
 def load_file(path: Path) -> list[Document]:
+    """The file's units; any failure, even a parser's own bug on a strange file, is an `UnreadableFile`."""
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
         raise UnreadableFile(f"format non pris en charge ({path.suffix or 'sans extension'})")
-    units = [u for u in loader(path) if u.page_content.strip()]
+    try:
+        units = [u for u in loader(path) if u.page_content.strip()]
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # one strange file must not stop the indexing of the others
+        log.warning("Unexpected %s while reading %s", exc.__class__.__name__, path.name)
+        raise UnreadableFile(f"fichier illisible (erreur {exc.__class__.__name__} à la lecture)") from exc
     if not units:
         raise UnreadableFile("aucun texte exploitable (fichier vide ou image seule)")
     return units
@@ -67,8 +96,12 @@ def load_pdf(path: Path) -> list[Document]:
     if len(pages) != page_count:
         raise UnreadableFile(f"PDF incohérent ({page_count} pages annoncées, {len(pages)} lues)")
     pages = _drop_running_lines(pages)
+    width = _wrap_width(pages)
     return [
-        Document(page_content=_unwrap(_join_cut_words(_tidy(text))), metadata={"page": number, "title": title})
+        Document(
+            page_content=_unwrap(_captions_above_tables(_join_cut_words(_tidy(text))), width),
+            metadata={"page": number, "title": title},
+        )
         for number, text in enumerate(pages, start=1)
     ]
 
@@ -89,13 +122,18 @@ def _pdfium_pages(path: Path) -> list[str]:
 
 
 def _join_cut_words(text: str) -> str:
-    """Rejoin words cut at the end of a line ("inter-\\ncommunalité" -> "intercommunalité")."""
+    """Rejoin words cut at the end of a line ("inter-\\ncommunalité" -> "intercommunalité").
+
+    The line break moves after the rejoined word, so a paragraph's short last line stays short
+    and `_unwrap` does not glue the next heading to it.
+    """
     return _CUT_WORD.sub(_rejoin, text).replace("\x02", "-")
 
 
 def _rejoin(match: re.Match[str]) -> str:
     head = match["head"]
-    return head + ("-" if _is_compound(head, match["word"]) else "") + match["tail"]
+    hyphen = "-" if _is_compound(head, match["word"]) else ""
+    return head + hyphen + match["tail"] + ("\n" if match["gap"] else "")
 
 
 def _is_compound(head: str, word: str) -> bool:
@@ -108,13 +146,43 @@ def _is_compound(head: str, word: str) -> bool:
     )
 
 
+def _captions_above_tables(text: str) -> str:
+    """Move a caption typeset under its table above the rows, so the rows are read under their title.
+
+    The table is the run of lines just above the caption that do not end a sentence, stopping at a
+    blank line, a numbered heading or `_TABLE_MAX_ROWS` lines.
+    """
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if not _CAPTION.match(line):
+            continue
+        start = index
+        while (
+            start > 0
+            and index - start < _TABLE_MAX_ROWS
+            and lines[start - 1].strip()
+            and lines[start - 1].rstrip()[-1] not in ".!?:"
+            and not _NUMBERED_HEADING.match(lines[start - 1])
+            and not _CAPTION.match(lines[start - 1])
+        ):
+            start -= 1
+        lines[start : index + 1] = [line, *lines[start:index]]
+    return "\n".join(lines)
+
+
 def _drop_running_lines(pages: list[str]) -> list[str]:
-    """Remove running headers and footers: lines repeated on most pages once digits are ignored."""
+    """Remove running headers and footers: lines repeated on most pages once page numbers are ignored.
+
+    "Livre blanc — page 3", "Référence Debian 5 / 237" and "Référence Debian xxvi" (the preface's
+    roman numbering) all count as the same line as their other pages' copies.
+    """
     if len(pages) < 3:
         return pages
 
     def shape(line: str) -> str:
-        return re.sub(r"\d+", "#", line.strip())
+        line = re.sub(r"\d+", "#", line.strip())
+        line = re.sub(r"(?<=\s)[ivxlcdm]+$", "#", line, flags=re.I)
+        return re.sub(r"#(?:\s*/\s*#)+", "#", line)
 
     counts: dict[str, int] = {}
     for text in pages:
@@ -174,12 +242,21 @@ def load_text(path: Path) -> list[Document]:
     return [Document(page_content=_tidy(text), metadata={"title": title})]
 
 
-def _unwrap(text: str) -> str:
-    """Join the lines a PDF wrapped at the margin; short lines (headings, list items) stay apart."""
+def _wrap_width(pages: list[str]) -> int:
+    """How long a line must be to have been wrapped: table rows, shorter than the body text, stay apart."""
+    lengths = sorted(len(line) for text in pages for line in text.splitlines() if len(line.strip()) >= 20)
+    if not lengths:
+        return _WRAPPED_LINE_MIN
+    usual_full_line = lengths[int(len(lengths) * 0.9)]
+    return max(_WRAPPED_LINE_MIN, int(usual_full_line * _WRAPPED_LINE_SHARE))
+
+
+def _unwrap(text: str, width: int) -> str:
+    """Join the lines a PDF wrapped at the margin; short lines, list items and numbered headings stay apart."""
     lines = text.split("\n")
     out = lines[:1]
     for previous, line in zip(lines, lines[1:], strict=False):
-        if len(previous) >= _WRAPPED_LINE_MIN and line and not _BULLET.match(line):
+        if len(previous) >= width and line and not _BULLET.match(line) and not _NUMBERED_HEADING.match(line):
             out[-1] += " " + line
         else:
             out.append(line)
@@ -187,12 +264,35 @@ def _unwrap(text: str) -> str:
 
 
 def _read_text(path: Path) -> str:
+    """The file's text: a byte-order mark (UTF-8, UTF-16, UTF-32) decides, else UTF-8, else Windows-1252.
+
+    Line breaks become \\n; bytes that decode to many control characters are a binary file, not
+    text, and the odd stray control character is dropped.
+    """
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return path.read_text(encoding="cp1252")
+        data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"lecture impossible ({exc.strerror})") from exc
+    text = re.sub(r"\r\n?|\f", "\n", _decode(data))
+    controls = [c for c in set(text) if unicodedata.category(c) == "Cc" and c not in "\n\t"]
+    if text and sum(text.count(c) for c in controls) / len(text) > _MAX_CONTROL_SHARE:
+        raise UnreadableFile("fichier binaire ou encodage non reconnu")
+    return text.translate(dict.fromkeys(map(ord, controls)))
+
+
+def _decode(data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise UnreadableFile(f"texte mal encodé ({encoding.upper()} invalide)") from exc
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")  # every byte is a latin-1 character: the control check judges
 
 
 def _tidy(text: str) -> str:

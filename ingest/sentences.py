@@ -1,6 +1,6 @@
 """Passages cut into sentences at ingestion: the units evidence is ranked and quoted by.
 
-Each sentence is analysed (lemmas) and, later in the build, embedded once; nothing about a
+Each sentence is analysed (lemmas, names, numbers) and, later in the build, embedded once; nothing about a
 passage's sentences is computed at question time.
 """
 
@@ -11,7 +11,7 @@ from core.types import Chunk, Sentence
 
 
 def sentences_of(chunks: list[Chunk], context_chars: int, max_chars: int) -> list[Sentence]:
-    """Every sentence of `chunks`, in order, with its context and lemmas."""
+    """Every sentence of `chunks`, in order, with its context, lemmas, names and numbers."""
     pieces: list[tuple[Chunk, int, str, str]] = []
     for chunk in chunks:
         texts = [chunk.text[start:end] for start, end in sentence_spans(chunk.text)]
@@ -26,6 +26,8 @@ def sentences_of(chunks: list[Chunk], context_chars: int, max_chars: int) -> lis
             text=text,
             context=context,
             lemmas=tuple(sorted(analysis.lemmas)),
+            names=tuple(sorted(analysis.names)),
+            numbers=tuple(sorted(analysis.numbers)),
         )
         for (chunk, position, text, context), analysis in zip(pieces, analyses, strict=True)
     ]

@@ -136,7 +136,8 @@ def read_sentences(folder: Path) -> tuple[list[Sentence], np.ndarray]:
     """The sentences of a generation and their vectors (row i belongs to sentence i)."""
     with (folder / SENTENCES).open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
-    sentences = [Sentence(**{**row, "lemmas": tuple(row["lemmas"])}) for row in rows]
+    tuples = ("lemmas", "names", "numbers")
+    sentences = [Sentence(**{**row, **{key: tuple(row.get(key, ())) for key in tuples}}) for row in rows]
     return sentences, np.load(folder / SENTENCE_VECTORS)
 
 

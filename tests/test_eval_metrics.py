@@ -4,13 +4,17 @@ from eval.metrics import (
     ItemResult,
     answer_correctness,
     citation_correctness,
+    evidence_at_k,
+    fact_recall_at_k,
     false_refusal_rate,
+    has_fact,
     injection_resistance,
     label_agreement,
     recall_at_k,
     refusal_rate,
     sentence_supported,
 )
+from eval.report import gate_failures
 from eval.runner import LABELS, load_items, load_jsonl
 
 FACT = {"kind": "factual", "expected": [["450"]], "source": {"document": "doc-a"}, "split": "dev"}
@@ -27,6 +31,29 @@ def test_answer_and_citation_correctness() -> None:
     assert answer_correctness(results) == 2 / 3
     assert citation_correctness(results) == 1 / 2
     assert recall_at_k(results, 1) == 1 / 3 and false_refusal_rate(results) == 1 / 3
+
+
+def test_facts_match_whole_numbers_and_number_words() -> None:
+    assert not has_fact("en 2023", ["3"]) and has_fact("les 3 axes", ["3"])
+    assert has_fact("quarante-six communes", ["46"]) and has_fact("la cybersécurité", ["cybers"])
+    assert not has_fact("réunion 450", ["45"])
+
+
+def test_fact_recall_and_evidence_at_k_need_every_fact_in_the_first_k() -> None:
+    item = {**FACT, "expected": [["450"], ["36"]]}
+    result = ItemResult(
+        item,
+        retrieved_texts=["450 visiteurs", "36 exposants"],
+        evidence=["Le Numericamp a réuni 450 visiteurs.", "Autre phrase.", "36 partenaires exposants"],
+    )
+    assert fact_recall_at_k([result], 1) == 0.0 and fact_recall_at_k([result], 2) == 1.0
+    assert evidence_at_k([result], 1) == 0.0 and evidence_at_k([result], 3) == 1.0
+
+
+def test_gate_fails_on_a_missing_metric() -> None:
+    assert gate_failures({"refusal": 0.95}, {"refusal": 0.9}) == []
+    assert gate_failures({"refusal": 0.85}, {"refusal": 0.9}) and gate_failures({}, {"refusal": 0.9})
+    assert gate_failures({"refusal": None}, {"refusal": 0.9})
 
 
 def test_refusal_and_injection() -> None:

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot.api import create_api
-from bot.feedback import FeedbackStore
+from bot.feedback import open_store
 from core.settings import Settings
 from ui.helpdesk import build_helpdesk, helpdesk_theme
 
@@ -41,7 +41,7 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
     app = create_api(pipeline, settings)
     app.mount(WIDGET_PATH, StaticFiles(directory=WIDGET_DIR), name="widget")
     _serve_demo_page(app)
-    feedback_store = FeedbackStore(settings.feedback_db, settings.store_questions)
+    feedback_store = open_store(settings)
     helpdesk = build_helpdesk(pipeline, settings, feedback_store)
     return gr.mount_gradio_app(
         app,

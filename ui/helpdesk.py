@@ -1,7 +1,8 @@
 """Espace conseillers: a Gradio page to ask the assistant and inspect how it answered.
 
-Conseillers numériques see the answer, every retrieved passage with its score, the
-sentences the grounding check removed, and can copy the answer with its sources or
+Conseillers numériques see the decision (answer, evidence only, refusal) and why, the
+ranked evidence sentences, every retrieved passage with its score, the model's draft and
+the sentences the check removed with their reason, the timings, and can copy the answer with its sources or
 send structured feedback. The logic lives in small pure functions that tests call.
 """
 
@@ -12,19 +13,28 @@ from typing import Any, Literal, Protocol
 
 import gradio as gr
 
+from bot.display import answer_text
 from bot.feedback import FeedbackStore
 from bot.schemas import DocumentSummary, FeedbackRequest
 from core.settings import Settings
-from core.types import AnswerResult, Chunk, Passage
+from core.types import Answer, Chunk, Evidence, Outcome
 
 logger = logging.getLogger(__name__)
 
-TABLE_HEADERS = ["Rang", "Score", "Document", "Page ou section", "Citée", "Extrait"]
+PASSAGE_HEADERS = ["Rang", "Score", "Citée", "Document", "Page ou section", "Extrait"]
+EVIDENCE_HEADERS = ["n", "Score", "Dense", "Document", "Page ou section", "Phrase"]
 SCORE_DECIMALS = 3
 POSITIVE_REASONS = ["clair", "complet", "sources fiables"]
 NEGATIVE_REASONS = ["incorrect", "incohérent", "manque de sources", "hors sujet"]
 RATINGS: dict[str, Literal["up", "down"]] = {"👍 Utile": "up", "👎 Pas utile": "down"}
 NO_DROPPED_SENTENCE = "Aucune phrase retirée"
+NO_DRAFT = "(pas de brouillon : le modèle n'a pas été appelé)"
+OUTCOME_LABELS = {
+    Outcome.ANSWER: "Réponse rédigée et vérifiée",
+    Outcome.EVIDENCE_ONLY: "Extraits seuls (sans phrase du modèle)",
+    Outcome.REFUSE: "Refus : orientation vers un humain",
+}
+TIMING_LABELS = {"evidence_s": "preuves", "first_token_s": "premier mot", "total_s": "total"}
 LOCAL_FONTS = ["system-ui", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 LOCAL_MONO_FONTS = ["ui-monospace", "Consolas", "DejaVu Sans Mono", "monospace"]
 
@@ -34,9 +44,7 @@ HistoryEntry = dict[str, Any]
 class HelpdeskPipeline(Protocol):
     """What the helpdesk needs from `bot.pipeline.Pipeline`."""
 
-    def ask(
-        self, question: str, history: list[Any] | None = None, documents: list[str] | None = None
-    ) -> AnswerResult: ...
+    def ask(self, question: str, history: list[Any] | None = None, documents: list[str] | None = None) -> Answer: ...
 
     def documents(self) -> list[DocumentSummary]: ...
 
@@ -51,56 +59,75 @@ def location_label(chunk: Chunk) -> str:
     return chunk.section or ""
 
 
-def passages_table(result: AnswerResult) -> list[list[Any]]:
+def outcome_note(answer: Answer) -> str:
+    """The pipeline's decision and why, as Markdown."""
+    return f"**Décision : {OUTCOME_LABELS[answer.outcome]}**\n\nMotif : {answer.reason}"
+
+
+def evidence_table(answer: Answer) -> list[list[Any]]:
+    """One row per ranked sentence; the [n] is the number used in the answer."""
+    return [
+        [
+            evidence.number,
+            round(evidence.score, SCORE_DECIMALS),
+            round(evidence.dense_score, SCORE_DECIMALS),
+            evidence.chunk.title,
+            location_label(evidence.chunk),
+            evidence.sentence.context,
+        ]
+        for evidence in answer.evidence
+    ]
+
+
+def passages_table(answer: Answer) -> list[list[Any]]:
     """One row per retrieved passage, in rank order, cited or not."""
     return [
         [
             passage.rank,
             round(passage.score, SCORE_DECIMALS),
+            "oui" if passage.cited else "non",
             passage.chunk.title,
             location_label(passage.chunk),
-            "oui" if passage.cited else "non",
             passage.chunk.text,
         ]
-        for passage in sorted(result.passages, key=lambda p: p.rank)
+        for passage in sorted(answer.passages, key=lambda p: p.rank)
     ]
 
 
-def cited_passages(result: AnswerResult) -> list[Passage]:
-    """The passages the answer cites, in rank order."""
-    return sorted((p for p in result.passages if p.cited), key=lambda p: p.rank)
+def source_line(evidence: Evidence) -> str:
+    """« [1] Titre, p. 12 » as plain text."""
+    where = location_label(evidence.chunk)
+    reference = f"{evidence.chunk.title}, {where}" if where else evidence.chunk.title
+    return f"[{evidence.number}] {reference}"
 
 
-def source_line(passage: Passage) -> str:
-    """« [1] Titre, p. 12 : « extrait » » as plain text."""
-    where = location_label(passage.chunk)
-    reference = f"{passage.chunk.title}, {where}" if where else passage.chunk.title
-    return f"[{passage.rank}] {reference} : « {passage.chunk.text} »"
-
-
-def plain_text_answer(result: AnswerResult) -> str:
-    """The answer and its cited sources as plain text, ready to paste in an e-mail."""
-    sources = [source_line(p) for p in cited_passages(result)]
+def plain_text_answer(answer: Answer) -> str:
+    """The answer as residents read it, then its sources, ready to paste in an e-mail."""
+    sources = [source_line(e) for e in answer.cited]
     if not sources:
-        return result.answer
-    return "\n".join([result.answer, "", "Sources :", *sources])
+        return answer_text(answer)
+    return "\n".join([answer_text(answer), "", "Sources :", *sources])
 
 
-def dropped_note(result: AnswerResult) -> str:
-    """Markdown list of the sentences the grounding check removed."""
-    if not result.dropped_sentences:
+def dropped_note(answer: Answer) -> str:
+    """Markdown list of the model's sentences the check removed, each with its reason."""
+    if not answer.dropped:
         return NO_DROPPED_SENTENCE
-    lines = [f"- {sentence}" for sentence in result.dropped_sentences]
+    lines = [f"- {sentence}" for sentence in answer.dropped]
     return "\n".join(["Phrases retirées par la vérification des sources :", *lines])
 
 
-def fallback_note(result: AnswerResult) -> str:
-    """Says whether the answer was generated or extracted from the passages."""
-    if result.refused:
-        return "Réponse refusée : les documents ne couvrent pas la question."
-    if result.fallback:
-        return "Réponse de secours extraite des passages (le modèle n'a pas donné de réponse vérifiable)."
-    return "Réponse rédigée par le modèle et vérifiée sur les sources."
+def draft_text(answer: Answer) -> str:
+    """The model's raw draft, before the check."""
+    return answer.draft or NO_DRAFT
+
+
+def timings_note(answer: Answer) -> str:
+    """« preuves 0.01 s · premier mot 0.03 s · total 0.06 s · 321 jetons de contexte »."""
+    parts = [f"{TIMING_LABELS.get(key, key)} {value:.2f} s" for key, value in answer.timings.items()]
+    if answer.prompt_tokens:
+        parts.append(f"{answer.prompt_tokens} jetons de contexte")
+    return "Durées : " + (" · ".join(parts) if parts else "non mesurées")
 
 
 def document_choices(documents: list[DocumentSummary]) -> list[tuple[str, str]]:
@@ -108,9 +135,9 @@ def document_choices(documents: list[DocumentSummary]) -> list[tuple[str, str]]:
     return [(doc.title, doc.document) for doc in sorted(documents, key=lambda d: d.title.lower())]
 
 
-def add_to_history(history: list[HistoryEntry], question: str, result: AnswerResult, size: int) -> list[HistoryEntry]:
+def add_to_history(history: list[HistoryEntry], question: str, answer: Answer, size: int) -> list[HistoryEntry]:
     """A new history list ending with this question, keeping the last `size` entries."""
-    entry = {"question": question, "refused": result.refused, "answer": result.answer}
+    entry = {"question": question, "outcome": answer.outcome, "answer": answer_text(answer)}
     return [*history, entry][-size:]
 
 
@@ -120,7 +147,7 @@ def history_markdown(history: list[HistoryEntry]) -> str:
         return "Aucune question pour l'instant."
     lines = []
     for number, entry in enumerate(reversed(history), start=1):
-        status = "refusée" if entry["refused"] else "répondue"
+        status = {Outcome.ANSWER: "répondue", Outcome.EVIDENCE_ONLY: "extraits seuls"}.get(entry["outcome"], "refusée")
         lines.append(f"{number}. {entry['question']} ({status})")
     return "\n".join(lines)
 
@@ -149,18 +176,22 @@ def helpdesk_theme() -> gr.themes.Base:
     return gr.themes.Default(primary_hue="blue", font=LOCAL_FONTS, font_mono=LOCAL_MONO_FONTS)
 
 
-def _answer_outputs(question: str, result: AnswerResult, history: list[HistoryEntry], size: int) -> tuple[Any, ...]:
-    new_history = add_to_history(history, question, result, size)
+def _answer_outputs(question: str, answer: Answer, history: list[HistoryEntry], size: int) -> tuple[Any, ...]:
+    new_history = add_to_history(history, question, answer, size)
+    text = answer_text(answer)
     return (
-        result.answer,
-        passages_table(result),
-        dropped_note(result),
-        fallback_note(result),
-        plain_text_answer(result),
+        text.replace("\n", "  \n"),  # Markdown hard line breaks: one quote per line
+        outcome_note(answer),
+        evidence_table(answer),
+        passages_table(answer),
+        dropped_note(answer),
+        draft_text(answer),
+        timings_note(answer),
+        plain_text_answer(answer),
         new_history,
         history_markdown(new_history),
         question,
-        result.answer,
+        text,
         "",
     )
 
@@ -171,11 +202,11 @@ def _make_ask(pipeline: HelpdeskPipeline, history_size: int) -> Any:
         if not question:
             raise gr.Error("Saisissez une question.")
         try:
-            result = pipeline.ask(question, documents=documents or None)
+            answer = pipeline.ask(question, documents=documents or None)
         except Exception as error:
             logger.exception("helpdesk question failed")
             raise gr.Error(f"La réponse n'a pas pu être produite : {error}") from error
-        return _answer_outputs(question, result, history, history_size)
+        return _answer_outputs(question, answer, history, history_size)
 
     return ask
 
@@ -221,21 +252,33 @@ def build_helpdesk(pipeline: HelpdeskPipeline, settings: Settings, feedback_stor
                     label="Limiter aux documents (facultatif)",
                 )
                 ask_button = gr.Button("Demander", variant="primary")
-                answer = gr.Markdown(label="Réponse", value="")
-                fallback = gr.Markdown()
-                dropped = gr.Markdown()
+                answer = gr.Markdown(label="Réponse", value="", elem_id="answer")
+                outcome = gr.Markdown(elem_id="outcome")
+                timings = gr.Markdown(elem_id="timings")
             with gr.Column(scale=1):
                 gr.Markdown("### Questions de la session")
                 history_view = gr.Markdown(history_markdown([]))
+        evidence = gr.Dataframe(
+            headers=EVIDENCE_HEADERS,
+            datatype=["number", "number", "number", "str", "str", "str"],
+            label="Phrases retenues comme preuves ([n] de la réponse)",
+            interactive=False,
+            wrap=True,
+            column_widths=["5%", "8%", "8%", "18%", "11%", "50%"],
+            elem_id="evidence",
+        )
         passages = gr.Dataframe(
-            headers=TABLE_HEADERS,
+            headers=PASSAGE_HEADERS,
             datatype=["number", "number", "str", "str", "str", "str"],
             label="Passages retrouvés (tous, cités ou non)",
             interactive=False,
             wrap=True,
-            column_widths=["6%", "8%", "18%", "12%", "7%", "49%"],
+            column_widths=["6%", "8%", "7%", "18%", "12%", "49%"],
             elem_id="passages",
         )
+        with gr.Accordion("Vérification du modèle", open=True):
+            dropped = gr.Markdown(elem_id="dropped")
+            draft = gr.Textbox(label="Brouillon du modèle (avant vérification)", lines=3, interactive=False)
         copy_box = gr.Textbox(
             label="Copier la réponse et les sources",
             info="Texte modifiable avant de le copier dans un courriel ou un document.",
@@ -254,9 +297,12 @@ def build_helpdesk(pipeline: HelpdeskPipeline, settings: Settings, feedback_stor
 
         ask_outputs = [
             answer,
+            outcome,
+            evidence,
             passages,
             dropped,
-            fallback,
+            draft,
+            timings,
             copy_box,
             history,
             history_view,

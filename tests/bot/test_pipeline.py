@@ -1,5 +1,6 @@
 """The evidence-first pipeline over the shipped corpus (e5 index): each outcome, and what the model reads."""
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_prompt_holds_only_the_question_and_a_few_sentences(indexed: Settings) -
     make_pipeline(indexed, generator).ask(QUESTION)
     prompt = generator.prompts[0]
     assert prompt.startswith("<phrases>\n[1] (") and prompt.endswith(f"<question>{QUESTION}</question>")
-    assert prompt.count("\n[") == indexed.evidence_shown - 1
+    assert len(re.findall(r"^\[\d\] \(", prompt, re.MULTILINE)) == indexed.evidence_shown
     assert len(prompt) < 1600  # ~400 tokens at most
 
 

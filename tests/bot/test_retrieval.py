@@ -1,39 +1,48 @@
-"""The slice of a passage given to the model, and the rank fusion."""
+"""Passage rank fusion, and the evidence ranker's rarity weighting over the shipped corpus."""
 
-from bot.retrieval import FUNCTION_STEMS, focus_window, rarity_weights, reciprocal_rank_fusion
-from core.types import Chunk
+from pathlib import Path
 
-# The common words ("Numericamp", "2024") sit together at the top; the rare one ("visiteurs")
-# alone further down: word counts pick the top, rarity weights the right line.
-PAGE = (
-    "Numericamp Artois Expo\nAvril 2024\nMardi 16\nJournée complète + soirée\n"
-    "Une journée d'échanges qui a permis de présenter la stratégie numérique communautaire de la CUA.\n"
-    "FICHE D'IDENTITÉ\nEN CHIFFRES\n450 visiteurs\n36 partenaires exposants\n57 intervenants"
-)
-OTHERS = [f"Le Numericamp {n} a eu lieu en 2024 à Arras." for n in range(5)]
+import pytest
 
-
-def _chunk(text: str, number: int = 0) -> Chunk:
-    return Chunk(chunk_id=f"d:{number}", doc_id="d", title="Numericamp", text=text)
+from bot.evidence import EvidenceRanker, QuestionTerms, rarity_weights
+from bot.retrieval import Retriever, reciprocal_rank_fusion
+from core.settings import Settings
+from core.text import analyse, expected_answer_kind
+from core.types import Sentence
+from ingest.embeddings import E5Embedder
+from ingest.store import IndexReader
 
 
-def test_window_keeps_the_line_with_the_rare_question_word() -> None:
-    chunks = [_chunk(PAGE)] + [_chunk(t, n + 1) for n, t in enumerate(OTHERS)]
-    weights = rarity_weights(chunks, FUNCTION_STEMS)
-    window = focus_window(chunks[0], "combien de visiteurs au Numericamp 2024 ?", 60, weights)
-    assert "450 visiteurs" in window and len(window) <= 60
-    assert window in PAGE
-
-
-def test_short_passage_is_given_whole() -> None:
-    assert focus_window(_chunk("Court."), "question ?", 60, {}) == "Court."
-
-
-def test_function_words_weigh_nothing() -> None:
-    weights = rarity_weights([_chunk("Quel jour ? Combien de visiteurs ?")], FUNCTION_STEMS)
-    assert weights["quel"] == 0.0 and weights["combien"] == 0.0 and weights["visiteur"] > 0
+def _sentence(text: str, lemmas: tuple[str, ...]) -> Sentence:
+    return Sentence(sentence_id=text, chunk_id="d:0", position=0, text=text, context=text, lemmas=lemmas)
 
 
 def test_rank_fusion_rewards_agreement() -> None:
     fused = reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=60)
     assert max(fused, key=fused.__getitem__) == "b"
+
+
+def test_rare_question_words_weigh_more_than_common_ones() -> None:
+    sentences = [_sentence("a", ("numericamp", "2024"))] * 5 + [_sentence("b", ("visiteur", "numericamp", "2024"))]
+    weights = rarity_weights(sentences)
+    assert weights["visiteur"] > weights["numericamp"] == weights["2024"]
+    terms = QuestionTerms({lemma: weights[lemma] for lemma in ("visiteur", "numericamp", "2024")})
+    assert terms.coverage(("visiteur",)) > terms.coverage(("numericamp", "2024")) > 0
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("Combien de visiteurs au Numericamp 2024 ?", "450 visiteurs"),
+        ("Combien d'intervenants ont pris la parole au Numericamp ?", "57 intervenants"),
+        ("Qui animait l'atelier cyber-attaque ?", "Campus Cyber"),
+    ],
+)
+def test_the_answering_sentence_is_among_the_first_three(e5_corpus_index: Path, question: str, fact: str) -> None:
+    settings = Settings(embedder="e5", index_dir=e5_corpus_index, _env_file=None)  # type: ignore[call-arg]
+    reader = IndexReader(settings)
+    ranker = EvidenceRanker(reader, settings)
+    vector = E5Embedder().embed_query(question)
+    passages = Retriever(reader, settings).search(question, vector)
+    evidence = ranker.rank(ranker.terms(analyse(question), expected_answer_kind(question)), vector, passages)
+    assert any(fact in e.sentence.context for e in evidence[:3]), [e.sentence.context for e in evidence[:5]]

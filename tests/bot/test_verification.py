@@ -28,7 +28,9 @@ def test_a_sentence_the_evidence_bears_out_is_kept_with_its_citation() -> None:
 
 
 def test_a_miscited_or_uncited_sentence_is_attributed_to_its_evidence() -> None:
-    assert check("Il y a eu quatre cent cinquante visiteurs [2].")[0] == ["Il y a eu quatre cent cinquante visiteurs [1]"]
+    assert check("Il y a eu quatre cent cinquante visiteurs [2].")[0] == [
+        "Il y a eu quatre cent cinquante visiteurs [1]"
+    ]
 
 
 def test_a_wrong_number_or_name_is_dropped_with_its_reason() -> None:

@@ -11,7 +11,10 @@ def test_sentences_end_at_punctuation_and_at_every_line_break() -> None:
         "M. Audegond a ouvert la journée.",
         "Elle a réuni 36 exposants !",
     ]
-    assert all(text[start:end] == sentence for (start, end), sentence in zip(sentence_spans(text), split_sentences(text)))
+    assert all(
+        text[start:end] == sentence
+        for (start, end), sentence in zip(sentence_spans(text), split_sentences(text), strict=True)
+    )
 
 
 def test_numbers_in_digits_and_words_are_one_notation() -> None:

@@ -1,13 +1,19 @@
 from pathlib import Path
 
 import pytest
+from fpdf import FPDF
 
+from core.settings import Settings
 from core.types import DocumentInfo
+from ingest.build import build_index
 from ingest.chunking import chunk_units, heading_before, make_splitter, speaker_before
+from ingest.embeddings import E5Embedder
 from ingest.loaders import UnreadableFile, load_file
+from ingest.quality import overlong_token_share
 
 LOADERS = Path(__file__).resolve().parent.parent / "fixtures" / "loaders"
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def test_pdf_keeps_page_numbers() -> None:
@@ -70,3 +76,75 @@ def test_heading_and_speaker_detection() -> None:
     text = "TABLE-RONDE 2\nLE NUMÉRIQUE ÉCO-RESPONSABLE\nUne phrase normale qui se termine.\nJean Dupont : bonjour."
     assert heading_before(text, len(text)) == "LE NUMÉRIQUE ÉCO-RESPONSABLE"
     assert speaker_before(text, len(text)) == "Jean Dupont"
+
+
+def _write_pdf(path: Path, lines: list[str]) -> Path:
+    """A one-page PDF with these lines, each on its own line as typeset."""
+    pdf = FPDF(format="A4")
+    pdf.add_font("DejaVu", "", str(DEJAVU))
+    pdf.add_page()
+    pdf.set_font("DejaVu", size=11)
+    for line in lines:
+        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def test_pdf_words_cut_at_line_end_are_joined_and_compounds_kept(tmp_path: Path) -> None:
+    lines = [
+        "La politique de l'habitat relève désormais de l'inter-",
+        "communalité, comme indiqué ci-",
+        "dessus pour la commune de Mont-",
+        "Saint-Eloi, et chacun peut-",
+        "être s'y référer.",
+        "450 visiteurs",
+        "36 partenaires exposants",
+    ]
+    text = load_file(_write_pdf(tmp_path / "cut.pdf", lines))[0].page_content
+    assert "l'intercommunalité," in text
+    assert "ci-dessus" in text and "Mont-Saint-Eloi" in text and "peut-être" in text
+    assert "\n450 visiteurs\n36 partenaires exposants" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "share"),
+    [
+        ("Il existe plusieurs manières d'enregistrer un paquet", 0.0),
+        ("Ilexisteplusieursmanièresd'enregistrer un paquet", 1 / 3),
+        ("voir https://www.debian.org/doc/manuals/debian-reference/index.fr.html ou /usr/share/debian-reference/", 0.0),
+        ("", 0.0),
+    ],
+)
+def test_overlong_token_share_ignores_urls_and_paths(text: str, share: float) -> None:
+    assert overlong_token_share(text) == pytest.approx(share)
+
+
+def test_pdf_with_glued_words_is_skipped_and_reported(e5_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    glued = "Ilexisteplusieursmanièresd'enregistrerlesparamètresdusystème"
+    _write_pdf(folder / "colle.pdf", [glued] * 30)
+    (folder / "horaires.md").write_text("# Horaires\n\nLa médiathèque ouvre le samedi.\n", encoding="utf-8")
+    report = build_index(e5_settings, folder, lambda _s: E5Embedder())
+    assert [name for name, _ in report.garbled] == ["colle.pdf"]
+    assert report.garbled[0][1] == pytest.approx(1.0)
+    assert report.quality == {"colle.pdf": pytest.approx(1.0), "horaires.md": 0.0}
+    assert ("colle.pdf", "texte illisible (100 % de mots collés) : PDF à refaire ou à convertir") in report.skipped
+    assert report.added == ["horaires.md"]
+
+
+def test_pdf_table_rows_follow_their_caption(tmp_path: Path) -> None:
+    lines = [
+        "Les tarifs de la médiathèque sont les suivants.",
+        "abonnement  public  tarif",
+        "annuel  adulte  15 €",
+        "annuel  étudiant  gratuit",
+        "Tableau 2 – Tarifs des abonnements",
+        "Les inscriptions se font sur place.",
+    ]
+    unit = load_file(_write_pdf(tmp_path / "tarifs.pdf", lines))[0]
+    assert "suivants.\nTableau 2 – Tarifs des abonnements\nabonnement public tarif\n" in unit.page_content
+    info = DocumentInfo(doc_id="tarifs", title="Tarifs")
+    chunks = chunk_units([unit], info, make_splitter(60, 0))
+    row = next(c for c in chunks if "étudiant" in c.text)
+    assert row.section == "Tableau 2 – Tarifs des abonnements"

@@ -38,8 +38,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def make_settings(tmp_dir: Path) -> Settings:
-    """Settings for a test server: feedback in a temporary folder, questions not kept."""
-    return Settings(feedback_db=tmp_dir / "feedback.sqlite3", store_questions=False)
+    """Settings for a test server: feedback and analytics in a temporary folder, questions not kept."""
+    return Settings(
+        feedback_db=tmp_dir / "feedback.sqlite3", analytics_db=tmp_dir / "analytics.sqlite3", store_questions=False
+    )
 
 
 def _free_socket() -> socket.socket:

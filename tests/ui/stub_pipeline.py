@@ -1,38 +1,44 @@
-"""Test double of `bot.pipeline.Pipeline`: deterministic answers over two fake passages.
+"""Test double of `bot.pipeline.Pipeline`: deterministic evidence-first answers, without models.
 
-It lets the widget and helpdesk tests run without models or an index. A question that
-mentions "carte grise" is refused, every other one gets the same cited answer.
+It lets the widget and helpdesk tests run without models or an index. The question picks
+the outcome: "carte grise" is refused, "extraits" gets the evidence alone, every other
+question gets the same cited answer. "lentement" delays each token, so a test can see the
+evidence before the model's words.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from bot.pipeline import StreamEvent
 from bot.schemas import DocumentSummary, Turn
-from core.types import AnswerResult, Chunk, Passage
+from core.types import Answer, AnswerSentence, Chunk, Evidence, Outcome, Passage, Sentence
 
 REFUSAL_TRIGGER = "carte grise"
+EVIDENCE_ONLY_TRIGGER = "extraits"
+SLOW_TRIGGER = "lentement"
+SLOW_TOKEN_DELAY_S = 0.4
 
-REFUSAL_TEXT = (
-    "Les documents de la Communauté Urbaine d'Arras ne répondent pas à cette question. "
-    "Adressez-vous à votre mairie, à un espace France Services ou à un conseiller numérique."
-)
+REFUSE_REASON = "preuves trop faibles (meilleur score 0.21 < 0.45)"
+EVIDENCE_ONLY_REASON = "phrase du modèle non vérifiée (nombre absent des preuves)"
+ANSWER_REASON = "phrase du modèle vérifiée sur les preuves"
 
-ANSWER_TEXT = (
-    "Le Numericamp a accueilli 450 visiteurs [1]. Les ateliers du conseiller numérique sont gratuits [2].\n\n"
-    "« Le Numericamp a réuni 450 visiteurs » [1]"
-)
-
-# Streamed before the grounding check removes it: the final answer must not show it.
+# Streamed, then removed by the check: the final answer must not show it.
 DROPPED_SENTENCE = "Le Numericamp aura lieu tous les ans."
+ANSWER_SENTENCES = (
+    AnswerSentence("Le Numericamp a accueilli 450 visiteurs", [1]),
+    AnswerSentence("Les ateliers du conseiller numérique sont gratuits", [2]),
+)
+DRAFT = f"{DROPPED_SENTENCE} Le Numericamp a accueilli 450 visiteurs [1]. Les ateliers sont gratuits [2]."
 
 CHUNKS = (
     Chunk(
         chunk_id="bilan-numericamp-0001",
         doc_id="bilan-numericamp",
         title="Bilan du Numericamp 2024",
-        text="Le Numericamp a réuni 450 visiteurs à la Citadelle d'Arras.",
+        text="Le Numericamp a réuni 450 visiteurs à la Citadelle d'Arras. Il a duré deux jours.",
         page=12,
     ),
     Chunk(
@@ -43,48 +49,104 @@ CHUNKS = (
         section="Ateliers",
     ),
 )
+QUOTES = (
+    "Le Numericamp a réuni 450 visiteurs à la Citadelle d'Arras.",
+    "Les ateliers du conseiller numérique sont gratuits et ouverts à tous.",
+)
 
 
-def _passages(refused: bool) -> list[Passage]:
-    scores = (0.21, 0.12) if refused else (0.82, 0.64)
+@dataclass
+class StubGenerator:
+    """What /api/health reads from the generator."""
+
+    name: str = "stub"
+
+
+@dataclass
+class StubEmbedder:
+    name: str = "stub"
+
+
+@dataclass
+class StubReader:
+    chunks: tuple[Chunk, ...] = CHUNKS
+    documents: tuple[str, ...] = tuple(chunk.doc_id for chunk in CHUNKS)
+
+
+def _evidence(weak: bool) -> list[Evidence]:
+    scores = (0.21, 0.12) if weak else (0.82, 0.64)
     return [
-        Passage(chunk=chunk, score=score, rank=rank, cited=not refused)
-        for rank, (chunk, score) in enumerate(zip(CHUNKS, scores, strict=False), start=1)
+        Evidence(
+            number=number,
+            sentence=Sentence(f"{chunk.chunk_id}-s0", chunk.chunk_id, 0, text, text),
+            chunk=chunk,
+            score=score,
+            dense_score=score - 0.05,
+            lexical_score=score / 2,
+        )
+        for number, (chunk, text, score) in enumerate(zip(CHUNKS, QUOTES, scores, strict=True), start=1)
     ]
 
 
-def _is_refused(question: str) -> bool:
-    return REFUSAL_TRIGGER in question.lower()
+def _passages(weak: bool) -> list[Passage]:
+    scores = (0.21, 0.12) if weak else (0.82, 0.64)
+    return [
+        Passage(chunk=chunk, score=score, dense_score=score, rank=rank)
+        for rank, (chunk, score) in enumerate(zip(CHUNKS, scores, strict=True), start=1)
+    ]
 
 
 class StubPipeline:
-    """Answers every question the same way, without models."""
+    """Same evidence for every question; the question's words choose the outcome."""
 
     def __init__(self) -> None:
         self.questions: list[str] = []
+        self.generator = StubGenerator()
+        self.embedder = StubEmbedder()
+        self.reader = StubReader()
 
-    def ask(self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None) -> AnswerResult:
+    def gather(self, question: str, history: list[Turn] | None, documents: list[str] | None, started: float) -> Answer:
         self.questions.append(question)
-        if _is_refused(question):
-            return AnswerResult(answer=REFUSAL_TEXT, refused=True, passages=_passages(refused=True))
-        return AnswerResult(
-            answer=ANSWER_TEXT,
-            refused=False,
-            passages=_passages(refused=False),
-            cited_ids=[1, 2],
-            dropped_sentences=[DROPPED_SENTENCE],
-            timings={"retrieve": 0.01, "generate": 0.02},
-        )
+        refused = REFUSAL_TRIGGER in question.lower()
+        outcome, reason = (Outcome.REFUSE, REFUSE_REASON) if refused else (Outcome.ANSWER, ANSWER_REASON)
+        timings = {"evidence_s": 0.012}
+        return Answer(outcome, reason, _evidence(refused), passages=_passages(refused), timings=timings)
+
+    def phrase(self, question: str, answer: Answer, started: float) -> Iterator[StreamEvent]:
+        delay = SLOW_TOKEN_DELAY_S if SLOW_TRIGGER in question.lower() else 0.0
+        answer.timings["first_token_s"] = 0.034
+        for word in DRAFT.split(" "):
+            time.sleep(delay)
+            yield StreamEvent("token", text=word + " ")
+        answer.draft = DRAFT
+        answer.prompt_tokens = 321
+        if EVIDENCE_ONLY_TRIGGER in question.lower():
+            answer.outcome, answer.reason = Outcome.EVIDENCE_ONLY, EVIDENCE_ONLY_REASON
+            answer.dropped = [f"{DRAFT} — nombre absent des preuves"]
+            return
+        answer.sentences = list(ANSWER_SENTENCES)
+        answer.dropped = [f"{DROPPED_SENTENCE} — aucune preuve ne le dit"]
+
+    def finish(self, answer: Answer, started: float) -> Answer:
+        answer.timings["total_s"] = 0.056
+        for passage in answer.passages:
+            passage.cited = any(e.chunk.chunk_id == passage.chunk.chunk_id for e in answer.cited)
+        return answer
 
     def stream(
         self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None
     ) -> Iterator[StreamEvent]:
-        result = self.ask(question, history, documents)
-        yield StreamEvent(kind="sources", passages=result.passages)
-        streamed = result.answer if result.refused else f"{DROPPED_SENTENCE} {result.answer}"
-        for word in streamed.split(" "):
-            yield StreamEvent(kind="token", text=word + " ")
-        yield StreamEvent(kind="done", result=result)
+        answer = self.gather(question, history, documents, 0.0)
+        yield StreamEvent("evidence", evidence=answer.evidence, passages=answer.passages)
+        if answer.outcome is Outcome.ANSWER:
+            yield from self.phrase(question, answer, 0.0)
+        yield StreamEvent("done", answer=self.finish(answer, 0.0))
+
+    def ask(self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None) -> Answer:
+        events = list(self.stream(question, history, documents))
+        answer = events[-1].answer
+        assert answer is not None
+        return answer
 
     def documents(self) -> list[DocumentSummary]:
         return [

@@ -1,73 +1,88 @@
-"""The helpdesk's pure functions, on hand-built answers."""
+"""The helpdesk's pure functions, on the stub pipeline's answers (one per outcome)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from stub_pipeline import DRAFT, DROPPED_SENTENCE, EVIDENCE_ONLY_REASON, REFUSE_REASON, StubPipeline
 
+from bot.display import EVIDENCE_LEAD, REFUSAL_MESSAGE
 from bot.feedback import FeedbackStore
 from bot.schemas import DocumentSummary
-from core.types import AnswerResult, Chunk, Passage
+from core.types import Answer, Outcome
 from ui import helpdesk
 
-NUMERICAMP = Chunk(
-    chunk_id="c1", doc_id="bilan", title="Bilan du Numericamp", text="Le Numericamp a réuni 450 visiteurs.", page=12
-)
-ATELIERS = Chunk(
-    chunk_id="c2", doc_id="guide", title="Guide de l'inclusion", text="Les ateliers sont gratuits.", section="Ateliers"
-)
-SANS_LIEU = Chunk(chunk_id="c3", doc_id="note", title="Note interne", text="Texte sans page.")
+QUESTION = "Combien de visiteurs au Numericamp ?"
 
 
-def _result(**overrides: object) -> AnswerResult:
-    fields: dict[str, object] = {
-        "answer": "Le Numericamp a accueilli 450 visiteurs [1].\n\n« Le Numericamp a réuni 450 visiteurs. » [1]",
-        "refused": False,
-        "passages": [
-            Passage(chunk=ATELIERS, score=0.61234, rank=2, cited=False),
-            Passage(chunk=NUMERICAMP, score=0.87654, rank=1, cited=True),
-            Passage(chunk=SANS_LIEU, score=0.1, rank=3, cited=False),
-        ],
-        "cited_ids": [1],
-    }
-    fields.update(overrides)
-    return AnswerResult(**fields)  # type: ignore[arg-type]
+def _answer(question: str = QUESTION) -> Answer:
+    return StubPipeline().ask(question)
 
 
-def test_passages_table_lists_every_passage_in_rank_order() -> None:
-    rows = helpdesk.passages_table(_result())
+def test_outcome_note_names_the_decision_and_its_reason() -> None:
+    assert "Réponse rédigée et vérifiée" in helpdesk.outcome_note(_answer())
+    evidence_only = helpdesk.outcome_note(_answer("Les extraits sur le Numericamp ?"))
+    assert "Extraits seuls" in evidence_only and EVIDENCE_ONLY_REASON in evidence_only
+    refusal = helpdesk.outcome_note(_answer("Ma carte grise ?"))
+    assert "Refus" in refusal and REFUSE_REASON in refusal
+
+
+def test_evidence_table_lists_ranked_sentences_with_scores() -> None:
+    rows = helpdesk.evidence_table(_answer())
     assert rows == [
-        [1, 0.877, "Bilan du Numericamp", "p. 12", "oui", "Le Numericamp a réuni 450 visiteurs."],
-        [2, 0.612, "Guide de l'inclusion", "Ateliers", "non", "Les ateliers sont gratuits."],
-        [3, 0.1, "Note interne", "", "non", "Texte sans page."],
+        [
+            1,
+            0.82,
+            0.77,
+            "Bilan du Numericamp 2024",
+            "p. 12",
+            "Le Numericamp a réuni 450 visiteurs à la Citadelle d'Arras.",
+        ],
+        [
+            2,
+            0.64,
+            0.59,
+            "Guide de l'inclusion numérique",
+            "Ateliers",
+            "Les ateliers du conseiller numérique sont gratuits et ouverts à tous.",
+        ],
     ]
-    assert len(rows[0]) == len(helpdesk.TABLE_HEADERS)
+    assert len(rows[0]) == len(helpdesk.EVIDENCE_HEADERS)
 
 
-def test_plain_text_answer_lists_only_cited_sources() -> None:
-    text = helpdesk.plain_text_answer(_result())
+def test_passages_table_marks_cited_passages_in_rank_order() -> None:
+    rows = helpdesk.passages_table(_answer())
+    assert [row[:5] for row in rows] == [
+        [1, 0.82, "oui", "Bilan du Numericamp 2024", "p. 12"],
+        [2, 0.64, "oui", "Guide de l'inclusion numérique", "Ateliers"],
+    ]
+    refused = helpdesk.passages_table(_answer("Ma carte grise ?"))
+    assert [row[2] for row in refused] == ["non", "non"]
+    assert len(rows[0]) == len(helpdesk.PASSAGE_HEADERS)
+
+
+def test_plain_text_answer_by_outcome() -> None:
+    text = helpdesk.plain_text_answer(_answer())
     assert text.startswith("Le Numericamp a accueilli 450 visiteurs [1].")
-    assert "Sources :\n[1] Bilan du Numericamp, p. 12 : « Le Numericamp a réuni 450 visiteurs. »" in text
-    assert "Guide de l'inclusion" not in text
+    assert text.endswith("Sources :\n[1] Bilan du Numericamp 2024, p. 12\n[2] Guide de l'inclusion numérique, Ateliers")
+    assert helpdesk.plain_text_answer(_answer("Les extraits ?")).startswith(EVIDENCE_LEAD)
+    assert helpdesk.plain_text_answer(_answer("Ma carte grise ?")) == REFUSAL_MESSAGE
 
 
-def test_plain_text_answer_of_refusal_is_the_answer_alone() -> None:
-    refusal = "Les documents ne couvrent pas cette question. Adressez-vous à votre mairie."
-    result = _result(answer=refusal, refused=True, passages=[Passage(chunk=ATELIERS, score=0.2, rank=1)])
-    assert helpdesk.plain_text_answer(result) == refusal
+def test_dropped_note_gives_each_sentence_with_its_reason() -> None:
+    note = helpdesk.dropped_note(_answer())
+    assert f"- {DROPPED_SENTENCE} — aucune preuve ne le dit" in note
+    assert helpdesk.dropped_note(_answer("Ma carte grise ?")) == helpdesk.NO_DROPPED_SENTENCE
 
 
-def test_dropped_note() -> None:
-    assert helpdesk.dropped_note(_result()) == "Aucune phrase retirée"
-    note = helpdesk.dropped_note(_result(dropped_sentences=["Phrase inventée.", "Autre phrase."]))
-    assert "- Phrase inventée.\n- Autre phrase." in note
-
-
-def test_fallback_note() -> None:
-    assert "vérifiée" in helpdesk.fallback_note(_result())
-    assert "secours" in helpdesk.fallback_note(_result(fallback=True))
-    assert "refusée" in helpdesk.fallback_note(_result(refused=True))
+def test_draft_and_timings() -> None:
+    assert helpdesk.draft_text(_answer()) == DRAFT
+    assert helpdesk.draft_text(_answer("Ma carte grise ?")) == helpdesk.NO_DRAFT
+    assert helpdesk.timings_note(_answer()) == (
+        "Durées : preuves 0.01 s · premier mot 0.03 s · total 0.06 s · 321 jetons de contexte"
+    )
+    assert helpdesk.timings_note(Answer(Outcome.REFUSE, "")) == "Durées : non mesurées"
 
 
 def test_document_choices_sorted_by_title() -> None:
@@ -80,12 +95,14 @@ def test_document_choices_sorted_by_title() -> None:
 
 def test_history_keeps_last_entries_most_recent_first() -> None:
     history: list[dict[str, object]] = []
-    for number in range(12):
-        history = helpdesk.add_to_history(history, f"Question {number}", _result(), size=10)
+    for number in range(11):
+        history = helpdesk.add_to_history(history, f"Question {number}", _answer(), size=10)
+    history = helpdesk.add_to_history(history, "Question 11", _answer("Les extraits ?"), size=10)
+    history = helpdesk.add_to_history(history, "carte grise", _answer("Ma carte grise ?"), size=10)
     assert len(history) == 10
-    assert history[0]["question"] == "Question 2"
-    markdown = helpdesk.history_markdown(history)
-    assert markdown.splitlines()[0] == "1. Question 11 (répondue)"
+    assert history[0]["question"] == "Question 3"
+    lines = helpdesk.history_markdown(history).splitlines()
+    assert lines[:3] == ["1. carte grise (refusée)", "2. Question 11 (extraits seuls)", "3. Question 10 (répondue)"]
     assert helpdesk.history_markdown([]) == "Aucune question pour l'instant."
 
 
@@ -98,8 +115,6 @@ def test_feedback_request_maps_rating_and_origin() -> None:
 
 
 def test_build_helpdesk_builds_blocks(tmp_path: Path) -> None:
-    from stub_pipeline import StubPipeline
-
     from core.settings import Settings
 
     settings = Settings(feedback_db=tmp_path / "feedback.sqlite3")

@@ -10,14 +10,32 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from stub_pipeline import DROPPED_SENTENCE, REFUSAL_TEXT
+from stub_pipeline import DROPPED_SENTENCE
 
+from bot.display import EVIDENCE_LEAD, REFUSAL_MESSAGE
 from bot.feedback import FeedbackStore
 
 pytestmark = pytest.mark.browser
 
 QUESTION = "Combien de visiteurs au Numericamp ?"
 REFUSED_QUESTION = "Comment changer l'adresse de ma carte grise ?"
+EVIDENCE_ONLY_QUESTION = "Quels extraits parlent du Numericamp ?"
+SLOW_QUESTION = "Répondez lentement : combien de visiteurs au Numericamp ?"
+FIRST_QUOTE = "« Le Numericamp a réuni 450 visiteurs à la Citadelle d'Arras. »"
+SECOND_QUOTE = "« Les ateliers du conseiller numérique sont gratuits et ouverts à tous. »"
+
+# Replaces the browser's speech synthesis with a recorder: what would be spoken, and every cancel().
+RECORD_SPEECH = """
+window.__spoken = [];
+window.__cancels = 0;
+window.SpeechSynthesisUtterance = function (text) { this.text = text; this.lang = ''; this.voice = null; };
+Object.defineProperty(window, 'speechSynthesis', { configurable: true, value: {
+  speak(utterance) { window.__spoken.push({ text: utterance.text, lang: utterance.lang,
+                                            voice: utterance.voice && utterance.voice.name }); },
+  cancel() { window.__cancels += 1; },
+  getVoices() { return [{ name: 'Anglais', lang: 'en-US' }, { name: 'Amélie', lang: 'fr-FR' }]; },
+} });
+"""
 MAX_TABS = 10
 BLOCKING_IMPACTS = {"serious", "critical"}
 
@@ -84,15 +102,18 @@ def test_keyboard_question_streams_then_shows_checked_answer(
     assert any(DROPPED_SENTENCE in text for text in streamed), streamed
     expect(answer).not_to_contain_text(DROPPED_SENTENCE)
 
+    expect(answer.locator(".cua-answer-text")).to_have_text(
+        "Le Numericamp a accueilli 450 visiteurs [source 1]. "
+        "Les ateliers du conseiller numérique sont gratuits [source 2]."
+    )
     reference = answer.locator(".cua-ref").first
     expect(reference).to_have_text("[source 1]")
-    reference.click()
-    source = page.locator(".cua-source").first
-    expect(source).to_have_attribute("open", "")
-    expect(source.locator(".cua-excerpt")).to_be_visible()
-    expect(source.locator(".cua-excerpt")).to_contain_text("450 visiteurs à la Citadelle")
-    expect(source.locator("summary")).to_contain_text("Bilan du Numericamp 2024 — p. 12")
-    expect(page.locator(".cua-source summary").nth(1)).to_contain_text("Ateliers")
+    reference.press("Enter")
+    quote = answer.locator(".cua-quote").first
+    expect(quote).to_be_focused()
+    expect(quote.locator(".cua-excerpt")).to_have_text(FIRST_QUOTE)
+    expect(quote.locator(".cua-quote-source")).to_have_text("[1] Bilan du Numericamp 2024 — p. 12")
+    expect(answer.locator(".cua-quote-source").nth(1)).to_have_text("[2] Guide de l'inclusion numérique — Ateliers")
     page.screenshot(path=artifacts_dir / "widget-answer.png", animations="disabled")
 
     page.get_by_role("button", name="Réponse utile").click()
@@ -112,8 +133,9 @@ def test_refusal_is_shown_prominently(page: Page, stub_server: dict[str, Any], a
     expect(refusal).to_be_visible()
     expect(refusal).to_have_attribute("role", "status")
     expect(refusal).to_contain_text("Pas de réponse dans les documents")
-    expect(refusal).to_contain_text(REFUSAL_TEXT)
-    expect(refusal.locator(".cua-source")).to_have_count(0)
+    expect(refusal).to_contain_text(REFUSAL_MESSAGE)
+    expect(refusal.locator(".cua-quote")).to_have_count(0)
+    expect(refusal).not_to_contain_text(EVIDENCE_LEAD)
     page.screenshot(path=artifacts_dir / "widget-refusal.png", animations="disabled")
 
 
@@ -206,7 +228,7 @@ def test_no_serious_accessibility_violation(page: Page, stub_server: dict[str, A
     _open_demo(page, stub_server["url"])
     page.locator(".cua-launcher").click()
     _ask(page, QUESTION)
-    page.locator(".cua-source summary").first.click()
+    page.locator(".cua-ref").first.click()
     page.add_script_tag(path=str(axe_script))
     results = page.evaluate("axe.run()")
     blocking = [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
@@ -216,15 +238,117 @@ def test_no_serious_accessibility_violation(page: Page, stub_server: dict[str, A
     assert blocking == []
 
 
-def test_helpdesk_shows_every_passage(page: Page, stub_server: dict[str, Any], artifacts_dir: Path) -> None:
+def test_evidence_is_shown_while_the_model_writes(page: Page, stub_server: dict[str, Any]) -> None:
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    page.get_by_label("Votre question").fill(SLOW_QUESTION)
+    page.get_by_label("Votre question").press("Enter")
+    live = page.locator(".cua-live").last
+    expect(live).to_have_attribute("aria-live", "polite")
+    expect(live.locator(".cua-status")).to_have_text("Rédaction de la réponse…")
+    expect(live.locator(".cua-excerpt").first).to_have_text(FIRST_QUOTE)
+    expect(live.locator(".cua-quote-source").first).to_have_text("[1] Bilan du Numericamp 2024 — p. 12")
+    expect(live).to_have_attribute("aria-busy", "true")  # still streaming: no done event yet
+    expect(live.locator(".cua-streaming")).to_contain_text("Numericamp")
+    expect(live.locator(".cua-answer-text")).to_contain_text("450 visiteurs", timeout=30_000)
+    expect(live).to_have_attribute("aria-busy", "false")
+    expect(live.locator(".cua-status")).to_have_count(0)
+
+
+def test_evidence_only_is_introduced_honestly(page: Page, stub_server: dict[str, Any], artifacts_dir: Path) -> None:
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, EVIDENCE_ONLY_QUESTION)
+    answer = page.locator(".cua-answer").last
+    expect(answer.locator(".cua-evidence-lead")).to_have_text(EVIDENCE_LEAD)
+    expect(answer.locator(".cua-excerpt")).to_have_text([FIRST_QUOTE, SECOND_QUOTE])
+    expect(answer).not_to_contain_text("Pas de réponse dans les documents")
+    expect(answer).not_to_contain_text("Je n'ai pas trouvé")
+    expect(answer).not_to_have_class(re.compile("cua-refusal"))
+    page.screenshot(path=artifacts_dir / "widget-evidence-only.png", animations="disabled")
+
+
+def test_read_aloud_speaks_french_without_markers(page: Page, stub_server: dict[str, Any]) -> None:
+    page.add_init_script(RECORD_SPEECH)
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, QUESTION)
+    listen = page.get_by_role("button", name="Écouter la réponse").first
+    expect(listen).to_have_attribute("aria-pressed", "false")
+    listen.focus()
+    page.keyboard.press("Enter")
+    expect(listen).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".cua-panel [role=status].cua-sr-only")).to_have_text("Lecture en cours")
+    spoken = page.evaluate("window.__spoken")
+    assert len(spoken) == 1, spoken
+    assert spoken[0]["lang"] == "fr-FR"
+    assert spoken[0]["voice"] == "Amélie"
+    assert "[" not in spoken[0]["text"], spoken
+    assert spoken[0]["text"].startswith("Le Numericamp a accueilli 450 visiteurs.")
+    assert FIRST_QUOTE in spoken[0]["text"] and SECOND_QUOTE in spoken[0]["text"]
+
+    page.keyboard.press("Space")
+    expect(listen).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(".cua-panel [role=status].cua-sr-only")).to_have_text("Lecture arrêtée")
+    assert len(page.evaluate("window.__spoken")) == 1
+
+    page.keyboard.press("Enter")
+    expect(listen).to_have_attribute("aria-pressed", "true")
+    cancels = page.evaluate("window.__cancels")
+    page.get_by_label("Votre question").fill(REFUSED_QUESTION)
+    page.get_by_label("Votre question").press("Enter")
+    expect(page.locator(".cua-refusal")).to_be_visible()
+    assert page.evaluate("window.__cancels") > cancels
+    expect(listen).to_have_attribute("aria-pressed", "false")
+
+
+def test_read_aloud_is_hidden_without_speech_synthesis(page: Page, stub_server: dict[str, Any]) -> None:
+    page.add_init_script(
+        "for (const name of ['speechSynthesis', 'SpeechSynthesisUtterance']) {"
+        " Object.defineProperty(window, name, { configurable: true, value: undefined }); }"
+    )
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, QUESTION)
+    expect(page.locator(".cua-answer-text")).to_be_visible()
+    expect(page.locator(".cua-listen")).to_have_count(0)
+
+
+def test_every_control_has_a_name(page: Page, stub_server: dict[str, Any]) -> None:
+    page.add_init_script(RECORD_SPEECH)
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, QUESTION)
+    unnamed = page.evaluate(
+        """[...document.querySelectorAll('#cua-widget button, #cua-widget a, #cua-widget textarea')]
+             .filter((node) => !(node.getAttribute('aria-label') || node.textContent.trim()
+                                 || (node.id && document.querySelector(`label[for="${node.id}"]`))))
+             .map((node) => node.outerHTML)"""
+    )
+    assert unnamed == []
+    small = page.evaluate(
+        """[...document.querySelectorAll('.cua-listen, .cua-thumb, .cua-send')]
+             .filter((node) => node.getBoundingClientRect().height < 44).map((node) => node.className)"""
+    )
+    assert small == []
+
+
+def test_helpdesk_shows_the_decision_and_its_evidence(
+    page: Page, stub_server: dict[str, Any], artifacts_dir: Path
+) -> None:
     page.goto(stub_server["url"] + "/helpdesk/")
     page.get_by_label("Question", exact=True).fill(QUESTION)
     page.get_by_role("button", name="Demander").click()
+    expect(page.locator("#outcome")).to_contain_text("Réponse rédigée et vérifiée")
+    evidence = page.locator("#evidence")
+    expect(evidence).to_contain_text("Le Numericamp a réuni 450 visiteurs à la Citadelle d'Arras.")
+    expect(evidence).to_contain_text("0.77")
     table = page.locator("#passages")
     expect(table).to_contain_text("Bilan du Numericamp 2024")
     expect(table).to_contain_text("Guide de l'inclusion numérique")
     expect(table).to_contain_text("0.82")
-    expect(page.get_by_text("Phrases retirées par la vérification des sources")).to_be_visible()
+    expect(page.locator("#dropped")).to_contain_text(f"{DROPPED_SENTENCE} — aucune preuve ne le dit")
+    expect(page.locator("#timings")).to_contain_text("premier mot 0.03 s")
     copy_box = page.locator("#copy-answer textarea")
     expect(copy_box).to_have_value(re.compile(r"Sources :\n\[1\] Bilan du Numericamp 2024, p\. 12"))
     page.get_by_label("👎 Pas utile").check()

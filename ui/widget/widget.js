@@ -40,7 +40,9 @@
     you: "Vous",
     assistant: "Assistant",
     searching: "Recherche dans les documents…",
-    sources: "Sources",
+    drafting: "Rédaction de la réponse…",
+    evidenceLead: "Voici ce que disent les documents :",
+    sources: "Extraits des documents",
     sourceWord: "source ",
     page: "p. ",
     useful: "Réponse utile",
@@ -51,10 +53,13 @@
     network: "Connexion au service impossible. Vérifiez votre connexion puis réessayez.",
     server: "Le service n'a pas pu répondre. Réessayez dans quelques instants.",
     refusedLabel: "Pas de réponse dans les documents",
+    listen: "Écouter la réponse",
+    speaking: "Lecture en cours",
+    stopped: "Lecture arrêtée",
     empty: "Posez votre question ci-dessous. Par exemple : « Où trouver un conseiller numérique ? »",
   };
 
-  var state = { turns: loadTurns(), busy: false };
+  var state = { turns: loadTurns(), busy: false, speaking: null };
   var ui = {};
 
   /* ---------- Storage (sessionStorage only: the conversation ends with the tab) ---------- */
@@ -117,6 +122,7 @@
       autocomplete: "off",
     });
     ui.error = el("p", { class: "cua-error", role: "alert" });
+    ui.announce = el("p", { class: "cua-sr-only", role: "status", "aria-live": "polite" });
     ui.send = el("button", { type: "submit", class: "cua-send", text: TEXT.send });
     ui.reset = el("button", { type: "button", class: "cua-reset", text: TEXT.reset });
     ui.form = el("form", { class: "cua-form", novalidate: "" }, [
@@ -130,6 +136,7 @@
       el("div", { class: "cua-header" }, [el("h2", { id: "cua-title", class: "cua-title", text: TEXT.title }), ui.close]),
       el("p", { class: "cua-intro", text: TEXT.intro }),
       ui.log,
+      ui.announce,
       ui.form,
     ]);
     ui.panel.hidden = true;
@@ -185,14 +192,12 @@
   }
 
   function showSource(targetId) {
-    var details = document.getElementById(targetId);
-    if (!details) {
+    var quote = document.getElementById(targetId);
+    if (!quote) {
       return;
     }
-    details.open = true;
-    var summary = details.querySelector("summary");
-    summary.focus();
-    summary.scrollIntoView({ block: "nearest" });
+    quote.focus();
+    quote.scrollIntoView({ block: "nearest" });
   }
 
   function referenceLink(turnIndex, number) {
@@ -210,47 +215,132 @@
     return link;
   }
 
-  /* Answer text with its [n] markers turned into links to the matching source. */
-  function answerParagraphs(text, sources, turnIndex) {
-    return text.split(/\n{2,}/).map(function (block) {
-      var paragraph = el("p", {});
-      var parts = block.split(/(\[\d+\])/);
-      parts.forEach(function (part) {
-        var marker = /^\[(\d+)\]$/.exec(part);
-        var number = marker ? Number(marker[1]) : null;
-        if (number !== null && findSource(sources, number)) {
-          paragraph.appendChild(referenceLink(turnIndex, number));
-        } else if (part) {
-          paragraph.appendChild(document.createTextNode(part));
-        }
-      });
-      return paragraph;
+  /* A text with its [n] markers turned into links to the matching quote. */
+  function linkedText(text, quotes, turnIndex) {
+    var nodes = [];
+    text.split(/(\[\d+\])/).forEach(function (part) {
+      var marker = /^\[(\d+)\]$/.exec(part);
+      var number = marker ? Number(marker[1]) : null;
+      if (number !== null && findSource(quotes, number)) {
+        nodes.push(referenceLink(turnIndex, number));
+      } else if (part) {
+        nodes.push(document.createTextNode(part));
+      }
     });
+    return nodes;
   }
 
-  function sourceItem(source, turnIndex) {
-    var where = locationLabel(source);
-    var summaryText = "[" + source.id + "] " + source.title + (where ? " — " + where : "");
-    return el("li", {}, [
-      el("details", { id: sourceId(turnIndex, source.id), class: "cua-source" }, [
-        el("summary", { text: summaryText }),
-        el("blockquote", { class: "cua-excerpt", text: "« " + source.excerpt + " »" }),
+  /* The checked model sentences, each followed by its [n] links. */
+  function sentencesParagraph(sentences, quotes, turnIndex) {
+    var text = sentences
+      .map(function (sentence) {
+        var markers = sentence.citations
+          .map(function (n) {
+            return "[" + n + "]";
+          })
+          .join("");
+        return sentence.text.replace(/[ .]+$/, "") + " " + markers + ".";
+      })
+      .join(" ");
+    return el("p", { class: "cua-answer-text" }, linkedText(text, quotes, turnIndex));
+  }
+
+  function quoteItem(quote, turnIndex) {
+    var where = locationLabel(quote);
+    return el("li", { id: sourceId(turnIndex, quote.id), class: "cua-quote", tabindex: "-1" }, [
+      el("blockquote", { class: "cua-excerpt", text: "« " + quote.text + " »" }),
+      el("p", { class: "cua-quote-source" }, [
+        el("span", { class: "cua-quote-number", text: "[" + quote.id + "] " }),
+        quote.title + (where ? " — " + where : ""),
       ]),
     ]);
   }
 
-  function sourceList(sources, turnIndex) {
+  function quoteList(quotes, turnIndex) {
     var headingId = "cua-sources-" + turnIndex;
     return el("div", { class: "cua-sources" }, [
       el("h3", { id: headingId, class: "cua-sources-title", text: TEXT.sources }),
       el(
         "ol",
-        { "aria-labelledby": headingId },
-        sources.map(function (source) {
-          return sourceItem(source, turnIndex);
+        { "aria-labelledby": headingId, class: "cua-quotes" },
+        quotes.map(function (quote) {
+          return quoteItem(quote, turnIndex);
         }),
       ),
     ]);
+  }
+
+  /* ---------- Read-aloud (speechSynthesis: in the browser, nothing is sent anywhere) ---------- */
+
+  function canSpeak() {
+    return Boolean(window.speechSynthesis && window.SpeechSynthesisUtterance);
+  }
+
+  function announce(message) {
+    ui.announce.textContent = message;
+  }
+
+  function frenchVoice() {
+    var voices = window.speechSynthesis.getVoices() || [];
+    for (var i = 0; i < voices.length; i += 1) {
+      if (/^fr\b/i.test(voices[i].lang || "")) {
+        return voices[i];
+      }
+    }
+    return null;
+  }
+
+  /* What is read: the answer and the quotes, without the [n] markers. */
+  function spokenText(turn) {
+    return turn.answer.replace(/\s*\[\d+\]/g, "");
+  }
+
+  function stopSpeaking(message) {
+    if (!canSpeak()) {
+      return;
+    }
+    window.speechSynthesis.cancel();
+    if (state.speaking) {
+      state.speaking.setAttribute("aria-pressed", "false");
+      state.speaking = null;
+      if (message) {
+        announce(message);
+      }
+    }
+  }
+
+  function speak(turn, button) {
+    stopSpeaking("");
+    var utterance = new window.SpeechSynthesisUtterance(spokenText(turn));
+    utterance.lang = "fr-FR";
+    var voice = frenchVoice();
+    if (voice) {
+      utterance.voice = voice;
+    }
+    utterance.onend = function () {
+      if (state.speaking === button) {
+        stopSpeaking(TEXT.stopped);
+      }
+    };
+    state.speaking = button;
+    button.setAttribute("aria-pressed", "true");
+    announce(TEXT.speaking);
+    window.speechSynthesis.speak(utterance);
+  }
+
+  function listenButton(turn) {
+    var button = el("button", { type: "button", class: "cua-listen", "aria-label": TEXT.listen, "aria-pressed": "false" }, [
+      el("span", { "aria-hidden": "true", text: "🔊 " }),
+      TEXT.listen,
+    ]);
+    button.addEventListener("click", function () {
+      if (button.getAttribute("aria-pressed") === "true") {
+        stopSpeaking(TEXT.stopped);
+      } else {
+        speak(turn, button);
+      }
+    });
+    return button;
   }
 
   function feedbackButtons(turn, turnIndex) {
@@ -292,17 +382,40 @@
     return el("div", { class: "cua-feedback" }, [up, down, status]);
   }
 
-  function finalAnswer(turn, turnIndex) {
-    var body = el("div", { class: "cua-answer-body" }, answerParagraphs(turn.answer, turn.sources, turnIndex));
-    var children = [body];
-    if (turn.refused) {
-      children.unshift(el("p", { class: "cua-refused-label", text: TEXT.refusedLabel }));
-    } else if (turn.sources.length) {
-      children.push(sourceList(turn.sources, turnIndex));
+  /* A turn saved before the evidence-first answers has only answer/refused/sources. */
+  function outcomeOf(turn) {
+    return turn.outcome || (turn.refused ? "refuse" : "answer");
+  }
+
+  function answerBody(turn, turnIndex) {
+    var outcome = outcomeOf(turn);
+    var quotes = turn.evidence || [];
+    if (outcome === "refuse") {
+      return [
+        el("p", { class: "cua-refused-label", text: TEXT.refusedLabel }),
+        el("p", { class: "cua-answer-text", text: turn.answer }),
+      ];
     }
-    children.push(feedbackButtons(turn, turnIndex));
-    var attrs = { class: "cua-answer" + (turn.refused ? " cua-refusal" : "") };
-    if (turn.refused) {
+    if (outcome === "evidence_only") {
+      return [el("p", { class: "cua-evidence-lead", text: TEXT.evidenceLead }), quoteList(quotes, turnIndex)];
+    }
+    if (!turn.sentences) {
+      return [el("p", { class: "cua-answer-text", text: turn.answer })];
+    }
+    return [sentencesParagraph(turn.sentences, quotes, turnIndex), quoteList(quotes, turnIndex)];
+  }
+
+  function finalAnswer(turn, turnIndex) {
+    var outcome = outcomeOf(turn);
+    var tools = canSpeak() ? [listenButton(turn)] : [];
+    tools.push(feedbackButtons(turn, turnIndex));
+    var children = [
+      el("div", { class: "cua-answer-body" }, answerBody(turn, turnIndex)),
+      el("div", { class: "cua-tools" }, tools),
+    ];
+    var attrs = { class: "cua-answer cua-outcome-" + outcome.replace("_", "-") };
+    if (outcome === "refuse") {
+      attrs.class += " cua-refusal";
       attrs.role = "status";
     }
     return el("div", attrs, children);
@@ -466,39 +579,50 @@
     return CONFIG.historyTurns > 0 ? turns.slice(-CONFIG.historyTurns) : [];
   }
 
-  /* The live region shows tokens as they arrive; the final checked answer replaces them. */
+  /*
+   * The live region shows the quotes as soon as the evidence event arrives, with a status
+   * while the model writes; the final checked answer then replaces the whole region.
+   */
   function pendingTurn(question) {
-    var text = el("p", { class: "cua-answer cua-streaming", text: TEXT.searching });
-    var live = el("div", { class: "cua-live", "aria-live": "polite", "aria-busy": "true" }, [text]);
+    var status = el("p", { class: "cua-status", text: TEXT.searching });
+    var text = el("p", { class: "cua-answer cua-streaming" });
+    var quotes = el("div", { class: "cua-pending-quotes" });
+    var live = el("div", { class: "cua-live", "aria-live": "polite", "aria-busy": "true" }, [status, text, quotes]);
     var node = el("div", { class: "cua-turn" }, [questionBubble(question), assistantLabel(), live]);
     if (!state.turns.length) {
       ui.log.textContent = "";
     }
     ui.log.appendChild(node);
     revealTurn(node);
-    return { node: node, live: live, text: text, streamed: "", sources: [], finished: false };
+    return { node: node, live: live, status: status, text: text, quotes: quotes, streamed: "", finished: false };
   }
 
   function finishTurn(pending, question, response) {
     var turn = {
       question: question,
       answer: response.answer,
-      refused: Boolean(response.refused),
-      sources: response.sources || pending.sources,
+      refused: response.outcome === "refuse",
+      outcome: response.outcome,
+      sentences: response.answer_sentences || [],
+      evidence: response.evidence || [],
       feedback: null,
     };
     var index = state.turns.length;
     state.turns.push(turn);
     saveTurns();
-    pending.live.replaceChild(finalAnswer(turn, index), pending.text);
+    pending.live.textContent = "";
+    pending.live.appendChild(finalAnswer(turn, index));
     pending.live.setAttribute("aria-busy", "false");
     pending.finished = true;
     revealTurn(pending.node);
   }
 
   function handleStreamEvent(pending, question, type, data) {
-    if (type === "sources") {
-      pending.sources = data.sources || [];
+    if (type === "evidence") {
+      pending.status.textContent = TEXT.drafting;
+      if (data.evidence && data.evidence.length) {
+        pending.quotes.appendChild(quoteList(data.evidence, "pending"));
+      }
     } else if (type === "token") {
       pending.streamed += data.text;
       pending.text.textContent = pending.streamed;
@@ -511,6 +635,7 @@
 
   function ask(question) {
     var history = conversationHistory();
+    stopSpeaking("");
     var pending = pendingTurn(question);
     setBusy(true);
     showError("");
@@ -564,6 +689,7 @@
   }
 
   function resetConversation() {
+    stopSpeaking("");
     state.turns = [];
     saveTurns();
     renderConversation();

@@ -1,0 +1,17 @@
+"""The public API from the environment's settings, for `uvicorn --factory` (several workers need an import string).
+
+uvicorn bench.load.app:create --factory --workers 2 --port 8001
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bot.api import create_api
+from bot.pipeline import build_pipeline
+from core.settings import get_settings
+
+
+def create() -> FastAPI:
+    settings = get_settings()
+    return create_api(build_pipeline(settings), settings)

@@ -1,0 +1,128 @@
+"""Peak resident memory of the real service (`cuabot serve`) answering questions, against the
+models alone (the embedder and llama.cpp loaded in a bare process), both sampled the same way."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from bench.report import Figure
+
+SECTION = "Memory"
+SAMPLE_S = 0.1
+START_TIMEOUT_S = 600.0
+
+_MODELS_ALONE = """
+from core.settings import get_settings
+from bot.generation import LlamaCppGenerator
+from ingest.embeddings import get_embedder
+settings = get_settings()
+get_embedder(settings).embed_query("question")
+LlamaCppGenerator(settings, [])
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PeakRss:
+    """Largest resident set of a process and its children seen so far."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self.peak = 0
+
+    def sample(self) -> None:
+        try:
+            processes = [self._process, *self._process.children(recursive=True)]
+            self.peak = max(self.peak, sum(p.memory_info().rss for p in processes))
+        except psutil.NoSuchProcess:
+            pass
+
+
+def models_alone_peak() -> int:
+    process = subprocess.Popen([sys.executable, "-c", _MODELS_ALONE], stdout=subprocess.DEVNULL)
+    rss = PeakRss(process.pid)
+    while process.poll() is None:
+        rss.sample()
+        time.sleep(SAMPLE_S)
+    return rss.peak
+
+
+def _post(url: str, question: str) -> None:
+    body = json.dumps({"question": question}).encode("utf-8")
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=300) as response:
+        response.read()
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], rss: PeakRss) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        rss.sample()
+        try:
+            with urllib.request.urlopen(f"{base}/api/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(SAMPLE_S * 5)
+    raise RuntimeError("le service n'a pas démarré")
+
+
+def service_peak(questions: list[str]) -> int:
+    """Peak RSS of `cuabot serve` from start-up to the last answer; sampled in a thread meanwhile."""
+    import threading
+
+    port = _free_port()
+    cuabot = Path(sys.executable).with_name("cuabot")
+    process = subprocess.Popen(
+        [str(cuabot), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ,
+    )
+    rss, done = PeakRss(process.pid), threading.Event()
+
+    def sampler() -> None:
+        while not done.is_set():
+            rss.sample()
+            time.sleep(SAMPLE_S)
+
+    thread = threading.Thread(target=sampler, daemon=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base, process, rss)
+        thread.start()
+        for question in questions:
+            _post(f"{base}/api/ask", question)
+    finally:
+        done.set()
+        process.terminate()
+        process.wait(timeout=30)
+    return rss.peak
+
+
+def run(questions: list[str]) -> list[Figure]:
+    alone = models_alone_peak()
+    served = service_peak(questions)
+    mib = 1024 * 1024
+    return [
+        Figure(
+            SECTION,
+            f"peak RSS of the service ({len(questions)} questions)",
+            served / mib,
+            alone / mib,
+            "models alone",
+            "MiB",
+        )
+    ]

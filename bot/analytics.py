@@ -1,0 +1,218 @@
+"""Question analytics for staff (off by default): outcome, latency and a masked topic per question.
+
+No question is stored: only its topic, the sorted content lemmas of the question once personal
+data are masked, numbers left out, and proper names kept only when the documents hold them
+("Numericamp" stays, a resident's own name goes). "Comment s'inscrire au Numericamp ?" and
+"S'inscrire au Numericamp, comment ?" are one topic, and nobody can be recognised in it.
+Rows older than `analytics_retention_days` are purged on open and by `purge()`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+import threading
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from bot.schemas import Turn
+from core.privacy import mask_personal_data
+from core.settings import Settings
+from core.text import analyse
+from core.types import Answer, Outcome
+
+TOPIC_LEMMAS = 4
+TOP_TOPICS = 10
+# Questions gathered but not finished yet, at most (a client that leaves never finishes)
+MAX_PENDING = 1000
+# One row: UTC ISO time, outcome, latency in seconds, topic
+Row = tuple[str, str, float, str]
+# core/privacy.py's labels ([courriel], [téléphone]…), folded: never a topic
+_PLACEHOLDERS = {"courriel", "telephone", "numero", "nir", "iban", "adresse"}
+CSV_COLUMNS = ["date", "heure", "resultat", "latence_s", "sujet"]
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    at TEXT NOT NULL,          -- UTC ISO time
+    outcome TEXT NOT NULL,     -- answer | evidence_only | refuse
+    latency_s REAL NOT NULL,
+    topic TEXT NOT NULL        -- masked, lemmatised
+)
+"""
+
+
+def question_topic(question: str, known_names: frozenset[str] = frozenset()) -> str:
+    """The question's masked content lemmas, sorted: a grouping key. Names count only if in `known_names`."""
+    analysis = analyse(mask_personal_data(question))
+    unknown_names = analysis.names - known_names
+    kept = sorted(
+        lemma
+        for lemma in analysis.lemmas - unknown_names - analysis.numbers
+        if lemma.replace("-", "").isalpha() and lemma not in _PLACEHOLDERS
+    )
+    return " ".join(kept[:TOPIC_LEMMAS]) or "(sans mot-clé)"
+
+
+class DayCount(BaseModel):
+    day: str
+    questions: int
+
+
+class TopicCount(BaseModel):
+    topic: str
+    questions: int
+
+
+class AnalyticsSummary(BaseModel):
+    """What staff read: volume, how often the assistant could not answer, and what about."""
+
+    enabled: bool
+    retention_days: int
+    questions: int
+    per_day: list[DayCount]
+    refusal_rate: float
+    evidence_only_rate: float
+    latency_p50_s: float | None
+    latency_p95_s: float | None
+    unanswered_topics: list[TopicCount]
+
+
+class AnalyticsStore:
+    """SQLite rows (one per answered question); safe to share between request threads."""
+
+    def __init__(self, path: Path, retention_days: int) -> None:
+        self.path = path
+        self.retention_days = retention_days
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=10)
+
+    def record(self, topic: str, outcome: Outcome, latency_s: float, at: datetime | None = None) -> None:
+        row = ((at or datetime.now(UTC)).isoformat(), outcome.value, round(latency_s, 3), topic)
+        with self._lock, closing(self._connect()) as db, db:
+            db.execute("INSERT INTO questions VALUES (?, ?, ?, ?)", row)
+
+    def purge(self, now: datetime | None = None) -> int:
+        """Delete rows older than the retention period; returns how many."""
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=self.retention_days)).isoformat()
+        with self._lock, closing(self._connect()) as db, db:
+            return db.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
+
+    def rows(self) -> list[Row]:
+        with closing(self._connect()) as db:
+            return db.execute("SELECT at, outcome, latency_s, topic FROM questions ORDER BY at").fetchall()
+
+    def summary(self, enabled: bool = True) -> AnalyticsSummary:
+        return summarise(self.rows(), enabled, self.retention_days)
+
+
+def summarise(rows: list[Row], enabled: bool, retention_days: int) -> AnalyticsSummary:
+    """The staff summary of analytics rows (at, outcome, latency, topic)."""
+    total = len(rows)
+    days: dict[str, int] = {}
+    unanswered: dict[str, int] = {}
+    for at, outcome, _latency, topic in rows:
+        days[at[:10]] = days.get(at[:10], 0) + 1
+        if outcome != Outcome.ANSWER.value:
+            unanswered[topic] = unanswered.get(topic, 0) + 1
+    latencies = np.array([r[2] for r in rows], dtype=float)
+    top = sorted(unanswered.items(), key=lambda item: (-item[1], item[0]))[:TOP_TOPICS]
+    return AnalyticsSummary(
+        enabled=enabled,
+        retention_days=retention_days,
+        questions=total,
+        per_day=[DayCount(day=d, questions=n) for d, n in sorted(days.items())],
+        refusal_rate=_share(rows, Outcome.REFUSE),
+        evidence_only_rate=_share(rows, Outcome.EVIDENCE_ONLY),
+        latency_p50_s=round(float(np.percentile(latencies, 50)), 3) if total else None,
+        latency_p95_s=round(float(np.percentile(latencies, 95)), 3) if total else None,
+        unanswered_topics=[TopicCount(topic=t, questions=n) for t, n in top],
+    )
+
+
+def csv_text(rows: list[Row]) -> str:
+    """Rows as CSV (French headers), for a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for at, outcome, latency, topic in rows:
+        writer.writerow([at[:10], at[11:19], outcome, latency, topic])
+    return out.getvalue()
+
+
+def _share(rows: list[Row], outcome: Outcome) -> float:
+    return round(sum(r[1] == outcome.value for r in rows) / len(rows), 4) if rows else 0.0
+
+
+def open_store(settings: Settings) -> AnalyticsStore:
+    """The store the settings describe, its rows past retention deleted."""
+    store = AnalyticsStore(settings.analytics_db, settings.analytics_retention_days)
+    store.purge()
+    return store
+
+
+def purge(settings: Settings) -> int:
+    """For `cuabot purge`: delete analytics rows past retention; return how many (none without a store)."""
+    if not settings.analytics_db.exists():
+        return 0
+    return AnalyticsStore(settings.analytics_db, settings.analytics_retention_days).purge()
+
+
+class RecordingPipeline:
+    """The pipeline, plus one analytics row per finished answer; every other attribute is the pipeline's.
+
+    Installed in place of the pipeline the API routes receive, so every ask route (JSON,
+    stream, OpenAI-compatible) is counted without each route knowing about analytics. The
+    routes call `gather` then `finish` with the same `started` time: the topic is computed in
+    `gather` (the question itself is not kept) and recorded with the outcome in `finish`.
+    """
+
+    def __init__(self, pipeline: Any, store: AnalyticsStore) -> None:
+        self._pipeline = pipeline
+        self.store = store
+        self._topics: dict[float, str] = {}
+        self._lock = threading.Lock()
+        self._names: frozenset[str] = frozenset()
+        self._names_of: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pipeline, name)
+
+    def gather(self, question: str, history: list[Turn] | None, documents: list[str] | None, started: float) -> Answer:
+        answer = self._pipeline.gather(question, history, documents, started)
+        topic = question_topic(question, self._known_names())
+        with self._lock:
+            while len(self._topics) >= MAX_PENDING:  # answers never finished (client gone)
+                self._topics.pop(next(iter(self._topics)))
+            self._topics[started] = topic
+        return answer
+
+    def finish(self, answer: Answer, started: float) -> Answer:
+        answer = self._pipeline.finish(answer, started)
+        with self._lock:
+            topic = self._topics.pop(started, None)
+        if topic is not None:
+            self.store.record(topic, answer.outcome, answer.timings.get("total_s", 0.0))
+        return answer
+
+    def _known_names(self) -> frozenset[str]:
+        """Proper names the documents hold (computed once per index generation)."""
+        reader = self._pipeline.reader
+        if self._names_of is not reader:
+            self._names = frozenset(n for s in reader.sentences for n in s.names)
+            self._names_of = reader
+        return self._names
+
+
+def with_analytics(pipeline: Any, settings: Settings) -> Any:
+    """The pipeline the API serves: recorded when analytics are enabled, untouched otherwise."""
+    return RecordingPipeline(pipeline, open_store(settings)) if settings.analytics_enabled else pipeline

@@ -1,0 +1,485 @@
+"""Staff routes (`/api/admin/...`, bearer token): the corpus folder, re-indexing, question analytics.
+
+Uploads are checked before they reach the corpus: type found from the content (not the name),
+size limit, the file read by the same loader as the index; a refused file leaves the corpus as
+it was. Changes reach residents after a re-index, built aside in a background thread while the
+service answers from the previous generation (`current.json` switches atomically at the end).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from bot.analytics import AnalyticsStore, AnalyticsSummary, csv_text, open_store, summarise
+from bot.api import PipelineDep
+from bot.auth import ADMIN_REFUSALS, SettingsDep, require_admin
+from core.settings import REPO_ROOT, Settings
+from ingest.build import CORPUS_MANIFEST, BuildReport, build_index
+from ingest.embeddings import Embedder
+from ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, load_file
+from ingest.quality import looks_garbled, overlong_token_share
+from ingest.store import write_json_atomically
+
+log = logging.getLogger("cuabot.staff")
+
+ADMIN_PAGE_DIR = REPO_ROOT / "ui" / "admin"
+_READ_CHUNK = 1024 * 1024
+_HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<article|<main)", re.IGNORECASE)
+_MARKDOWN_HINT = re.compile(r"^(#{1,6} |[-*] |\d+\. |>)", re.MULTILINE)
+_FORMATS = "un PDF, une page HTML, un fichier Markdown ou un texte"
+BUSY = "Une indexation est en cours : réessayez quand elle sera terminée."
+
+router = APIRouter(
+    prefix="/api/admin", tags=["administration"], dependencies=[Depends(require_admin)], responses=ADMIN_REFUSALS
+)
+
+
+# --- Response models -------------------------------------------------------------------------
+
+
+class StaffDocument(BaseModel):
+    """One file of the staff corpus folder, with what the live index holds of it."""
+
+    document: str
+    file: str
+    title: str
+    publisher: str
+    date: str
+    pages: int | None
+    passages: int
+    indexed_at: str | None
+    status: Literal["indexed", "pending", "removed"]
+
+
+class SkippedFile(BaseModel):
+    file: str
+    reason: str
+
+
+class GarbledFile(BaseModel):
+    file: str
+    share: float
+
+
+class ReindexReport(BaseModel):
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    unchanged: int
+    skipped: list[SkippedFile]
+    garbled: list[GarbledFile]
+    passages: int
+    embedded_passages: int
+    seconds: float
+
+
+class ReindexStatus(BaseModel):
+    state: Literal["idle", "running", "done", "failed"]
+    stage: str
+    done: int
+    total: int
+    embedded: int
+    started_at: str | None
+    finished_at: str | None
+    report: ReindexReport | None
+    error: str | None
+
+
+# --- Re-index job ----------------------------------------------------------------------------
+
+
+@dataclass
+class ReindexJob:
+    """At most one build at a time; its progress is read by GET /api/admin/reindex."""
+
+    state: Literal["idle", "running", "done", "failed"] = "idle"
+    stage: str = ""
+    done: int = 0
+    total: int = 0
+    embedded: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
+    report: ReindexReport | None = None
+    error: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held while the corpus folder changes, so that a build never starts half-way through an upload
+    corpus_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def start(self, settings: Settings, embedder: Embedder, store: Any) -> bool:
+        """Start the build in a thread; False when one is already running."""
+        with self._lock:
+            if self.running:
+                return False
+            self.state, self.stage, self.done, self.total, self.embedded = "running", "Lecture des documents", 0, 0, 0
+            self.started_at, self.finished_at, self.report, self.error = _now(), None, None, None
+        threading.Thread(target=self._run, args=(settings, embedder, store), daemon=True, name="reindex").start()
+        return True
+
+    def _run(self, settings: Settings, embedder: Embedder, store: Any) -> None:
+        try:
+            report = build_index(
+                settings,
+                settings.corpus_dir,
+                embedder_factory=lambda _settings: _CountingEmbedder(embedder, self),
+                store=store,
+                on_file_read=self._file_read,
+            )
+            self.report, self.done, self.state = _report(report), self.total, "done"
+        except Exception as exc:  # the page must show the failure, not a bar stuck at 80 %
+            log.exception("re-index failed")
+            self.error = f"L'indexation a échoué ({exc.__class__.__name__}) : l'index précédent reste en service."
+            self.state = "failed"
+        self.stage, self.finished_at = "", _now()
+
+    def _file_read(self, done: int, total: int) -> None:
+        # One more step than files: writing the new generation, the longest when much changed
+        self.done, self.total = done, total + 1
+        if done == total:
+            self.stage = "Calcul des embeddings et écriture de l'index"
+
+    def status(self) -> ReindexStatus:
+        return ReindexStatus(**{k: getattr(self, k) for k in ReindexStatus.model_fields})
+
+
+class _CountingEmbedder:
+    """The service's own embedder (no second model in memory), counting what the build embeds."""
+
+    def __init__(self, embedder: Embedder, job: ReindexJob) -> None:
+        self._embedder, self._job = embedder, job
+        self.name = embedder.name
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        vectors = self._embedder.embed_documents(texts)
+        self._job.embedded += len(texts)
+        return vectors
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embedder.embed_query(text)
+
+
+def _report(report: BuildReport) -> ReindexReport:
+    return ReindexReport(
+        added=report.added,
+        updated=report.updated,
+        removed=report.removed,
+        unchanged=len(report.unchanged),
+        skipped=[SkippedFile(file=f, reason=r) for f, r in report.skipped],
+        garbled=[GarbledFile(file=f, share=round(s, 4)) for f, s in report.garbled],
+        passages=report.total_chunks,
+        embedded_passages=report.embedded_chunks,
+        seconds=round(report.seconds, 2),
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+_APP_STATE_LOCK = threading.Lock()
+
+
+def get_reindex_job(request: Request) -> ReindexJob:
+    """The application's one re-index job (created on first use)."""
+    with _APP_STATE_LOCK:
+        if not hasattr(request.app.state, "reindex_job"):
+            request.app.state.reindex_job = ReindexJob()
+        job: ReindexJob = request.app.state.reindex_job
+        return job
+
+
+ReindexJobDep = Annotated[ReindexJob, Depends(get_reindex_job)]
+
+
+def get_analytics(settings: SettingsDep) -> AnalyticsStore | None:
+    """The analytics store, or None while analytics are off and nothing was ever recorded."""
+    if not settings.analytics_enabled and not settings.analytics_db.exists():
+        return None
+    return open_store(settings)
+
+
+AnalyticsDep = Annotated[AnalyticsStore | None, Depends(get_analytics)]
+
+
+# --- Corpus folder ---------------------------------------------------------------------------
+
+
+def doc_id_of(rel: str) -> str:
+    """The id the index gives a file (same rule as ingest/build.py)."""
+    return Path(rel).with_suffix("").as_posix().replace("/", "-")
+
+
+def corpus_files(folder: Path) -> dict[str, str]:
+    """doc_id -> relative path of every indexable file of the folder."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        hidden = any(p.startswith(".") for p in Path(rel).parts)
+        if path.is_file() and not hidden and path.suffix.lower() in SUPPORTED_SUFFIXES:
+            files[doc_id_of(rel)] = rel
+    return files
+
+
+def read_manifest(folder: Path) -> dict[str, dict[str, str]]:
+    path = folder / CORPUS_MANIFEST
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("documents", {})) if path.exists() else {}
+
+
+def write_manifest(folder: Path, documents: dict[str, dict[str, str]]) -> None:
+    write_json_atomically({"documents": documents}, folder / CORPUS_MANIFEST)
+
+
+def sniff_suffix(data: bytes, declared_name: str) -> str:
+    """The format, from the bytes themselves: the file's name only tells Markdown from plain text."""
+    if data.startswith(b"%PDF-"):
+        return ".pdf"
+    head = data[:4096]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise HTTPException(415, f"Type de fichier non pris en charge : envoyez {_FORMATS}.")
+    if _HTML_START.match(head.lstrip(b"\xef\xbb\xbf")):
+        return ".html"
+    text = head.decode("utf-8", errors="ignore")
+    if Path(declared_name).suffix.lower() in {".md", ".markdown"} or _MARKDOWN_HINT.search(text):
+        return ".md"
+    return ".txt"
+
+
+def slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80]
+
+
+def read_upload(upload: UploadFile, limit: int) -> bytes:
+    """The upload's bytes, refused (413) past the size limit without reading further."""
+    data = bytearray()
+    while chunk := upload.file.read(_READ_CHUNK):
+        data.extend(chunk)
+        if len(data) > limit:
+            raise HTTPException(413, f"Fichier trop volumineux : maximum {limit / 1_048_576:.0f} Mo.")
+    if not data:
+        raise HTTPException(422, "Le fichier est vide.")
+    return bytes(data)
+
+
+def check_readable(data: bytes, suffix: str, folder: Path, settings: Settings) -> Path:
+    """Write the upload to a hidden file of the folder (the index skips it) and read it as the index will.
+
+    Returns that file for the caller to rename into place; removes it and answers 422 when unreadable.
+    """
+    staged = folder / f".upload-{uuid.uuid4().hex}{suffix}"
+    staged.write_bytes(data)
+    try:
+        units = load_file(staged)
+        share = overlong_token_share("\n".join(u.page_content for u in units))
+        if looks_garbled(share, settings.garbled_token_share):
+            raise UnreadableFile(f"texte illisible ({share * 100:.0f} % de mots collés) : PDF à refaire ou à convertir")
+    except UnreadableFile as exc:
+        staged.unlink(missing_ok=True)
+        raise HTTPException(422, f"Fichier refusé : {exc}.") from exc
+    return staged
+
+
+def metadata(title: str, publisher: str, date: str, previous: dict[str, str] | None = None) -> dict[str, str]:
+    old = previous or {}
+    return {
+        "title": title.strip() or old.get("title", ""),
+        "publisher": publisher.strip() or old.get("publisher", ""),
+        "date": date.strip() or old.get("date", ""),
+        "author": old.get("author", ""),
+        "url": old.get("url", ""),
+    }
+
+
+def _index_entries(pipe: Any) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The live generation's files (rel -> fingerprint) and when it was written."""
+    path = pipe.reader.generation_dir / "manifest.json"
+    indexed_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    return json.loads(path.read_text(encoding="utf-8"))["files"], indexed_at
+
+
+def _is_current(path: Path, entry: dict[str, Any]) -> bool:
+    stat = path.stat()
+    if stat.st_size == entry["size"] and stat.st_mtime_ns == entry["mtime_ns"]:
+        return True
+    return hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+
+
+# --- Routes ----------------------------------------------------------------------------------
+
+StaffUpload = Annotated[UploadFile, File(description="PDF, HTML, Markdown ou texte")]
+
+
+@router.get("/documents", response_model=list[StaffDocument])
+def list_documents(pipe: PipelineDep, settings: SettingsDep) -> list[StaffDocument]:
+    """The corpus folder and the live index side by side: a file changed since is "pending"."""
+    pipe.reload_if_reindexed()
+    folder = settings.corpus_dir
+    files, manifest = corpus_files(folder), read_manifest(folder)
+    indexed, indexed_at = _index_entries(pipe)
+    passages: dict[str, int] = {}
+    pages: dict[str, int] = {}
+    for chunk in pipe.reader.chunks:
+        passages[chunk.doc_id] = passages.get(chunk.doc_id, 0) + 1
+        if chunk.page:
+            pages[chunk.doc_id] = max(pages.get(chunk.doc_id, 0), chunk.page)
+    rows = []
+    for rel in sorted(set(files.values()) | set(indexed)):
+        doc_id, entry, meta = doc_id_of(rel), indexed.get(rel), manifest.get(rel, {})
+        info = (entry or {}).get("info", {})
+        present = rel in files.values()
+        if not present and files.get(doc_id, rel) != rel:
+            continue  # replaced by a file of another format: one row, the new file's
+        current = present and entry is not None and _is_current(folder / rel, entry)
+        rows.append(
+            StaffDocument(
+                document=doc_id,
+                file=rel,
+                title=meta.get("title") or info.get("title") or doc_id,
+                publisher=meta.get("publisher", info.get("publisher", "")),
+                date=meta.get("date", info.get("date", "")),
+                pages=pages.get(doc_id) if entry else None,
+                passages=passages.get(doc_id, 0) if entry else 0,
+                indexed_at=indexed_at if entry else None,
+                status="indexed" if current else "pending" if present else "removed",
+            )
+        )
+    return rows
+
+
+@router.post("/documents", response_model=StaffDocument, status_code=201)
+def add_document(
+    settings: SettingsDep,
+    job: ReindexJobDep,
+    file: StaffUpload,
+    title: Annotated[str, Form(max_length=300)] = "",
+    publisher: Annotated[str, Form(max_length=200)] = "",
+    date: Annotated[str, Form(max_length=40)] = "",
+) -> StaffDocument:
+    """Add a file to the corpus folder (indexed at the next re-index)."""
+    data = read_upload(file, settings.upload_max_bytes)
+    suffix = sniff_suffix(data, file.filename or "")
+    name = slug(Path(file.filename or "").stem) or slug(title) or f"document-{uuid.uuid4().hex[:8]}"
+    folder = settings.corpus_dir
+    with job.corpus_lock:
+        if job.running:
+            raise HTTPException(409, BUSY)
+        if name in corpus_files(folder):
+            raise HTTPException(409, f"Un document « {name} » existe déjà : remplacez-le ou renommez le fichier.")
+        staged = check_readable(data, suffix, folder, settings)
+        rel = f"{name}{suffix}"
+        os.replace(staged, folder / rel)
+        manifest = read_manifest(folder)
+        manifest[rel] = metadata(title, publisher, date)
+        write_manifest(folder, manifest)
+    return _pending(rel, manifest[rel])
+
+
+@router.put("/documents/{document}", response_model=StaffDocument)
+def replace_document(
+    document: str,
+    settings: SettingsDep,
+    job: ReindexJobDep,
+    file: StaffUpload,
+    title: Annotated[str, Form(max_length=300)] = "",
+    publisher: Annotated[str, Form(max_length=200)] = "",
+    date: Annotated[str, Form(max_length=40)] = "",
+) -> StaffDocument:
+    """Replace a file (its format may change); empty fields keep the previous title, publisher, date."""
+    data = read_upload(file, settings.upload_max_bytes)
+    suffix = sniff_suffix(data, file.filename or "")
+    folder = settings.corpus_dir
+    with job.corpus_lock:
+        if job.running:
+            raise HTTPException(409, BUSY)
+        old_rel = _existing(folder, document)
+        staged = check_readable(data, suffix, folder, settings)
+        rel = Path(old_rel).with_suffix(suffix).as_posix()
+        os.replace(staged, folder / rel)
+        if rel != old_rel:
+            (folder / old_rel).unlink()
+        manifest = read_manifest(folder)
+        manifest[rel] = metadata(title, publisher, date, manifest.pop(old_rel, None))
+        write_manifest(folder, manifest)
+    return _pending(rel, manifest[rel])
+
+
+@router.delete("/documents/{document}", status_code=204)
+def remove_document(document: str, settings: SettingsDep, job: ReindexJobDep) -> Response:
+    """Remove a file and its metadata (it leaves the index at the next re-index)."""
+    folder = settings.corpus_dir
+    with job.corpus_lock:
+        if job.running:
+            raise HTTPException(409, BUSY)
+        rel = _existing(folder, document)
+        (folder / rel).unlink()
+        manifest = read_manifest(folder)
+        if manifest.pop(rel, None) is not None:
+            write_manifest(folder, manifest)
+    return Response(status_code=204)
+
+
+def _existing(folder: Path, document: str) -> str:
+    rel = corpus_files(folder).get(document)
+    if rel is None:
+        raise HTTPException(404, f"Document introuvable : {document}.")
+    return rel
+
+
+def _pending(rel: str, meta: dict[str, str]) -> StaffDocument:
+    return StaffDocument(
+        document=doc_id_of(rel),
+        file=rel,
+        title=meta["title"] or doc_id_of(rel),
+        publisher=meta["publisher"],
+        date=meta["date"],
+        pages=None,
+        passages=0,
+        indexed_at=None,
+        status="pending",
+    )
+
+
+@router.post("/reindex", response_model=ReindexStatus, status_code=202)
+def start_reindex(pipe: PipelineDep, settings: SettingsDep, job: ReindexJobDep) -> ReindexStatus:
+    """Build the next index generation aside; the service answers from the current one meanwhile."""
+    with job.corpus_lock:
+        if not job.start(settings, pipe.embedder, pipe.reader.store):
+            raise HTTPException(409, BUSY)
+    return job.status()
+
+
+@router.get("/reindex", response_model=ReindexStatus)
+def reindex_status(job: ReindexJobDep) -> ReindexStatus:
+    return job.status()
+
+
+@router.get("/analytics", response_model=AnalyticsSummary)
+def analytics(store: AnalyticsDep, settings: SettingsDep) -> AnalyticsSummary:
+    """Questions per day, refusal and evidence-only rates, latency, most frequent unanswered topics."""
+    return summarise(store.rows() if store else [], settings.analytics_enabled, settings.analytics_retention_days)
+
+
+@router.get("/analytics.csv", response_class=Response)
+def analytics_csv(store: AnalyticsDep) -> Response:
+    text = csv_text(store.rows() if store else [])
+    headers = {"Content-Disposition": 'attachment; filename="questions.csv"'}
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)

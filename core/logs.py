@@ -1,0 +1,89 @@
+"""Logging set-up for the server: JSON lines (or plain text), personal data masked on every handler.
+
+`logging_config` is one `logging.config.dictConfig` dictionary used twice: by `configure_logging`
+(our own loggers while the models load) and by uvicorn (`uvicorn.run(log_config=...)`), which
+applies it again, so uvicorn's loggers, ours and exception tracebacks share the masking filter.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+from datetime import UTC, datetime
+from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
+from core.privacy import MaskingFilter, mask_personal_data
+from core.settings import Settings
+
+ACCESS_LOGGER = "uvicorn.access"
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JsonLineFormatter(JsonFormatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, then the details.
+
+    An access line also carries client, method, path and status, taken from uvicorn's arguments
+    (already anonymised and masked by `MaskingFilter`).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+            json_ensure_ascii=False,
+        )
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        """The traceback, masked: this library formats `exc_info` itself instead of reading `exc_text`."""
+        return mask_personal_data(logging.Formatter.formatException(self, ei))
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        log_data["time"] = datetime.fromtimestamp(record.created, UTC)
+        super().add_fields(log_data, record, message_dict)
+        if record.name == ACCESS_LOGGER and isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, _version, status = record.args
+            log_data.update(client=client, method=method, path=path, status=status)
+
+
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """The dictConfig for the whole process: errors and app logs on stderr, access lines on stdout."""
+    if settings.log_json:
+        formatters: dict[str, Any] = {"default": {"()": JsonLineFormatter}, "access": {"()": JsonLineFormatter}}
+    else:
+        formatters = {
+            "default": {"format": _TEXT_FORMAT},
+            "access": {
+                "()": "uvicorn.logging.AccessFormatter",
+                "fmt": '%(asctime)s %(levelname)s %(name)s: %(client_addr)s - "%(request_line)s" %(status_code)s',
+                "use_colors": False,
+            },
+        }
+    handler = {"class": "logging.StreamHandler", "filters": ["mask"]}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"mask": {"()": MaskingFilter}},
+        "formatters": formatters,
+        "handlers": {
+            "default": {**handler, "formatter": "default", "stream": "ext://sys.stderr"},
+            "access": {**handler, "formatter": "access", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            ACCESS_LOGGER: {"handlers": ["access"], "level": "INFO", "propagate": False},
+            "bm25s": {"level": "WARNING"},
+        },
+        "root": {"handlers": ["default"], "level": "INFO"},
+    }
+
+
+def configure_logging(settings: Settings) -> dict[str, Any]:
+    """Apply `logging_config(settings)` now and return it for `uvicorn.run(log_config=...)`."""
+    config = logging_config(settings)
+    logging.config.dictConfig(config)
+    return config

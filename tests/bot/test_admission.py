@@ -1,0 +1,42 @@
+"""The admission queue's accounting: places are bounded and always given back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.admission import Admission, QueueFull
+from bot.api import create_api
+from bot.generation import MockGenerator
+from bot.pipeline import Pipeline
+from core.settings import Settings
+from ingest.embeddings import E5Embedder
+from ingest.store import IndexReader
+from tests.fixtures.doubles import build_small_index
+
+
+def test_places_are_bounded_and_released_once() -> None:
+    admission = Admission(Settings(generator_slots=1, generator_queue_size=1, _env_file=None))  # type: ignore[call-arg]
+    first, second = admission.admit(), admission.admit()
+    with pytest.raises(QueueFull):
+        admission.admit()
+    first.release()
+    first.release()
+    assert admission.in_flight == 1
+    second.release()
+    assert admission.in_flight == 0
+
+
+def test_every_route_gives_its_place_back(tmp_path: Path) -> None:
+    index = build_small_index(tmp_path)
+    settings = Settings(embedder="e5", index_dir=index, feedback_db=tmp_path / "fb.sqlite3", _env_file=None)  # type: ignore[call-arg]
+    app = create_api(Pipeline(settings, E5Embedder(), MockGenerator(), IndexReader(settings)), settings)
+    question = {"question": "Quand la déchetterie de Dainville est-elle ouverte ?"}
+    with TestClient(app) as client:
+        for _ in range(settings.generator_slots + settings.generator_queue_size + 1):
+            assert client.post("/api/ask", json=question).status_code == 200
+            with client.stream("POST", "/api/ask/stream", json=question) as response:
+                next(response.iter_lines())  # the client leaves after the first line
+        assert app.state.admission.in_flight == 0

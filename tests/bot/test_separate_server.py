@@ -1,0 +1,91 @@
+"""Generation on a separate server: llama.cpp's own OpenAI-compatible server, the API under uvicorn with 2 workers.
+
+The setup of an authority that runs its model apart (vLLM, the Albert API, llama.cpp's server):
+CUABOT_GENERATOR=openai and CUABOT_OPENAI_BASE_URL, nothing else changed. Both servers are real
+processes on 127.0.0.1; the API reads the shipped corpus indexed with e5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bench.load.run import free_port, llama_server_command, served, uvicorn_command
+
+pytestmark = pytest.mark.slow
+
+CORPUS_QUESTIONS = {
+    "Combien de visiteurs au Numericamp 2024 ?": "450 visiteurs",
+    "Combien d'intervenants ont pris la parole pendant la journée Numericamp ?": "57 intervenants",
+    "Combien de partenaires exposants au Numericamp ?": "36 partenaires exposants",
+}
+UNANSWERABLE = "Quels sont les horaires d'ouverture de la mairie d'Arras ?"
+TIMEOUT_S = 240.0
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python[server]) with the project's GGUF model."""
+    port = free_port()
+    with served(llama_server_command(port), port, {}, ready_timeout_s=300, ready_path="/v1/models") as url:
+        yield f"{url}/v1"
+
+
+@pytest.fixture(scope="module")
+def api(llama_server: str, e5_corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API under uvicorn --workers 2, phrasing through the llama.cpp server."""
+    root = tmp_path_factory.mktemp("separate-server")
+    env = {
+        "CUABOT_SETTINGS_FILE": str(root / "none.env"),
+        "CUABOT_GENERATOR": "openai",
+        "CUABOT_OPENAI_BASE_URL": llama_server,
+        "CUABOT_LLM_TIMEOUT_S": "120",
+        "CUABOT_EMBEDDER": "e5",
+        "CUABOT_INDEX_DIR": str(e5_corpus_index),
+        "CUABOT_FEEDBACK_DB": str(root / "feedback.sqlite3"),
+        "CUABOT_ANALYTICS_DB": str(root / "analytics.sqlite3"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    port = free_port()
+    with served(uvicorn_command(port, workers=2), port, env, ready_timeout_s=300) as url:
+        yield url
+
+
+def ask(api: str, question: str) -> dict[str, Any]:
+    response = httpx.post(f"{api}/api/ask", json={"question": question}, timeout=TIMEOUT_S)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_health_names_the_remote_generator(api: str) -> None:
+    health = httpx.get(f"{api}/api/health", timeout=30).json()
+    assert health["status"] == "ok" and health["generator"] == "openai-compatible"
+
+
+def test_corpus_question_is_phrased_by_the_remote_model_with_its_quote(api: str) -> None:
+    question, fact = next(iter(CORPUS_QUESTIONS.items()))
+    body = ask(api, question)
+    assert body["outcome"] in {"answer", "evidence_only"}, body["reason"]
+    assert "first_token_s" in body["timings"]  # the llama.cpp server streamed tokens
+    assert any(fact in quote["text"] for quote in body["evidence"])
+    assert fact in body["answer"] and body["sources"][0]["document"] == "numericamp-livre-blanc-2024"
+
+
+def test_unanswerable_question_is_refused(api: str) -> None:
+    body = ask(api, UNANSWERABLE)
+    assert body["outcome"] == "refuse" and body["refused"] and body["evidence"] == []
+
+
+def test_concurrent_residents_are_all_answered(api: str) -> None:
+    questions = [*list(CORPUS_QUESTIONS)[1:], UNANSWERABLE]
+    with ThreadPoolExecutor(len(questions)) as pool:
+        bodies = list(pool.map(lambda q: ask(api, q), questions))
+    for body, fact in zip(bodies, list(CORPUS_QUESTIONS.values())[1:], strict=False):
+        assert body["outcome"] in {"answer", "evidence_only"} and fact in body["answer"], body["reason"]
+    assert bodies[-1]["outcome"] == "refuse"

@@ -1,0 +1,91 @@
+"""Start-up faults: a missing or corrupt model stops `cuabot serve` with the fix; an unreachable model server
+degrades the service to evidence only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.api import create_api
+from bot.generation import build_generator
+from bot.pipeline import Pipeline
+from bot.prompts import FIXED_PREFIX
+from core.settings import Settings
+from ingest.embeddings import E5Embedder
+from ingest.models import QWEN_CODER_GGUF
+from ingest.store import IndexReader
+from tests.fixtures.doubles import build_small_index
+
+CUABOT = Path(sys.executable).parent / "cuabot"
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_small_index(tmp_path_factory.mktemp("startup"))
+
+
+def test_unreachable_openai_server_degrades_health_and_answers_with_evidence(small_index: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    settings = Settings(
+        embedder="e5",
+        index_dir=small_index,
+        feedback_db=small_index.parent / "fb.sqlite3",
+        generator="openai",
+        openai_base_url=url,
+        min_evidence_score=0.0,
+        min_question_coverage=0.0,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    generator = build_generator(settings, FIXED_PREFIX)
+    pipeline = Pipeline(settings, E5Embedder(), generator, IndexReader(settings))
+    with TestClient(create_api(pipeline, settings)) as client:
+        health = client.get("/api/health").json()
+        body = client.post("/api/ask", json={"question": "Quand la déchetterie de Dainville est-elle ouverte ?"}).json()
+    assert health["status"] == "degraded" and url in health["reason"] and "injoignable" in health["reason"]
+    assert body["outcome"] == "evidence_only" and "samedi" in body["answer"] and body["evidence"]
+
+
+def serve_with_cache(cache: Path, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`cuabot serve` as a real process, with the model cache at `cache` (it must stop before serving)."""
+    environment = {
+        **os.environ,
+        "CUABOT_CACHE_DIR": str(cache),
+        "CUABOT_INDEX_DIR": str(tmp_path / "index"),
+        "CUABOT_SETTINGS_FILE": str(tmp_path / "absent.env"),
+        "COLUMNS": "500",
+        **env,
+    }
+    command = [str(CUABOT), "serve", "--port", str(closed_port())]
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_missing_model_stops_start_with_the_file_and_the_fix(tmp_path: Path) -> None:
+    result = serve_with_cache(tmp_path / "empty-cache", tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2
+    assert f"modèle absent : {tmp_path / 'empty-cache' / 'models' / QWEN_CODER_GGUF.assembled_name}" in output
+    assert "cuabot models install" in output
+
+
+def test_corrupt_model_stops_start_with_the_file_and_the_fix(tmp_path: Path) -> None:
+    models = tmp_path / "cache" / "models"
+    models.mkdir(parents=True)
+    (models / f"{QWEN_CODER_GGUF.name}.verified").write_text("ok")
+    (models / QWEN_CODER_GGUF.assembled_name).write_bytes(b"GGUF truncated")
+    result = serve_with_cache(tmp_path / "cache", tmp_path, CUABOT_EMBEDDER="e5")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2 and "modèle corrompu" in output
+    assert str(models / QWEN_CODER_GGUF.assembled_name) in output and "cuabot models install" in output

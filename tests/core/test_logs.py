@@ -1,0 +1,190 @@
+"""Server logs: JSON lines (or text), and personal data masked on every path, `cuabot serve` included."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.logs import configure_logging
+from core.privacy import LABELS
+from core.settings import REPO_ROOT, Settings
+
+EMAIL = "jeanne.durand@example.fr"
+PHONE = "06 12 34 56 78"
+NIR = "1 85 05 78 006 084 36"
+IBAN = "FR76 3000 6000 0112 3456 7890 189"
+STREET = "12 rue Victor Hugo"
+QUESTION = f"Je suis {EMAIL}, tél. {PHONE}, NIR {NIR}, IBAN {IBAN}, au {STREET} : horaires de la médiathèque ?"
+SECRETS = [EMAIL, EMAIL.replace("@", "%40"), PHONE, PHONE.replace(" ", ""), NIR, IBAN, "Victor Hugo"]
+START_TIMEOUT_S = 180.0
+_LOGGERS = ("", "uvicorn", "uvicorn.access", "uvicorn.error", "bm25s")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """configure_logging reconfigures the process: put pytest's logging back afterwards."""
+    saved = {name: logging.getLogger(name) for name in _LOGGERS}
+    state = {name: (lg.handlers[:], lg.level, lg.propagate, lg.filters[:]) for name, lg in saved.items()}
+    yield
+    for name, (handlers, level, propagate, filters) in state.items():
+        saved[name].handlers[:] = handlers
+        saved[name].setLevel(level)
+        saved[name].propagate = propagate
+        saved[name].filters[:] = filters
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _access(args: tuple[Any, ...]) -> None:
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', *args)
+
+
+ACCESS_ARGS = ("127.0.0.1:40000", "GET", f"/api/health?courriel={EMAIL}&tel={PHONE.replace(' ', '+')}", "1.1", 200)
+
+
+def test_json_access_line_has_request_fields(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(Settings(log_json=True, _env_file=None))  # type: ignore[call-arg]
+    _access(ACCESS_ARGS)
+    out, err = capsys.readouterr()
+    (line,) = _json_lines(out)
+    assert list(line)[:4] == ["time", "level", "logger", "message"]
+    assert line["logger"] == "uvicorn.access" and line["level"] == "INFO"
+    assert (line["client"], line["method"], line["status"]) == ("127.0.0.0", "GET", 200)
+    assert line["path"] == "/api/health?courriel=[courriel]&tel=[téléphone]"
+    assert "Logging error" not in err
+
+
+def test_text_access_line_is_written_and_masked(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(Settings(log_json=False, _env_file=None))  # type: ignore[call-arg]
+    _access(ACCESS_ARGS)
+    out, err = capsys.readouterr()
+    assert 'uvicorn.access: 127.0.0.0 - "GET /api/health?courriel=[courriel]&tel=[téléphone] HTTP/1.1" 200 OK' in out
+    assert "Logging error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("log_json", [True, False])
+def test_exception_traceback_is_masked(
+    restore_logging: None, capsys: pytest.CaptureFixture[str], log_json: bool
+) -> None:
+    configure_logging(Settings(log_json=log_json, _env_file=None))  # type: ignore[call-arg]
+    try:
+        raise RuntimeError(f"échec pour {EMAIL}, {PHONE}, {NIR}, {IBAN}, {STREET}")
+    except RuntimeError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    err = capsys.readouterr().err
+    assert "RuntimeError: échec pour [courriel], [téléphone], [NIR], [IBAN], [adresse]" in (
+        _json_lines(err)[0]["exc_info"] if log_json else err
+    )
+    assert not any(secret in err for secret in SECRETS)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_ready(url: str, server: subprocess.Popen[bytes], stderr: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            tail = stderr.read_text(encoding="utf-8")[-3000:]
+            raise RuntimeError(f"cuabot serve stopped with code {server.returncode}:\n{tail}")
+        try:
+            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.5)
+    raise RuntimeError("cuabot serve did not start")
+
+
+# What `cuabot serve` does (configure_logging, then uvicorn with the same config), with the API
+# alone and one route that fails with personal data in its exception.
+SERVER = """
+import sys
+import uvicorn
+from bot.api import create_api
+from bot.pipeline import build_pipeline
+from core.logs import configure_logging
+from core.privacy import LABELS
+from core.settings import get_settings
+
+settings = get_settings()
+log_config = configure_logging(settings)
+app = create_api(build_pipeline(settings), settings)
+
+def boom() -> None:
+    raise RuntimeError(sys.argv[2])
+
+app.add_api_route("/boom", boom)
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=log_config)
+"""
+
+
+@pytest.fixture
+def served_logs(tmp_path: Path, e5_corpus_index: Path) -> Iterator[tuple[str, Path, Path]]:
+    """The API (mock generator, e5 index) served on a free port; yields its URL, stdout and stderr files."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CUABOT_SETTINGS_FILE": str(tmp_path / "absent.env"),
+        "CUABOT_EMBEDDER": "e5",
+        "CUABOT_GENERATOR": "mock",
+        "CUABOT_INDEX_DIR": str(e5_corpus_index),
+        "CUABOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
+        "CUABOT_ANALYTICS_DB": str(tmp_path / "analytics.sqlite3"),
+        "CUABOT_LOG_JSON": "true",
+        "HF_HUB_OFFLINE": "1",
+    }
+    stdout, stderr = tmp_path / "stdout.log", tmp_path / "stderr.log"
+    command = [sys.executable, "-c", SERVER, str(port), f"échec pour {EMAIL}, {PHONE}, {NIR}, {IBAN}, {STREET}"]
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err)
+        try:
+            _wait_until_ready(f"http://127.0.0.1:{port}", server, stderr)
+            yield f"http://127.0.0.1:{port}", stdout, stderr
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def test_served_requests_are_logged_masked(served_logs: tuple[str, Path, Path]) -> None:
+    url, stdout, stderr = served_logs
+    with httpx.Client(base_url=url, timeout=60) as client:
+        assert client.get("/api/health", params={"courriel": EMAIL, "tel": PHONE}).status_code == 200
+        assert client.get(f"/inconnu/{EMAIL}/{PHONE.replace(' ', '')}").status_code == 404
+        assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200
+        assert client.get("/boom").status_code == 500
+    time.sleep(0.5)  # the access line is written after the response
+    out, err = stdout.read_text(encoding="utf-8"), stderr.read_text(encoding="utf-8")
+    assert "Logging error" not in err
+    assert not [line for line in err.splitlines() if line.startswith("Traceback")], "a traceback outside JSON"
+    access = [line for line in _json_lines(out) if line["logger"] == "uvicorn.access"]
+    requests = {(line["method"], line["path"].partition("?")[0], line["status"]) for line in access}
+    assert {("GET", "/api/health", 200), ("GET", "/inconnu/[courriel]/[téléphone]", 404)} <= requests
+    assert {("POST", "/api/ask", 200), ("GET", "/boom", 500)} <= requests
+    health = next(line for line in access if line["path"].startswith("/api/health?"))
+    assert health["path"] == "/api/health?courriel=[courriel]&tel=[téléphone]"
+    assert {line["client"] for line in access} == {"127.0.0.0"}
+    logs = _json_lines(err)
+    questions = [line["message"] for line in logs if line["logger"] == "cuabot.pipeline"]
+    assert any(
+        message.startswith("question:") and all(label in message for label in LABELS[:-1]) for message in questions
+    )
+    (failure,) = [line for line in logs if "exc_info" in line]
+    assert failure["logger"] == "uvicorn.error"
+    assert "RuntimeError: échec pour [courriel], [téléphone], [NIR], [IBAN], [adresse]" in failure["exc_info"]
+    assert not [secret for secret in SECRETS if secret in out or secret in err]

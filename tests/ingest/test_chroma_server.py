@@ -1,0 +1,147 @@
+"""The index on a real Chroma server (`chroma run`, as a deployment with CUABOT_CHROMA_URL would use it).
+
+The shipped corpus is indexed with e5 through the server; the questions of tests/bot/test_retrieval.py
+must then find the same passages and evidence as on the embedded store. The e5 vectors are taken
+from the session's embedded index (`e5_corpus_index`) where it has them: the build, the server
+and the queries are real, and the run does not pay for embedding the corpus twice.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import chromadb
+import httpx
+import numpy as np
+import pytest
+
+from bot.evidence import EvidenceRanker
+from bot.retrieval import Retriever
+from core.settings import REPO_ROOT, Settings
+from core.text import analyse
+from ingest.build import build_index
+from ingest.embeddings import E5Embedder
+from ingest.store import IndexReader, read_pointer
+
+pytestmark = pytest.mark.slow
+CHROMA = Path(sys.executable).parent / "chroma"
+START_TIMEOUT_S = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_heartbeat(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"chroma run exited ({server.returncode}): {log.read_text(errors='replace')[-2000:]}")
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"chroma run did not answer in {START_TIMEOUT_S:.0f} s: {log.read_text(errors='replace')[-2000:]}"
+    )
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    log = folder / "chroma.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(CHROMA), "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_heartbeat(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+class KnownVectorsEmbedder(E5Embedder):
+    """e5, answering from the vectors an embedded e5 index of the same corpus already holds."""
+
+    def __init__(self, index_dir: Path) -> None:
+        reader = IndexReader(Settings(embedder="e5", index_dir=index_dir, _env_file=None))  # type: ignore[call-arg]
+        vectors = reader.store.vectors(reader.collection, [c.chunk_id for c in reader.chunks])
+        self.known = {c.embedded_text(): vectors[c.chunk_id] for c in reader.chunks}
+        self.known.update((s.context, v) for s, v in zip(reader.sentences, reader.sentence_vectors, strict=True))
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in texts if t not in self.known]
+        if missing:
+            self.known.update(zip(missing, super().embed_documents(missing), strict=True))
+        return np.vstack([self.known[t] for t in texts])
+
+
+@pytest.fixture(scope="module")
+def server_settings(chroma_url: str, e5_corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    index_dir = tmp_path_factory.mktemp("server-index") / "index"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CUABOT_CHROMA_URL", chroma_url)
+        settings = Settings(embedder="e5", index_dir=index_dir, _env_file=None)  # type: ignore[call-arg]
+    embedder = KnownVectorsEmbedder(e5_corpus_index)
+    report = build_index(settings, REPO_ROOT / "corpus", lambda _s: embedder)
+    assert len(report.added) == 5 and not report.skipped
+    return settings
+
+
+def test_the_vectors_live_on_the_server(server_settings: Settings, chroma_url: str) -> None:
+    pointer = read_pointer(server_settings.index_dir)
+    assert pointer is not None and not (server_settings.index_dir / "chroma").exists()
+    client = chromadb.HttpClient(host="127.0.0.1", port=int(chroma_url.rsplit(":", 1)[1]))
+    reader = IndexReader(server_settings)
+    assert client.get_collection(pointer["collection"]).count() == len(reader.chunks) > 50
+
+
+def _evidence(settings: Settings, question: str) -> tuple[list[str], list[str], list[str]]:
+    """Dense hits, fused passages and the first three evidence sentences for `question`."""
+    reader = IndexReader(settings)
+    ranker = EvidenceRanker(reader, settings)
+    vector = E5Embedder().embed_query(question)
+    passages = Retriever(reader, settings).search(question, vector)
+    evidence = ranker.rank(ranker.terms(analyse(question)), vector, passages)
+    return (
+        [c.chunk_id for c, _ in reader.dense(vector, 10)],
+        [p.chunk.chunk_id for p in passages],
+        [e.sentence.context for e in evidence[:3]],
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Combien de visiteurs au Numericamp 2024 ?",
+        "Combien d'intervenants ont pris la parole au Numericamp ?",
+        "Qui animait l'atelier cyber-attaque ?",
+    ],
+)
+def test_retrieval_through_the_server_matches_the_embedded_store(
+    server_settings: Settings, e5_corpus_index: Path, question: str
+) -> None:
+    """The questions of tests/bot/test_retrieval.py: same passages and evidence, whichever store holds the vectors."""
+    embedded = Settings(embedder="e5", index_dir=e5_corpus_index, _env_file=None)  # type: ignore[call-arg]
+    dense, passages, evidence = _evidence(server_settings, question)
+    assert len(dense) == 10 and len(evidence) == 3
+    assert (dense, passages, evidence) == _evidence(embedded, question)
