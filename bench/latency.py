@@ -118,6 +118,12 @@ def _rate(runs: list[Run], tokens: str, seconds: str) -> float:
     return sum(getattr(r, tokens) for r in runs) / total if total else 0.0
 
 
+def _throughput(sample: Sample, metric: str, tokens: str, seconds: str) -> Figure:
+    """Tokens per second of the pipeline's model against the raw model's."""
+    pipeline, raw = _rate(sample.pipeline, tokens, seconds), _rate(sample.raw, tokens, seconds)
+    return Figure(SECTION, metric, pipeline, raw, "raw model", "tokens/s")
+
+
 def run(settings: Settings, questions: int) -> list[Figure]:
     items = load_items(kind="factual", split="dev")
     sample = Sample()
@@ -148,20 +154,6 @@ def run(settings: Settings, questions: int) -> list[Figure]:
             "raw model, whole prompt",
             "tokens",
         ),
-        Figure(
-            SECTION,
-            "prompt reading",
-            _rate(p, "prompt_tokens", "prompt_s"),
-            _rate(r, "prompt_tokens", "prompt_s"),
-            "raw model",
-            "tokens/s",
-        ),
-        Figure(
-            SECTION,
-            "generation",
-            _rate(p, "generated_tokens", "generation_s"),
-            _rate(r, "generated_tokens", "generation_s"),
-            "raw model",
-            "tokens/s",
-        ),
+        _throughput(sample, "prompt reading", "prompt_tokens", "prompt_s"),
+        _throughput(sample, "generation", "generated_tokens", "generation_s"),
     ]

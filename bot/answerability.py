@@ -4,7 +4,9 @@
   not hold the asked fact (a near-miss: the question's own numbers or most of its rare words
   are missing from the best sentences);
 - otherwise answer: the model phrases the evidence, and if its draft fails verification or
-  the model is busy or late, the pipeline downgrades to evidence only.
+  the model is busy or late, the pipeline downgrades to evidence only. When the model reads
+  the evidence and finds no answer in it, the evidence is shown alone only if it is strong
+  (`Decision.strong`); otherwise the question is refused.
 Thresholds live in settings and are calibrated on the dev split only.
 """
 
@@ -23,6 +25,7 @@ class Decision:
     outcome: Outcome
     reason: str
     coverage: float = 0.0
+    strong: bool = False
 
 
 def decide(question: Analysis, terms: QuestionTerms, evidence: list[Evidence], settings: Settings) -> Decision:
@@ -45,4 +48,5 @@ def decide(question: Analysis, terms: QuestionTerms, evidence: list[Evidence], s
             f"(mots de la question couverts : {coverage:.0%} < {settings.min_question_coverage:.0%})",
             coverage,
         )
-    return Decision(Outcome.ANSWER, f"preuve suffisante (couverture {coverage:.0%})", coverage)
+    strong = best.dense_score >= settings.strong_evidence_score
+    return Decision(Outcome.ANSWER, f"preuve suffisante (couverture {coverage:.0%})", coverage, strong)

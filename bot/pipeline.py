@@ -123,7 +123,14 @@ class Pipeline:
         timings = {"evidence_s": time.perf_counter() - started}
         # the numbers the resident asked about now, not those of an earlier turn searched with it
         decision = decide(analyse(question), terms, evidence, self.settings)
-        return Answer(decision.outcome, decision.reason, evidence, passages=passages, timings=timings)
+        return Answer(
+            decision.outcome,
+            decision.reason,
+            evidence,
+            passages=passages,
+            timings=timings,
+            strong_evidence=decision.strong,
+        )
 
     def phrase(self, question: str, answer: Answer, started: float) -> Iterator[StreamEvent]:
         """The phrasing phase: the model phrases the evidence, then what the evidence supports is kept."""
@@ -141,9 +148,15 @@ class Pipeline:
             return
         answer.draft = draft
         if fold(NOT_FOUND_PHRASE) in fold(draft) and not parse_citations(draft):
-            answer.outcome, answer.reason = Outcome.EVIDENCE_ONLY, "le modèle ne trouve pas la réponse dans les phrases"
+            answer.outcome = Outcome.EVIDENCE_ONLY if answer.strong_evidence else Outcome.REFUSE
+            shown_alone = (
+                "preuve forte montrée seule" if answer.strong_evidence else "preuve trop faible pour la montrer seule"
+            )
+            answer.reason = f"le modèle ne trouve pas la réponse dans les phrases, {shown_alone}"
             return
-        verdict = verify(draft, analyse(question), answer.evidence, self.settings.min_claim_support)
+        verdict = verify(
+            draft, analyse(question), expected_answer_kind(question), answer.evidence, self.settings.min_claim_support
+        )
         answer.sentences = verdict.kept
         answer.dropped = [f"{sentence} — {reason}" for sentence, reason in verdict.dropped]
         if not verdict.kept:

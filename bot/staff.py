@@ -365,59 +365,70 @@ def list_documents(pipe: PipelineDep, settings: SettingsDep) -> list[StaffDocume
     return rows
 
 
-@router.post("/documents", response_model=StaffDocument, status_code=201)
-def add_document(
+@dataclass(frozen=True)
+class DocumentUpload:
+    """The upload form of POST and PUT /documents: the file's bytes and format, and the metadata fields."""
+
+    data: bytes
+    suffix: str
+    filename: str
+    title: str
+    publisher: str
+    date: str
+
+
+def read_document_upload(
     settings: SettingsDep,
-    job: ReindexJobDep,
     file: StaffUpload,
     title: Annotated[str, Form(max_length=300)] = "",
     publisher: Annotated[str, Form(max_length=200)] = "",
     date: Annotated[str, Form(max_length=40)] = "",
-) -> StaffDocument:
-    """Add a file to the corpus folder (indexed at the next re-index)."""
+) -> DocumentUpload:
+    """The file read within the size limit (413, or 422 when empty) and typed from its content (415)."""
     data = read_upload(file, settings.upload_max_bytes)
-    suffix = sniff_suffix(data, file.filename or "")
-    name = slug(Path(file.filename or "").stem) or slug(title) or f"document-{uuid.uuid4().hex[:8]}"
+    filename = file.filename or ""
+    return DocumentUpload(data, sniff_suffix(data, filename), filename, title, publisher, date)
+
+
+DocumentUploadDep = Annotated[DocumentUpload, Depends(read_document_upload)]
+
+
+@router.post("/documents", response_model=StaffDocument, status_code=201)
+def add_document(settings: SettingsDep, job: ReindexJobDep, upload: DocumentUploadDep) -> StaffDocument:
+    """Add a file to the corpus folder (indexed at the next re-index)."""
+    name = slug(Path(upload.filename).stem) or slug(upload.title) or f"document-{uuid.uuid4().hex[:8]}"
     folder = settings.corpus_dir
     with job.corpus_lock:
         if job.running:
             raise HTTPException(409, BUSY)
         if name in corpus_files(folder):
             raise HTTPException(409, f"Un document « {name} » existe déjà : remplacez-le ou renommez le fichier.")
-        staged = check_readable(data, suffix, folder, settings)
-        rel = f"{name}{suffix}"
+        staged = check_readable(upload.data, upload.suffix, folder, settings)
+        rel = f"{name}{upload.suffix}"
         os.replace(staged, folder / rel)
         manifest = read_manifest(folder)
-        manifest[rel] = metadata(title, publisher, date)
+        manifest[rel] = metadata(upload.title, upload.publisher, upload.date)
         write_manifest(folder, manifest)
     return _pending(rel, manifest[rel])
 
 
 @router.put("/documents/{document}", response_model=StaffDocument)
 def replace_document(
-    document: str,
-    settings: SettingsDep,
-    job: ReindexJobDep,
-    file: StaffUpload,
-    title: Annotated[str, Form(max_length=300)] = "",
-    publisher: Annotated[str, Form(max_length=200)] = "",
-    date: Annotated[str, Form(max_length=40)] = "",
+    document: str, settings: SettingsDep, job: ReindexJobDep, upload: DocumentUploadDep
 ) -> StaffDocument:
     """Replace a file (its format may change); empty fields keep the previous title, publisher, date."""
-    data = read_upload(file, settings.upload_max_bytes)
-    suffix = sniff_suffix(data, file.filename or "")
     folder = settings.corpus_dir
     with job.corpus_lock:
         if job.running:
             raise HTTPException(409, BUSY)
         old_rel = _existing(folder, document)
-        staged = check_readable(data, suffix, folder, settings)
-        rel = Path(old_rel).with_suffix(suffix).as_posix()
+        staged = check_readable(upload.data, upload.suffix, folder, settings)
+        rel = Path(old_rel).with_suffix(upload.suffix).as_posix()
         os.replace(staged, folder / rel)
         if rel != old_rel:
             (folder / old_rel).unlink()
         manifest = read_manifest(folder)
-        manifest[rel] = metadata(title, publisher, date, manifest.pop(old_rel, None))
+        manifest[rel] = metadata(upload.title, upload.publisher, upload.date, manifest.pop(old_rel, None))
         write_manifest(folder, manifest)
     return _pending(rel, manifest[rel])
 

@@ -5,7 +5,9 @@ The model only phrases: each of its sentences must be borne out by an evidence s
 evidence holds its numbers (digits or words) and its proper names, every content word it
 echoes from the question (a draft that answers a neighbouring question borrows the
 question's words: "gagné" where the document never says who won), most of its own content
-words, and a negation where it negates. What fails is dropped with its reason.
+words, and a negation where it negates. What fails is dropped with its reason. When the
+question asks for a number and the evidence holds numbers, an answer without any number
+does not answer it (the model copied a neighbouring sentence): it is dropped as a whole.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from core.text import Analysis, analyse, fold, split_sentences
+from core.text import Analysis, AnswerKind, analyse, fold, numbers_in, split_sentences
 from core.types import AnswerSentence, Evidence
 
 CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -34,8 +36,23 @@ def strip_citations(sentence: str) -> str:
     return CITATION.sub("", sentence).strip()
 
 
-def verify(draft: str, question: Analysis, evidence: list[Evidence], min_support: float) -> Verdict:
+def verify(
+    draft: str, question: Analysis, kind: AnswerKind | None, evidence: list[Evidence], min_support: float
+) -> Verdict:
     """Keep the draft's sentences that an evidence sentence supports, each cited by it."""
+    verdict = _supported_sentences(draft, question, evidence, min_support)
+    if kind is AnswerKind.NUMBER and _misses_the_number(verdict.kept, evidence):
+        reason = "la question demande un nombre, la réponse n'en donne aucun"
+        verdict.dropped += [(sentence.text, reason) for sentence in verdict.kept]
+        verdict.kept = []
+    return verdict
+
+
+def _misses_the_number(kept: list[AnswerSentence], evidence: list[Evidence]) -> bool:
+    return bool(kept) and any(e.sentence.numbers for e in evidence) and not any(numbers_in(s.text) for s in kept)
+
+
+def _supported_sentences(draft: str, question: Analysis, evidence: list[Evidence], min_support: float) -> Verdict:
     verdict = Verdict()
     by_number = {e.number: e for e in evidence}
     for sentence in split_sentences(draft):

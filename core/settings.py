@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # (dev: refusal 0.65, false refusal 0.13; the higher 0.35 / 0.4 gave 0.81 but 0.28)
     min_evidence_score: float = 0.25
     min_question_coverage: float = 0.3
+    # When the model reads the evidence and finds no answer, the evidence is shown alone only from this
+    # similarity on, else the question is refused. Dev: the model found nothing for 3 items (1 unanswerable
+    # at 0.54, 2 answerable at 0.48 and 0.51): no dev item changes at 0.45; out-of-corpus probes such as
+    # the weather (0.38) are refused.
+    strong_evidence_score: float = 0.45
 
     # Generator: embedded llama.cpp, any OpenAI-compatible server, or a deterministic mock (tests)
     generator: Literal["llama", "openai", "mock"] = "llama"
@@ -137,6 +142,8 @@ class Settings(BaseSettings):
             raise ValueError("CUABOT_OPENAI_BASE_URL est requis avec CUABOT_GENERATOR=openai")
         if not 0 < self.evidence_shown <= self.retrieve_k * 4:
             raise ValueError("evidence_shown doit être compris entre 1 et 4 × retrieve_k")
+        if self.strong_evidence_score < self.min_evidence_score:
+            raise ValueError("strong_evidence_score doit être au moins égal à min_evidence_score")
         if self.sentence_context_chars >= self.quote_max_chars:
             raise ValueError("sentence_context_chars doit être inférieur à quote_max_chars")
         return self

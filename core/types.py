@@ -119,6 +119,8 @@ class Answer:
     injection: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int = 0
+    # strong enough to be shown alone when the model finds no answer in it (bot/answerability.py)
+    strong_evidence: bool = False
 
     @property
     def refused(self) -> bool:

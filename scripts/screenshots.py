@@ -1,15 +1,17 @@
-"""Screenshots of the widget (answer, evidence only, refusal, phone) and of the helpdesk.
+"""Screenshots of the widget (answer, evidence only, refusal, phone), the helpdesk and the staff page.
 
-    .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000 --out /tmp/screens
+    CUABOT_ADMIN_TOKEN=... .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000 --out docs/img
     .venv/bin/python scripts/screenshots.py --stub --out /tmp/screens   # the test double, no models
 
 Against the real service, pass questions that give each outcome (--evidence-only-question:
-one the model fails to phrase; it depends on the index). Uses Debian's chromium.
+one the model fails to phrase; it depends on the index). The staff page is captured when
+CUABOT_ADMIN_TOKEN holds the service's token. Uses Debian's chromium.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -55,17 +57,29 @@ def helpdesk_shot(browser: Browser, url: str, question: str, dest: Path) -> None
     context.close()
 
 
+def admin_shot(browser: Browser, url: str, token: str, dest: Path) -> None:
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(url + "/admin/")
+    page.get_by_label("Jeton d'administration").fill(token)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator("#documents tbody tr").first).to_be_visible(timeout=30_000)
+    page.screenshot(path=dest, full_page=True, animations="disabled")
+    context.close()
+
+
 def _stub_server(tmp: Path) -> AbstractContextManager[str]:
     """The app around tests/ui/stub_pipeline.StubPipeline, on a free port."""
     sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "ui")]
-    from conftest import make_settings, serve
+    from conftest import make_settings
     from stub_pipeline import StubPipeline
 
+    from tests.fixtures.live_server import live_server
     from ui.app import create_app
 
     tmp.mkdir(parents=True, exist_ok=True)
     settings = make_settings(tmp)
-    return serve(create_app(StubPipeline(), settings))  # type: ignore[arg-type]
+    return live_server(create_app(StubPipeline(), settings))  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -87,6 +101,8 @@ def main() -> None:
             widget_shot(browser, url, getattr(args, name.replace("-", "_")), args.out / f"{name}.png")
         widget_shot(browser, url, args.widget_answer, args.out / "widget-answer-phone.png", phone=True)
         helpdesk_shot(browser, url, args.widget_answer, args.out / "helpdesk.png")
+        if token := os.environ.get("CUABOT_ADMIN_TOKEN"):
+            admin_shot(browser, url, token, args.out / "admin.png")
         browser.close()
     print(f"screenshots in {args.out}")
 

@@ -21,8 +21,13 @@ from core.types import Answer, Chunk, Evidence, Outcome
 
 logger = logging.getLogger(__name__)
 
+CellType = Literal["number", "str"]
 PASSAGE_HEADERS = ["Rang", "Score", "Citée", "Document", "Page ou section", "Extrait"]
+PASSAGE_TYPES: list[CellType] = ["number", "number", "str", "str", "str", "str"]
+PASSAGE_WIDTHS: list[str | int] = ["6%", "8%", "7%", "18%", "12%", "49%"]
 EVIDENCE_HEADERS = ["n", "Score", "Dense", "Document", "Page ou section", "Phrase"]
+EVIDENCE_TYPES: list[CellType] = ["number", "number", "number", "str", "str", "str"]
+EVIDENCE_WIDTHS: list[str | int] = ["5%", "8%", "8%", "18%", "11%", "50%"]
 SCORE_DECIMALS = 3
 POSITIVE_REASONS = ["clair", "complet", "sources fiables"]
 NEGATIVE_REASONS = ["incorrect", "incohérent", "manque de sources", "hors sujet"]
@@ -176,6 +181,21 @@ def helpdesk_theme() -> gr.themes.Base:
     return gr.themes.Default(primary_hue="blue", font=LOCAL_FONTS, font_mono=LOCAL_MONO_FONTS)
 
 
+def _read_only_table(
+    label: str, elem_id: str, headers: list[str], datatype: list[CellType], widths: list[str | int]
+) -> gr.Dataframe:
+    """A table the conseiller reads but does not edit, long cells wrapped; one header, type and width per column."""
+    return gr.Dataframe(
+        headers=headers,
+        datatype=datatype,
+        label=label,
+        interactive=False,
+        wrap=True,
+        column_widths=widths,
+        elem_id=elem_id,
+    )
+
+
 def _answer_outputs(question: str, answer: Answer, history: list[HistoryEntry], size: int) -> tuple[Any, ...]:
     new_history = add_to_history(history, question, answer, size)
     text = answer_text(answer)
@@ -258,23 +278,15 @@ def build_helpdesk(pipeline: HelpdeskPipeline, settings: Settings, feedback_stor
             with gr.Column(scale=1):
                 gr.Markdown("### Questions de la session")
                 history_view = gr.Markdown(history_markdown([]))
-        evidence = gr.Dataframe(
-            headers=EVIDENCE_HEADERS,
-            datatype=["number", "number", "number", "str", "str", "str"],
-            label="Phrases retenues comme preuves ([n] de la réponse)",
-            interactive=False,
-            wrap=True,
-            column_widths=["5%", "8%", "8%", "18%", "11%", "50%"],
-            elem_id="evidence",
+        evidence = _read_only_table(
+            "Phrases retenues comme preuves ([n] de la réponse)",
+            "evidence",
+            EVIDENCE_HEADERS,
+            EVIDENCE_TYPES,
+            EVIDENCE_WIDTHS,
         )
-        passages = gr.Dataframe(
-            headers=PASSAGE_HEADERS,
-            datatype=["number", "number", "str", "str", "str", "str"],
-            label="Passages retrouvés (tous, cités ou non)",
-            interactive=False,
-            wrap=True,
-            column_widths=["6%", "8%", "7%", "18%", "12%", "49%"],
-            elem_id="passages",
+        passages = _read_only_table(
+            "Passages retrouvés (tous, cités ou non)", "passages", PASSAGE_HEADERS, PASSAGE_TYPES, PASSAGE_WIDTHS
         )
         with gr.Accordion("Vérification du modèle", open=True):
             dropped = gr.Markdown(elem_id="dropped")

@@ -7,27 +7,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_api
-from bot.generation import MockGenerator
-from bot.pipeline import Pipeline
 from core.settings import Settings
-from ingest.embeddings import E5Embedder
-from ingest.store import IndexReader
+from tests.fixtures.mock_api import mock_api
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> Iterator[TestClient]:
-    root = tmp_path_factory.mktemp("api")
-    settings = Settings(
-        embedder="e5",
-        index_dir=e5_corpus_index,
-        feedback_db=root / "fb.sqlite3",
-        min_evidence_score=0.0,
-        admin_token="test-token",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    pipeline = Pipeline(settings, E5Embedder(), MockGenerator(), IndexReader(settings))
-    with TestClient(create_api(pipeline, settings)) as test_client:
+    app = mock_api(tmp_path_factory.mktemp("api"), e5_corpus_index, admin_token="test-token")
+    with TestClient(app) as test_client:
         yield test_client
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.load.run import LOAD_ENV, free_port, run_locust, served, uvicorn_command, warm_up
+from tests.fixtures.live_server import served_api_env
 
 pytestmark = pytest.mark.slow
 # request names of bench/load/locustfile.py (not imported: locust monkey-patches the process with gevent)
@@ -21,16 +22,7 @@ HEALTH = "/api/health"
 
 def test_ten_residents_get_no_server_error_and_no_time_out(e5_corpus_index: Path, tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        **LOAD_ENV,
-        "CUABOT_SETTINGS_FILE": str(tmp_path / "none.env"),
-        "CUABOT_GENERATOR": "mock",
-        "CUABOT_EMBEDDER": "e5",
-        "CUABOT_INDEX_DIR": str(e5_corpus_index),
-        "CUABOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
-        "CUABOT_ANALYTICS_DB": str(tmp_path / "analytics.sqlite3"),
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = served_api_env(tmp_path, e5_corpus_index, **LOAD_ENV)
     with served(uvicorn_command(port), port, env, ready_timeout_s=180) as url:
         warm_up(url)
         result = run_locust(url, residents=10, run_time="20s")

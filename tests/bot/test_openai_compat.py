@@ -9,30 +9,16 @@ from typing import Any
 import openai
 import pytest
 
-from bot.api import create_api
 from bot.display import INJECTION_MESSAGE
-from bot.generation import MockGenerator
-from bot.pipeline import Pipeline
-from core.settings import Settings
-from ingest.embeddings import E5Embedder
-from ingest.store import IndexReader
 from tests.fixtures.live_server import live_server
+from tests.fixtures.mock_api import mock_api
 
 QUESTION = "Combien de visiteurs au Numericamp 2024 ?"
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> Iterator[openai.OpenAI]:
-    root = tmp_path_factory.mktemp("openai-compat")
-    settings = Settings(
-        embedder="e5",
-        index_dir=e5_corpus_index,
-        feedback_db=root / "fb.sqlite3",
-        min_evidence_score=0.0,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    pipeline = Pipeline(settings, E5Embedder(), MockGenerator(), IndexReader(settings))
-    with live_server(create_api(pipeline, settings)) as url:
+    with live_server(mock_api(tmp_path_factory.mktemp("openai-compat"), e5_corpus_index)) as url:
         yield openai.OpenAI(base_url=f"{url}/v1", api_key="sans-objet", max_retries=0, timeout=60)
 
 

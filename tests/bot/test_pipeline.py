@@ -9,7 +9,7 @@ import pytest
 from bot.display import EVIDENCE_LEAD, EVIDENCE_PREFIX, INJECTION_MESSAGE, REFUSAL_MESSAGE, answer_text
 from bot.generation import GenerationError, Generator, MockGenerator
 from bot.pipeline import Pipeline
-from bot.prompts import FIXED_PREFIX, neutralise
+from bot.prompts import FIXED_PREFIX, NOT_FOUND_PHRASE, neutralise
 from bot.schemas import Turn
 from core.settings import Settings
 from core.types import Outcome
@@ -60,6 +60,20 @@ def test_generator_failure_becomes_evidence_only(indexed: Settings) -> None:
     answer = make_pipeline(indexed, ScriptedGenerator(error=GenerationError("délai dépassé"))).ask(QUESTION)
     assert answer.outcome is Outcome.EVIDENCE_ONLY and "délai dépassé" in answer.reason
     assert answer.cited == answer.evidence and answer.evidence
+
+
+def test_model_finding_nothing_in_weak_evidence_refuses(indexed: Settings) -> None:
+    generator = ScriptedGenerator(NOT_FOUND_PHRASE)
+    answer = make_pipeline(indexed, generator, strong_evidence_score=0.99).ask(QUESTION)
+    assert answer.outcome is Outcome.REFUSE and generator.prompts and answer.cited == []
+    assert "trop faible" in answer.reason and answer_text(answer) == REFUSAL_MESSAGE
+
+
+def test_model_finding_nothing_in_strong_evidence_shows_it_alone(indexed: Settings) -> None:
+    generator = ScriptedGenerator(NOT_FOUND_PHRASE)
+    answer = make_pipeline(indexed, generator, strong_evidence_score=0.0).ask(QUESTION)
+    assert answer.outcome is Outcome.EVIDENCE_ONLY and answer.cited == answer.evidence
+    assert "450 visiteurs" in answer_text(answer)
 
 
 def test_weak_evidence_is_refused_before_generation(indexed: Settings) -> None:

@@ -1,14 +1,21 @@
 """Verification of model sentences against the evidence sentences they cite."""
 
 from bot.verification import verify
-from core.text import analyse
+from core.text import analyse, expected_answer_kind, numbers_in
 from core.types import Chunk, Evidence, Sentence
 
 CHUNK = Chunk(chunk_id="d:0", doc_id="d", title="Livre blanc — Numericamp", text="", section="En chiffres")
 
 
 def evidence(number: int, text: str) -> Evidence:
-    sentence = Sentence(sentence_id=f"d:0:{number}", chunk_id="d:0", position=number, text=text, context=text)
+    sentence = Sentence(
+        sentence_id=f"d:0:{number}",
+        chunk_id="d:0",
+        position=number,
+        text=text,
+        context=text,
+        numbers=tuple(numbers_in(text)),
+    )
     return Evidence(number, sentence, CHUNK, score=1.0)
 
 
@@ -19,7 +26,7 @@ EVIDENCE = [
 
 
 def check(draft: str, question: str = "Combien de visiteurs au Numericamp ?") -> tuple[list[str], list[str]]:
-    verdict = verify(draft, analyse(question), EVIDENCE, min_support=0.6)
+    verdict = verify(draft, analyse(question), expected_answer_kind(question), EVIDENCE, min_support=0.6)
     return [f"{s.text.rstrip(' .')} {s.citations}" for s in verdict.kept], [reason for _, reason in verdict.dropped]
 
 
@@ -50,3 +57,11 @@ def test_a_negation_the_evidence_does_not_hold_is_dropped() -> None:
     assert kept == []
     kept, _ = check("La CUA n'a jamais facturé les ateliers [2].", "Les ateliers sont-ils payants ?")
     assert kept == ["La CUA n'a jamais facturé les ateliers [2]"]
+
+
+def test_an_answer_without_the_asked_number_is_dropped() -> None:
+    kept, dropped = check("Le Numericamp a réuni des visiteurs et des partenaires exposants [1].")
+    assert kept == [] and "demande un nombre" in dropped[0]
+    assert check("Les visiteurs étaient quatre cent cinquante [1].")[0] == [
+        "Les visiteurs étaient quatre cent cinquante [1]"
+    ]

@@ -19,6 +19,7 @@ import pytest
 from core.logs import configure_logging
 from core.privacy import LABELS
 from core.settings import REPO_ROOT, Settings
+from tests.fixtures.live_server import served_api_env
 
 EMAIL = "jeanne.durand@example.fr"
 PHONE = "06 12 34 56 78"
@@ -138,17 +139,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=log_config)
 def served_logs(tmp_path: Path, e5_corpus_index: Path) -> Iterator[tuple[str, Path, Path]]:
     """The API (mock generator, e5 index) served on a free port; yields its URL, stdout and stderr files."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "CUABOT_SETTINGS_FILE": str(tmp_path / "absent.env"),
-        "CUABOT_EMBEDDER": "e5",
-        "CUABOT_GENERATOR": "mock",
-        "CUABOT_INDEX_DIR": str(e5_corpus_index),
-        "CUABOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
-        "CUABOT_ANALYTICS_DB": str(tmp_path / "analytics.sqlite3"),
-        "CUABOT_LOG_JSON": "true",
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = {**os.environ, **served_api_env(tmp_path, e5_corpus_index, CUABOT_LOG_JSON="true")}
     stdout, stderr = tmp_path / "stdout.log", tmp_path / "stderr.log"
     command = [sys.executable, "-c", SERVER, str(port), f"échec pour {EMAIL}, {PHONE}, {NIR}, {IBAN}, {STREET}"]
     with stdout.open("wb") as out, stderr.open("wb") as err:

@@ -1,5 +1,6 @@
 """Incremental and atomic index builds, with the light e5 embedder and real Chroma and BM25."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,13 @@ class FailingEmbedder(E5Embedder):
         raise KeyboardInterrupt("killed half-way")
 
 
+@pytest.fixture
+def built(e5_settings: Settings, e5_corpus_index: Path) -> Settings:
+    """Settings over a copy of the shipped corpus's e5 index, built once per run (a build takes minutes)."""
+    shutil.copytree(e5_corpus_index, e5_settings.index_dir)
+    return e5_settings
+
+
 def _dense_top_doc(settings: Settings, question: str) -> str:
     reader = IndexReader(settings)
     return reader.dense(E5Embedder().embed_query(question), 1)[0][0].doc_id
@@ -47,23 +55,21 @@ def test_first_build_indexes_every_document(e5_settings: Settings, corpus_copy: 
     assert any(c.page == 2 for c in reader.chunks)
 
 
-def test_rerun_on_unchanged_corpus_embeds_nothing(e5_settings: Settings, corpus_copy: Path) -> None:
-    build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
-    pointer = read_pointer(e5_settings.index_dir)
+def test_rerun_on_unchanged_corpus_embeds_nothing(built: Settings, corpus_copy: Path) -> None:
+    pointer = read_pointer(built.index_dir)
     counting = CountingEmbedder()
-    report = build_index(e5_settings, corpus_copy, lambda _s: counting)
+    report = build_index(built, corpus_copy, lambda _s: counting)
     assert counting.texts == [] and len(report.unchanged) == 5 and not report.changed
-    assert read_pointer(e5_settings.index_dir) == pointer
+    assert read_pointer(built.index_dir) == pointer
 
 
-def test_only_the_edited_file_is_embedded_again(e5_settings: Settings, corpus_copy: Path) -> None:
-    build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+def test_only_the_edited_file_is_embedded_again(built: Settings, corpus_copy: Path) -> None:
     edited = corpus_copy / "forum-ia-lambersart.txt"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nLa salle des fêtes de Lambersart ouvre le jeudi.\n")
     counting = CountingEmbedder()
-    report = build_index(e5_settings, corpus_copy, lambda _s: counting)
+    report = build_index(built, corpus_copy, lambda _s: counting)
     assert report.updated == ["forum-ia-lambersart.txt"] and len(report.unchanged) == 4
-    reader = IndexReader(e5_settings)
+    reader = IndexReader(built)
     # Passages are embedded with their document's title; sentences alone, each context once
     forum_sentences = {s.context for s in reader.sentences if s.chunk_id.startswith("forum-ia-lambersart:")}
     assert any(t.startswith("Retour sur le forum") for t in counting.texts)
@@ -72,29 +78,27 @@ def test_only_the_edited_file_is_embedded_again(e5_settings: Settings, corpus_co
     assert len(reader.store.vectors(reader.collection, [c.chunk_id for c in reader.chunks])) == len(reader.chunks)
 
 
-def test_deleted_file_chunks_are_removed(e5_settings: Settings, corpus_copy: Path) -> None:
-    build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+def test_deleted_file_chunks_are_removed(built: Settings, corpus_copy: Path) -> None:
     (corpus_copy / "concertations-territoriales-ia.md").unlink()
-    report = build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+    report = build_index(built, corpus_copy, lambda _s: CountingEmbedder())
     assert report.removed == ["concertations-territoriales-ia.md"]
-    reader = IndexReader(e5_settings)
+    reader = IndexReader(built)
     assert not any(c.doc_id == "concertations-territoriales-ia" for c in reader.chunks)
     assert all(c.doc_id != "concertations-territoriales-ia" for c, _ in reader.lexical("Interconnectés Trichet", 10))
 
 
-def test_interrupted_build_leaves_previous_index_usable(e5_settings: Settings, corpus_copy: Path) -> None:
-    build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
-    pointer = read_pointer(e5_settings.index_dir)
+def test_interrupted_build_leaves_previous_index_usable(built: Settings, corpus_copy: Path) -> None:
+    pointer = read_pointer(built.index_dir)
     (corpus_copy / "forum-ia-lambersart.txt").write_text("Texte entièrement nouveau sur les piscines.\n")
     with pytest.raises(KeyboardInterrupt):
-        build_index(e5_settings, corpus_copy, lambda _s: FailingEmbedder())
-    assert read_pointer(e5_settings.index_dir) == pointer
-    assert _dense_top_doc(e5_settings, "Quels ateliers au forum IA de Lambersart ?") == "forum-ia-lambersart"
-    reader = IndexReader(e5_settings)
+        build_index(built, corpus_copy, lambda _s: FailingEmbedder())
+    assert read_pointer(built.index_dir) == pointer
+    assert _dense_top_doc(built, "Quels ateliers au forum IA de Lambersart ?") == "forum-ia-lambersart"
+    reader = IndexReader(built)
     assert not any("piscines" in c.text for c in reader.chunks)
-    report = build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
+    report = build_index(built, corpus_copy, lambda _s: CountingEmbedder())
     assert report.updated == ["forum-ia-lambersart.txt"]
-    assert len(list(e5_settings.index_dir.glob("gen-*"))) <= 2
+    assert len(list(built.index_dir.glob("gen-*"))) <= 2
 
 
 def test_bad_files_are_skipped_and_counted(e5_settings: Settings, tmp_path: Path) -> None:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.settings import Settings
+from tests.fixtures.live_server import live_server
 
 UI_TESTS_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = UI_TESTS_DIR / "artifacts"
@@ -28,7 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SERVER_START_TIMEOUT_S = 30.0
 INSTALL_HINT = "run scripts/install_browser.sh"
 
 
@@ -42,35 +38,6 @@ def make_settings(tmp_dir: Path) -> Settings:
     return Settings(
         feedback_db=tmp_dir / "feedback.sqlite3", analytics_db=tmp_dir / "analytics.sqlite3", store_questions=False
     )
-
-
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run `app` with uvicorn on a free 127.0.0.1 port in a thread; yield its base URL."""
-    import uvicorn
-
-    sock = _free_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=SERVER_START_TIMEOUT_S)
-        sock.close()
 
 
 @pytest.fixture(scope="session")
@@ -120,5 +87,5 @@ def stub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
     settings = make_settings(tmp_path_factory.mktemp("stub-server"))
     pipeline = StubPipeline()
-    with serve(create_app(pipeline, settings)) as url:
+    with live_server(create_app(pipeline, settings)) as url:
         yield {"url": url, "pipeline": pipeline, "settings": settings}

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import serve
 from playwright.sync_api import Page, expect
+
+from tests.fixtures.live_server import live_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -28,7 +29,7 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = get_settings().model_copy(
         update={"feedback_db": tmp_path_factory.mktemp("real-server") / "feedback.sqlite3"}
     )
-    with serve(create_app(build_pipeline(settings), settings)) as url:
+    with live_server(create_app(build_pipeline(settings), settings)) as url:
         yield url
 
 
