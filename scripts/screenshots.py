@@ -99,7 +99,7 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
         for name in DEFAULT_QUESTIONS:
             widget_shot(browser, url, getattr(args, name.replace("-", "_")), args.out / f"{name}.png")
-        widget_shot(browser, url, args.widget_answer, args.out / "widget-answer-phone.png", phone=True)
+        widget_shot(browser, url, args.widget_answer, args.out / "widget-mobile.png", phone=True)
         helpdesk_shot(browser, url, args.widget_answer, args.out / "helpdesk.png")
         if token := os.environ.get("CUABOT_ADMIN_TOKEN"):
             admin_shot(browser, url, token, args.out / "admin.png")
