@@ -14,6 +14,7 @@ Readers resolve `current.json` once and only ever see a complete generation.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import asdict
@@ -33,6 +34,7 @@ from core.types import Chunk, Sentence
 POINTER = "current.json"
 SENTENCES = "sentences.jsonl"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+VECTOR_BATCH = 1000  # ids per read from the store (a Chroma server caps a request's size)
 _STEMMER = Stemmer.Stemmer("french")
 
 
@@ -176,10 +178,27 @@ class IndexReader:
         self.sentences_by_chunk: dict[str, list[int]] = {}
         for row, sentence in enumerate(self.sentences):
             self.sentences_by_chunk.setdefault(sentence.chunk_id, []).append(row)
+        exact = 0 < len(self.chunks) <= settings.exact_search_max_passages
+        self._passage_vectors = self._unit_passage_vectors() if exact else None
 
     def dense(self, vector: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
-        hits = self.store.query(self.collection, vector, k, doc_ids)
-        return [(self.by_id[i], score) for i, score in hits if i in self.by_id]
+        """The k passages closest to `vector` by cosine similarity: exact for a small index, else HNSW."""
+        if self._passage_vectors is None:
+            hits = self.store.query(self.collection, vector, k, doc_ids)
+            return [(self.by_id[i], score) for i, score in hits if i in self.by_id]
+        scores = self._passage_vectors @ (vector / (np.linalg.norm(vector) or 1.0))
+        ranked = (int(row) for row in np.argsort(-scores, kind="stable"))
+        allowed = (row for row in ranked if not doc_ids or self.chunks[row].doc_id in doc_ids)
+        return [(self.chunks[row], float(scores[row])) for row in itertools.islice(allowed, k)]
+
+    def _unit_passage_vectors(self) -> np.ndarray:
+        """The passage vectors in chunk order, unit length, read from the store in batches."""
+        ids = [chunk.chunk_id for chunk in self.chunks]
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(ids), VECTOR_BATCH):
+            found.update(self.store.vectors(self.collection, ids[start : start + VECTOR_BATCH]))
+        matrix = np.stack([found[i] for i in ids]).astype(np.float32)
+        return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
     def lexical(self, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
         tokens = tokenize([query])
