@@ -54,9 +54,9 @@ class Settings(BaseSettings):
     # Vector store: embedded Chroma by default, a Chroma server when a URL is set
     chroma_url: str | None = None
     # Dense search is exact (numpy cosine over the generation's passage vectors, read once from the
-    # store) up to this many passages, Chroma's HNSW above. HNSW is approximate and its graph, built by
-    # several threads, differs from one build to the next: one CI run lost a passage at dense rank 4
-    # of 168 (and the answer with it); numpy takes ~6 ms p50 at 16,800 passages (bench/).
+    # store) up to this many passages, Chroma's HNSW above. HNSW is approximate: one CI run lost the
+    # passage at exact dense rank 4 of 168 (and the answer with it; not reproduced on later loads, the
+    # graph being built by several threads); numpy takes ~6 ms p50 at 16,800 passages (bench/).
     exact_search_max_passages: int = Field(default=50_000, ge=0)
 
     # Sentences (evidence units): a shorter sentence is read with the following ones, up to the maximum
