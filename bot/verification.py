@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from core.text import Analysis, AnswerKind, analyse, fold, numbers_in, split_sentences
 from core.types import AnswerSentence, Evidence
@@ -91,13 +90,9 @@ def _unsupported_because(claim: Analysis, question: Analysis, evidence: Evidence
 
 
 def _source(evidence: Evidence) -> Analysis:
-    """The evidence sentence (with its context) and its passage's title and section, analysed once."""
-    return _analysed_source(evidence.sentence.context, evidence.chunk.title, evidence.chunk.section or "")
-
-
-@lru_cache(maxsize=4096)
-def _analysed_source(context: str, title: str, section: str) -> Analysis:
-    parts = [analyse(text) for text in (context, title, section) if text]
+    """The evidence sentence (with its context) and its passage's title and section, analysed together."""
+    texts = (evidence.sentence.context, evidence.chunk.title, evidence.chunk.section or "")
+    parts = [analyse(text) for text in texts if text]
     return Analysis(
         lemmas=frozenset().union(*(p.lemmas for p in parts)),
         names=frozenset().union(*(p.names for p in parts)),

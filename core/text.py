@@ -89,7 +89,9 @@ class Analysis:
     negated: bool
 
 
+@lru_cache(maxsize=1024)
 def analyse(text: str) -> Analysis:
+    """One text analysed; cached, since one answer reads its question at every step (frozen result)."""
     return analyse_many([text])[0]
 
 

@@ -179,26 +179,28 @@ class IndexReader:
         for row, sentence in enumerate(self.sentences):
             self.sentences_by_chunk.setdefault(sentence.chunk_id, []).append(row)
         exact = 0 < len(self.chunks) <= settings.exact_search_max_passages
-        self._passage_vectors = self._unit_passage_vectors() if exact else None
+        self._passage_vectors = self._read_passage_vectors() if exact else None
 
     def dense(self, vector: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
-        """The k passages closest to `vector` by cosine similarity: exact for a small index, else HNSW."""
+        """The k passages closest to `vector`: exact for a small index, else HNSW.
+
+        Every embedder returns unit vectors (ingest/embeddings.py), so the dot product is the cosine.
+        """
         if self._passage_vectors is None:
             hits = self.store.query(self.collection, vector, k, doc_ids)
             return [(self.by_id[i], score) for i, score in hits if i in self.by_id]
-        scores = self._passage_vectors @ (vector / (np.linalg.norm(vector) or 1.0))
+        scores = self._passage_vectors @ vector
         ranked = (int(row) for row in np.argsort(-scores, kind="stable"))
         allowed = (row for row in ranked if not doc_ids or self.chunks[row].doc_id in doc_ids)
         return [(self.chunks[row], float(scores[row])) for row in itertools.islice(allowed, k)]
 
-    def _unit_passage_vectors(self) -> np.ndarray:
-        """The passage vectors in chunk order, unit length, read from the store in batches."""
+    def _read_passage_vectors(self) -> np.ndarray:
+        """The passage vectors in chunk order, read from the store in batches."""
         ids = [chunk.chunk_id for chunk in self.chunks]
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(ids), VECTOR_BATCH):
             found.update(self.store.vectors(self.collection, ids[start : start + VECTOR_BATCH]))
-        matrix = np.stack([found[i] for i in ids]).astype(np.float32)
-        return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        return np.stack([found[i] for i in ids]).astype(np.float32)
 
     def lexical(self, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
         tokens = tokenize([query])
