@@ -1,6 +1,6 @@
 """Load test of the assistant: start it (or use a running one), then locust, headless, on loopback.
 
-    python -m bench.load.run                       # 50 residents for 60 s against `cuabot serve`
+    python -m bench.load.run                       # starts the API (bench/load/app.py), 50 residents, 60 s
     python -m bench.load.run --url http://127.0.0.1:8000 --users 10 --time 20s
 
 First a baseline (one resident alone), then the load, in the same run and against the same server;
