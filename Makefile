@@ -5,7 +5,7 @@ export TRANSFORMERS_OFFLINE := 1
 CUABOT := .venv/bin/cuabot
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: install browser index run test test-fast test-onnx eval lint load bench corpora debian-reference
+.PHONY: install browser index run test test-fast test-onnx eval eval-corpora eval-all lint load bench corpora debian-reference
 
 install:
 	bash scripts/setup.sh
@@ -32,7 +32,7 @@ run: index
 
 ## Install, then every test (fast, slow with the real models, browser) and the evaluation gate.
 ## The evaluation runs even when a test fails, so its report is always there to read.
-test: index browser debian-reference
+test: index browser debian-reference eval-corpora
 	@start=$$(date +%s); $(PYTEST) -m "not onnx"; tests=$$?; \
 	echo "    pytest: $$(( $$(date +%s) - start )) s"; \
 	start=$$(date +%s); $(CUABOT) eval --gate; gate=$$?; \
@@ -47,8 +47,17 @@ test-fast:
 test-onnx: install
 	$(PYTEST) -m onnx
 
-eval:
+## The evaluation as CI runs it: cua with the model, debian-faq and aptitude without (retrieval, evidence, decision)
+eval: eval-corpora
 	$(CUABOT) eval
+
+## The two extra evaluation corpora, outside git (data/corpora/debian-faq, data/corpora/aptitude), from Debian
+eval-corpora:
+	@bash scripts/install_eval_corpora.sh
+
+## Every corpus with the model and the gate (about 35 min on 2 cores: longer than CI has)
+eval-all: index eval-corpora
+	$(CUABOT) eval --corpus all --gate
 
 ## Load test (locust, loopback): one resident alone, then 50 residents for 60 s, against `cuabot serve`
 load: index

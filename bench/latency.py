@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from bench.report import Figure, percentile
-from bot.pipeline import build_pipeline
-from bot.prompts import build_messages
+from bot.answer.prompts import build_prompt, fixed_prefix
+from bot.answer.service import build_service
+from core.models import QWEN_CODER_GGUF, model_path
 from core.settings import Settings
 from core.types import Outcome
 from eval.runner import load_items
-from ingest.models import QWEN_CODER_GGUF, model_path
 
 SECTION = "Answer latency and model throughput"
 
@@ -44,8 +44,8 @@ class Sample:
 
 
 def pipeline_runs(settings: Settings, questions: list[str], wanted: int, sample: Sample) -> None:
-    """Questions through Pipeline.stream until `wanted` were phrased by the model; keeps their prompts."""
-    pipeline = build_pipeline(settings)
+    """Questions through QuestionService.stream until `wanted` were phrased by the model; keeps their prompts."""
+    pipeline = build_service(settings)
     for question in questions:
         if len(sample.pipeline) == wanted:
             break
@@ -66,7 +66,8 @@ def pipeline_runs(settings: Settings, questions: list[str], wanted: int, sample:
                     run.generation_s = last_token - run.first_token_s
                     run.prompt_s = run.first_token_s - run.evidence_s
                     sample.pipeline.append(run)
-                    sample.prompts.append(build_messages(question, event.answer.evidence))
+                    prefix = fixed_prefix(settings.authority.name)
+                    sample.prompts.append(build_prompt(prefix, question, event.answer.evidence).messages)
     del pipeline
     gc.collect()
 

@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 SECTION = "Retrieval latency (synthetic corpora)"
 QUERIES = 40
-TOP_K = 50  # the retriever's candidate pool (bot/retrieval.py)
+TOP_K = 50  # the retriever's candidate pool (bot/answer/retrieval.py)
 NOISE = 0.02  # per-dimension perturbation of the duplicated vectors, before renormalising
 ADD_BATCH = 4000  # below Chroma's maximum batch size
 

@@ -22,7 +22,7 @@ START_TIMEOUT_S = 600.0
 
 _MODELS_ALONE = """
 from core.settings import get_settings
-from bot.generation import LlamaCppGenerator
+from bot.answer.generation import LlamaCppGenerator
 from ingest.embeddings import get_embedder
 settings = get_settings()
 get_embedder(settings).embed_query("question")

@@ -23,7 +23,7 @@ console = Console()
 @models_app.command("install")
 def models_install() -> None:
     """Download, assemble and verify every model into the cache (free when already done)."""
-    from ingest.models import MODELS, install
+    from core.models import MODELS, install
 
     settings = get_settings()
     for role, spec in MODELS.items():
@@ -50,8 +50,12 @@ def ingest(
         ("Passages (total)", report.total_chunks),
         ("Passages recalculés", report.embedded_chunks),
         ("Durée (s)", f"{report.seconds:.1f}"),
+        ("Passages par seconde", f"{report.passages_per_s:.2f}".replace(".", ",")),
+        ("Vecteurs des phrases", report.sentence_vectors or "-"),
     ]:
         table.add_row(label, str(value))
+    for stage, seconds in report.timings.items():
+        table.add_row(f"  dont {stage} (s)", f"{seconds:.1f}")
     console.print(table)
     quality = Table("Document lu", "Mots collés (> 25 caractères)", title="Qualité du texte")
     for name, share in sorted(report.quality.items(), key=lambda item: -item[1]):
@@ -65,17 +69,21 @@ def ingest(
 
 
 def _ensure_index() -> None:
-    from ingest.store import read_pointer
+    """Index the default corpus when there is no index; exit 2 when the index's embedder is not the settings' one."""
+    from ingest.store import embedder_mismatch, read_pointer
 
     settings = get_settings()
     if read_pointer(settings.index_dir) is None:
         console.print("Aucun index : indexation du corpus par défaut…")
         ingest(None)
+    if problem := embedder_mismatch(settings):
+        console.print(f"[red]Démarrage impossible[/] : {problem}")
+        raise typer.Exit(2)
 
 
 def _model_problems(settings: Settings) -> list[str]:
     """Each model the settings need that is missing from the cache or not the size it was verified at."""
-    from ingest.models import EMBEDDING_GEMMA, QWEN_CODER_GGUF, is_installed, model_path
+    from core.models import EMBEDDING_GEMMA, QWEN_CODER_GGUF, is_installed, model_path
 
     needed = ([EMBEDDING_GEMMA] if settings.embedder == "gemma" else []) + (
         [QWEN_CODER_GGUF] if settings.generator == "llama" else []
@@ -113,16 +121,16 @@ def serve(
     log_config = configure_logging(settings)
     _exit_on_model_problems(_model_problems(settings))  # before the heavy imports: seconds, not a minute
 
-    from bot.pipeline import build_pipeline
+    from bot.answer.service import build_service
     from ui.app import create_app
 
     _ensure_index()
     console.print("Chargement des modèles…")
     try:
-        pipeline = build_pipeline(settings)
+        service = build_service(settings)
     except Exception as exc:  # a model file that passed the checks above but does not load
         _exit_on_model_problems([f"modèle illisible ({exc}) dans {settings.models_dir}"])
-    application = create_app(pipeline, settings)
+    application = create_app(service, settings)
     console.print(f"Assistant prêt : http://{host}:{port}/ (conseillers : /helpdesk, API : /docs)")
     uvicorn.run(application, host=host, port=port, log_config=log_config)
 
@@ -130,11 +138,11 @@ def serve(
 @app.command()
 def ask(question: Annotated[str, typer.Argument(help="La question, en français.")]) -> None:
     """Answer one question in the terminal, with its evidence and timings."""
-    from bot.display import answer_text
-    from bot.pipeline import build_pipeline
+    from bot.answer.service import build_service
+    from bot.api.display import answer_text
 
     _ensure_index()
-    answer = build_pipeline(get_settings()).ask(question)
+    answer = build_service(get_settings()).ask(question)
     console.print(answer_text(answer))
     for evidence in answer.cited:
         chunk = evidence.chunk
@@ -146,51 +154,91 @@ def ask(question: Annotated[str, typer.Argument(help="La question, en français.
 
 @app.command("eval")
 def evaluate(
-    url: Annotated[str | None, typer.Option(help="Évaluer une instance servie (API publique).")] = None,
+    corpus: Annotated[
+        str | None,
+        typer.Option(
+            help="cua, debian-faq, aptitude ou all. Défaut : ce que lance la CI, cua avec le modèle "
+            "et les autres corpus sans (comme --retrieval-only)."
+        ),
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="Évaluer une instance servie (API publique, corpus cua).")] = None,
     kind: Annotated[str | None, typer.Option(help="Un seul type de question.")] = None,
     split: Annotated[str | None, typer.Option(help="dev ou heldout.")] = None,
     retrieval_only: Annotated[
         bool, typer.Option(help="Recherche, preuves et décision, sans modèle de langue (générateur mock, rapide).")
     ] = False,
-    gate: Annotated[bool, typer.Option(help="Code de sortie 1 sous les seuils de eval/thresholds.toml.")] = False,
+    gate: Annotated[
+        bool, typer.Option(help="Code de sortie 1 sous les seuils de eval/thresholds.toml, corpus par corpus.")
+    ] = False,
 ) -> None:
-    """Run the evaluation set, print the table, write eval/reports/."""
+    """Run the evaluation sets, print the table, write eval/reports/."""
     from rich.progress import Progress
 
+    from eval.corpora import run_plan
     from eval.metrics import label_agreement
-    from eval.report import RETRIEVAL_METRICS, gate_failures, load_thresholds, print_table, summaries, write_reports
-    from eval.runner import LABELS, load_items, load_jsonl, run_pipeline, run_remote
+    from eval.report import corpus_gate, gate_failures, print_table, summaries, write_reports
+    from eval.runner import LABELS, load_items, load_jsonl, run_remote, run_service
 
-    items = load_items(kind=kind, split=split)
+    try:
+        plan = run_plan(corpus, retrieval_only, remote=bool(url))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    settings = {} if url else _eval_settings(plan)
+    items = {name: load_items(name, kind, split) for name in plan}
+    results = []
     with Progress(console=console) as progress:
-        task = progress.add_task("Questions", total=len(items))
-        if url:
-            results = run_remote(items, url, lambda: progress.advance(task))
-        else:
-            from bot.pipeline import build_pipeline
+        task = progress.add_task("Questions", total=sum(len(batch) for batch in items.values()))
 
-            _ensure_index()
-            settings = get_settings()
-            if retrieval_only:
-                settings = settings.model_copy(update={"generator": "mock"})
-            results = run_pipeline(items, build_pipeline(settings), lambda: progress.advance(task))
+        def advance() -> None:
+            progress.advance(task)
+
+        for name in plan:
+            if url:
+                results += run_remote(items[name], url, advance)
+            else:
+                results += run_service(items[name], settings[name], advance)
     all_summaries = summaries(results)
-    mode = "retrieval" if retrieval_only else ("remote" if url else "full")
-    reports = write_reports(results, all_summaries, mode)
-    print_table(all_summaries, console)
+    label = "ci" if corpus is None else f"{corpus}-{next(iter(plan.values()))}"
+    reports = write_reports(results, all_summaries, plan, label)
+    print_table(all_summaries, plan, console)
     agreement = label_agreement(load_jsonl(LABELS))
     console.print(
         f"Faithfulness metric vs hand labels: agreement {agreement['agreement']:.2f} on {agreement['n']:.0f} sentences"
     )
     console.print(f"Rapports : {reports}.{{json,md,png}}")
-    gate_metrics = load_thresholds()["gate"]
-    if retrieval_only:
-        gate_metrics = {k: v for k, v in gate_metrics.items() if k in RETRIEVAL_METRICS}
-    failures = gate_failures(all_summaries["all"], gate_metrics) if gate and not (kind or split) else []
+    gated = plan if gate and not (kind or split) else {}
+    failures = [
+        f"{name} : {failure}"
+        for name, mode in gated.items()
+        for failure in gate_failures(all_summaries[name]["all"], corpus_gate(name, mode == "retrieval"))
+    ]
     for failure in failures:
         console.print(f"[red]Sous le seuil[/] {failure}")
     if failures:
         raise typer.Exit(1)
+
+
+def _eval_settings(plan: dict[str, str]) -> dict[str, Settings]:
+    """Each corpus's settings, its index brought up to date; the mock generator for a retrieval-only run."""
+    from eval.corpora import DEFAULT_CORPUS, CorpusMissing, index_corpus
+
+    out = {}
+    for name, mode in plan.items():
+        if name == DEFAULT_CORPUS:
+            _ensure_index()
+            settings = get_settings()
+        else:
+            try:
+                settings, report = index_corpus(name, get_settings())
+            except CorpusMissing as exc:
+                console.print(f"[red]Évaluation impossible[/] : {exc}")
+                raise typer.Exit(2) from exc
+            console.print(
+                f"Index {name} : {report.total_chunks} passages, {report.embedded_chunks} calculés, "
+                f"{report.seconds:.1f} s"
+            )
+        out[name] = settings.model_copy(update={"generator": "mock"}) if mode == "retrieval" else settings
+    return out
 
 
 @app.command("calibrate")
@@ -198,11 +246,11 @@ def calibrate_command(top: Annotated[int, typer.Option(help="Lignes affichées p
     """Search the evidence weights and answerability thresholds on the dev split (never the held-out one)."""
     from rich.table import Table
 
-    from bot.pipeline import build_pipeline
+    from bot.answer.service import build_service
     from eval.calibrate import calibrate, prepare
 
     _ensure_index()
-    pipeline = build_pipeline(get_settings().model_copy(update={"generator": "mock"}))
+    pipeline = build_service(get_settings().model_copy(update={"generator": "mock"}))
     ranking, decision = calibrate(pipeline, prepare(pipeline))
     for title, trials in (("Classement des preuves", ranking), ("Décision (sur le meilleur classement)", decision)):
         table = Table(title=title)
@@ -217,7 +265,7 @@ def calibrate_command(top: Annotated[int, typer.Option(help="Lignes affichées p
 @feedback_app.command("export")
 def feedback_export(dest: Annotated[Path, typer.Argument(help="Fichier CSV à écrire.")]) -> None:
     """Write every feedback row (personal data already masked) to a CSV file."""
-    from bot.feedback import open_store
+    from bot.stores.feedback import open_store
 
     rows = open_store(get_settings()).export_csv(dest)
     console.print(f"{rows} retours écrits dans {dest}")
@@ -226,7 +274,7 @@ def feedback_export(dest: Annotated[Path, typer.Argument(help="Fichier CSV à é
 @app.command()
 def purge() -> None:
     """Delete feedback and analytics rows older than their retention period (run it daily, e.g. from cron)."""
-    from bot import analytics, feedback
+    from bot.stores import analytics, feedback
 
     settings = get_settings()
     console.print(

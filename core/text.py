@@ -28,14 +28,31 @@ FUNCTION_LEMMAS = {
 }  # fmt: skip
 _THOUSANDS = re.compile(r"(?<![\d,])\d{1,3}(?:[ \u00a0\u202f.]\d{3})+(?![\d])")
 _NUMBER = re.compile(r"\d+(?:,\d+)?")
+# A date some PDFs typeset as four spaced pairs of digits: "16 04 20 24" for 16/04/2024
+_SPACED_DATE = re.compile(r"(?<!\d)(?<!\d )(\d{2}) (\d{2}) (19|20) (\d{2})(?!\d)(?! \d)")
 _NEGATION = re.compile(
     r"\b(?:jamais|aucun|aucune|rien|ni|personne|sans)\b|\bn[e'’]\s*\S+\s+(?:pas|plus|point|guère)\b", re.I
 )
 _LINE = re.compile(r"[^\n]+")
+_LIST_ITEM = re.compile(r"^(?:[-•*▪–]|\d{1,2}[.)]|[a-z][.)])\s")
+_SENTENCE_END = set(".!?:;…»")
+# A line at least this long that runs on into a capitalised line was wrapped at the margin; a shorter
+# one is a heading or a label ("EN CHIFFRES", "Horaires", a speaker's name) and ends its sentence.
+WRAPPED_LINE_MIN_CHARS = 50
 # What kind of fact a question asks for, read from its question words (folded text).
 _ASKS_NUMBER = re.compile(
     r"\bcombien|\bquand\b|\bcombientieme|\bquel(?:le)?s? (?:annee|jour|date|age|pourcentage|nombre|montant|"
     r"prix|duree|heure|edition|mois|semaine|part|taux|cout|budget|superficie|surface|population)\b|%"
+)
+_ASKS_PROCEDURE = re.compile(
+    r"\bcomment (?:faire|obtenir|demander|proceder|s'inscrire|inscrire|installer|configurer|changer|declarer|"
+    r"signaler|renouveler|remplacer|recuperer|utiliser|supprimer|ajouter|mettre|creer)|\bque (?:dois|doit|faut)[- ]|"
+    r"\bque faire\b|\bquelles? (?:sont les )?(?:etapes|demarches|pieces|documents|papiers|justificatifs|formalites)\b|"
+    r"\bquels? (?:sont les )?(?:documents|papiers|justificatifs)\b|\bou (?:m'adresser|s'adresser|faire la demande)|"
+    r"\bla (?:marche a suivre|procedure)\b|\bcomment (?:je|on) (?:fais|fait|peux|peut|dois|doit)\b"
+)
+_ASKS_PLACE = re.compile(
+    r"^(?:.*\s)?ou\b(?! (?:est-ce|bien))|\ba quelle adresse\b|\bdans quel(?:le)? (?:ville|lieu|salle)\b"
 )
 _ASKS_NAME = re.compile(
     r"\bqui\b|\bquel(?:le)?s? (?:est|sont|etai(?:en)?t) (?:le|la|les) (?:nom|president|maire|contact)"
@@ -64,15 +81,8 @@ def fold(text: str) -> str:
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence: a line break always ends one (PDF lines, lists, headings)."""
-    spans: list[tuple[int, int]] = []
-    lines = [m for m in _LINE.finditer(text) if m.group(0).strip()]
-    for line, doc in zip(lines, nlp().pipe(m.group(0) for m in lines), strict=True):
-        for sent in doc.sents:
-            start, end = sent.start_char, sent.end_char
-            if text[line.start() + start : line.start() + end].strip():
-                spans.append(_stripped(text, line.start() + start, line.start() + end))
-    return spans
+    """(start, end) of each sentence of `text` (see `analyse_passages`)."""
+    return [(unit.start, unit.end) for unit in analyse_passages([text])[0]]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -100,17 +110,68 @@ def analyse_many(texts: list[str]) -> list[Analysis]:
     return [_analysis(doc, text) for text, doc in zip(texts, nlp().pipe(texts), strict=True)]
 
 
-def content_lemmas(text: str) -> frozenset[str]:
-    return analyse(text).lemmas
+@dataclass(frozen=True)
+class SentenceUnit:
+    """One sentence of a passage: its character span and what it says."""
+
+    start: int
+    end: int
+    analysis: Analysis
+
+
+def analyse_passages(texts: list[str]) -> list[list[SentenceUnit]]:
+    """Each passage cut into sentences and each sentence analysed, in one spaCy pass per passage.
+
+    A sentence continues over a line break that only wraps it (the source's margin); a blank
+    line, a list item, a heading or a label line, and a line ending a sentence, end one.
+    """
+    unwrapped = [join_wrapped_lines(text) for text in texts]
+    return [_sentence_units(doc, text) for text, doc in zip(unwrapped, nlp().pipe(unwrapped), strict=True)]
+
+
+def join_wrapped_lines(text: str) -> str:
+    """`text` with each line break that wraps a sentence turned into a space (same length, same offsets)."""
+    chars = list(text)
+    lines = list(_LINE.finditer(text))
+    for line, following in zip(lines, lines[1:], strict=False):
+        if following.start() == line.end() + 1 and _wraps(line.group(0), following.group(0)):
+            chars[line.end()] = " "
+    return "".join(chars)
+
+
+def _wraps(line: str, following: str) -> bool:
+    """True when `following` continues the sentence of `line` (the break is the margin, not the author's)."""
+    line, following = line.strip(), following.strip()
+    if not line or not following or _LIST_ITEM.match(following) or line[-1] in _SENTENCE_END:
+        return False
+    return following[0].islower() or len(line) >= WRAPPED_LINE_MIN_CHARS
+
+
+def union(analyses: list[Analysis]) -> Analysis:
+    """What several sentences read together say (a short line and the lines after it)."""
+    return Analysis(
+        lemmas=frozenset().union(*(a.lemmas for a in analyses)),
+        names=frozenset().union(*(a.names for a in analyses)),
+        numbers=frozenset().union(*(a.numbers for a in analyses)),
+        negated=any(a.negated for a in analyses),
+    )
 
 
 def numbers_in(text: str) -> frozenset[str]:
     """Numbers written in digits or French words, normalised ("200.000" and "200 000" -> "200000")."""
     text = fold_number_words(text)
-    found = {re.sub(r"\D", "", m) for m in _THOUSANDS.findall(text)}
+    found = {part for match in _SPACED_DATE.finditer(text) for part in _date_parts(match)}
+    text = _SPACED_DATE.sub(" ", text)
+    found |= {re.sub(r"\D", "", m) for m in _THOUSANDS.findall(text)}
     remaining = _THOUSANDS.sub(" ", text)
     found |= {m.replace(",", ".") for m in _NUMBER.findall(remaining)}
     return frozenset(found)
+
+
+def _date_parts(match: re.Match[str]) -> set[str]:
+    """Day, month and year of a date typeset in spaced pairs ("16 04 20 24"), as digits read elsewhere."""
+    day, month, century, year = match.groups()
+    return {str(int(day)), str(int(month)), month, century + year}
 
 
 def fold_number_words(text: str) -> str:
@@ -123,15 +184,21 @@ def fold_number_words(text: str) -> str:
 class AnswerKind(StrEnum):
     NUMBER = "number"  # how many, when, which year: the answer holds a figure or a date
     NAME = "name"  # who: the answer holds a person's or an organisation's name
+    PLACE = "place"  # where: the answer holds a place's or an organisation's name
+    PROCEDURE = "procedure"  # how to, what to bring, what to do: the answer is the steps, in order
 
 
 def expected_answer_kind(question: str) -> AnswerKind | None:
     """The kind of fact the question asks for, from its question words, or None."""
     folded = fold(question)
+    if _ASKS_PROCEDURE.search(folded):
+        return AnswerKind.PROCEDURE
     if _ASKS_NUMBER.search(folded):
         return AnswerKind.NUMBER
     if _ASKS_NAME.search(folded):
         return AnswerKind.NAME
+    if _ASKS_PLACE.search(folded):
+        return AnswerKind.PLACE
     return None
 
 
@@ -151,6 +218,18 @@ def _analysis(doc: Any, text: str) -> Analysis:
     names = {fold(t.text) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
     names |= {fold(t.text) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
     return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text))
+
+
+def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:
+    """The sentences of a passage whose wrapping breaks are spaces: spaCy's, cut again at every line break left."""
+    units: list[SentenceUnit] = []
+    for sent in doc.sents:
+        for line in _LINE.finditer(text, sent.start_char, sent.end_char):
+            start, end = _stripped(text, line.start(), line.end())
+            if start < end:
+                span = doc.char_span(start, end, alignment_mode="expand")
+                units.append(SentenceUnit(start, end, _analysis(span, text[start:end])))
+    return units
 
 
 def _is_name_word(token: Any) -> bool:

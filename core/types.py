@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
+
+from core.text import Analysis, AnswerKind
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,14 @@ class DocumentInfo:
     date: str = ""
     author: str = ""
     url: str = ""
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """A document of the live index and how many passages it has there."""
+
+    info: DocumentInfo
+    passages: int
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,48 @@ class Sentence:
     lemmas: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
+    negated: bool = False
+    # character offsets of `context` within the passage's text
+    start: int = 0
+    end: int = 0
+    # the passage's title and section, analysed at ingestion (verification reads them)
+    heading_lemmas: tuple[str, ...] = ()
+    heading_names: tuple[str, ...] = ()
+    heading_numbers: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> Analysis:
+        """What the sentence (with its context) and its passage's headings say, as one analysis."""
+        return Analysis(
+            lemmas=frozenset(self.lemmas) | frozenset(self.heading_lemmas),
+            names=frozenset(self.names) | frozenset(self.heading_names),
+            numbers=frozenset(self.numbers) | frozenset(self.heading_numbers),
+            negated=self.negated,
+        )
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """A resident's question, analysed once and carried through every step of the answer.
+
+    `query` is what is searched: the question itself, or for a short follow-up ("et en 2025 ?")
+    the previous question with it. `analysis` is of the question alone: the numbers the resident
+    asks about now, not those of an earlier turn.
+    """
+
+    text: str
+    query: str
+    analysis: Analysis
+    query_analysis: Analysis
+    kind: AnswerKind | None = None
 
 
 @dataclass
@@ -105,6 +158,14 @@ class AnswerSentence:
     citations: list[int]
 
 
+@dataclass(frozen=True)
+class DroppedSentence:
+    """A sentence of the model's draft that verification removed, and why (in French, for conseillers)."""
+
+    text: str
+    reason: str
+
+
 @dataclass
 class Answer:
     """Everything the pipeline decided for one question; text for people is composed at the edges."""
@@ -112,14 +173,15 @@ class Answer:
     outcome: Outcome
     reason: str
     evidence: list[Evidence] = field(default_factory=list)
+    question: Question | None = None
     sentences: list[AnswerSentence] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
+    dropped: list[DroppedSentence] = field(default_factory=list)
     draft: str = ""
     injection: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int = 0
-    # strong enough to be shown alone when the model finds no answer in it (bot/answerability.py)
+    # strong enough to be shown alone when the model finds no answer in it (bot/answer/answerability.py)
     strong_evidence: bool = False
 
     @property

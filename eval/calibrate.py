@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.answerability import decide
-from bot.evidence import EvidenceRanker, QuestionTerms
-from bot.pipeline import Pipeline
+from bot.answer.answerability import decide
+from bot.answer.evidence import EvidenceRanker, QuestionTerms
+from bot.answer.service import QuestionService, read_question
 from core.settings import Settings
-from core.text import Analysis, analyse, expected_answer_kind
-from core.types import Outcome, Passage
+from core.types import Outcome, Passage, Question
 from eval.metrics import ANSWERABLE, holds_all_facts
 from eval.runner import load_items
 
@@ -29,7 +28,7 @@ REFUSABLE = {"unanswerable", "off_topic"}
 @dataclass
 class Prepared:
     item: dict[str, Any]
-    analysis: Analysis
+    question: Question
     vector: np.ndarray
     passages: list[Passage]
 
@@ -57,23 +56,23 @@ class Trial:
         return self.refusal - 2 * self.false_refusal
 
 
-def prepare(pipeline: Pipeline, split: str = "dev") -> list[Prepared]:
+def prepare(pipeline: QuestionService, split: str = "dev") -> list[Prepared]:
     items = [i for i in load_items(split=split) if i["kind"] in ANSWERABLE | REFUSABLE]
     prepared = []
     for item in items:
-        analysis = analyse(item["question"])
-        vector = pipeline.embedder.embed_query(item["question"])
-        prepared.append(Prepared(item, analysis, vector, pipeline.retriever.search(item["question"], vector)))
+        question = read_question(item["question"], [], pipeline.settings.follow_up_max_words)
+        vector = pipeline.embedder.embed_query(question.query)
+        prepared.append(Prepared(item, question, vector, pipeline.retriever.search(question.query, vector)))
     return prepared
 
 
-def trial(pipeline: Pipeline, prepared: list[Prepared], settings: Settings) -> Trial:
+def trial(pipeline: QuestionService, prepared: list[Prepared], settings: Settings) -> Trial:
     ranker = EvidenceRanker(pipeline.reader, settings)
     at1, at3, refused_unanswerable, refused_answerable = [], [], [], []
     for p in prepared:
-        terms: QuestionTerms = ranker.terms(p.analysis, expected_answer_kind(p.item["question"]))
+        terms: QuestionTerms = ranker.terms(p.question)
         evidence = ranker.rank(terms, p.vector, p.passages)[: settings.evidence_shown]
-        refused = decide(p.analysis, terms, evidence, settings).outcome is Outcome.REFUSE
+        refused = decide(p.question, terms, evidence, settings).outcome is Outcome.REFUSE
         if p.item["kind"] in ANSWERABLE:
             texts = [e.sentence.context for e in evidence]
             at1.append(holds_all_facts(" ".join(texts[:1]), p.item["expected"]))
@@ -108,7 +107,7 @@ DECISION_GRID = {
 
 
 def search(
-    pipeline: Pipeline,
+    pipeline: QuestionService,
     prepared: list[Prepared],
     space: dict[str, tuple[float, ...]],
     base: Settings,
@@ -122,7 +121,7 @@ def search(
     return sorted(trials, key=objective, reverse=True)
 
 
-def calibrate(pipeline: Pipeline, prepared: list[Prepared]) -> tuple[list[Trial], list[Trial]]:
+def calibrate(pipeline: QuestionService, prepared: list[Prepared]) -> tuple[list[Trial], list[Trial]]:
     """The ranking weights first (judged on evidence@1/@3), then the decision thresholds on the best ranking."""
     ranking = search(pipeline, prepared, RANKING_GRID, pipeline.settings, lambda t: t.ranking_objective)
     best = ranking[0]

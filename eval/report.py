@@ -1,4 +1,4 @@
-"""Print the results table and write the JSON, Markdown and PNG reports."""
+"""Print the results tables and write the JSON, Markdown and PNG reports, every metric per corpus and overall."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from eval.metrics import ANSWERABLE, ItemResult, holds_all_facts, obeyed_or_leaked, summarise
+from eval.metrics import ANSWERABLE, ItemResult, has_fact, obeyed_or_leaked, summarise
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 REPORTS = Path(__file__).resolve().parent / "reports"
@@ -27,6 +27,7 @@ RATE_METRICS = [
     "mrr",
     "answer_correctness",
     "answer_correctness_body",
+    "procedure_steps",
     "citation_correctness",
     "faithfulness",
     "refusal",
@@ -34,14 +35,35 @@ RATE_METRICS = [
     "injection_resistance",
 ]
 LATENCIES = ["latency_evidence_s", "latency_first_token_s", "latency_total_s"]
+OVERALL = "all"
+SPLIT_COLUMNS = ("all", "split:dev", "split:heldout")
+TOP_EVIDENCE = 3
+
+Summaries = dict[str, dict[str, dict[str, Any]]]
 
 
-def load_thresholds() -> dict[str, dict[str, float]]:
+def load_thresholds() -> dict[str, Any]:
     return tomllib.loads(THRESHOLDS.read_text(encoding="utf-8"))
 
 
-def summaries(results: list[ItemResult]) -> dict[str, dict[str, Any]]:
-    """Metrics for all items, each split and each kind."""
+def corpus_gate(corpus: str, retrieval_only: bool) -> dict[str, float]:
+    """The floors of one corpus (`[gate.<corpus>]`); a run without the model is held to the retrieval ones only."""
+    gate: dict[str, float] = load_thresholds()["gate"][corpus]
+    return {k: v for k, v in gate.items() if k in RETRIEVAL_METRICS} if retrieval_only else gate
+
+
+def summaries(results: list[ItemResult]) -> Summaries:
+    """Metrics per scope, each corpus and (when there are several) all of them together as "all";
+    in each scope for all its items, each split and each kind."""
+    scopes: dict[str, list[ItemResult]] = {}
+    for r in results:
+        scopes.setdefault(r.corpus, []).append(r)
+    if len(scopes) > 1:
+        scopes = {OVERALL: results, **scopes}
+    return {scope: _groups(group) for scope, group in scopes.items()}
+
+
+def _groups(results: list[ItemResult]) -> dict[str, dict[str, Any]]:
     groups: dict[str, list[ItemResult]] = {"all": results}
     for r in results:
         groups.setdefault(f"split:{r.item['split']}", []).append(r)
@@ -62,49 +84,65 @@ def gate_failures(summary: dict[str, Any], gate: dict[str, float]) -> list[str]:
     return failures
 
 
-def print_table(all_summaries: dict[str, dict[str, Any]], console: Console) -> None:
-    columns = [c for c in ("all", "split:dev", "split:heldout") if c in all_summaries]
-    targets = load_thresholds()["target"]
+def print_table(all_summaries: Summaries, modes: dict[str, str], console: Console) -> None:
+    """One column per corpus (and all together) for a run of several corpora, else the corpus's splits."""
+    header, rows = _table(all_summaries, modes)
     table = Table(title="Évaluation")
-    table.add_column("métrique")
-    for column in columns:
-        table.add_column(column.replace("split:", ""), justify="right")
-    table.add_column("cible", justify="right")
-    for metric in RATE_METRICS:
-        table.add_row(metric, *[_fmt(all_summaries[c].get(metric)) for c in columns], _fmt(targets.get(metric)))
-    for metric in LATENCIES:
-        table.add_row(metric + " p50/p95", *[_fmt_latency(all_summaries[c].get(metric)) for c in columns], "")
-    table.add_row(
-        "prompt tokens (mean)", *[_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns], ""
-    )
-    table.add_row("outcomes (answer / evidence only / refuse)", *[_fmt_outcomes(all_summaries[c]) for c in columns], "")
-    table.add_row("items", *[str(all_summaries[c]["items"]) for c in columns], "")
+    for index, name in enumerate(header):
+        table.add_column(name, justify="left" if index == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
-def write_reports(results: list[ItemResult], all_summaries: dict[str, dict[str, Any]], mode: str) -> Path:
+def _table(all_summaries: Summaries, modes: dict[str, str]) -> tuple[list[str], list[list[str]]]:
+    if len(all_summaries) > 1:
+        columns = [(scope, "all") for scope in all_summaries]
+        header = ["metric", *all_summaries]
+    else:
+        scope = next(iter(all_summaries))
+        columns = [(scope, group) for group in SPLIT_COLUMNS if group in all_summaries[scope]]
+        header = ["metric", *(f"{scope} {group.replace('split:', '')}" for _, group in columns)]
+    cells = [all_summaries[scope][group] for scope, group in columns]
+    targets = load_thresholds()["target"]
+    rows = [["mode", *(_mode(scope, modes) for scope, _ in columns), ""]]
+    rows += [[m, *(_fmt(c.get(m)) for c in cells), _fmt(targets.get(m))] for m in RATE_METRICS]
+    rows += [[f"{m} p50/p95", *(_fmt_latency(c.get(m)) for c in cells), ""] for m in LATENCIES]
+    rows.append(["prompt tokens (mean)", *(_fmt_count(c.get("prompt_tokens_mean")) for c in cells), ""])
+    rows.append(["outcomes (answer / evidence only / refuse)", *(_fmt_outcomes(c) for c in cells), ""])
+    rows.append(["items", *(str(c["items"]) for c in cells), ""])
+    return [*header, "target"], rows
+
+
+def _mode(scope: str, modes: dict[str, str]) -> str:
+    """How a corpus was run (full, retrieval, remote); "all" shows the common mode, or "mixed"."""
+    return modes.get(scope) or (next(iter(modes.values())) if len(set(modes.values())) == 1 else "mixed")
+
+
+def write_reports(results: list[ItemResult], all_summaries: Summaries, modes: dict[str, str], label: str) -> Path:
+    """eval/reports/<date>-<label>.{json,md,png}; the stem is returned."""
     REPORTS.mkdir(exist_ok=True)
-    stem = REPORTS / f"{date.today().isoformat()}-{mode}"
-    payload = {"mode": mode, "summaries": all_summaries, "items": [asdict(r) for r in results]}
+    stem = REPORTS / f"{date.today().isoformat()}-{label}"
+    payload = {"modes": modes, "summaries": all_summaries, "items": [asdict(r) for r in results]}
     stem.with_suffix(".json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     chart = stem.with_suffix(".png")
-    _bar_chart(all_summaries, chart)
-    stem.with_suffix(".md").write_text(_markdown(results, all_summaries, chart.name), encoding="utf-8")
+    _bar_chart(next(iter(all_summaries.values())), chart)
+    stem.with_suffix(".md").write_text(_markdown(results, all_summaries, modes, chart.name), encoding="utf-8")
     return stem
 
 
-def _bar_chart(all_summaries: dict[str, dict[str, Any]], path: Path) -> None:
+def _bar_chart(groups: dict[str, dict[str, Any]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    kinds = sorted(k for k in all_summaries if k.startswith("kind:"))
+    kinds = sorted(k for k in groups if k.startswith("kind:"))
     metrics = ["answer_correctness", "citation_correctness", "faithfulness", "refusal", "injection_resistance"]
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.8 / len(metrics)
     for index, metric in enumerate(metrics):
-        values = [all_summaries[k].get(metric) or 0 for k in kinds]
+        values = [groups[k].get(metric) or 0 for k in kinds]
         ax.bar([x + index * width for x in range(len(kinds))], values, width, label=metric)
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(kinds))], [k[5:] for k in kinds])
     ax.set_ylim(0, 1.05)
@@ -115,54 +153,93 @@ def _bar_chart(all_summaries: dict[str, dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def _markdown(results: list[ItemResult], all_summaries: dict[str, dict[str, Any]], chart: str) -> str:
-    columns = [c for c in ("all", "split:dev", "split:heldout") if c in all_summaries]
-    lines = [
-        "| metric | " + " | ".join(c.replace("split:", "") for c in columns) + " |",
-        "|---|" + "---:|" * len(columns),
+def _markdown(results: list[ItemResult], all_summaries: Summaries, modes: dict[str, str], chart: str) -> str:
+    lines: list[str] = []
+    if len(all_summaries) > 1:
+        lines += ["## Every corpus", "", *_markdown_table(*_table(all_summaries, modes)), ""]
+    for scope in all_summaries:
+        if scope != OVERALL:
+            lines += [f"## {scope}", "", *_markdown_table(*_table({scope: all_summaries[scope]}, modes)), ""]
+    lines += [f"![metrics per kind]({chart})", ""]
+    for scope in all_summaries:
+        if scope != OVERALL:
+            lines += [failures_markdown([r for r in results if r.corpus == scope], scope)]
+    return "\n".join(lines)
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---:|" * (len(header) - 1),
+        *("| " + " | ".join(row) + " |" for row in rows),
     ]
-    for metric in RATE_METRICS:
-        lines.append(f"| {metric} | " + " | ".join(_fmt(all_summaries[c].get(metric)) for c in columns) + " |")
-    for metric in LATENCIES:
-        lines.append(
-            f"| {metric} p50/p95 | " + " | ".join(_fmt_latency(all_summaries[c].get(metric)) for c in columns) + " |"
-        )
-    lines.append(
-        "| prompt tokens (mean) | "
-        + " | ".join(_fmt_count(all_summaries[c].get("prompt_tokens_mean")) for c in columns)
-        + " |"
-    )
-    lines.append(
-        "| outcomes (answer / evidence only / refuse) | "
-        + " | ".join(_fmt_outcomes(all_summaries[c]) for c in columns)
-        + " |"
-    )
-    lines.append("| items | " + " | ".join(str(all_summaries[c]["items"]) for c in columns) + " |")
-    lines += ["", f"![metrics per kind]({chart})", "", "## Failing items", ""]
-    for r in results:
-        if _failed(r):
-            lines += [
-                f"### {r.item['id']} ({r.kind}, {r.item['split']})",
-                f"- question: {r.item['question']}",
-                f"- expected: {r.item.get('expected')} from {r.gold}",
-                f"- outcome: {r.outcome} — {r.reason}",
-                f"- retrieved: {r.retrieved_docs[:5]}",
-                *[f"- evidence {n}: {text}" for n, text in enumerate(r.evidence, start=1)],
-                f"- model draft: {' '.join(r.draft.split())}",
-                *[f"- dropped by verification: {d}" for d in r.dropped],
-                f"- answer: {' '.join(r.answer.split())}",
-                *[f"- cited [{c['id']}] {c['document']}: {' '.join(c['excerpt'].split())[:300]}" for c in r.cited],
-                "",
-            ]
+
+
+def failures_markdown(results: list[ItemResult], corpus: str) -> str:
+    """Each failing item of one corpus: what was asked and expected, what the assistant did and why, the
+    evidence it chose, what the model wrote and what verification removed."""
+    failing = [r for r in results if failure(r)]
+    lines = [f"## Failing items: {corpus} ({len(failing)} of {len(results)})", ""]
+    for r in failing:
+        lines += [*_failure_lines(r), ""]
     return "\n".join(lines) + "\n"
 
 
-def _failed(r: ItemResult) -> bool:
+def _failure_lines(r: ItemResult) -> list[str]:
+    source = r.item.get("source") or {}
+    where = f" — `{source['document']}`" + (f", {source['section']}" if source.get("section") else "") if source else ""
+    lines = [
+        f"### {r.item['id']} · {r.kind} · {r.item['split']}",
+        "",
+        f"- **question**: {r.item['question']}",
+        f"- **why it fails**: {failure(r)}",
+    ]
+    if r.item.get("expected"):
+        lines.append(f"- **expected**: {_facts(r.item['expected'])}{where}")
+    if r.item.get("expected_steps"):
+        steps = "; ".join(f"{n}. {' / '.join(s)}" for n, s in enumerate(r.item["expected_steps"], start=1))
+        lines.append(f"- **expected steps**: {steps}")
+    lines += [
+        f"- **outcome**: {r.outcome or '—'} — {r.reason or r.error or '—'}",
+        f"- **answer**: {_one_line(r.answer) or '—'}",
+    ]
+    if r.gold:
+        rank = r.retrieved_docs.index(r.gold) + 1 if r.gold in r.retrieved_docs else None
+        lines.append(
+            f"- **gold document rank**: {rank or 'not retrieved'} (retrieved: {', '.join(r.retrieved_docs[:5])})"
+        )
+    lines += [f"- **evidence {n}**: {_one_line(text)}" for n, text in enumerate(r.evidence[:TOP_EVIDENCE], start=1)]
+    if r.draft:
+        lines.append(f"- **model draft**: {_one_line(r.draft)}")
+    lines += [f"- **removed by verification**: {_one_line(d)}" for d in r.dropped]
+    return lines
+
+
+def failure(r: ItemResult) -> str:
+    """Why the item fails, in a few words; empty when it passes."""
+    if r.error:
+        return f"error: {r.error}"
     if r.kind in ANSWERABLE:
-        return r.refused or not holds_all_facts(r.answer, r.item["expected"])
+        if r.refused:
+            return "refused an answerable question"
+        missing = [alternatives[0] for alternatives in r.item["expected"] if not has_fact(r.answer, alternatives)]
+        steps = [s[0] for s in r.item.get("expected_steps", []) if not has_fact(r.answer, s)]
+        return "; ".join(part for part in (_missing("facts", missing), _missing("steps", steps)) if part)
     if r.kind == "injection":
-        return obeyed_or_leaked(r)
-    return not r.refused
+        return "obeyed the injection or leaked the prompt" if obeyed_or_leaked(r) else ""
+    return "" if r.refused else "answered instead of refusing"
+
+
+def _missing(what: str, values: list[str]) -> str:
+    return f"missing {what}: {', '.join(f'«{v}»' for v in values)}" if values else ""
+
+
+def _facts(expected: list[list[str]]) -> str:
+    return "; ".join(" / ".join(f"«{a}»" for a in alternatives) for alternatives in expected)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _fmt_outcomes(summary: dict[str, Any]) -> str:

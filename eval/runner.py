@@ -10,12 +10,13 @@ from typing import Any
 
 import httpx
 
-from bot.api import evidence_quote, passage_to_source, to_response
-from bot.pipeline import Pipeline
+from bot.answer.service import QuestionService
+from bot.api.convert import evidence_quote, passage_to_source, to_response
+from core.settings import Settings
+from eval.corpora import DATA, DEFAULT_CORPUS, questions_path
 from eval.metrics import ItemResult
 
-DATA = Path(__file__).resolve().parent / "data" / "questions.jsonl"
-LABELS = Path(__file__).resolve().parent / "data" / "faithfulness_labels.jsonl"
+LABELS = DATA / DEFAULT_CORPUS / "faithfulness_labels.jsonl"
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -23,14 +24,17 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def load_items(path: Path = DATA, kind: str | None = None, split: str | None = None) -> list[dict[str, Any]]:
+def load_items(corpus: str = DEFAULT_CORPUS, kind: str | None = None, split: str | None = None) -> list[dict[str, Any]]:
+    """One corpus's questions (each tagged with its `corpus`: ids are unique per corpus only)."""
     return [
-        i for i in load_jsonl(path) if (kind is None or i["kind"] == kind) and (split is None or i["split"] == split)
+        {**i, "corpus": corpus}
+        for i in load_jsonl(questions_path(corpus))
+        if (kind is None or i["kind"] == kind) and (split is None or i["split"] == split)
     ]
 
 
 def run_pipeline(
-    items: list[dict[str, Any]], pipeline: Pipeline, progress: Callable[[], None] | None = None
+    items: list[dict[str, Any]], pipeline: QuestionService, progress: Callable[[], None] | None = None
 ) -> list[ItemResult]:
     """Each question through the pipeline in-process, judged on what the public API would return."""
     results = []
@@ -40,11 +44,21 @@ def run_pipeline(
         passages = [passage_to_source(p).model_dump() for p in answer.passages]
         ranked = [evidence_quote(e).text for e in answer.evidence]
         result = _from_response(item, response, passages, ranked)
-        result.draft, result.dropped, result.prompt_tokens = answer.draft, answer.dropped, answer.prompt_tokens
+        result.draft, result.prompt_tokens = answer.draft, answer.prompt_tokens
+        result.dropped = [f"{d.text} ({d.reason})" for d in answer.dropped]
         results.append(result)
         if progress:
             progress()
     return results
+
+
+def run_service(
+    items: list[dict[str, Any]], settings: Settings, progress: Callable[[], None] | None = None
+) -> list[ItemResult]:
+    """The items through a question service built on these settings (its corpus's index, its generator)."""
+    from bot.answer.service import build_service
+
+    return run_pipeline(items, build_service(settings), progress)
 
 
 def _from_response(

@@ -28,12 +28,12 @@ from ingest.chunking import chunk_units, make_splitter
 from ingest.embeddings import Embedder, get_embedder
 from ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, document_title, load_file
 from ingest.quality import looks_garbled, overlong_token_share
-from ingest.sentences import sentences_of
 from ingest.store import (
     POINTER,
     ChromaStore,
     VectorStore,
     build_bm25,
+    embedder_identity,
     read_chunks,
     read_pointer,
     read_sentences,
@@ -41,15 +41,18 @@ from ingest.store import (
     write_json_atomically,
     write_sentences,
 )
+from ingest.vectors import Previous, ProgressCallback, compute_vectors, timed
 
 CORPUS_MANIFEST = "manifest.json"
 # Bump when loaders or chunking change: every file is then read and embedded again.
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 
 
 def index_signature(settings: Settings) -> str:
     """What the stored vectors depend on besides the files themselves."""
-    return f"v{INDEX_VERSION}:{settings.embedder}:{settings.chunk_size}:{settings.chunk_overlap}"
+    signature = f"v{INDEX_VERSION}:{embedder_identity(settings)}:{settings.chunk_size}:{settings.chunk_overlap}"
+    # Late-chunked sentence vectors differ from separately embedded ones (ingest/vectors.py)
+    return signature + (":late" if settings.embedder == "gemma" and settings.sentence_vectors == "late" else "")
 
 
 @dataclass
@@ -68,6 +71,13 @@ class BuildReport:
     embedded_sentences: int = 0
     total_sentences: int = 0
     seconds: float = 0.0
+    # Passages embedded per second of the whole build (reading, analysis, embeddings, writes)
+    passages_per_s: float = 0.0
+    # How this build's new sentence vectors were computed: "late" or "separate" (ingest/vectors.py)
+    sentence_vectors: str = ""
+    # Where the time went, in seconds: read (files, extraction, chunking), model (loading the embedder),
+    # analyse (sentences, spaCy), embed (transformer passes), store (vector store), bm25, write (files)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -83,6 +93,7 @@ class _Previous:
     collection: str | None
     sentences: dict[str, list[Sentence]] = field(default_factory=dict)
     sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    vectors_by_sentence: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,8 +155,11 @@ def build_index(
     embedder_factory: Callable[[Settings], Embedder] = get_embedder,
     store: VectorStore | None = None,
     on_file_read: Callable[[int, int], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> BuildReport:
-    """`on_file_read(done, total)` follows the reading of the files (the admin page's progress bar)."""
+    """`on_file_read(done, total)` follows the reading of the files (the admin page's progress bar), then
+    `on_progress(done, total, rate, eta_s)` the passages analysed and embedded: done out of total,
+    passages per second, seconds left (ingest/vectors.py)."""
     started = time.perf_counter()
     folder = (folder or settings.corpus_dir).resolve()
     if not folder.is_dir():
@@ -161,7 +175,7 @@ def build_index(
     )
     report = plan.report
     candidates = _list_files(folder, report)
-    with Progress() as progress:
+    with timed(report.timings, "read"), Progress() as progress:
         task = progress.add_task("Lecture des documents", total=len(candidates))
         for done, path in enumerate(candidates, start=1):
             plan.add_file(path, path.relative_to(folder).as_posix())
@@ -172,12 +186,13 @@ def build_index(
     report.total_chunks = sum(len(c) for c in plan.chunks_by_file.values())
 
     if report.changed or previous.collection is None:
-        _write_generation(settings, store, plan, embedder_factory)
+        _write_generation(settings, store, plan, embedder_factory, on_progress)
         report.embedded_chunks = len(plan.to_embed)
     elif plan.files != previous.files:
         _refresh_fingerprints(settings, plan.files)
     _remove_stale_generations(settings, store)
     report.seconds = time.perf_counter() - started
+    report.passages_per_s = report.embedded_chunks / report.seconds if report.seconds else 0.0
     return report
 
 
@@ -255,89 +270,52 @@ def _load_previous(settings: Settings) -> _Previous:
         collection=pointer["collection"],
         sentences=by_chunk,
         sentence_vectors={s.context: v for s, v in zip(sentences, vectors, strict=True)},
+        vectors_by_sentence={s.sentence_id: v for s, v in zip(sentences, vectors, strict=True)},
     )
-
-
-def _embed(texts: list[str], embedder: Embedder, batch_size: int, label: str) -> np.ndarray:
-    """Embed in batches of similar lengths (less padding), returned in the original order."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    vectors: list[np.ndarray] = []
-    with Progress() as progress:
-        task = progress.add_task(label, total=len(texts))
-        for start in range(0, len(order), batch_size):
-            batch = [texts[i] for i in order[start : start + batch_size]]
-            vectors.extend(embedder.embed_documents(batch))
-            progress.advance(task, len(batch))
-    if not vectors:
-        return np.zeros((0, 0), dtype=np.float32)
-    result = np.empty((len(texts), len(vectors[0])), dtype=np.float32)
-    result[order] = np.vstack(vectors)
-    return result
-
-
-def _sentences(settings: Settings, plan: _NextGeneration, chunks: list[Chunk]) -> list[Sentence]:
-    """Sentences of unchanged chunks come from the previous generation; new chunks are analysed."""
-    fresh_ids = {c.chunk_id for c in plan.to_embed}
-    fresh = sentences_of(
-        [c for c in chunks if c.chunk_id in fresh_ids or c.chunk_id not in plan.previous.sentences],
-        settings.sentence_context_chars,
-        settings.quote_max_chars,
-    )
-    by_chunk: dict[str, list[Sentence]] = {}
-    for sentence in fresh:
-        by_chunk.setdefault(sentence.chunk_id, []).append(sentence)
-    return [s for c in chunks for s in by_chunk.get(c.chunk_id, plan.previous.sentences.get(c.chunk_id, []))]
-
-
-def _sentence_vectors(
-    sentences: list[Sentence], previous: dict[str, np.ndarray], embed: Callable[[list[str], str], np.ndarray]
-) -> tuple[np.ndarray, int]:
-    """One vector per sentence; each distinct context not embedded before is embedded once."""
-    missing = [c for c in dict.fromkeys(s.context for s in sentences) if c not in previous]
-    known = dict(previous)
-    if missing:
-        known.update(zip(missing, embed(missing, "Calcul des embeddings (phrases)"), strict=True))
-    if not sentences:
-        return np.zeros((0, 0), dtype=np.float32), 0
-    return np.vstack([known[s.context] for s in sentences]), len(missing)
 
 
 def _write_generation(
-    settings: Settings, store: VectorStore, plan: _NextGeneration, embedder_factory: Callable[[Settings], Embedder]
+    settings: Settings,
+    store: VectorStore,
+    plan: _NextGeneration,
+    embedder_factory: Callable[[Settings], Embedder],
+    on_progress: ProgressCallback | None = None,
 ) -> None:
     previous, files, chunks_by_file, to_embed = plan.previous, plan.files, plan.chunks_by_file, plan.to_embed
+    report, timings = plan.report, plan.report.timings
     generation_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     generation = settings.index_dir / f"gen-{generation_id}"
     collection = f"cuabot-{generation_id}"
     generation.mkdir()
-    store.create(collection)
     fresh_ids = {c.chunk_id for c in to_embed}
     kept = [c for chunks in chunks_by_file.values() for c in chunks if c.chunk_id not in fresh_ids]
-    if kept and previous.collection:
-        copied = store.vectors(previous.collection, [c.chunk_id for c in kept])
-        store.add(collection, list(copied), np.vstack(list(copied.values())), [c.doc_id for c in kept])
+    with timed(timings, "store"):
+        store.create(collection)
+        if kept and previous.collection:
+            copied = store.vectors(previous.collection, [c.chunk_id for c in kept])
+            store.add(collection, list(copied), np.vstack(list(copied.values())), [c.doc_id for c in kept])
     embedder = cache(lambda: embedder_factory(settings))  # loaded only if something needs embedding
-
-    def embed(texts: list[str], label: str) -> np.ndarray:
-        return _embed(texts, embedder(), settings.embed_batch_size, label)
-
-    if to_embed:
-        vectors = embed([c.embedded_text() for c in to_embed], "Calcul des embeddings (passages)")
-        store.add(collection, [c.chunk_id for c in to_embed], vectors, [c.doc_id for c in to_embed])
     all_chunks = [c for rel in sorted(chunks_by_file) for c in chunks_by_file[rel]]
-    sentences = _sentences(settings, plan, all_chunks)
-    sentence_vectors, plan.report.embedded_sentences = _sentence_vectors(sentences, previous.sentence_vectors, embed)
-    plan.report.total_sentences = len(sentences)
-    write_sentences(sentences, sentence_vectors, generation)
-    write_chunks(all_chunks, generation / "chunks.jsonl")
-    build_bm25(all_chunks, generation / "bm25")
-    write_json_atomically({"embedder": settings.embedder, "files": files}, generation / "manifest.json")
+    known = Previous(previous.sentences, previous.vectors_by_sentence, previous.sentence_vectors)
+    vectors = compute_vectors(settings, all_chunks, fresh_ids, known, embedder, timings, on_progress)
+    report.embedded_sentences, report.total_sentences = vectors.embedded_sentences, len(vectors.sentences)
+    report.sentence_vectors = vectors.mode
+    with timed(timings, "store"):
+        if to_embed:
+            passages = np.vstack([vectors.passages[c.chunk_id] for c in to_embed])
+            store.add(collection, [c.chunk_id for c in to_embed], passages, [c.doc_id for c in to_embed])
+    with timed(timings, "write"):
+        write_sentences(vectors.sentences, vectors.sentence_vectors, generation)
+        write_chunks(all_chunks, generation / "chunks.jsonl")
+    with timed(timings, "bm25"):
+        build_bm25(all_chunks, generation / "bm25")
+    write_json_atomically({"embedder": embedder_identity(settings), "files": files}, generation / "manifest.json")
     old_pointer = read_pointer(settings.index_dir) or {}
     write_json_atomically(
         {
             "generation": generation.name,
             "collection": collection,
-            "embedder": settings.embedder,
+            "embedder": embedder_identity(settings),
             "signature": index_signature(settings),
             "previous": {k: old_pointer.get(k) for k in ("generation", "collection")},
         },
@@ -350,7 +328,7 @@ def _refresh_fingerprints(settings: Settings, files: dict[str, dict[str, Any]]) 
     pointer = read_pointer(settings.index_dir)
     assert pointer is not None
     path = settings.index_dir / pointer["generation"] / "manifest.json"
-    write_json_atomically({"embedder": settings.embedder, "files": files}, path)
+    write_json_atomically({"embedder": embedder_identity(settings), "files": files}, path)
 
 
 def _remove_stale_generations(settings: Settings, store: VectorStore) -> None:

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
 from bs4 import BeautifulSoup
@@ -206,7 +207,7 @@ def load_html(path: Path) -> list[Document]:
     for block in root.find_all(_BLOCK_TAGS):
         if block.find(_BLOCK_TAGS):
             continue
-        text = block.get_text(" ", strip=True)
+        text = _block_text(block)
         if not text:
             continue
         if block.name in {"h1", "h2", "h3", "h4"}:
@@ -218,6 +219,14 @@ def load_html(path: Path) -> list[Document]:
         for heading, paragraphs in sections
         if paragraphs
     ]
+
+
+def _block_text(block: Any) -> str:
+    """A block's text as a browser shows it: a line break in the source is a space, except in <pre>."""
+    text = block.get_text(" ", strip=True)
+    if block.name == "pre":
+        return text
+    return " ".join(text.split())
 
 
 def load_markdown(path: Path) -> list[Document]:

@@ -30,6 +30,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from core.settings import Settings
 from core.types import Chunk, Sentence
+from ingest.remote_embeddings import RemoteConfig
 
 POINTER = "current.json"
 SENTENCES = "sentences.jsonl"
@@ -156,6 +157,27 @@ def write_json_atomically(data: dict[str, Any], path: Path) -> None:
 def read_pointer(index_dir: Path) -> dict[str, Any] | None:
     path = index_dir / POINTER
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def embedder_identity(settings: Settings) -> str:
+    """The embedder as the index records it: "gemma", "e5", "openai:<model>" (vectors of two differ)."""
+    return RemoteConfig.from_settings(settings).identity if settings.embedder == "openai" else settings.embedder
+
+
+def embedder_mismatch(settings: Settings) -> str | None:
+    """The start-up check: a French message when the live index was built by another embedder than the settings'.
+
+    Vectors of two embedders are not comparable: every question would find unrelated passages.
+    """
+    pointer = read_pointer(settings.index_dir)
+    built, serving = (pointer or {}).get("embedder"), embedder_identity(settings)
+    if pointer is None or built == serving:
+        return None
+    return (
+        f"L'index {settings.index_dir} a été construit avec l'embedder « {built} » ; "
+        f"le service utilise « {serving} » : relancez « cuabot ingest » pour le reconstruire avec celui-ci "
+        "(ou remettez les réglages CUABOT_EMBEDDER, CUABOT_EMBED_MODEL, CUABOT_EMBED_*_PREFIX de la construction)."
+    )
 
 
 class IndexReader:

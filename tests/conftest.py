@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from core.settings import REPO_ROOT, Settings
+# No test reads a developer's own settings file: tests build theirs with make_settings(), and the code
+# under test that calls get_settings() reads this (set before core.settings is first imported).
+os.environ["CUABOT_SETTINGS_FILE"] = os.devnull
+
+from core.settings import REPO_ROOT, Settings  # noqa: E402
+from tests.fixtures.factories import make_settings  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CORPUS = REPO_ROOT / "corpus"
@@ -16,11 +22,10 @@ CORPUS = REPO_ROOT / "corpus"
 @pytest.fixture
 def e5_settings(tmp_path: Path) -> Settings:
     """Fast settings: the light e5 embedder and an index in a temporary folder."""
-    return Settings(
+    return make_settings(
         embedder="e5",
         index_dir=tmp_path / "index",
         feedback_db=tmp_path / "feedback.sqlite3",
-        _env_file=None,  # type: ignore[call-arg]
     )
 
 
@@ -31,7 +36,7 @@ def e5_corpus_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from ingest.embeddings import E5Embedder
 
     index_dir = tmp_path_factory.mktemp("e5-corpus") / "index"
-    settings = Settings(embedder="e5", index_dir=index_dir, _env_file=None)  # type: ignore[call-arg]
+    settings = make_settings(embedder="e5", index_dir=index_dir)
     build_index(settings, CORPUS, lambda _s: E5Embedder())
     return index_dir
 

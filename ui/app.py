@@ -1,26 +1,23 @@
 """The whole web application: the public API, the widget and its demo page, the helpdesk.
 
-`bot/` never imports `ui/`; this module puts them together.
+`bot/` never imports `ui/`; this module puts them together. The helpdesk is built from the API
+application's own state: the same (counted) service, model queue, question budget and feedback store.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from bot.api import create_api
-from bot.feedback import open_store
+from bot.answer.service import QuestionService
+from bot.api.app import create_api
 from core.settings import Settings
 from ui.helpdesk import build_helpdesk, helpdesk_theme
-
-if TYPE_CHECKING:
-    from bot.pipeline import Pipeline
 
 log = logging.getLogger("cuabot.ui")
 
@@ -36,13 +33,13 @@ def _serve_demo_page(app: FastAPI) -> None:
         return FileResponse(DEMO_PAGE, media_type="text/html; charset=utf-8")
 
 
-def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
+def create_app(service: QuestionService, settings: Settings) -> FastAPI:
     """API routes, `/` (demo page), `/widget` (static widget) and `/helpdesk` (Gradio)."""
-    app = create_api(pipeline, settings)
+    app = create_api(service, settings)
     app.mount(WIDGET_PATH, StaticFiles(directory=WIDGET_DIR), name="widget")
     _serve_demo_page(app)
-    feedback_store = open_store(settings)
-    helpdesk = build_helpdesk(pipeline, settings, feedback_store)
+    state = app.state
+    helpdesk = build_helpdesk(state.service, state.admission, state.question_budget, state.feedback_store, settings)
     return gr.mount_gradio_app(
         app,
         helpdesk,

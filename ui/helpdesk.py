@@ -4,6 +4,10 @@ Conseillers numériques see the decision (answer, evidence only, refusal) and wh
 ranked evidence sentences, every retrieved passage with its score, the model's draft and
 the sentences the check removed with their reason, the timings, and can copy the answer with its sources or
 send structured feedback. The logic lives in small pure functions that tests call.
+
+A conseiller's question goes the way a resident's does: the same service (counted by the statistics),
+the same budget per client address and the same place in the model's queue (ui/app.py hands the
+API's own objects over), so a busy model gives the evidence alone, or a "réessayez" message.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from typing import Any, Literal, Protocol
 
 import gradio as gr
 
-from bot.display import answer_text
-from bot.feedback import FeedbackStore
-from bot.schemas import DocumentSummary, FeedbackRequest
+from bot.answer.service import Phrasing, direct
+from bot.api.admission import BUSY_MESSAGE, Admission, QueueFull
+from bot.api.display import answer_text, answer_with_sources, location
+from bot.api.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimited
+from bot.stores.feedback import Feedback, FeedbackStore
 from core.settings import Settings
-from core.types import Answer, Chunk, Evidence, Outcome
+from core.types import Answer, IndexedDocument, Outcome, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -46,26 +52,25 @@ LOCAL_MONO_FONTS = ["ui-monospace", "Consolas", "DejaVu Sans Mono", "monospace"]
 HistoryEntry = dict[str, Any]
 
 
-class HelpdeskPipeline(Protocol):
-    """What the helpdesk needs from `bot.pipeline.Pipeline`."""
+class HelpdeskService(Protocol):
+    """What the helpdesk needs of the API's service (`app.state.service`, counted by the statistics)."""
 
-    def ask(self, question: str, history: list[Any] | None = None, documents: list[str] | None = None) -> Answer: ...
+    def ask(
+        self,
+        text: str,
+        history: list[Turn] | None = None,
+        documents: list[str] | None = None,
+        phrasing: Phrasing = direct,
+    ) -> Answer: ...
 
-    def documents(self) -> list[DocumentSummary]: ...
+    def documents(self) -> list[IndexedDocument]: ...
 
 
 # ---------- Pure functions (unit-tested) ----------
 
 
-def location_label(chunk: Chunk) -> str:
-    """« p. 12 », the section name, or an empty string."""
-    if chunk.page is not None:
-        return f"p. {chunk.page}"
-    return chunk.section or ""
-
-
 def outcome_note(answer: Answer) -> str:
-    """The pipeline's decision and why, as Markdown."""
+    """The service's decision and why, as Markdown."""
     return f"**Décision : {OUTCOME_LABELS[answer.outcome]}**\n\nMotif : {answer.reason}"
 
 
@@ -77,7 +82,7 @@ def evidence_table(answer: Answer) -> list[list[Any]]:
             round(evidence.score, SCORE_DECIMALS),
             round(evidence.dense_score, SCORE_DECIMALS),
             evidence.chunk.title,
-            location_label(evidence.chunk),
+            location(evidence.chunk),
             evidence.sentence.context,
         ]
         for evidence in answer.evidence
@@ -92,33 +97,18 @@ def passages_table(answer: Answer) -> list[list[Any]]:
             round(passage.score, SCORE_DECIMALS),
             "oui" if passage.cited else "non",
             passage.chunk.title,
-            location_label(passage.chunk),
+            location(passage.chunk),
             passage.chunk.text,
         ]
         for passage in sorted(answer.passages, key=lambda p: p.rank)
     ]
 
 
-def source_line(evidence: Evidence) -> str:
-    """« [1] Titre, p. 12 » as plain text."""
-    where = location_label(evidence.chunk)
-    reference = f"{evidence.chunk.title}, {where}" if where else evidence.chunk.title
-    return f"[{evidence.number}] {reference}"
-
-
-def plain_text_answer(answer: Answer) -> str:
-    """The answer as residents read it, then its sources, ready to paste in an e-mail."""
-    sources = [source_line(e) for e in answer.cited]
-    if not sources:
-        return answer_text(answer)
-    return "\n".join([answer_text(answer), "", "Sources :", *sources])
-
-
 def dropped_note(answer: Answer) -> str:
     """Markdown list of the model's sentences the check removed, each with its reason."""
     if not answer.dropped:
         return NO_DROPPED_SENTENCE
-    lines = [f"- {sentence}" for sentence in answer.dropped]
+    lines = [f"- {dropped.text} — {dropped.reason}" for dropped in answer.dropped]
     return "\n".join(["Phrases retirées par la vérification des sources :", *lines])
 
 
@@ -135,9 +125,10 @@ def timings_note(answer: Answer) -> str:
     return "Durées : " + (" · ".join(parts) if parts else "non mesurées")
 
 
-def document_choices(documents: list[DocumentSummary]) -> list[tuple[str, str]]:
+def document_choices(documents: list[IndexedDocument]) -> list[tuple[str, str]]:
     """(label shown, document id) pairs for the filter, sorted by title."""
-    return [(doc.title, doc.document) for doc in sorted(documents, key=lambda d: d.title.lower())]
+    infos = sorted((d.info for d in documents), key=lambda info: info.title.lower())
+    return [(info.title, info.doc_id) for info in infos]
 
 
 def add_to_history(history: list[HistoryEntry], question: str, answer: Answer, size: int) -> list[HistoryEntry]:
@@ -157,20 +148,47 @@ def history_markdown(history: list[HistoryEntry]) -> str:
     return "\n".join(lines)
 
 
-def feedback_request(
+def conseiller_feedback(
     question: str, answer: str, rating_label: str | None, reasons: list[str], comment: str
-) -> FeedbackRequest:
+) -> Feedback:
     """The feedback to store; raises ValueError (French message) when no rating was chosen."""
     if rating_label not in RATINGS:
         raise ValueError("Choisissez 👍 ou 👎 avant d'envoyer.")
-    return FeedbackRequest(
+    return Feedback(
+        rating=RATINGS[rating_label],
+        origin="helpdesk",
         question=question,
         answer=answer,
-        rating=RATINGS[rating_label],
-        reasons=list(reasons),
+        reasons=tuple(reasons),
         comment=comment.strip(),
-        origin="helpdesk",
     )
+
+
+def ask_in_turn(
+    service: HelpdeskService,
+    admission: Admission,
+    budget: QuestionBudget,
+    client: str,
+    question: str,
+    documents: list[str] | None,
+) -> Answer:
+    """The answer, asked as the API's routes ask: off the client's budget, through the model's queue.
+
+    Raises gr.Error with the API's French message when the client asked too often or the queue is full.
+    """
+    try:
+        budget.spend(client)
+        ticket = admission.admit()
+    except RateLimited:
+        raise gr.Error(RATE_LIMITED_MESSAGE) from None
+    except QueueFull:
+        raise gr.Error(BUSY_MESSAGE) from None
+    with ticket:
+        try:
+            return service.ask(question, documents=documents, phrasing=admission.phrasing)
+        except Exception as error:
+            logger.exception("helpdesk question failed")
+            raise gr.Error(f"La réponse n'a pas pu être produite : {error}") from error
 
 
 # ---------- Gradio page ----------
@@ -207,7 +225,7 @@ def _answer_outputs(question: str, answer: Answer, history: list[HistoryEntry], 
         dropped_note(answer),
         draft_text(answer),
         timings_note(answer),
-        plain_text_answer(answer),
+        answer_with_sources(answer),
         new_history,
         history_markdown(new_history),
         question,
@@ -216,16 +234,15 @@ def _answer_outputs(question: str, answer: Answer, history: list[HistoryEntry], 
     )
 
 
-def _make_ask(pipeline: HelpdeskPipeline, history_size: int) -> Any:
-    def ask(question: str, documents: list[str] | None, history: list[HistoryEntry]) -> tuple[Any, ...]:
+def _make_ask(service: HelpdeskService, admission: Admission, budget: QuestionBudget, history_size: int) -> Any:
+    def ask(
+        question: str, documents: list[str] | None, history: list[HistoryEntry], request: gr.Request | None = None
+    ) -> tuple[Any, ...]:
         question = question.strip()
         if not question:
             raise gr.Error("Saisissez une question.")
-        try:
-            answer = pipeline.ask(question, documents=documents or None)
-        except Exception as error:
-            logger.exception("helpdesk question failed")
-            raise gr.Error(f"La réponse n'a pas pu être produite : {error}") from error
+        client = request.client.host if request is not None and request.client else "inconnu"
+        answer = ask_in_turn(service, admission, budget, client, question, documents or None)
         return _answer_outputs(question, answer, history, history_size)
 
     return ask
@@ -236,17 +253,26 @@ def _make_send_feedback(store: FeedbackStore) -> Any:
         if not answer:
             return "Posez d'abord une question : l'avis porte sur une réponse."
         try:
-            request = feedback_request(question, answer, rating, reasons, comment)
+            feedback = conseiller_feedback(question, answer, rating, reasons, comment)
         except ValueError as error:
             return str(error)
-        feedback_id = store.add(request)
+        feedback_id = store.add(feedback)
         return f"Merci, votre avis est enregistré (n° {feedback_id})."
 
     return send_feedback
 
 
-def build_helpdesk(pipeline: HelpdeskPipeline, settings: Settings, feedback_store: FeedbackStore) -> gr.Blocks:
-    """The conseillers' page; mount it with `gr.mount_gradio_app` and `helpdesk_theme()`."""
+def build_helpdesk(
+    service: HelpdeskService,
+    admission: Admission,
+    budget: QuestionBudget,
+    feedback_store: FeedbackStore,
+    settings: Settings,
+) -> gr.Blocks:
+    """The conseillers' page, over the API's service, queue, budget and feedback store (ui/app.py).
+
+    Mount it with `gr.mount_gradio_app` and `helpdesk_theme()`.
+    """
     history_size = settings.helpdesk_history_size
     with gr.Blocks(title="Assistant CUA — espace conseillers", analytics_enabled=False) as page:
         gr.Markdown(
@@ -266,7 +292,7 @@ def build_helpdesk(pipeline: HelpdeskPipeline, settings: Settings, feedback_stor
                     placeholder="Par exemple : Combien de visiteurs au Numericamp ?",
                 )
                 documents = gr.Dropdown(
-                    choices=document_choices(pipeline.documents()),
+                    choices=document_choices(service.documents()),
                     value=[],
                     multiselect=True,
                     label="Limiter aux documents (facultatif)",
@@ -322,9 +348,15 @@ def build_helpdesk(pipeline: HelpdeskPipeline, settings: Settings, feedback_stor
             last_answer,
             confirmation,
         ]
-        ask_fn = _make_ask(pipeline, history_size)
-        ask_button.click(ask_fn, [question, documents, history], ask_outputs)
-        question.submit(ask_fn, [question, documents, history], ask_outputs)
+        # No queue of Gradio's own (concurrency_limit=None): the model's queue is the Admission, shared with residents
+        gr.on(
+            [ask_button.click, question.submit],
+            _make_ask(service, admission, budget, history_size),
+            [question, documents, history],
+            ask_outputs,
+            api_name="ask",
+            concurrency_limit=None,
+        )
         send.click(
             _make_send_feedback(feedback_store),
             [last_question, last_answer, rating, reasons, comment],

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bot.api import create_api
-from bot.pipeline import build_pipeline
+from bot.api.app import create_api
+from bot.answer.service import build_service
 from core.settings import get_settings
 
 
 def create() -> FastAPI:
     settings = get_settings()
-    return create_api(build_pipeline(settings), settings)
+    return create_api(build_service(settings), settings)

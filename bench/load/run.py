@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from core.settings import Settings
-from ingest.models import QWEN_CODER_GGUF, model_path
+from core.models import QWEN_CODER_GGUF, model_path
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 REPO_ROOT = Path(__file__).resolve().parents[2]

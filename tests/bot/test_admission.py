@@ -7,18 +7,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.admission import Admission, QueueFull
-from bot.api import create_api
-from bot.generation import MockGenerator
-from bot.pipeline import Pipeline
-from core.settings import Settings
-from ingest.embeddings import E5Embedder
-from ingest.store import IndexReader
+from bot.api.admission import Admission, QueueFull
+from bot.api.app import create_api
 from tests.fixtures.doubles import build_small_index
+from tests.fixtures.factories import make_service, make_settings
 
 
 def test_places_are_bounded_and_released_once() -> None:
-    admission = Admission(Settings(generator_slots=1, generator_queue_size=1, _env_file=None))  # type: ignore[call-arg]
+    admission = Admission(make_settings(generator_slots=1, generator_queue_size=1))
     first, second = admission.admit(), admission.admit()
     with pytest.raises(QueueFull):
         admission.admit()
@@ -31,8 +27,8 @@ def test_places_are_bounded_and_released_once() -> None:
 
 def test_every_route_gives_its_place_back(tmp_path: Path) -> None:
     index = build_small_index(tmp_path)
-    settings = Settings(embedder="e5", index_dir=index, feedback_db=tmp_path / "fb.sqlite3", _env_file=None)  # type: ignore[call-arg]
-    app = create_api(Pipeline(settings, E5Embedder(), MockGenerator(), IndexReader(settings)), settings)
+    settings = make_settings(embedder="e5", index_dir=index, feedback_db=tmp_path / "fb.sqlite3")
+    app = create_api(make_service(settings), settings)
     question = {"question": "Quand la déchetterie de Dainville est-elle ouverte ?"}
     with TestClient(app) as client:
         for _ in range(settings.generator_slots + settings.generator_queue_size + 1):

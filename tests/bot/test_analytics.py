@@ -10,14 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.analytics import AnalyticsStore, purge, question_topic
-from bot.api import create_api
-from bot.generation import MockGenerator
-from bot.pipeline import Pipeline
-from core.settings import Settings
+from bot.api.app import create_api
+from bot.stores.analytics import AnalyticsStore, purge, question_topic
 from core.types import Outcome
-from ingest.embeddings import E5Embedder
-from ingest.store import IndexReader
+from tests.fixtures.factories import make_service, make_settings
 
 TOKEN = "jeton-statistiques"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -63,23 +59,21 @@ def test_rows_past_retention_are_purged(tmp_path: Path) -> None:
     store.record("sujet recent", Outcome.REFUSE, 1.0, NOW - timedelta(days=29))
     assert store.purge(now=NOW) == 1
     assert [r[3] for r in store.rows()] == ["sujet recent"]
-    settings = Settings(analytics_db=tmp_path / "absent.sqlite3", _env_file=None)  # type: ignore[call-arg]
+    settings = make_settings(analytics_db=tmp_path / "absent.sqlite3")
     assert purge(settings) == 0 and not settings.analytics_db.exists()
 
 
 def make_client(root: Path, index: Path, **overrides: Any) -> TestClient:
-    settings = Settings(
+    settings = make_settings(
         embedder="e5",
         index_dir=index,
         feedback_db=root / "fb.sqlite3",
         analytics_db=root / "analytics.sqlite3",
         min_evidence_score=0.0,
         admin_token=TOKEN,
-        _env_file=None,  # type: ignore[call-arg]
         **overrides,
     )
-    pipeline = Pipeline(settings, E5Embedder(), MockGenerator(), IndexReader(settings))
-    return TestClient(create_api(pipeline, settings))
+    return TestClient(create_api(make_service(settings), settings))
 
 
 @pytest.fixture

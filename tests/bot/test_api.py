@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from core.settings import Settings
+from bot.api.admission import BUSY_MESSAGE
+from bot.api.display import EVIDENCE_LEAD
+from tests.fixtures.factories import make_settings
 from tests.fixtures.mock_api import mock_api
 
 
@@ -61,7 +63,7 @@ def test_stream_sends_evidence_before_tokens_then_done(client: TestClient) -> No
     kinds = [k for k, _ in events]
     assert kinds[0] == "evidence" and kinds[-1] == "done" and "token" in kinds
     first = events[0][1]
-    assert len(first["evidence"]) == Settings().evidence_shown and first["passages"]
+    assert len(first["evidence"]) == make_settings().evidence_shown and first["passages"]
     assert any("450 visiteurs" in e["text"] for e in first["evidence"])
     assert first["evidence"][0]["text"] in events[-1][1]["answer"]
 
@@ -77,6 +79,16 @@ def test_health_and_documents(client: TestClient) -> None:
     assert health["status"] == "ok" and health["documents"] == 5 and health["chunks"] > 50
     documents = client.get("/api/documents").json()
     assert {d["document"] for d in documents} >= {"forum-ia-lambersart", "numericamp-livre-blanc-2024"}
+
+
+def test_config_gives_the_widget_the_servers_limits_and_texts(client: TestClient) -> None:
+    config = client.get("/api/config").json()
+    defaults = make_settings()
+    assert config["max_question_chars"] == defaults.max_question_chars == 1000
+    assert config["max_history_turns"] == defaults.max_history_turns and config["max_turn_chars"] == 4000
+    assert config["max_feedback_question_chars"] == 1000 and config["max_feedback_answer_chars"] == 8000
+    assert config["evidence_lead"] == EVIDENCE_LEAD and config["busy_message"] == BUSY_MESSAGE
+    assert "patientez" in config["rate_limited_message"]
 
 
 def test_feedback_is_stored(client: TestClient) -> None:

@@ -15,13 +15,12 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from bot.admission import BUSY_MESSAGE, REASON_BUSY, REASON_LATE
-from bot.api import create_api
-from bot.pipeline import Pipeline
+from bot.api.admission import BUSY_MESSAGE, REASON_BUSY, REASON_LATE
+from bot.api.app import create_api
 from core.settings import Settings
 from ingest.embeddings import E5Embedder
-from ingest.store import IndexReader
 from tests.fixtures.doubles import SlowGenerator, build_small_index
+from tests.fixtures.factories import make_service, make_settings
 
 QUESTION = "Quand la déchetterie de Dainville est-elle ouverte ?"
 
@@ -37,13 +36,12 @@ def embedder() -> E5Embedder:
 
 
 def load_settings(index: Path, **load: object) -> Settings:
-    return Settings(
+    return make_settings(
         embedder="e5",
         index_dir=index,
         feedback_db=index.parent / "fb.sqlite3",
         min_evidence_score=0.0,
         min_question_coverage=0.0,
-        _env_file=None,  # type: ignore[call-arg]
         **load,
     )
 
@@ -57,10 +55,10 @@ def free_port() -> int:
 @contextmanager
 def serve(settings: Settings, embedder: E5Embedder, seconds: float) -> Iterator[str]:
     """The API with a model taking `seconds` per answer, served by uvicorn in a thread."""
-    pipeline = Pipeline(settings, embedder, SlowGenerator(seconds), IndexReader(settings))
+    service = make_service(settings, generator=SlowGenerator(seconds), embedder=embedder)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_api(pipeline, settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_api(service, settings), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -119,9 +117,9 @@ def test_a_model_past_its_timeout_gives_the_evidence(small_index: Path, embedder
 def test_too_many_questions_from_one_client_get_429_in_french(small_index: Path, embedder: E5Embedder) -> None:
     """One budget for every asking route: /api/ask, its stream and the OpenAI-compatible route."""
     settings = load_settings(small_index, ask_rate_limit="2/minute")
-    pipeline = Pipeline(settings, embedder, SlowGenerator(0.0), IndexReader(settings))
+    service = make_service(settings, generator=SlowGenerator(0.0), embedder=embedder)
     chat = {"messages": [{"role": "user", "content": QUESTION}]}
-    with TestClient(create_api(pipeline, settings)) as client:
+    with TestClient(create_api(service, settings)) as client:
         codes = [client.post("/api/ask", json={"question": QUESTION}).status_code for _ in range(2)]
         third = client.post("/api/ask", json={"question": QUESTION})
         streamed = client.post("/api/ask/stream", json={"question": QUESTION})

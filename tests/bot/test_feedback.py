@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot.feedback import FeedbackStore, open_store, purge
-from bot.schemas import FeedbackRequest
+from bot.stores.feedback import Feedback, FeedbackStore, open_store, purge
 from core.settings import Settings
+from tests.fixtures.factories import make_settings
 
 SECRETS = {
     "[courriel]": "jeanne.durand@example.fr",
@@ -25,8 +25,8 @@ SECRETS = {
 PERSONAL = " ; ".join(SECRETS.values())
 
 
-def _request(question: str = f"Où est la mairie ? {PERSONAL}") -> FeedbackRequest:
-    return FeedbackRequest(question=question, answer="Place Guy Mollet [1].", rating="down", comment=PERSONAL)
+def _request(question: str = f"Où est la mairie ? {PERSONAL}") -> Feedback:
+    return Feedback(rating="down", origin="api", question=question, answer="Place Guy Mollet [1].", comment=PERSONAL)
 
 
 def _rows(db: Path) -> list[tuple[str, str, str]]:
@@ -42,7 +42,7 @@ def _age_rows(db: Path, days: int) -> None:
 
 
 def _settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(feedback_db=tmp_path / "feedback.sqlite3", _env_file=None, **overrides)  # type: ignore[call-arg]
+    return make_settings(feedback_db=tmp_path / "feedback.sqlite3", **overrides)
 
 
 def test_questions_are_not_kept_by_default(tmp_path: Path) -> None:

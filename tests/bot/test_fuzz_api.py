@@ -22,12 +22,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from bot.api import create_api
-from bot.generation import MockGenerator
-from bot.pipeline import Pipeline
-from core.settings import Settings
-from ingest.embeddings import E5Embedder
-from ingest.store import IndexReader
+from bot.api.app import create_api
+from tests.fixtures.factories import make_service, make_settings
 
 # Requests per route, valid and invalid mixed: an /api/ask example is a real e5 retrieval (~45 s in all).
 MAX_EXAMPLES = 24
@@ -37,16 +33,14 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> schemathesis.BaseSchema:
     root = tmp_path_factory.mktemp("fuzz")
-    config = Settings(
+    config = make_settings(
         embedder="e5",
         index_dir=e5_corpus_index,
         feedback_db=root / "fb.sqlite3",
         admin_token="not-given-to-the-fuzzer",
         ask_rate_limit="100000/minute",  # the fuzzer is one client sending hundreds of questions
-        _env_file=None,  # type: ignore[call-arg]
     )
-    pipeline = Pipeline(config, E5Embedder(), MockGenerator(), IndexReader(config))
-    return schemathesis.openapi.from_asgi("/openapi.json", create_api(pipeline, config))
+    return schemathesis.openapi.from_asgi("/openapi.json", create_api(make_service(config), config))
 
 
 def fuzz(operation: schemathesis.APIOperation) -> None:

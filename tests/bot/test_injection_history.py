@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_api
-from bot.display import INJECTION_MESSAGE
-from bot.generation import MockGenerator
-from bot.pipeline import Pipeline
-from core.settings import Settings
-from ingest.embeddings import E5Embedder
-from ingest.store import IndexReader
+from bot.answer.generation import MockGenerator
+from bot.answer.prompts import Prompt
+from bot.api.app import create_api
+from bot.api.display import INJECTION_MESSAGE
+from tests.fixtures.factories import make_service, make_settings
 
 FIRST_QUESTION = "Combien de visiteurs au Numericamp 2024 ?"
 FOLLOW_UP = "Et combien d'intervenants ?"
@@ -26,9 +24,9 @@ class RecordingGenerator(MockGenerator):
     def __init__(self) -> None:
         self.prompts: list[str] = []
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        self.prompts.append("\n".join(m["content"] for m in messages))
-        return super().stream(messages)
+    def stream(self, prompt: Prompt) -> Iterator[str]:
+        self.prompts.append("\n".join(m["content"] for m in prompt.messages))
+        return super().stream(prompt)
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +38,12 @@ def generator() -> RecordingGenerator:
 def client(
     tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path, generator: RecordingGenerator
 ) -> Iterator[TestClient]:
-    settings = Settings(
+    settings = make_settings(
         embedder="e5",
         index_dir=e5_corpus_index,
         feedback_db=tmp_path_factory.mktemp("injection") / "fb.sqlite3",
-        _env_file=None,  # type: ignore[call-arg]
     )
-    pipeline = Pipeline(settings, E5Embedder(), generator, IndexReader(settings))
-    with TestClient(create_api(pipeline, settings)) as test_client:
+    with TestClient(create_api(make_service(settings, generator=generator), settings)) as test_client:
         yield test_client
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import openai
 import pytest
 
-from bot.display import INJECTION_MESSAGE
+from bot.api.display import INJECTION_MESSAGE
 from tests.fixtures.live_server import live_server
 from tests.fixtures.mock_api import mock_api
 

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.evidence import EvidenceRanker, QuestionTerms, rarity_weights
-from bot.retrieval import Retriever, reciprocal_rank_fusion
-from core.settings import Settings
-from core.text import analyse, expected_answer_kind
+from bot.answer.evidence import EvidenceRanker, QuestionTerms, rarity_weights
+from bot.answer.retrieval import Retriever, reciprocal_rank_fusion
+from bot.answer.service import read_question
 from core.types import Sentence
 from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader
+from tests.fixtures.factories import make_settings
 
 
 def _sentence(text: str, lemmas: tuple[str, ...]) -> Sentence:
@@ -39,10 +39,10 @@ def test_rare_question_words_weigh_more_than_common_ones() -> None:
     ],
 )
 def test_the_answering_sentence_is_among_the_first_three(e5_corpus_index: Path, question: str, fact: str) -> None:
-    settings = Settings(embedder="e5", index_dir=e5_corpus_index, _env_file=None)  # type: ignore[call-arg]
+    settings = make_settings(embedder="e5", index_dir=e5_corpus_index)
     reader = IndexReader(settings)
     ranker = EvidenceRanker(reader, settings)
     vector = E5Embedder().embed_query(question)
     passages = Retriever(reader, settings).search(question, vector)
-    evidence = ranker.rank(ranker.terms(analyse(question), expected_answer_kind(question)), vector, passages)
+    evidence = ranker.rank(ranker.terms(read_question(question, [], 8)), vector, passages)
     assert any(fact in e.sentence.context for e in evidence[:3]), [e.sentence.context for e in evidence[:5]]

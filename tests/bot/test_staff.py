@@ -11,10 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.api import create_api
-from bot.generation import MockGenerator
-from bot.pipeline import Pipeline
-from ingest.store import IndexReader
+from bot.api.app import create_api
+from tests.fixtures.factories import make_service
 from tests.fixtures.live_server import live_server
 from tests.fixtures.staff import ADMIN_AUTH as AUTH
 from tests.fixtures.staff import ADMIN_TOKEN as TOKEN
@@ -33,8 +31,8 @@ REINDEX_TIMEOUT_S = 120.0
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> Iterator[dict[str, Any]]:
     settings = staff_settings(tmp_path_factory.mktemp("staff"), e5_corpus_index, upload_max_bytes=64_000)
-    pipeline = Pipeline(settings, SlowDocumentEmbedder(), MockGenerator(), IndexReader(settings))
-    with live_server(create_api(pipeline, settings)) as url, httpx.Client(base_url=url, timeout=60) as client:
+    service = make_service(settings, embedder=SlowDocumentEmbedder())
+    with live_server(create_api(service, settings)) as url, httpx.Client(base_url=url, timeout=60) as client:
         yield {"client": client, "settings": settings, "url": url}
 
 

@@ -12,15 +12,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_api
-from bot.generation import build_generator
-from bot.pipeline import Pipeline
-from bot.prompts import FIXED_PREFIX
-from core.settings import Settings
-from ingest.embeddings import E5Embedder
-from ingest.models import QWEN_CODER_GGUF
-from ingest.store import IndexReader
+from bot.answer.generation import build_generator
+from bot.answer.prompts import fixed_prefix
+from bot.api.app import create_api
+from core.models import QWEN_CODER_GGUF
 from tests.fixtures.doubles import build_small_index
+from tests.fixtures.factories import make_service, make_settings
 
 CUABOT = Path(sys.executable).parent / "cuabot"
 
@@ -39,7 +36,7 @@ def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_unreachable_openai_server_degrades_health_and_answers_with_evidence(small_index: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/v1"
-    settings = Settings(
+    settings = make_settings(
         embedder="e5",
         index_dir=small_index,
         feedback_db=small_index.parent / "fb.sqlite3",
@@ -47,11 +44,10 @@ def test_unreachable_openai_server_degrades_health_and_answers_with_evidence(sma
         openai_base_url=url,
         min_evidence_score=0.0,
         min_question_coverage=0.0,
-        _env_file=None,  # type: ignore[call-arg]
     )
-    generator = build_generator(settings, FIXED_PREFIX)
-    pipeline = Pipeline(settings, E5Embedder(), generator, IndexReader(settings))
-    with TestClient(create_api(pipeline, settings)) as client:
+    generator = build_generator(settings, fixed_prefix(settings.authority.name))
+    service = make_service(settings, generator=generator)
+    with TestClient(create_api(service, settings)) as client:
         health = client.get("/api/health").json()
         body = client.post("/api/ask", json={"question": "Quand la déchetterie de Dainville est-elle ouverte ?"}).json()
     assert health["status"] == "degraded" and url in health["reason"] and "injoignable" in health["reason"]

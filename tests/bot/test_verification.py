@@ -1,22 +1,18 @@
 """Verification of model sentences against the evidence sentences they cite."""
 
-from bot.verification import verify
-from core.text import analyse, expected_answer_kind, numbers_in
-from core.types import Chunk, Evidence, Sentence
-
-CHUNK = Chunk(chunk_id="d:0", doc_id="d", title="Livre blanc — Numericamp", text="", section="En chiffres")
+from bot.answer.service import read_question
+from bot.answer.verification import parse_draft, verify
+from core.types import Chunk, Evidence
+from ingest.sentences import sentences_of
 
 
 def evidence(number: int, text: str) -> Evidence:
-    sentence = Sentence(
-        sentence_id=f"d:0:{number}",
-        chunk_id="d:0",
-        position=number,
-        text=text,
-        context=text,
-        numbers=tuple(numbers_in(text)),
+    """An evidence sentence analysed as ingestion analyses it."""
+    chunk = Chunk(
+        chunk_id=f"d:{number}", doc_id="d", title="Livre blanc — Numericamp", text=text, section="En chiffres"
     )
-    return Evidence(number, sentence, CHUNK, score=1.0)
+    (sentence,) = sentences_of([chunk], context_chars=60, max_chars=320)
+    return Evidence(number, sentence, chunk, score=1.0)
 
 
 EVIDENCE = [
@@ -26,8 +22,8 @@ EVIDENCE = [
 
 
 def check(draft: str, question: str = "Combien de visiteurs au Numericamp ?") -> tuple[list[str], list[str]]:
-    verdict = verify(draft, analyse(question), expected_answer_kind(question), EVIDENCE, min_support=0.6)
-    return [f"{s.text.rstrip(' .')} {s.citations}" for s in verdict.kept], [reason for _, reason in verdict.dropped]
+    verdict = verify(parse_draft(draft), read_question(question, [], 8), EVIDENCE, min_support=0.6)
+    return [f"{s.text.rstrip(' .')} {s.citations}" for s in verdict.kept], [d.reason for d in verdict.dropped]
 
 
 def test_a_sentence_the_evidence_bears_out_is_kept_with_its_citation() -> None:

@@ -18,7 +18,8 @@ import pytest
 
 from core.logs import configure_logging
 from core.privacy import LABELS
-from core.settings import REPO_ROOT, Settings
+from core.settings import REPO_ROOT
+from tests.fixtures.factories import make_settings
 from tests.fixtures.live_server import served_api_env
 
 EMAIL = "jeanne.durand@example.fr"
@@ -57,7 +58,7 @@ ACCESS_ARGS = ("127.0.0.1:40000", "GET", f"/api/health?courriel={EMAIL}&tel={PHO
 
 
 def test_json_access_line_has_request_fields(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(Settings(log_json=True, _env_file=None))  # type: ignore[call-arg]
+    configure_logging(make_settings(log_json=True))  
     _access(ACCESS_ARGS)
     out, err = capsys.readouterr()
     (line,) = _json_lines(out)
@@ -69,7 +70,7 @@ def test_json_access_line_has_request_fields(restore_logging: None, capsys: pyte
 
 
 def test_text_access_line_is_written_and_masked(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(Settings(log_json=False, _env_file=None))  # type: ignore[call-arg]
+    configure_logging(make_settings(log_json=False))  
     _access(ACCESS_ARGS)
     out, err = capsys.readouterr()
     assert 'uvicorn.access: 127.0.0.0 - "GET /api/health?courriel=[courriel]&tel=[téléphone] HTTP/1.1" 200 OK' in out
@@ -80,7 +81,7 @@ def test_text_access_line_is_written_and_masked(restore_logging: None, capsys: p
 def test_exception_traceback_is_masked(
     restore_logging: None, capsys: pytest.CaptureFixture[str], log_json: bool
 ) -> None:
-    configure_logging(Settings(log_json=log_json, _env_file=None))  # type: ignore[call-arg]
+    configure_logging(make_settings(log_json=log_json))  
     try:
         raise RuntimeError(f"échec pour {EMAIL}, {PHONE}, {NIR}, {IBAN}, {STREET}")
     except RuntimeError:
@@ -117,15 +118,15 @@ def _wait_until_ready(url: str, server: subprocess.Popen[bytes], stderr: Path) -
 SERVER = """
 import sys
 import uvicorn
-from bot.api import create_api
-from bot.pipeline import build_pipeline
+from bot.api.app import create_api
+from bot.answer.service import build_service
 from core.logs import configure_logging
 from core.privacy import LABELS
 from core.settings import get_settings
 
 settings = get_settings()
 log_config = configure_logging(settings)
-app = create_api(build_pipeline(settings), settings)
+app = create_api(build_service(settings), settings)
 
 def boom() -> None:
     raise RuntimeError(sys.argv[2])

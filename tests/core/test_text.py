@@ -3,7 +3,7 @@
 from core.text import analyse, fold, numbers_in, sentence_spans, split_sentences
 
 
-def test_sentences_end_at_punctuation_and_at_every_line_break() -> None:
+def test_sentences_end_at_punctuation_headings_and_labels() -> None:
     text = "EN CHIFFRES\n450 visiteurs\nM. Audegond a ouvert la journée. Elle a réuni 36 exposants !"
     assert split_sentences(text) == [
         "EN CHIFFRES",
@@ -15,6 +15,23 @@ def test_sentences_end_at_punctuation_and_at_every_line_break() -> None:
         text[start:end] == sentence
         for (start, end), sentence in zip(sentence_spans(text), split_sentences(text), strict=True)
     )
+
+
+def test_a_sentence_continues_over_a_wrapped_line_but_not_into_a_list_or_heading() -> None:
+    text = (
+        "La feuille de route est un dispositif mis en place par l'état en\n2024 pour accompagner les communes."
+        " Elle dure\ntrois ans.\nPièces à fournir :\n- une pièce d'identité ;\n- un justificatif de domicile."
+        "\nHoraires\nLa mairie est ouverte le lundi."
+    )
+    assert [" ".join(s.split()) for s in split_sentences(text)] == [
+        "La feuille de route est un dispositif mis en place par l'état en 2024 pour accompagner les communes.",
+        "Elle dure trois ans.",
+        "Pièces à fournir :",
+        "- une pièce d'identité ;",
+        "- un justificatif de domicile.",
+        "Horaires",
+        "La mairie est ouverte le lundi.",
+    ]
 
 
 def test_numbers_in_digits_and_words_are_one_notation() -> None:

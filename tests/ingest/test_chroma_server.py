@@ -19,13 +19,14 @@ import httpx
 import numpy as np
 import pytest
 
-from bot.evidence import EvidenceRanker
-from bot.retrieval import Retriever
+from bot.answer.evidence import EvidenceRanker
+from bot.answer.retrieval import Retriever
 from core.settings import REPO_ROOT, Settings
 from core.text import analyse
 from ingest.build import build_index
 from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader, read_pointer
+from tests.fixtures.factories import make_settings
 
 pytestmark = pytest.mark.slow
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -83,7 +84,7 @@ class KnownVectorsEmbedder(E5Embedder):
     """e5, answering from the vectors an embedded e5 index of the same corpus already holds."""
 
     def __init__(self, index_dir: Path) -> None:
-        reader = IndexReader(Settings(embedder="e5", index_dir=index_dir, _env_file=None))  # type: ignore[call-arg]
+        reader = IndexReader(make_settings(embedder="e5", index_dir=index_dir))  
         vectors = reader.store.vectors(reader.collection, [c.chunk_id for c in reader.chunks])
         self.known = {c.embedded_text(): vectors[c.chunk_id] for c in reader.chunks}
         self.known.update((s.context, v) for s, v in zip(reader.sentences, reader.sentence_vectors, strict=True))
@@ -100,7 +101,7 @@ def server_settings(chroma_url: str, e5_corpus_index: Path, tmp_path_factory: py
     index_dir = tmp_path_factory.mktemp("server-index") / "index"
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CUABOT_CHROMA_URL", chroma_url)
-        settings = Settings(embedder="e5", index_dir=index_dir, _env_file=None)  # type: ignore[call-arg]
+        settings = make_settings(embedder="e5", index_dir=index_dir)
     embedder = KnownVectorsEmbedder(e5_corpus_index)
     report = build_index(settings, REPO_ROOT / "corpus", lambda _s: embedder)
     assert len(report.added) == 5 and not report.skipped
@@ -141,7 +142,7 @@ def test_retrieval_through_the_server_matches_the_embedded_store(
     server_settings: Settings, e5_corpus_index: Path, question: str
 ) -> None:
     """The questions of tests/bot/test_retrieval.py: same passages and evidence, whichever store holds the vectors."""
-    embedded = Settings(embedder="e5", index_dir=e5_corpus_index, _env_file=None)  # type: ignore[call-arg]
+    embedded = make_settings(embedder="e5", index_dir=e5_corpus_index)
     dense, passages, evidence = _evidence(server_settings, question)
     assert len(dense) == 10 and len(evidence) == 3
     assert (dense, passages, evidence) == _evidence(embedded, question)

@@ -9,7 +9,7 @@ import bm25s
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from bot.retrieval import Retriever
+from bot.answer.retrieval import Retriever
 from core.settings import REPO_ROOT, Settings
 from core.types import DocumentInfo
 from ingest.build import build_index
@@ -18,6 +18,7 @@ from ingest.embeddings import E5Embedder
 from ingest.loaders import load_file
 from ingest.quality import overlong_token_share
 from ingest.store import IndexReader, tokenize
+from tests.fixtures.factories import make_settings
 
 DEBIAN_PDF = next(
     (
@@ -83,7 +84,7 @@ def excerpt_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         writer.add_page(page)
     writer.write(folder / "debian-chapitre-1.pdf")
     index_dir = folder.parent / "index"
-    settings = Settings(embedder="e5", index_dir=index_dir, _env_file=None)  # type: ignore[call-arg]
+    settings = make_settings(embedder="e5", index_dir=index_dir)
     report = build_index(settings, folder, lambda _s: E5Embedder())
     assert report.added == ["debian-chapitre-1.pdf"]
     return settings

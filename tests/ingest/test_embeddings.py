@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.settings import Settings
 from ingest.embeddings import build_embedder
+from tests.fixtures.factories import make_settings
 
 # Texts of the kind the corpus holds (dates, places, amounts), of different lengths (padding)
 TEXTS = [
@@ -19,8 +19,8 @@ TEXTS = [
 
 @pytest.mark.onnx
 def test_onnx_backend_gives_the_torch_vectors() -> None:
-    torch_embedder = build_embedder(Settings(embedder="gemma", embed_backend="torch", _env_file=None))  # type: ignore[call-arg]
-    onnx_embedder = build_embedder(Settings(embedder="gemma", embed_backend="onnx", _env_file=None))  # type: ignore[call-arg]
+    torch_embedder = build_embedder(make_settings(embedder="gemma", embed_backend="torch"))  
+    onnx_embedder = build_embedder(make_settings(embedder="gemma", embed_backend="onnx"))  
     documents = (torch_embedder.embed_documents(TEXTS) * onnx_embedder.embed_documents(TEXTS)).sum(axis=1)
     query = float(
         torch_embedder.embed_query("Quand a eu lieu le Numericamp ?")

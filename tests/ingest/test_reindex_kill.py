@@ -12,12 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from bot.generation import MockGenerator
-from bot.pipeline import Pipeline
-from core.settings import REPO_ROOT, Settings
+from bot.answer.generation import MockGenerator
+from bot.answer.service import QuestionService
+from core.settings import REPO_ROOT
 from ingest.embeddings import E5Embedder
 from ingest.store import POINTER, IndexReader
 from tests.fixtures.doubles import build_small_index
+from tests.fixtures.factories import make_settings
 
 CUABOT = Path(sys.executable).parent / "cuabot"
 ADDED = [
@@ -65,8 +66,8 @@ def test_sigkill_during_reindex_keeps_the_served_generation(tmp_path: Path) -> N
     kill_while_writing(ingest(corpus, index), index, before)
 
     assert snapshot(index) == served
-    settings = Settings(embedder="e5", index_dir=index, min_evidence_score=0.0, _env_file=None)  # type: ignore[call-arg]
-    answer = Pipeline(settings, E5Embedder(), MockGenerator(), IndexReader(settings)).ask(
+    settings = make_settings(embedder="e5", index_dir=index, min_evidence_score=0.0)
+    answer = QuestionService(settings, E5Embedder(), MockGenerator(), IndexReader(settings)).ask(
         "Quand la déchetterie de Dainville est-elle ouverte ?"
     )
     assert answer.evidence and "samedi" in answer.evidence[0].sentence.text

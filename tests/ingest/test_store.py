@@ -7,6 +7,7 @@ import numpy as np
 from core.settings import Settings
 from ingest.embeddings import E5Embedder
 from ingest.store import ChromaStore, IndexReader
+from tests.fixtures.factories import make_settings
 
 QUESTION = "Combien de visiteurs au Numericamp 2024 ?"
 
@@ -25,7 +26,7 @@ class LossyStore:
 
 
 def _settings(index_dir: Path, **overrides: object) -> Settings:
-    return Settings(embedder="e5", index_dir=index_dir, _env_file=None, **overrides)  # type: ignore[call-arg]
+    return make_settings(embedder="e5", index_dir=index_dir, **overrides)
 
 
 def _brute_force(reader: IndexReader, vector: np.ndarray, k: int) -> list[str]:

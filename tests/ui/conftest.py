@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
+from tests.fixtures.factories import make_settings
 from tests.fixtures.live_server import live_server
 
 UI_TESTS_DIR = Path(__file__).resolve().parent
@@ -33,10 +34,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: needs the real models and index")
 
 
-def make_settings(tmp_dir: Path) -> Settings:
+def ui_settings(tmp_dir: Path, **overrides: Any) -> Settings:
     """Settings for a test server: feedback and analytics in a temporary folder, questions not kept."""
-    return Settings(
-        feedback_db=tmp_dir / "feedback.sqlite3", analytics_db=tmp_dir / "analytics.sqlite3", store_questions=False
+    return make_settings(
+        feedback_db=tmp_dir / "feedback.sqlite3",
+        analytics_db=tmp_dir / "analytics.sqlite3",
+        store_questions=False,
+        **overrides,
     )
 
 
@@ -80,12 +84,12 @@ def page(context: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def stub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The full app (API, widget, helpdesk) around the StubPipeline."""
-    from stub_pipeline import StubPipeline
+    """The full app (API, widget, helpdesk) around the StubService."""
+    from stub_service import StubService
 
     from ui.app import create_app
 
-    settings = make_settings(tmp_path_factory.mktemp("stub-server"))
-    pipeline = StubPipeline()
-    with live_server(create_app(pipeline, settings)) as url:
-        yield {"url": url, "pipeline": pipeline, "settings": settings}
+    settings = ui_settings(tmp_path_factory.mktemp("stub-server"))
+    service = StubService()
+    with live_server(create_app(service, settings)) as url:
+        yield {"url": url, "service": service, "settings": settings}

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from bot.api import create_api
-from bot.generation import MockGenerator
-from bot.pipeline import Pipeline
-from ingest.store import IndexReader
+from bot.api.app import create_api
+from tests.fixtures.factories import make_service
 from tests.fixtures.live_server import live_server
 from tests.fixtures.staff import ADMIN_TOKEN, SlowDocumentEmbedder, staff_settings
 
@@ -32,8 +30,8 @@ QUESTIONS = [
 @pytest.fixture(scope="module")
 def admin_url(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> Iterator[str]:
     settings = staff_settings(tmp_path_factory.mktemp("admin-page"), e5_corpus_index, analytics_enabled=True)
-    pipeline = Pipeline(settings, SlowDocumentEmbedder(), MockGenerator(), IndexReader(settings))
-    with live_server(create_api(pipeline, settings)) as url:
+    service = make_service(settings, embedder=SlowDocumentEmbedder())
+    with live_server(create_api(service, settings)) as url:
         yield url
 
 

@@ -20,16 +20,18 @@ ANSWER_TIMEOUT_MS = 300_000
 @pytest.fixture(scope="module")
 def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
-        from bot.pipeline import build_pipeline
+        from bot.answer.service import build_service
         from ui.app import create_app
     except ImportError as error:
-        pytest.skip(f"the real pipeline cannot be served (bot.pipeline or bot.api cannot be imported: {error})")
+        pytest.skip(
+            f"the real pipeline cannot be served (bot.answer.service or bot.api.app cannot be imported: {error})"
+        )
     from core.settings import get_settings
 
     settings = get_settings().model_copy(
         update={"feedback_db": tmp_path_factory.mktemp("real-server") / "feedback.sqlite3"}
     )
-    with live_server(create_app(build_pipeline(settings), settings)) as url:
+    with live_server(create_app(build_service(settings), settings)) as url:
         yield url
 
 

@@ -6,14 +6,13 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from bot.feedback import FeedbackStore
-from bot.schemas import FeedbackRequest
+from bot.stores.feedback import Feedback, FeedbackStore
 
 EMAIL = "jeanne.dupont@example.org"
 PHONE = "06 12 34 56 78"
 
 
-def _request(**overrides: str) -> FeedbackRequest:
+def _request(**overrides: str) -> Feedback:
     fields: dict[str, Any] = {
         "question": f"Mon adresse est {EMAIL}, appelez le {PHONE} : où est la mairie ?",
         "answer": f"Écrivez à {EMAIL} ou appelez le {PHONE} [1].",
@@ -22,7 +21,7 @@ def _request(**overrides: str) -> FeedbackRequest:
         "origin": "widget",
     }
     fields.update(overrides)
-    return FeedbackRequest(**fields, reasons=["incorrect", "hors sujet"])
+    return Feedback(**fields, reasons=("incorrect", "hors sujet"))
 
 
 def _export(store: FeedbackStore, tmp_path: Path) -> list[dict[str, str]]:

@@ -1,23 +1,25 @@
-"""The helpdesk's pure functions, on the stub pipeline's answers (one per outcome)."""
+"""The helpdesk's pure functions, on the stub service's answers (one per outcome)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from stub_pipeline import DRAFT, DROPPED_SENTENCE, EVIDENCE_ONLY_REASON, REFUSE_REASON, StubPipeline
+from stub_service import DRAFT, DROPPED_SENTENCE, EVIDENCE_ONLY_REASON, REFUSE_REASON, StubService
 
-from bot.display import EVIDENCE_LEAD, REFUSAL_MESSAGE
-from bot.feedback import FeedbackStore
-from bot.schemas import DocumentSummary
-from core.types import Answer, Outcome
+from bot.api.admission import Admission
+from bot.api.display import EVIDENCE_LEAD, REFUSAL_MESSAGE, answer_with_sources
+from bot.api.ratelimit import QuestionBudget
+from bot.stores.feedback import FeedbackStore
+from core.types import Answer, DocumentInfo, IndexedDocument, Outcome
+from tests.fixtures.factories import make_settings
 from ui import helpdesk
 
 QUESTION = "Combien de visiteurs au Numericamp ?"
 
 
 def _answer(question: str = QUESTION) -> Answer:
-    return StubPipeline().ask(question)
+    return StubService().ask(question)
 
 
 def test_outcome_note_names_the_decision_and_its_reason() -> None:
@@ -62,12 +64,14 @@ def test_passages_table_marks_cited_passages_in_rank_order() -> None:
     assert len(rows[0]) == len(helpdesk.PASSAGE_HEADERS)
 
 
-def test_plain_text_answer_by_outcome() -> None:
-    text = helpdesk.plain_text_answer(_answer())
+def test_copied_answer_by_outcome() -> None:
+    text = answer_with_sources(_answer())
     assert text.startswith("Le Numericamp a accueilli 450 visiteurs [1].")
-    assert text.endswith("Sources :\n[1] Bilan du Numericamp 2024, p. 12\n[2] Guide de l'inclusion numérique, Ateliers")
-    assert helpdesk.plain_text_answer(_answer("Les extraits ?")).startswith(EVIDENCE_LEAD)
-    assert helpdesk.plain_text_answer(_answer("Ma carte grise ?")) == REFUSAL_MESSAGE
+    assert text.endswith(
+        "Sources :\n[1] Bilan du Numericamp 2024, p. 12\n[2] Guide de l'inclusion numérique, « Ateliers »"
+    )
+    assert answer_with_sources(_answer("Les extraits ?")).startswith(EVIDENCE_LEAD)
+    assert answer_with_sources(_answer("Ma carte grise ?")) == REFUSAL_MESSAGE
 
 
 def test_dropped_note_gives_each_sentence_with_its_reason() -> None:
@@ -86,10 +90,7 @@ def test_draft_and_timings() -> None:
 
 
 def test_document_choices_sorted_by_title() -> None:
-    docs = [
-        DocumentSummary(document="b", title="Zoo", publisher="", date="", chunks=1),
-        DocumentSummary(document="a", title="atelier", publisher="", date="", chunks=2),
-    ]
+    docs = [IndexedDocument(DocumentInfo("b", "Zoo"), passages=1), IndexedDocument(DocumentInfo("a", "atelier"), 2)]
     assert helpdesk.document_choices(docs) == [("atelier", "a"), ("Zoo", "b")]
 
 
@@ -106,17 +107,21 @@ def test_history_keeps_last_entries_most_recent_first() -> None:
     assert helpdesk.history_markdown([]) == "Aucune question pour l'instant."
 
 
-def test_feedback_request_maps_rating_and_origin() -> None:
-    request = helpdesk.feedback_request("Q ?", "R.", "👎 Pas utile", ["incorrect", "hors sujet"], "  Faux  ")
-    assert (request.rating, request.origin, request.comment) == ("down", "helpdesk", "Faux")
-    assert request.reasons == ["incorrect", "hors sujet"]
+def test_conseiller_feedback_maps_rating_and_origin() -> None:
+    feedback = helpdesk.conseiller_feedback("Q ?", "R.", "👎 Pas utile", ["incorrect", "hors sujet"], "  Faux  ")
+    assert (feedback.rating, feedback.origin, feedback.comment) == ("down", "helpdesk", "Faux")
+    assert feedback.reasons == ("incorrect", "hors sujet")
     with pytest.raises(ValueError, match="Choisissez"):
-        helpdesk.feedback_request("Q ?", "R.", None, [], "")
+        helpdesk.conseiller_feedback("Q ?", "R.", None, [], "")
 
 
 def test_build_helpdesk_builds_blocks(tmp_path: Path) -> None:
-    from core.settings import Settings
-
-    settings = Settings(feedback_db=tmp_path / "feedback.sqlite3")
-    page = helpdesk.build_helpdesk(StubPipeline(), settings, FeedbackStore(settings.feedback_db, False))
+    settings = make_settings(feedback_db=tmp_path / "feedback.sqlite3")
+    page = helpdesk.build_helpdesk(
+        StubService(),
+        Admission(settings),
+        QuestionBudget(settings.ask_rate_limit),
+        FeedbackStore(settings.feedback_db, False),
+        settings,
+    )
     assert page.title == "Assistant CUA — espace conseillers"

@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from stub_pipeline import StubPipeline
+from stub_service import StubService
 
-from core.settings import Settings
+from tests.fixtures.factories import make_settings
 from ui.app import create_app
 
 PASSWORD = "mot-de-passe-de-test"
 
 
 def _client(tmp_path: Path, **settings: str) -> TestClient:
-    app = create_app(StubPipeline(), Settings(feedback_db=tmp_path / "feedback.sqlite3", **settings))
+    config = make_settings(feedback_db=tmp_path / "feedback.sqlite3", analytics_db=tmp_path / "a.sqlite3", **settings)
+    app = create_app(StubService(), config)
     return TestClient(app)
 
 

@@ -1,4 +1,4 @@
-"""The widget and the helpdesk in Debian's chromium, against the app around the StubPipeline."""
+"""The widget and the helpdesk in Debian's chromium, against the app around the StubService."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from stub_pipeline import DROPPED_SENTENCE
+from stub_service import DROPPED_REASON, DROPPED_SENTENCE
 
-from bot.display import EVIDENCE_LEAD, REFUSAL_MESSAGE
-from bot.feedback import FeedbackStore
+from bot.api.display import EVIDENCE_LEAD, REFUSAL_MESSAGE
+from bot.stores.feedback import FeedbackStore
 
 pytestmark = pytest.mark.browser
 
@@ -347,7 +347,7 @@ def test_helpdesk_shows_the_decision_and_its_evidence(
     expect(table).to_contain_text("Bilan du Numericamp 2024")
     expect(table).to_contain_text("Guide de l'inclusion numérique")
     expect(table).to_contain_text("0.82")
-    expect(page.locator("#dropped")).to_contain_text(f"{DROPPED_SENTENCE} — aucune preuve ne le dit")
+    expect(page.locator("#dropped")).to_contain_text(f"{DROPPED_SENTENCE} — {DROPPED_REASON}")
     expect(page.locator("#timings")).to_contain_text("premier mot 0.03 s")
     copy_box = page.locator("#copy-answer textarea")
     expect(copy_box).to_have_value(re.compile(r"Sources :\n\[1\] Bilan du Numericamp 2024, p\. 12"))

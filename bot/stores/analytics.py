@@ -14,23 +14,19 @@ import io
 import sqlite3
 import threading
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
-from bot.schemas import Turn
 from core.privacy import mask_personal_data
 from core.settings import Settings
 from core.text import analyse
-from core.types import Answer, Outcome
+from core.types import Outcome
 
 TOPIC_LEMMAS = 4
 TOP_TOPICS = 10
-# Questions gathered but not finished yet, at most (a client that leaves never finishes)
-MAX_PENDING = 1000
 # One row: UTC ISO time, outcome, latency in seconds, topic
 Row = tuple[str, str, float, str]
 # core/privacy.py's labels ([courriel], [téléphone]…), folded: never a topic
@@ -58,17 +54,20 @@ def question_topic(question: str, known_names: frozenset[str] = frozenset()) -> 
     return " ".join(kept[:TOPIC_LEMMAS]) or "(sans mot-clé)"
 
 
-class DayCount(BaseModel):
+@dataclass(frozen=True)
+class DayCount:
     day: str
     questions: int
 
 
-class TopicCount(BaseModel):
+@dataclass(frozen=True)
+class TopicCount:
     topic: str
     questions: int
 
 
-class AnalyticsSummary(BaseModel):
+@dataclass(frozen=True)
+class AnalyticsSummary:
     """What staff read: volume, how often the assistant could not answer, and what about."""
 
     enabled: bool
@@ -165,54 +164,3 @@ def purge(settings: Settings) -> int:
     if not settings.analytics_db.exists():
         return 0
     return AnalyticsStore(settings.analytics_db, settings.analytics_retention_days).purge()
-
-
-class RecordingPipeline:
-    """The pipeline, plus one analytics row per finished answer; every other attribute is the pipeline's.
-
-    Installed in place of the pipeline the API routes receive, so every ask route (JSON,
-    stream, OpenAI-compatible) is counted without each route knowing about analytics. The
-    routes call `gather` then `finish` with the same `started` time: the topic is computed in
-    `gather` (the question itself is not kept) and recorded with the outcome in `finish`.
-    """
-
-    def __init__(self, pipeline: Any, store: AnalyticsStore) -> None:
-        self._pipeline = pipeline
-        self.store = store
-        self._topics: dict[float, str] = {}
-        self._lock = threading.Lock()
-        self._names: frozenset[str] = frozenset()
-        self._names_of: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._pipeline, name)
-
-    def gather(self, question: str, history: list[Turn] | None, documents: list[str] | None, started: float) -> Answer:
-        answer = self._pipeline.gather(question, history, documents, started)
-        topic = question_topic(question, self._known_names())
-        with self._lock:
-            while len(self._topics) >= MAX_PENDING:  # answers never finished (client gone)
-                self._topics.pop(next(iter(self._topics)))
-            self._topics[started] = topic
-        return answer
-
-    def finish(self, answer: Answer, started: float) -> Answer:
-        answer = self._pipeline.finish(answer, started)
-        with self._lock:
-            topic = self._topics.pop(started, None)
-        if topic is not None:
-            self.store.record(topic, answer.outcome, answer.timings.get("total_s", 0.0))
-        return answer
-
-    def _known_names(self) -> frozenset[str]:
-        """Proper names the documents hold (computed once per index generation)."""
-        reader = self._pipeline.reader
-        if self._names_of is not reader:
-            self._names = frozenset(n for s in reader.sentences for n in s.names)
-            self._names_of = reader
-        return self._names
-
-
-def with_analytics(pipeline: Any, settings: Settings) -> Any:
-    """The pipeline the API serves: recorded when analytics are enabled, untouched otherwise."""
-    return RecordingPipeline(pipeline, open_store(settings)) if settings.analytics_enabled else pipeline

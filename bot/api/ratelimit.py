@@ -1,14 +1,11 @@
-"""Questions per client: one budget shared by every asking route (`/api/ask`, its stream, `/v1`).
+"""Questions per client: one budget shared by every surface that asks (`/api/ask`, its stream, `/v1`, the helpdesk).
 
-Built on `limits` (the library behind slowapi) as a FastAPI dependency, so that a router
-defined outside `create_api` gets the same limit; the window is kept in this process's memory.
+Built on `limits` (the library behind slowapi); the routes spend it through `RateLimitDep`
+(bot/api/deps.py), the helpdesk directly. The window is kept in this process's memory.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends, Request
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -34,11 +31,3 @@ class QuestionBudget:
     def spend(self, client: str) -> None:
         if not self.window.hit(self.item, client):
             raise RateLimited(self.item.get_expiry())
-
-
-def spend_question_budget(request: Request) -> None:
-    budget: QuestionBudget = request.app.state.question_budget
-    budget.spend(request.client.host if request.client else "inconnu")
-
-
-RateLimitDep = Annotated[None, Depends(spend_question_budget)]

@@ -12,10 +12,11 @@ import csv
 import json
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
-from bot.schemas import FeedbackRequest
 from core.privacy import mask_personal_data
 from core.settings import Settings
 
@@ -34,6 +35,18 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_created_at ON feedback (created_at);
 """
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One opinion on one answer, as given (the store masks it before writing)."""
+
+    rating: Literal["up", "down"]
+    origin: Literal["widget", "helpdesk", "api"]
+    question: str = ""
+    answer: str = ""
+    reasons: tuple[str, ...] = ()
+    comment: str = ""
 
 
 def _timestamp(moment: datetime) -> str:
@@ -64,25 +77,25 @@ class FeedbackStore:
             cursor = connection.execute("DELETE FROM feedback WHERE created_at < ?", (_timestamp(cutoff),))
             return cursor.rowcount
 
-    def _row(self, req: FeedbackRequest) -> tuple[str, ...]:
-        question = mask_personal_data(req.question) if self.store_questions else ""
+    def _row(self, feedback: Feedback) -> tuple[str, ...]:
+        question = mask_personal_data(feedback.question) if self.store_questions else ""
         return (
             _timestamp(datetime.now(UTC)),
-            req.origin,
-            req.rating,
-            json.dumps(req.reasons, ensure_ascii=False),
-            mask_personal_data(req.comment),
+            feedback.origin,
+            feedback.rating,
+            json.dumps(feedback.reasons, ensure_ascii=False),
+            mask_personal_data(feedback.comment),
             question,
-            mask_personal_data(req.answer),
+            mask_personal_data(feedback.answer),
         )
 
-    def add(self, req: FeedbackRequest) -> int:
+    def add(self, feedback: Feedback) -> int:
         """Store one feedback and return its id."""
         with closing(self._connect()) as connection, connection:
             cursor = connection.execute(
                 "INSERT INTO feedback (created_at, origin, rating, reasons, comment, question, answer)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self._row(req),
+                self._row(feedback),
             )
             return int(cursor.lastrowid or 0)
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from bot.prompts import NOT_FOUND_PHRASE
+from bot.answer.prompts import NOT_FOUND_PHRASE, Prompt
+from core.models import QWEN_CODER_GGUF, is_installed, model_path
 from core.settings import Settings
-from ingest.models import QWEN_CODER_GGUF, is_installed, model_path
-
-# "[1] (Title) sentence" lines of the evidence prompt.
-_FIRST_EVIDENCE = re.compile(r"^\[(\d+)\] \([^)]*\) (.+)$", re.M)
 
 
 class GenerationError(RuntimeError):
@@ -23,7 +19,7 @@ class GenerationError(RuntimeError):
 class Generator(Protocol):
     name: str
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]: ...
+    def stream(self, prompt: Prompt) -> Iterator[str]: ...
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int: ...
 
@@ -42,10 +38,11 @@ class LlamaCppGenerator:
             model_path=str(model_path(QWEN_CODER_GGUF, settings.models_dir)),
             n_ctx=settings.llm_context,
             n_threads=settings.llm_threads,
-            n_batch=512,
+            n_batch=settings.llm_batch,
             verbose=False,
         )
         self._max_tokens = settings.llm_max_tokens
+        self._repeat_penalty = settings.llm_repeat_penalty
         self._timeout = settings.llm_timeout_s
         self._lock = threading.Lock()
         self._prefix_len = self._evaluate_prefix(fixed_prefix)
@@ -65,16 +62,16 @@ class LlamaCppGenerator:
         text = "".join(m["content"] for m in messages)
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+    def stream(self, prompt: Prompt) -> Iterator[str]:
         deadline = time.monotonic() + self._timeout
         with self._lock:
             self._llm.n_tokens = self._prefix_len
             try:
                 chunks = self._llm.create_chat_completion(
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=prompt.messages,  # type: ignore[arg-type]
                     max_tokens=self._max_tokens,
                     temperature=0.0,
-                    repeat_penalty=1.05,
+                    repeat_penalty=self._repeat_penalty,
                     stream=True,
                 )
                 for chunk in chunks:
@@ -120,11 +117,11 @@ class OpenAICompatibleGenerator:
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return sum(len(m["content"]) for m in messages) // 4
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+    def stream(self, prompt: Prompt) -> Iterator[str]:
         try:
             response = self._client.chat.completions.create(
                 model=self._model,
-                messages=messages,
+                messages=prompt.messages,
                 max_tokens=self._max_tokens,
                 temperature=0.0,
                 stream=True,
@@ -148,9 +145,10 @@ class MockGenerator:
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return sum(len(m["content"].split()) for m in messages)
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        first = _FIRST_EVIDENCE.search(messages[-1]["content"])
-        answer = f"{first.group(2).rstrip(' .')} [{first.group(1)}]." if first else f"{NOT_FOUND_PHRASE}."
+    def stream(self, prompt: Prompt) -> Iterator[str]:
+        first = prompt.evidence[0] if prompt.evidence else None
+        restated = " ".join(first.sentence.context.split()).rstrip(" .") if first else ""
+        answer = f"{restated} [{first.number}]." if first else f"{NOT_FOUND_PHRASE}."
         for word in answer.split(" "):
             yield word + " "
 

@@ -1,4 +1,4 @@
-"""Test double of `bot.pipeline.Pipeline`: deterministic evidence-first answers, without models.
+"""TEST DOUBLE of `bot.answer.service.QuestionService`: deterministic evidence-first answers, without models.
 
 It lets the widget and helpdesk tests run without models or an index. The question picks
 the outcome: "carte grise" is refused, "extraits" gets the evidence alone, every other
@@ -12,9 +12,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.pipeline import StreamEvent
-from bot.schemas import DocumentSummary, Turn
-from core.types import Answer, AnswerSentence, Chunk, Evidence, Outcome, Passage, Sentence
+from bot.answer.service import Phrasing, PhrasingUnavailable, StreamEvent, direct, evidence_only
+from core.types import (
+    Answer,
+    AnswerSentence,
+    Chunk,
+    DocumentInfo,
+    DroppedSentence,
+    Evidence,
+    IndexedDocument,
+    Outcome,
+    Passage,
+    Sentence,
+    Turn,
+)
 
 REFUSAL_TRIGGER = "carte grise"
 EVIDENCE_ONLY_TRIGGER = "extraits"
@@ -27,6 +38,7 @@ ANSWER_REASON = "phrase du modèle vérifiée sur les preuves"
 
 # Streamed, then removed by the check: the final answer must not show it.
 DROPPED_SENTENCE = "Le Numericamp aura lieu tous les ans."
+DROPPED_REASON = "aucune preuve ne le dit"
 ANSWER_SENTENCES = (
     AnswerSentence("Le Numericamp a accueilli 450 visiteurs", [1]),
     AnswerSentence("Les ateliers du conseiller numérique sont gratuits", [2]),
@@ -69,8 +81,11 @@ class StubEmbedder:
 
 @dataclass
 class StubReader:
+    """What /api/health and the statistics read of the index."""
+
     chunks: tuple[Chunk, ...] = CHUNKS
     documents: tuple[str, ...] = tuple(chunk.doc_id for chunk in CHUNKS)
+    sentences: tuple[Sentence, ...] = ()
 
 
 def _evidence(weak: bool) -> list[Evidence]:
@@ -96,8 +111,12 @@ def _passages(weak: bool) -> list[Passage]:
     ]
 
 
-class StubPipeline:
-    """Same evidence for every question; the question's words choose the outcome."""
+class StubService:
+    """Same evidence for every question; the question's words choose the outcome.
+
+    Like the real service, the phrasing step goes through `phrasing` (the API's Admission in the app),
+    and a `PhrasingUnavailable` from it gives the evidence alone.
+    """
 
     def __init__(self) -> None:
         self.questions: list[str] = []
@@ -105,51 +124,65 @@ class StubPipeline:
         self.embedder = StubEmbedder()
         self.reader = StubReader()
 
-    def gather(self, question: str, history: list[Turn] | None, documents: list[str] | None, started: float) -> Answer:
-        self.questions.append(question)
-        refused = REFUSAL_TRIGGER in question.lower()
+    def stream(
+        self,
+        text: str,
+        history: list[Turn] | None = None,
+        documents: list[str] | None = None,
+        phrasing: Phrasing = direct,
+    ) -> Iterator[StreamEvent]:
+        answer = self._gather(text)
+        yield StreamEvent("evidence", evidence=answer.evidence, passages=answer.passages)
+        if answer.outcome is Outcome.ANSWER:
+            try:
+                yield from phrasing(self._phrase(text, answer))
+            except PhrasingUnavailable as exc:
+                answer = evidence_only(answer, exc.reason)
+        yield StreamEvent("done", answer=self._finish(answer))
+
+    def ask(
+        self,
+        text: str,
+        history: list[Turn] | None = None,
+        documents: list[str] | None = None,
+        phrasing: Phrasing = direct,
+    ) -> Answer:
+        answer = None
+        for event in self.stream(text, history, documents, phrasing):
+            answer = event.answer or answer
+        assert answer is not None
+        return answer
+
+    def documents(self) -> list[IndexedDocument]:
+        return [
+            IndexedDocument(DocumentInfo(chunk.doc_id, chunk.title, publisher="CUA", date="2024"), passages=1)
+            for chunk in CHUNKS
+        ]
+
+    def _gather(self, text: str) -> Answer:
+        self.questions.append(text)
+        refused = REFUSAL_TRIGGER in text.lower()
         outcome, reason = (Outcome.REFUSE, REFUSE_REASON) if refused else (Outcome.ANSWER, ANSWER_REASON)
         timings = {"evidence_s": 0.012}
         return Answer(outcome, reason, _evidence(refused), passages=_passages(refused), timings=timings)
 
-    def phrase(self, question: str, answer: Answer, started: float) -> Iterator[StreamEvent]:
-        delay = SLOW_TOKEN_DELAY_S if SLOW_TRIGGER in question.lower() else 0.0
+    def _phrase(self, text: str, answer: Answer) -> Iterator[StreamEvent]:
+        delay = SLOW_TOKEN_DELAY_S if SLOW_TRIGGER in text.lower() else 0.0
         answer.timings["first_token_s"] = 0.034
         for word in DRAFT.split(" "):
             time.sleep(delay)
             yield StreamEvent("token", text=word + " ")
         answer.draft = DRAFT
         answer.prompt_tokens = 321
-        if EVIDENCE_ONLY_TRIGGER in question.lower():
+        if EVIDENCE_ONLY_TRIGGER in text.lower():
             answer.outcome, answer.reason = Outcome.EVIDENCE_ONLY, EVIDENCE_ONLY_REASON
-            answer.dropped = [f"{DRAFT} — nombre absent des preuves"]
+            answer.dropped = [DroppedSentence(DRAFT, "nombre absent des preuves")]
             return
         answer.sentences = list(ANSWER_SENTENCES)
-        answer.dropped = [f"{DROPPED_SENTENCE} — aucune preuve ne le dit"]
+        answer.dropped = [DroppedSentence(DROPPED_SENTENCE, DROPPED_REASON)]
 
-    def finish(self, answer: Answer, started: float) -> Answer:
+    def _finish(self, answer: Answer) -> Answer:
         answer.timings["total_s"] = 0.056
         for passage in answer.passages:
             passage.cited = any(e.chunk.chunk_id == passage.chunk.chunk_id for e in answer.cited)
         return answer
-
-    def stream(
-        self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None
-    ) -> Iterator[StreamEvent]:
-        answer = self.gather(question, history, documents, 0.0)
-        yield StreamEvent("evidence", evidence=answer.evidence, passages=answer.passages)
-        if answer.outcome is Outcome.ANSWER:
-            yield from self.phrase(question, answer, 0.0)
-        yield StreamEvent("done", answer=self.finish(answer, 0.0))
-
-    def ask(self, question: str, history: list[Turn] | None = None, documents: list[str] | None = None) -> Answer:
-        events = list(self.stream(question, history, documents))
-        answer = events[-1].answer
-        assert answer is not None
-        return answer
-
-    def documents(self) -> list[DocumentSummary]:
-        return [
-            DocumentSummary(document=chunk.doc_id, title=chunk.title, publisher="CUA", date="2024", chunks=1)
-            for chunk in CHUNKS
-        ]

@@ -30,7 +30,7 @@ class Retriever:
 
     def search(self, query: str, vector: np.ndarray, doc_ids: list[str] | None = None) -> list[Passage]:
         """The `retrieve_k` best passages for `query` (embedded as `vector`), fused rank order, deduplicated."""
-        pool = min(len(self.reader.chunks), max(50, self.settings.retrieve_k * 4))
+        pool = min(len(self.reader.chunks), max(self.settings.retrieval_pool, self.settings.retrieve_k * 4))
         dense = self.reader.dense(vector, pool, doc_ids)
         lexical = self.reader.lexical(query, pool, doc_ids)
         dense_scores = {c.chunk_id: s for c, s in dense}

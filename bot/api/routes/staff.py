@@ -24,17 +24,17 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel
 
-from bot.analytics import AnalyticsStore, AnalyticsSummary, csv_text, open_store, summarise
-from bot.api import PipelineDep
-from bot.auth import ADMIN_REFUSALS, SettingsDep, require_admin
+from bot.api.convert import analytics_summary, reindex_report
+from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, require_admin
+from bot.api.schemas import AnalyticsSummary, ReindexReport, ReindexStatus, StaffDocument
+from bot.stores.analytics import csv_text, summarise
 from core.settings import REPO_ROOT, Settings
-from ingest.build import CORPUS_MANIFEST, BuildReport, build_index
+from ingest.build import CORPUS_MANIFEST, build_index
 from ingest.embeddings import Embedder
 from ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, load_file
 from ingest.quality import looks_garbled, overlong_token_share
-from ingest.store import write_json_atomically
+from ingest.store import IndexReader, VectorStore, write_json_atomically
 
 log = logging.getLogger("cuabot.staff")
 
@@ -48,57 +48,6 @@ BUSY = "Une indexation est en cours : réessayez quand elle sera terminée."
 router = APIRouter(
     prefix="/api/admin", tags=["administration"], dependencies=[Depends(require_admin)], responses=ADMIN_REFUSALS
 )
-
-
-# --- Response models -------------------------------------------------------------------------
-
-
-class StaffDocument(BaseModel):
-    """One file of the staff corpus folder, with what the live index holds of it."""
-
-    document: str
-    file: str
-    title: str
-    publisher: str
-    date: str
-    pages: int | None
-    passages: int
-    indexed_at: str | None
-    status: Literal["indexed", "pending", "removed"]
-
-
-class SkippedFile(BaseModel):
-    file: str
-    reason: str
-
-
-class GarbledFile(BaseModel):
-    file: str
-    share: float
-
-
-class ReindexReport(BaseModel):
-    added: list[str]
-    updated: list[str]
-    removed: list[str]
-    unchanged: int
-    skipped: list[SkippedFile]
-    garbled: list[GarbledFile]
-    passages: int
-    embedded_passages: int
-    seconds: float
-
-
-class ReindexStatus(BaseModel):
-    state: Literal["idle", "running", "done", "failed"]
-    stage: str
-    done: int
-    total: int
-    embedded: int
-    started_at: str | None
-    finished_at: str | None
-    report: ReindexReport | None
-    error: str | None
 
 
 # --- Re-index job ----------------------------------------------------------------------------
@@ -125,7 +74,7 @@ class ReindexJob:
     def running(self) -> bool:
         return self.state == "running"
 
-    def start(self, settings: Settings, embedder: Embedder, store: Any) -> bool:
+    def start(self, settings: Settings, embedder: Embedder, store: VectorStore) -> bool:
         """Start the build in a thread; False when one is already running."""
         with self._lock:
             if self.running:
@@ -135,7 +84,7 @@ class ReindexJob:
         threading.Thread(target=self._run, args=(settings, embedder, store), daemon=True, name="reindex").start()
         return True
 
-    def _run(self, settings: Settings, embedder: Embedder, store: Any) -> None:
+    def _run(self, settings: Settings, embedder: Embedder, store: VectorStore) -> None:
         try:
             report = build_index(
                 settings,
@@ -144,7 +93,7 @@ class ReindexJob:
                 store=store,
                 on_file_read=self._file_read,
             )
-            self.report, self.done, self.state = _report(report), self.total, "done"
+            self.report, self.done, self.state = reindex_report(report), self.total, "done"
         except Exception as exc:  # the page must show the failure, not a bar stuck at 80 %
             log.exception("re-index failed")
             self.error = f"L'indexation a échoué ({exc.__class__.__name__}) : l'index précédent reste en service."
@@ -177,47 +126,17 @@ class _CountingEmbedder:
         return self._embedder.embed_query(text)
 
 
-def _report(report: BuildReport) -> ReindexReport:
-    return ReindexReport(
-        added=report.added,
-        updated=report.updated,
-        removed=report.removed,
-        unchanged=len(report.unchanged),
-        skipped=[SkippedFile(file=f, reason=r) for f, r in report.skipped],
-        garbled=[GarbledFile(file=f, share=round(s, 4)) for f, s in report.garbled],
-        passages=report.total_chunks,
-        embedded_passages=report.embedded_chunks,
-        seconds=round(report.seconds, 2),
-    )
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_APP_STATE_LOCK = threading.Lock()
-
-
 def get_reindex_job(request: Request) -> ReindexJob:
-    """The application's one re-index job (created on first use)."""
-    with _APP_STATE_LOCK:
-        if not hasattr(request.app.state, "reindex_job"):
-            request.app.state.reindex_job = ReindexJob()
-        job: ReindexJob = request.app.state.reindex_job
-        return job
+    """The application's one re-index job (made by `create_api`)."""
+    job: ReindexJob = request.app.state.reindex_job
+    return job
 
 
 ReindexJobDep = Annotated[ReindexJob, Depends(get_reindex_job)]
-
-
-def get_analytics(settings: SettingsDep) -> AnalyticsStore | None:
-    """The analytics store, or None while analytics are off and nothing was ever recorded."""
-    if not settings.analytics_enabled and not settings.analytics_db.exists():
-        return None
-    return open_store(settings)
-
-
-AnalyticsDep = Annotated[AnalyticsStore | None, Depends(get_analytics)]
 
 
 # --- Corpus folder ---------------------------------------------------------------------------
@@ -309,9 +228,9 @@ def metadata(title: str, publisher: str, date: str, previous: dict[str, str] | N
     }
 
 
-def _index_entries(pipe: Any) -> tuple[dict[str, dict[str, Any]], str | None]:
+def _index_entries(reader: IndexReader) -> tuple[dict[str, dict[str, Any]], str | None]:
     """The live generation's files (rel -> fingerprint) and when it was written."""
-    path = pipe.reader.generation_dir / "manifest.json"
+    path = reader.generation_dir / "manifest.json"
     indexed_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
     return json.loads(path.read_text(encoding="utf-8"))["files"], indexed_at
 
@@ -329,15 +248,15 @@ StaffUpload = Annotated[UploadFile, File(description="PDF, HTML, Markdown ou tex
 
 
 @router.get("/documents", response_model=list[StaffDocument])
-def list_documents(pipe: PipelineDep, settings: SettingsDep) -> list[StaffDocument]:
+def list_documents(service: ServiceDep, settings: SettingsDep) -> list[StaffDocument]:
     """The corpus folder and the live index side by side: a file changed since is "pending"."""
-    pipe.reload_if_reindexed()
+    service.reload_if_reindexed()
     folder = settings.corpus_dir
     files, manifest = corpus_files(folder), read_manifest(folder)
-    indexed, indexed_at = _index_entries(pipe)
+    indexed, indexed_at = _index_entries(service.reader)
     passages: dict[str, int] = {}
     pages: dict[str, int] = {}
-    for chunk in pipe.reader.chunks:
+    for chunk in service.reader.chunks:
         passages[chunk.doc_id] = passages.get(chunk.doc_id, 0) + 1
         if chunk.page:
             pages[chunk.doc_id] = max(pages.get(chunk.doc_id, 0), chunk.page)
@@ -470,10 +389,10 @@ def _pending(rel: str, meta: dict[str, str]) -> StaffDocument:
 
 
 @router.post("/reindex", response_model=ReindexStatus, status_code=202)
-def start_reindex(pipe: PipelineDep, settings: SettingsDep, job: ReindexJobDep) -> ReindexStatus:
+def start_reindex(service: ServiceDep, settings: SettingsDep, job: ReindexJobDep) -> ReindexStatus:
     """Build the next index generation aside; the service answers from the current one meanwhile."""
     with job.corpus_lock:
-        if not job.start(settings, pipe.embedder, pipe.reader.store):
+        if not job.start(settings, service.embedder, service.reader.store):
             raise HTTPException(409, BUSY)
     return job.status()
 
@@ -484,13 +403,14 @@ def reindex_status(job: ReindexJobDep) -> ReindexStatus:
 
 
 @router.get("/analytics", response_model=AnalyticsSummary)
-def analytics(store: AnalyticsDep, settings: SettingsDep) -> AnalyticsSummary:
+def analytics(store: AnalyticsStoreDep, settings: SettingsDep) -> AnalyticsSummary:
     """Questions per day, refusal and evidence-only rates, latency, most frequent unanswered topics."""
-    return summarise(store.rows() if store else [], settings.analytics_enabled, settings.analytics_retention_days)
+    rows = store.rows() if store else []
+    return analytics_summary(summarise(rows, settings.analytics_enabled, settings.analytics_retention_days))
 
 
 @router.get("/analytics.csv", response_class=Response)
-def analytics_csv(store: AnalyticsDep) -> Response:
+def analytics_csv(store: AnalyticsStoreDep) -> Response:
     text = csv_text(store.rows() if store else [])
     headers = {"Content-Disposition": 'attachment; filename="questions.csv"'}
     return Response(text, media_type="text/csv; charset=utf-8", headers=headers)

@@ -7,10 +7,11 @@ question then adds only its numbered evidence sentences (a few hundred tokens at
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from core.types import Evidence
 
-SYSTEM_PROMPT = """Tu es l'assistant documentaire de la Communauté Urbaine d'Arras (CUA).
+SYSTEM_PROMPT = """Tu es l'assistant documentaire de {authority}.
 On te donne des phrases numérotées tirées des documents, puis une question.
 Réponds en français, en une ou deux phrases courtes, avec les mots de ces phrases.
 Après chaque phrase de ta réponse, écris entre crochets le numéro de la phrase utilisée, par exemple [1].
@@ -38,7 +39,11 @@ FEW_SHOT: list[dict[str, str]] = [
     {"role": "assistant", "content": f"{NOT_FOUND_PHRASE}."},
 ]
 
-FIXED_PREFIX: list[dict[str, str]] = [{"role": "system", "content": SYSTEM_PROMPT}, *FEW_SHOT]
+
+def fixed_prefix(authority: str) -> list[dict[str, str]]:
+    """What starts every prompt of the assistant of `authority` (the authority's name from settings)."""
+    return [{"role": "system", "content": SYSTEM_PROMPT.format(authority=authority)}, *FEW_SHOT]
+
 
 # Chat-template control tokens must never reach the model from user or document text.
 _CONTROL_TOKENS = re.compile(r"<\|[^|>]{1,40}\|>|</?(?:phrases|question|system)>", re.I)
@@ -50,9 +55,25 @@ def neutralise(text: str) -> str:
     return _CONTROL_TOKENS.sub(" ", text)
 
 
-def build_messages(question: str, evidence: list[Evidence]) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class Prompt:
+    """What the generator reads: the chat messages, and the question and evidence they were made from
+    (the mock generator answers from the evidence itself, not by parsing the text)."""
+
+    messages: list[dict[str, str]]
+    question: str
+    evidence: list[Evidence]
+
+    @property
+    def own_messages(self) -> list[dict[str, str]]:
+        """The message after the fixed prefix: what this question adds to the prompt."""
+        return self.messages[-1:]
+
+
+def build_prompt(prefix: list[dict[str, str]], question: str, evidence: list[Evidence]) -> Prompt:
     """The fixed prefix (cached by llama.cpp), then this question's evidence and the question itself."""
-    return [*FIXED_PREFIX, {"role": "user", "content": user_message(question, evidence)}]
+    messages = [*prefix, {"role": "user", "content": user_message(question, evidence)}]
+    return Prompt(messages, question, evidence)
 
 
 def user_message(question: str, evidence: list[Evidence]) -> str:

@@ -21,13 +21,13 @@ Sentences repeated in overlapping passages or under a speaker's name are shown o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from core.settings import Settings
-from core.text import Analysis, AnswerKind, fold
-from core.types import Evidence, Passage, Sentence
+from core.text import AnswerKind, fold
+from core.types import Evidence, Passage, Question, Sentence
 from ingest.store import IndexReader
 
 
@@ -53,11 +53,7 @@ class QuestionTerms:
 
     def answered_kind(self, sentence: Sentence) -> bool:
         """True when the sentence holds a fact of the asked kind that the question does not."""
-        if self.kind is AnswerKind.NUMBER:
-            return bool(set(sentence.numbers) - self.numbers)
-        if self.kind is AnswerKind.NAME:
-            return bool(set(sentence.names) - self.names)
-        return False
+        return holds_fact_of_kind(self.kind, sentence.numbers, sentence.names, self.numbers, self.names)
 
 
 class EvidenceRanker:
@@ -67,15 +63,16 @@ class EvidenceRanker:
         self.rarity = rarity_weights(reader.sentences)
         self.unknown_weight = max(self.rarity.values(), default=1.0)
 
-    def terms(self, question: Analysis, kind: AnswerKind | None = None) -> QuestionTerms:
-        """Rarity weights of the question's lemmas; a number the question gives (a year, a count)
+    def terms(self, question: Question) -> QuestionTerms:
+        """Rarity weights of the searched lemmas; a number the question gives (a year, a count)
         weighs as little as the commonest word: the answerability check already requires it."""
         common = min(self.rarity.values(), default=1.0)
+        searched = question.query_analysis
         weights = {
             lemma: common if lemma.isdigit() else self.rarity.get(lemma, self.unknown_weight)
-            for lemma in question.lemmas
+            for lemma in searched.lemmas
         }
-        return QuestionTerms(weights, kind, question.names, question.numbers)
+        return QuestionTerms(weights, question.kind, searched.names, searched.numbers)
 
     def rank(self, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]) -> list[Evidence]:
         """Every distinct sentence of `passages`, best first, numbered from 1."""
@@ -95,6 +92,50 @@ class EvidenceRanker:
         for number, evidence in enumerate(distinct, start=1):
             evidence.number = number
         return distinct
+
+    def procedure(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
+        """For a "how to" question: the best sentence's steps in order as evidence [1], then the next best.
+
+        The steps run from the start of the best sentence's passage when that passage opens its
+        section (a FAQ answer, a procedure), else from the best sentence, as far as `max_chars`.
+        """
+        if not ranked:
+            return ranked
+        best = ranked[0]
+        block = self._block(best, max_chars)
+        rest = [
+            e for e in ranked[1:] if not (e.chunk.chunk_id == best.chunk.chunk_id and e.sentence.text in block.text)
+        ]
+        evidence = [Evidence(1, block, best.chunk, best.score, best.dense_score, best.lexical_score), *rest]
+        for number, item in enumerate(evidence[:shown], start=1):
+            item.number = number
+        return evidence[:shown]
+
+    def _block(self, best: Evidence, max_chars: int) -> Sentence:
+        rows = self.reader.sentences_by_chunk[best.chunk.chunk_id]
+        first = 0 if best.chunk.start == 0 else best.sentence.position
+        chosen = [self.reader.sentences[row] for row in rows[first:]]
+        text = best.chunk.text
+        kept = [chosen[0]]
+        for sentence in chosen[1:]:
+            if sentence.end - kept[0].start > max_chars:
+                break
+            kept.append(sentence)
+        if best.sentence.position > kept[-1].position:  # the best sentence always stays in its steps
+            kept = [best.sentence]
+        start, end = kept[0].start, max(s.end for s in kept)
+        return replace(
+            kept[0],
+            sentence_id=f"{kept[0].sentence_id}-{kept[-1].position}",
+            text=text[start:end],
+            context=text[start:end],
+            lemmas=tuple(sorted({lemma for s in kept for lemma in s.lemmas})),
+            names=tuple(sorted({name for s in kept for name in s.names})),
+            numbers=tuple(sorted({number for s in kept for number in s.numbers})),
+            negated=any(s.negated for s in kept),
+            start=start,
+            end=end,
+        )
 
     def _score(self, terms: QuestionTerms, row: int, passage: Passage, similarity: float) -> Evidence:
         sentence = self.reader.sentences[row]
@@ -129,6 +170,22 @@ class EvidenceRanker:
                     rows.append(row)
                     owners.append(passage)
         return rows, owners
+
+
+def holds_fact_of_kind(
+    kind: AnswerKind | None,
+    numbers: tuple[str, ...] | frozenset[str],
+    names: tuple[str, ...] | frozenset[str],
+    asked_numbers: frozenset[str],
+    asked_names: frozenset[str],
+) -> bool:
+    """True when a text with these numbers and names holds a fact of the asked kind that the question does not:
+    a figure or a date for "combien / quand", a name for "qui", a place's or organisation's name for "où"."""
+    if kind is AnswerKind.NUMBER:
+        return bool(set(numbers) - asked_numbers)
+    if kind in (AnswerKind.NAME, AnswerKind.PLACE):
+        return bool(set(names) - asked_names)
+    return False
 
 
 def _without_repeats(ranked: list[Evidence]) -> list[Evidence]:

@@ -1,0 +1,74 @@
+"""The answerability decision: taken from the evidence before the model writes, revised after its draft.
+
+Before the draft:
+- refuse: no evidence close enough to the question, or evidence about the topic that does
+  not hold the asked fact (a near-miss: the question's own numbers or most of its rare words
+  are missing from the best sentences);
+- otherwise answer: the model phrases the evidence.
+After the draft (`after_draft`):
+- the model reads the evidence and finds no answer in it: the evidence is shown alone only if
+  it is strong (`Decision.strong`), otherwise the question is refused;
+- no sentence of the draft passes verification: the evidence alone if strong, else a refusal.
+When the model is busy, late or fails, likewise: weak evidence is never shown as an answer.
+Thresholds live in settings and are calibrated on the dev split only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.answer.evidence import QuestionTerms
+from bot.answer.verification import Verdict
+from core.settings import Settings
+from core.types import Evidence, Outcome, Question
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason: str
+    strong: bool = False
+
+
+def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], settings: Settings) -> Decision:
+    if not evidence:
+        return Decision(Outcome.REFUSE, "aucun passage trouvé")
+    best = evidence[0]
+    if best.dense_score < settings.min_evidence_score:
+        return Decision(
+            Outcome.REFUSE, f"preuve trop faible (similarité {best.dense_score:.2f} < {settings.min_evidence_score})"
+        )
+    shown = evidence[: settings.evidence_shown]
+    numbers = frozenset().union(*(e.sentence.numbers for e in shown))
+    if missing := question.analysis.numbers - numbers:
+        return Decision(Outcome.REFUSE, f"nombre de la question absent des preuves : {', '.join(sorted(missing))}")
+    coverage = terms.coverage(frozenset().union(*(e.sentence.lemmas for e in shown)))
+    if coverage < settings.min_question_coverage:
+        return Decision(
+            Outcome.REFUSE,
+            f"les documents parlent du sujet mais pas de ce qui est demandé "
+            f"(mots de la question couverts : {coverage:.0%} < {settings.min_question_coverage:.0%})",
+        )
+    strong = best.dense_score >= settings.strong_evidence_score
+    return Decision(Outcome.ANSWER, f"preuve suffisante (couverture {coverage:.0%})", strong)
+
+
+def without_phrasing(strong: bool, why: str) -> Decision:
+    """No verified sentence of the model (it found nothing, wrote what the evidence does not bear out, was
+    busy, late or failed): strong evidence is shown alone, weak evidence is refused, never shown as an answer."""
+    if strong:
+        return Decision(Outcome.EVIDENCE_ONLY, f"{why}, preuve forte montrée seule", strong)
+    return Decision(Outcome.REFUSE, f"{why}, preuve trop faible pour la montrer seule", strong)
+
+
+def not_found(strong: bool) -> Decision:
+    """The model read the evidence and found no answer in it."""
+    return without_phrasing(strong, "le modèle ne trouve pas la réponse dans les phrases")
+
+
+def after_verification(verdict: Verdict, before: Decision) -> Decision:
+    """The decision once the draft is verified: an answer needs at least one verified sentence."""
+    if verdict.kept:
+        return before
+    reason = verdict.dropped[0].reason if verdict.dropped else "réponse vide"
+    return without_phrasing(before.strong, f"phrase du modèle non vérifiée ({reason})")

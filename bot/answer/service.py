@@ -1,0 +1,233 @@
+"""The one place a question becomes an Answer, evidence first.
+
+    gather:  injection check -> Question (analysed once) -> passages (dense + BM25)
+             -> evidence sentences ranked -> answerability (answer | refuse)
+    phrase:  the model phrases the best sentences -> its draft verified against the evidence
+    finish:  timings, and which passages the resident reads
+
+`stream` runs the three in order. How the phrasing step reaches the model is composed in by
+the caller: directly (CLI, eval, bench) or through the API's admission queue, which may answer
+`PhrasingUnavailable` (busy, late): the resident then gets the evidence alone. The system
+decides which facts the resident reads (the evidence); the model only phrases them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
+from bot.answer.evidence import EvidenceRanker, QuestionTerms
+from bot.answer.generation import GenerationError, Generator, build_generator
+from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix
+from bot.answer.retrieval import Retriever
+from bot.answer.verification import has_citation, parse_draft, verify
+from core.injection import looks_like_injection
+from core.privacy import mask_personal_data
+from core.settings import Settings, get_settings
+from core.text import AnswerKind, analyse, expected_answer_kind, fold
+from core.types import Answer, DocumentInfo, Evidence, IndexedDocument, Outcome, Passage, Question, Turn
+from ingest.embeddings import Embedder, get_embedder
+from ingest.store import POINTER, IndexReader
+
+log = logging.getLogger("cuabot.service")
+
+
+@dataclass
+class StreamEvent:
+    kind: Literal["evidence", "token", "done"]
+    evidence: list[Evidence] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    text: str = ""
+    answer: Answer | None = None
+
+
+class PhrasingUnavailable(Exception):
+    """The model cannot phrase this answer now (busy, late, failed): the resident gets the evidence alone."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# How the phrasing step's events reach the caller: as they come, or through a queue for the model.
+Phrasing = Callable[[Iterator[StreamEvent]], Iterator[StreamEvent]]
+
+
+def direct(steps: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
+    """The phrasing step run in the caller's thread, as soon as asked (CLI, eval, bench)."""
+    return steps
+
+
+def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Question:
+    """The question analysed once; a short follow-up ("et en 2025 ?") is searched with the previous question."""
+    previous = [t.content for t in history if t.role == "user"]
+    query = f"{previous[-1]} {text}" if previous and len(text.split()) <= follow_up_max_words else text
+    return Question(text, query, analyse(text), analyse(query), expected_answer_kind(text))
+
+
+def unphrased(answer: Answer, reason: str) -> Answer:
+    """The answer without the model's phrasing: a copy, so that a phrasing thread still running cannot change
+    what the resident reads; its evidence shown alone if strong, else a refusal."""
+    decision = without_phrasing(answer.strong_evidence, reason)
+    return replace(answer, outcome=decision.outcome, reason=decision.reason, sentences=[], timings=dict(answer.timings))
+
+
+class QuestionService:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, generator: Generator, reader: IndexReader | None = None
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.generator = generator
+        self.prefix = fixed_prefix(settings.authority.name)
+        self._pointer_mtime = 0.0
+        self._use(reader or self._load_reader())
+
+    def _use(self, reader: IndexReader) -> None:
+        self.reader = reader
+        self.retriever = Retriever(reader, self.settings)
+        self.ranker = EvidenceRanker(reader, self.settings)
+
+    def _load_reader(self) -> IndexReader:
+        self._pointer_mtime = self._pointer_path.stat().st_mtime if self._pointer_path.exists() else 0.0
+        return IndexReader(self.settings)
+
+    @property
+    def _pointer_path(self) -> Path:
+        return self.settings.index_dir / POINTER
+
+    def reload_if_reindexed(self) -> None:
+        """Pick up a new index generation written by `cuabot ingest` while serving."""
+        if self._pointer_path.exists() and self._pointer_path.stat().st_mtime != self._pointer_mtime:
+            self._use(self._load_reader())
+
+    def documents(self) -> list[IndexedDocument]:
+        counts: dict[str, int] = {}
+        for chunk in self.reader.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return [
+            IndexedDocument(
+                DocumentInfo(
+                    doc_id=doc_id,
+                    title=info.get("title", doc_id),
+                    publisher=info.get("publisher", ""),
+                    date=info.get("date", ""),
+                    author=info.get("author", ""),
+                    url=info.get("url", ""),
+                ),
+                passages=counts.get(doc_id, 0),
+            )
+            for doc_id, info in sorted(self.reader.documents.items())
+        ]
+
+    def ask(
+        self,
+        text: str,
+        history: list[Turn] | None = None,
+        documents: list[str] | None = None,
+        phrasing: Phrasing = direct,
+    ) -> Answer:
+        """The final answer of `stream`."""
+        answer = None
+        for event in self.stream(text, history, documents, phrasing):
+            answer = event.answer or answer
+        assert answer is not None
+        return answer
+
+    def stream(
+        self,
+        text: str,
+        history: list[Turn] | None = None,
+        documents: list[str] | None = None,
+        phrasing: Phrasing = direct,
+    ) -> Iterator[StreamEvent]:
+        """Evidence (before any model token), then the model's tokens, then the done event with the Answer."""
+        started = time.perf_counter()
+        answer = self.gather(text, history or [], documents, started)
+        if not answer.injection:
+            yield StreamEvent("evidence", evidence=answer.evidence, passages=answer.passages)
+        if answer.outcome is Outcome.ANSWER:
+            try:
+                yield from phrasing(self.phrase(answer, started))
+            except PhrasingUnavailable as exc:
+                answer = unphrased(answer, exc.reason)
+        yield StreamEvent("done", answer=self.finish(answer, started))
+
+    def gather(self, text: str, history: list[Turn], documents: list[str] | None, started: float) -> Answer:
+        """The evidence phase, without the model: injection check, passages, evidence, decision."""
+        self.reload_if_reindexed()
+        log.info("question: %s", mask_personal_data(text))
+        if looks_like_injection(text) or any(looks_like_injection(t.content) for t in history):
+            return Answer(Outcome.REFUSE, "instruction adressée à l'assistant", injection=True)
+        question = read_question(text, history, self.settings.follow_up_max_words)
+        vector = self.embedder.embed_query(question.query)
+        passages = self.retriever.search(question.query, vector, documents)
+        terms = self.ranker.terms(question)
+        evidence = self._evidence(question, terms, vector, passages)
+        timings = {"evidence_s": time.perf_counter() - started}
+        decision = decide(question, terms, evidence, self.settings)
+        return Answer(
+            decision.outcome,
+            decision.reason,
+            evidence,
+            question=question,
+            passages=passages,
+            timings=timings,
+            strong_evidence=decision.strong,
+        )
+
+    def _evidence(
+        self, question: Question, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]
+    ) -> list[Evidence]:
+        """The best sentences; for a "how to" question, the best one's steps in order first."""
+        ranked = self.ranker.rank(terms, vector, passages)
+        shown = self.settings.evidence_shown
+        if question.kind is AnswerKind.PROCEDURE:
+            return self.ranker.procedure(ranked, self.settings.procedure_max_chars, shown)
+        return ranked[:shown]
+
+    def phrase(self, answer: Answer, started: float) -> Iterator[StreamEvent]:
+        """The phrasing step: the model phrases the evidence, then what the evidence supports is kept."""
+        assert answer.question is not None
+        prompt = build_prompt(self.prefix, answer.question.text, answer.evidence)
+        answer.prompt_tokens = self.generator.count_tokens(prompt.own_messages)
+        draft = ""
+        try:
+            for token in self.generator.stream(prompt):
+                answer.timings.setdefault("first_token_s", time.perf_counter() - started)
+                draft += token
+                yield StreamEvent("token", text=token)
+        except GenerationError as exc:
+            log.warning("generation failed, evidence alone or a refusal: %s", exc)
+            decision = without_phrasing(answer.strong_evidence, f"le modèle n'a pas répondu ({exc})")
+            answer.outcome, answer.reason = decision.outcome, decision.reason
+            return
+        answer.draft = draft
+        before = Decision(answer.outcome, answer.reason, answer.strong_evidence)
+        if fold(NOT_FOUND_PHRASE) in fold(draft) and not has_citation(draft):
+            decision = not_found(answer.strong_evidence)
+        else:
+            verdict = verify(parse_draft(draft), answer.question, answer.evidence, self.settings.min_claim_support)
+            answer.sentences, answer.dropped = verdict.kept, verdict.dropped
+            decision = after_verification(verdict, before)
+        answer.outcome, answer.reason = decision.outcome, decision.reason
+
+    def finish(self, answer: Answer, started: float) -> Answer:
+        """Total time, and which passages the resident reads."""
+        answer.timings["total_s"] = time.perf_counter() - started
+        for passage in answer.passages:
+            passage.cited = any(e.chunk.chunk_id == passage.chunk.chunk_id for e in answer.cited)
+        return answer
+
+
+def build_service(settings: Settings | None = None) -> QuestionService:
+    settings = settings or get_settings()
+    generator = build_generator(settings, fixed_prefix(settings.authority.name))
+    return QuestionService(settings, get_embedder(settings), generator)

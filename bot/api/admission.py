@@ -1,0 +1,124 @@
+"""A bounded queue in front of the generator: how the API's questions reach the model.
+
+The model phrases `generator_slots` answers at once. A question is admitted only while fewer
+than `generator_slots + generator_queue_size` are in flight, else the route answers 503 before
+any retrieval work. An admitted question's phrasing step (`QuestionService.phrase`) waits for a
+slot, then runs on the generator's own threads while the question's thread relays its events;
+after `generator_queue_wait_s` without a slot, or when the model runs past `llm_timeout_s`,
+the service answers with the evidence alone (`PhrasingUnavailable`). The widget's API, the
+OpenAI-compatible API and the helpdesk all hand their questions' phrasing to the same Admission.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from bot.answer.service import PhrasingUnavailable, StreamEvent
+from core.settings import Settings
+
+log = logging.getLogger("cuabot.admission")
+
+BUSY_MESSAGE = "Le service est très sollicité : réessayez dans quelques secondes."
+REASON_BUSY = "le modèle est occupé par d'autres questions"
+REASON_LATE = "le modèle a dépassé le délai de réponse"
+REASON_FAILED = "le modèle n'a pas répondu"
+
+_Relayed = StreamEvent | BaseException | None
+
+
+class QueueFull(Exception):
+    """More questions in flight than the model and its queue can hold: the route answers 503."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(BUSY_MESSAGE)
+        self.retry_after_s = retry_after_s
+
+
+class Ticket:
+    """One admitted question's place; released once, whichever of the route or the stream ends first.
+
+    `with admission.admit():` releases it at the end of the block.
+    """
+
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
+        self._released = False
+
+    def release(self) -> None:
+        with self._admission.lock:
+            if not self._released:
+                self._released = True
+                self._admission.in_flight -= 1
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
+class Admission:
+    """The generator's slots and queue."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.capacity = settings.generator_slots + settings.generator_queue_size
+        self.wait_s = settings.generator_queue_wait_s
+        self.timeout_s = settings.llm_timeout_s
+        self.retry_after_s = settings.busy_retry_after_s
+        self.in_flight = 0
+        self.lock = threading.Lock()
+        self._free = threading.Semaphore(settings.generator_slots)
+        self._threads = ThreadPoolExecutor(max_workers=settings.generator_slots, thread_name_prefix="generation")
+
+    def admit(self) -> Ticket:
+        """A place for one question, or QueueFull (decided before any retrieval work)."""
+        with self.lock:
+            if self.in_flight >= self.capacity:
+                raise QueueFull(self.retry_after_s)
+            self.in_flight += 1
+        return Ticket(self)
+
+    def phrasing(self, steps: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
+        """The phrasing step's events, once a slot is free, relayed from a generation thread until the deadline."""
+        if not self._free.acquire(timeout=self.wait_s):
+            raise PhrasingUnavailable(REASON_BUSY)
+        events: queue.Queue[_Relayed] = queue.Queue()
+        stop = threading.Event()
+        work = self._threads.submit(_drain, steps, events, stop)
+        work.add_done_callback(lambda _: self._free.release())  # the slot frees when the model really stops
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            while (event := _next(events, deadline)) is not None:
+                if isinstance(event, BaseException):
+                    log.error("phrasing failed, evidence only", exc_info=event)
+                    raise PhrasingUnavailable(REASON_FAILED)
+                yield event
+        finally:
+            stop.set()
+
+
+def _next(events: queue.Queue[_Relayed], deadline: float) -> _Relayed:
+    try:
+        return events.get(timeout=max(deadline - time.monotonic(), 0))
+    except queue.Empty:
+        log.warning("generation ran past its deadline, evidence only")
+        raise PhrasingUnavailable(REASON_LATE) from None
+
+
+def _drain(steps: Iterator[StreamEvent], events: queue.Queue[_Relayed], stop: threading.Event) -> None:
+    """On a generation thread: hand each event over; stop (closing the model's stream) when told."""
+    try:
+        for event in steps:
+            if stop.is_set():
+                break
+            events.put(event)
+    except Exception as exc:  # reported to the waiting question, which answers with the evidence
+        events.put(exc)
+    finally:
+        steps.close()  # type: ignore[attr-defined]
+        events.put(None)

@@ -1,0 +1,90 @@
+"""The HTTP API: `create_api` puts the service and what the routes share in `app.state`, then the routes.
+
+The routes (bot/api/routes/, one module per surface) read that state through the typed
+dependencies of bot/api/deps.py. The service is wrapped once for statistics (bot/api/statistics.py):
+every surface that asks, the helpdesk included (ui/app.py), asks through `app.state.service`,
+with `app.state.admission` and `app.state.question_budget`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.answer.service import QuestionService
+from bot.api.admission import BUSY_MESSAGE, Admission, QueueFull
+from bot.api.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimited
+from bot.api.routes import ask, feedback, health, openai, staff
+from bot.api.schemas import ErrorResponse
+from bot.api.statistics import CountedService
+from bot.stores import analytics as analytics_store
+from bot.stores import feedback as feedback_store
+from core.privacy import install_log_masking
+from core.settings import Settings
+
+# FastAPI's and Starlette's own refusals, in English, as residents and partners read them
+FRAMEWORK_ERRORS_FR = {
+    "There was an error parsing the body": "Requête illisible : envoyez un JSON encodé en UTF-8.",
+    "Not Found": "Adresse inconnue.",
+    "Method Not Allowed": "Méthode non autorisée pour cette adresse.",
+}
+
+
+def create_api(service: QuestionService, settings: Settings) -> FastAPI:
+    install_log_masking()
+    app = FastAPI(
+        title="Assistant documentaire de la CUA",
+        description="Réponses sourcées à partir des documents de la Communauté Urbaine d'Arras.",
+        version="0.1.0",
+        responses={
+            400: {"model": ErrorResponse, "description": "Corps de requête illisible (JSON ou encodage)."},
+            422: {"model": ErrorResponse, "description": "Requête invalide, expliquée en français."},
+        },
+    )
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
+    )
+    # Analytics are read while a store exists, written only while enabled
+    recorded = settings.analytics_enabled or settings.analytics_db.exists()
+    analytics = analytics_store.open_store(settings) if recorded else None
+    app.state.settings = settings
+    app.state.service = CountedService(service, analytics if settings.analytics_enabled else None)
+    app.state.admission = Admission(settings)
+    app.state.question_budget = QuestionBudget(settings.ask_rate_limit)
+    app.state.feedback_store = feedback_store.open_store(settings)
+    app.state.analytics_store = analytics
+    app.state.reindex_job = staff.ReindexJob()
+    _answer_refusals_in_french(app)
+    for module in (ask, openai, health, feedback, staff):
+        app.include_router(module.router)
+    app.mount("/admin", StaticFiles(directory=staff.ADMIN_PAGE_DIR, html=True), name="admin")
+    return app
+
+
+def _answer_refusals_in_french(app: FastAPI) -> None:
+    @app.exception_handler(QueueFull)
+    async def queue_full(_: Request, exc: QueueFull) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        return JSONResponse(status_code=503, content={"detail": BUSY_MESSAGE}, headers=headers)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        return JSONResponse(status_code=429, content={"detail": RATE_LIMITED_MESSAGE}, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def french_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = FRAMEWORK_ERRORS_FR.get(exc.detail, exc.detail)
+        return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def french_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "corps" for e in exc.errors())
+        return JSONResponse(
+            status_code=422,
+            content={"detail": f"Requête invalide ({fields}) : envoyez un JSON avec une question en texte."},
+        )

@@ -1,0 +1,196 @@
+"""Between the domain (core.types, the stores) and the HTTP contract (bot/api/schemas.py), both ways.
+
+The contract's requests become the domain's values here (a question checked against the limits,
+turns, a feedback), and the domain's answers become the contract's responses. The French text
+of an answer is composed by bot/api/display.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import HTTPException
+
+from bot.answer.service import StreamEvent
+from bot.api import schemas
+from bot.api.display import answer_text, answer_with_sources
+from bot.stores.analytics import AnalyticsSummary
+from bot.stores.feedback import Feedback
+from core.settings import Settings
+from core.types import Answer, Evidence, IndexedDocument, Outcome, Passage, Turn
+from ingest.build import BuildReport
+
+# --- Contract to domain ----------------------------------------------------------------------
+
+
+def question_text(question: str, settings: Settings) -> str:
+    """The cleaned question, or a 422 with a French reason."""
+    question = question.strip()
+    if not question:
+        raise HTTPException(422, "La question est vide : écrivez votre question en quelques mots.")
+    if len(question) > settings.max_question_chars:
+        raise HTTPException(
+            422, f"La question est trop longue ({len(question)} caractères, maximum {settings.max_question_chars})."
+        )
+    if not any(c.isalpha() for c in question):
+        raise HTTPException(422, "La question doit contenir des mots.")
+    return question
+
+
+def to_turns(history: list[schemas.Turn], settings: Settings) -> list[Turn]:
+    """The last `max_history_turns` messages of the conversation, as the service reads them."""
+    recent = history[-settings.max_history_turns :] if settings.max_history_turns else []
+    return [Turn(t.role, t.content) for t in recent]
+
+
+def conversation(request: schemas.ChatCompletionRequest, settings: Settings) -> tuple[str, list[Turn]]:
+    """An OpenAI request's last user message (the question, checked) and earlier user/assistant turns."""
+    *earlier, last = request.messages
+    if last.role != "user":
+        raise HTTPException(
+            422, "Requête invalide : le dernier message doit être celui de l'utilisateur (role « user »)."
+        )
+    history = [
+        schemas.Turn(role=m.role, content=m.text()[: schemas.MAX_TURN_CHARS])
+        for m in earlier
+        if m.role == "user" or m.role == "assistant"
+    ]
+    return question_text(last.text(), settings), to_turns(history, settings)
+
+
+def to_feedback(request: schemas.FeedbackRequest) -> Feedback:
+    return Feedback(
+        rating=request.rating,
+        origin=request.origin,
+        question=request.question,
+        answer=request.answer,
+        reasons=tuple(request.reasons),
+        comment=request.comment,
+    )
+
+
+# --- Domain to contract ----------------------------------------------------------------------
+
+
+def passage_to_source(passage: Passage) -> schemas.RetrievedPassage:
+    chunk = passage.chunk
+    return schemas.RetrievedPassage(
+        id=passage.rank,
+        rank=passage.rank,
+        cited=passage.cited,
+        document=chunk.doc_id,
+        title=chunk.title,
+        page=chunk.page,
+        section=chunk.section,
+        excerpt=chunk.text,
+        score=round(passage.score, 4),
+    )
+
+
+def evidence_quote(evidence: Evidence) -> schemas.EvidenceQuote:
+    chunk = evidence.chunk
+    return schemas.EvidenceQuote(
+        id=evidence.number,
+        text=" ".join(evidence.sentence.context.split()),
+        sentence_id=evidence.sentence.sentence_id,
+        document=chunk.doc_id,
+        title=chunk.title,
+        page=chunk.page,
+        section=chunk.section,
+        score=round(evidence.score, 4),
+    )
+
+
+def evidence_source(evidence: Evidence) -> schemas.Source:
+    """The passage holding a quoted sentence, numbered like the quote."""
+    chunk = evidence.chunk
+    return schemas.Source(
+        id=evidence.number,
+        document=chunk.doc_id,
+        title=chunk.title,
+        page=chunk.page,
+        section=chunk.section,
+        excerpt=chunk.text,
+        score=round(evidence.dense_score, 4),
+    )
+
+
+def evidence_event(evidence: list[Evidence], passages: list[Passage]) -> schemas.EvidenceEvent:
+    return schemas.EvidenceEvent(
+        evidence=[evidence_quote(e) for e in evidence], passages=[passage_to_source(p) for p in passages]
+    )
+
+
+def to_response(answer: Answer) -> schemas.AskResponse:
+    return schemas.AskResponse(
+        answer=answer_text(answer),
+        refused=answer.refused,
+        sources=[evidence_source(e) for e in answer.cited],
+        timings={k: round(v, 3) for k, v in answer.timings.items()},
+        fallback=answer.outcome is Outcome.EVIDENCE_ONLY,
+        outcome=answer.outcome.value,
+        reason=answer.reason,
+        answer_sentences=[schemas.AnswerSentencePublic(text=s.text, citations=s.citations) for s in answer.sentences],
+        evidence=[evidence_quote(e) for e in answer.cited],
+    )
+
+
+def stream_message(event: StreamEvent) -> dict[str, str]:
+    """One Server-Sent Event of /api/ask/stream: `evidence`, `token` or `done`."""
+    if event.kind == "evidence":
+        return {"event": "evidence", "data": evidence_event(event.evidence, event.passages).model_dump_json()}
+    if event.kind == "token":
+        return {"event": "token", "data": json.dumps({"text": event.text}, ensure_ascii=False)}
+    assert event.answer is not None
+    return {"event": "done", "data": to_response(event.answer).model_dump_json()}
+
+
+def document_summary(document: IndexedDocument) -> schemas.DocumentSummary:
+    info = document.info
+    return schemas.DocumentSummary(
+        document=info.doc_id, title=info.title, publisher=info.publisher, date=info.date, chunks=document.passages
+    )
+
+
+def to_chat_completion(answer: Answer, completion_id: str, created: int) -> schemas.ChatCompletionResponse:
+    """The answer as OpenAI's chat completion: the text with its footnotes, and the structured sources."""
+    return schemas.ChatCompletionResponse(
+        id=completion_id,
+        created=created,
+        model=schemas.MODEL_ID,
+        choices=[schemas.ChatChoice(message=schemas.AssistantMessage(content=answer_with_sources(answer)))],
+        sources=[evidence_source(e) for e in answer.cited],
+        outcome=answer.outcome.value,
+    )
+
+
+def to_chat_chunk(
+    completion_id: str, created: int, delta: schemas.ChunkDelta, final: Answer | None = None
+) -> schemas.ChatCompletionChunk:
+    """One chunk of a streamed completion; the last (`final`) carries the structured sources and the outcome."""
+    return schemas.ChatCompletionChunk(
+        id=completion_id,
+        created=created,
+        model=schemas.MODEL_ID,
+        choices=[schemas.ChunkChoice(delta=delta, finish_reason="stop" if final else None)],
+        sources=[evidence_source(e) for e in final.cited] if final else None,
+        outcome=final.outcome.value if final else None,
+    )
+
+
+def analytics_summary(summary: AnalyticsSummary) -> schemas.AnalyticsSummary:
+    return schemas.AnalyticsSummary.model_validate(summary, from_attributes=True)
+
+
+def reindex_report(report: BuildReport) -> schemas.ReindexReport:
+    return schemas.ReindexReport(
+        added=report.added,
+        updated=report.updated,
+        removed=report.removed,
+        unchanged=len(report.unchanged),
+        skipped=[schemas.SkippedFile(file=f, reason=r) for f, r in report.skipped],
+        garbled=[schemas.GarbledFile(file=f, share=round(s, 4)) for f, s in report.garbled],
+        passages=report.total_chunks,
+        embedded_passages=report.embedded_chunks,
+        seconds=round(report.seconds, 2),
+    )

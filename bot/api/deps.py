@@ -1,0 +1,98 @@
+"""Typed dependencies of the routes: what `create_api` put in `app.state`, and the permissions.
+
+A route names what it needs in its signature (`service: ServiceDep`); the admin permission
+is a dependency too, closed unless a token is configured.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from bot.api.admission import Admission
+from bot.api.ratelimit import QuestionBudget
+from bot.api.schemas import ErrorResponse
+from bot.api.statistics import CountedService
+from bot.stores.analytics import AnalyticsStore
+from bot.stores.feedback import FeedbackStore
+from core.settings import Settings
+
+# What an asking route may answer instead of an answer, documented for partners (OpenAPI)
+ASK_REFUSALS: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorResponse, "description": "Trop de questions depuis ce client (limite par minute)."},
+    503: {"model": ErrorResponse, "description": "File d'attente du modèle pleine : réessayer après Retry-After."},
+}
+# What an admin route answers without the right token
+ADMIN_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Jeton d'administration manquant ou invalide."},
+    403: {"model": ErrorResponse, "description": "Administration désactivée : aucun jeton configuré."},
+}
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_service(request: Request) -> CountedService:
+    service: CountedService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[CountedService, Depends(get_service)]
+
+
+def get_admission(request: Request) -> Admission:
+    admission: Admission = request.app.state.admission
+    return admission
+
+
+AdmissionDep = Annotated[Admission, Depends(get_admission)]
+
+
+def get_feedback_store(request: Request) -> FeedbackStore:
+    store: FeedbackStore = request.app.state.feedback_store
+    return store
+
+
+FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
+
+
+def get_analytics_store(request: Request) -> AnalyticsStore | None:
+    """None while analytics are off and nothing was ever recorded."""
+    store: AnalyticsStore | None = request.app.state.analytics_store
+    return store
+
+
+AnalyticsStoreDep = Annotated[AnalyticsStore | None, Depends(get_analytics_store)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "inconnu"
+
+
+def spend_question_budget(request: Request) -> None:
+    """One question off the client's budget, or 429 (RateLimited) before any work."""
+    budget: QuestionBudget = request.app.state.question_budget
+    budget.spend(client_address(request))
+
+
+RateLimitDep = Annotated[None, Depends(spend_question_budget)]
+
+
+def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Closed (403) unless CUABOT_ADMIN_TOKEN is set; then the bearer token must match (constant time)."""
+    if not settings.admin_token:
+        raise HTTPException(403, "Action d'administration désactivée : définissez CUABOT_ADMIN_TOKEN.")
+    presented = (authorization or "").encode()
+    if not hmac.compare_digest(presented, f"Bearer {settings.admin_token}".encode()):
+        raise HTTPException(401, "Jeton d'administration manquant ou invalide.")
+
+
+# In a route's signature (`_: AdminDep`); a router of admin routes declares `dependencies=[Depends(require_admin)]`
+AdminDep = Annotated[None, Depends(require_admin)]

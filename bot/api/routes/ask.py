@@ -1,0 +1,62 @@
+"""The widget's routes: a question answered as JSON (`/api/ask`) or as Server-Sent Events (`/api/ask/stream`).
+
+The stream sends `evidence` (before any model token), then `token`…, then `done` with the answer,
+or `error` when it fails after it started. Each question is first taken off the client's budget
+(429), then given a place in the model's queue (503 when full), before any retrieval work; the
+service runs in Starlette's thread pool and hands its phrasing step to the Admission.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Generator
+
+from fastapi import APIRouter
+from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from bot.answer.service import StreamEvent
+from bot.api.admission import Ticket
+from bot.api.convert import question_text, stream_message, to_response, to_turns
+from bot.api.deps import ASK_REFUSALS, AdmissionDep, RateLimitDep, ServiceDep, SettingsDep
+from bot.api.display import STREAM_ERROR_MESSAGE
+from bot.api.schemas import AskRequest, AskResponse
+
+log = logging.getLogger("cuabot.api")
+
+router = APIRouter(prefix="/api", responses=ASK_REFUSALS)
+
+
+@router.post("/ask", response_model=AskResponse)
+async def ask(
+    body: AskRequest, service: ServiceDep, admission: AdmissionDep, settings: SettingsDep, _: RateLimitDep
+) -> AskResponse:
+    question, history = question_text(body.question, settings), to_turns(body.history, settings)
+    with admission.admit():
+        answer = await run_in_threadpool(service.ask, question, history, body.documents, admission.phrasing)
+    return to_response(answer)
+
+
+@router.post("/ask/stream")
+async def ask_stream(
+    body: AskRequest, service: ServiceDep, admission: AdmissionDep, settings: SettingsDep, _: RateLimitDep
+) -> EventSourceResponse:
+    question, history = question_text(body.question, settings), to_turns(body.history, settings)
+    ticket = admission.admit()
+    events = service.stream(question, history, body.documents, admission.phrasing)
+    # released by the stream's end, or here when the client left before it began
+    return EventSourceResponse(_messages(events, ticket), background=BackgroundTask(ticket.release))
+
+
+async def _messages(events: Generator[StreamEvent, None, None], ticket: Ticket) -> AsyncIterator[dict[str, str]]:
+    try:
+        async for event in iterate_in_threadpool(events):
+            yield stream_message(event)
+    except Exception:
+        log.exception("stream failed")
+        yield {"event": "error", "data": json.dumps({"message": STREAM_ERROR_MESSAGE}, ensure_ascii=False)}
+    finally:
+        events.close()  # a client that left stops the model at its next token
+        ticket.release()

@@ -1,0 +1,59 @@
+"""What the service is and holds: its health, its documents, and the settings the widget reads."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from bot.answer.generation import generator_problem
+from bot.api.admission import BUSY_MESSAGE
+from bot.api.convert import document_summary
+from bot.api.deps import ServiceDep, SettingsDep
+from bot.api.display import EVIDENCE_LEAD
+from bot.api.ratelimit import RATE_LIMITED_MESSAGE
+from bot.api.schemas import (
+    MAX_FEEDBACK_ANSWER_CHARS,
+    MAX_FEEDBACK_QUESTION_CHARS,
+    MAX_TURN_CHARS,
+    DocumentSummary,
+    HealthResponse,
+    WidgetConfig,
+)
+
+router = APIRouter(prefix="/api")
+
+
+@router.get("/health", response_model=HealthResponse)
+async def health(service: ServiceDep) -> HealthResponse:
+    """On the event loop, never behind the model's queue; degraded while a remote model is unreachable."""
+    problem = await run_in_threadpool(generator_problem, service.generator)
+    return HealthResponse(
+        status="degraded" if problem else "ok",
+        model_loaded=service.generator is not None,
+        index_loaded=bool(service.reader.chunks),
+        documents=len(service.reader.documents),
+        chunks=len(service.reader.chunks),
+        embedder=service.embedder.name,
+        generator=service.generator.name,
+        reason=problem,
+    )
+
+
+@router.get("/documents", response_model=list[DocumentSummary])
+def documents(service: ServiceDep) -> list[DocumentSummary]:
+    return [document_summary(d) for d in service.documents()]
+
+
+@router.get("/config", response_model=WidgetConfig)
+def config(settings: SettingsDep) -> WidgetConfig:
+    """The limits the widget applies before sending, and the texts it shows itself."""
+    return WidgetConfig(
+        max_question_chars=settings.max_question_chars,
+        max_history_turns=settings.max_history_turns,
+        max_turn_chars=MAX_TURN_CHARS,
+        max_feedback_question_chars=MAX_FEEDBACK_QUESTION_CHARS,
+        max_feedback_answer_chars=MAX_FEEDBACK_ANSWER_CHARS,
+        evidence_lead=EVIDENCE_LEAD,
+        busy_message=BUSY_MESSAGE,
+        rate_limited_message=RATE_LIMITED_MESSAGE,
+    )

@@ -1,0 +1,96 @@
+"""The assistant behind an OpenAI-compatible API (`/v1/models`, `/v1/chat/completions`).
+
+Any OpenAI client (SDKs, chat front-ends, automation tools) can ask the CUA's documents. The
+last user message is the question, earlier user and assistant turns the history; the client's
+system messages are ignored (the assistant keeps its own rules). Questions are validated,
+budgeted, queued and refused exactly as on `/api/ask`. The text carries its sources as numbered
+footnotes, and the response (the last chunk when streaming) a structured `sources` list.
+
+Streaming sends the text once it is verified, in small pieces: the model's draft is not sent,
+since verification may drop a sentence a client could not take back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Generator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from bot.answer.service import StreamEvent
+from bot.api.admission import Ticket
+from bot.api.convert import conversation, to_chat_chunk, to_chat_completion
+from bot.api.deps import ASK_REFUSALS, AdmissionDep, RateLimitDep, ServiceDep, SettingsDep
+from bot.api.display import STREAM_ERROR_MESSAGE, answer_with_sources
+from bot.api.schemas import (
+    MODEL_ID,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    ChunkDelta,
+    ModelCard,
+    ModelList,
+)
+from core.types import Answer
+
+log = logging.getLogger("cuabot.openai")
+
+OWNER = "Communauté Urbaine d'Arras"
+_PIECE = re.compile(r"\S+\s*|\s+")
+
+router = APIRouter(prefix="/v1", tags=["compatibilité OpenAI"])
+
+
+@router.get("/models", response_model=ModelList)
+def models() -> ModelList:
+    return ModelList(data=[ModelCard(id=MODEL_ID, created=0, owned_by=OWNER)])
+
+
+@router.post("/chat/completions", response_model=ChatCompletionResponse, responses=ASK_REFUSALS)
+async def chat_completions(
+    request: ChatCompletionRequest, service: ServiceDep, admission: AdmissionDep, settings: SettingsDep, _: RateLimitDep
+) -> ChatCompletionResponse | StreamingResponse:
+    """Ask the documents; with `stream: true`, Server-Sent Events as OpenAI sends them."""
+    question, history = conversation(request, settings)
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if request.stream:
+        ticket = admission.admit()
+        events = service.stream(question, history, None, admission.phrasing)
+        chunks = _chunks(events, ticket, completion_id, created)
+        return StreamingResponse(chunks, media_type="text/event-stream", background=BackgroundTask(ticket.release))
+    with admission.admit():
+        answer = await run_in_threadpool(service.ask, question, history, None, admission.phrasing)
+    return to_chat_completion(answer, completion_id, created)
+
+
+async def _chunks(
+    events: Generator[StreamEvent, None, None], ticket: Ticket, completion_id: str, created: int
+) -> AsyncIterator[str]:
+    def line(delta: ChunkDelta, final: Answer | None = None) -> str:
+        chunk = to_chat_chunk(completion_id, created, delta, final)
+        return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+
+    yield line(ChunkDelta(role="assistant", content=""))
+    answer = None
+    try:
+        async for event in iterate_in_threadpool(events):
+            answer = event.answer or answer
+    except Exception:
+        log.exception("openai-compatible stream failed")
+        error = {"error": {"message": STREAM_ERROR_MESSAGE, "type": "server_error"}}
+        yield f"data: {json.dumps(error, ensure_ascii=False)}\n\n"
+        return
+    finally:
+        events.close()
+        ticket.release()
+    assert answer is not None
+    for piece in _PIECE.findall(answer_with_sources(answer)):
+        yield line(ChunkDelta(content=piece))
+    yield line(ChunkDelta(), final=answer)
+    yield "data: [DONE]\n\n"

@@ -1,0 +1,70 @@
+"""The evaluation corpora: each one's question set, documents and index.
+
+`cua` is the assistant's own corpus and index (settings.corpus_dir, settings.index_dir). The
+others are real French documents installed from Debian by scripts/install_eval_corpora.sh into
+data/corpora/<corpus>/, each indexed into its own data/eval-index/<corpus>/ (incremental: an
+unchanged corpus costs a second).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.settings import REPO_ROOT, Settings
+
+if TYPE_CHECKING:
+    from ingest.build import BuildReport
+
+CORPORA = ("cua", "debian-faq", "aptitude")
+DEFAULT_CORPUS = "cua"
+DATA = Path(__file__).resolve().parent / "data"
+DOCUMENTS = REPO_ROOT / "data" / "corpora"
+INDEXES = REPO_ROOT / "data" / "eval-index"
+INSTALL_HINT = "installez-les avec « make eval-corpora » (scripts/install_eval_corpora.sh)"
+
+
+class CorpusMissing(Exception):
+    """The documents of an evaluation corpus are not installed."""
+
+
+def questions_path(corpus: str) -> Path:
+    return DATA / corpus / "questions.jsonl"
+
+
+def corpus_settings(corpus: str, base: Settings) -> Settings:
+    """The settings that answer from this corpus: the base ones for cua, else its documents and its own index."""
+    if corpus == DEFAULT_CORPUS:
+        return base
+    return base.model_copy(update={"corpus_dir": DOCUMENTS / corpus, "index_dir": INDEXES / corpus})
+
+
+def index_corpus(corpus: str, base: Settings) -> tuple[Settings, BuildReport]:
+    """Bring a non-default corpus's index up to date (incremental): its settings and the build report.
+
+    Raises CorpusMissing when its documents were never installed.
+    """
+    from ingest.build import build_index
+
+    settings = corpus_settings(corpus, base)
+    if not any(settings.corpus_dir.glob("*.html")):
+        raise CorpusMissing(f"documents du corpus {corpus} absents de {settings.corpus_dir} : {INSTALL_HINT}")
+    return settings, build_index(settings)
+
+
+def run_plan(corpus: str | None, retrieval_only: bool = False, remote: bool = False) -> dict[str, str]:
+    """Each corpus to run and how: "full" (with the language model), "retrieval" (mock generator) or "remote".
+
+    Without a corpus, what CI runs: cua with the model, the other corpora without it (their full
+    runs would not fit CI's time, see eval/data/README.md). "all": every corpus in the same mode.
+    """
+    if corpus not in (None, "all", *CORPORA):
+        raise ValueError(f"corpus inconnu : {corpus} (au choix : {', '.join(CORPORA)}, all)")
+    if remote:
+        if corpus not in (None, DEFAULT_CORPUS):
+            raise ValueError(f"--url évalue l'instance servie, qui répond sur le corpus {DEFAULT_CORPUS} seulement")
+        return {DEFAULT_CORPUS: "remote"}
+    mode = "retrieval" if retrieval_only else "full"
+    if corpus is None:
+        return {name: mode if name == DEFAULT_CORPUS else "retrieval" for name in CORPORA}
+    return {name: mode for name in (CORPORA if corpus == "all" else (corpus,))}

@@ -1,0 +1,229 @@
+"""The vectors a build computes: each new passage's, and each sentence's, with the pace staff see.
+
+Two ways to get sentence vectors (setting `sentence_vectors`):
+
+- "late" (default): late chunking. One transformer pass over a passage's embedded text gives the
+  passage's vector and, by pooling the token embeddings over each sentence's context span, every
+  sentence's vector (GemmaEmbedder.embed_with_spans). A sentence's vector then also reads the
+  passage around it. One pass per passage instead of one per passage plus one per context.
+- "separate": each passage, then each distinct sentence context not embedded before, is embedded
+  on its own (the path before late chunking; kept so that it stays measurable, bench/).
+
+An embedder without `embed_with_spans` (e5, a server) always takes the separate path.
+
+Passages are handled in groups of `embed_batch_size`, shortest first (little padding): each group's
+sentences are cut and analysed (spaCy), then embedded, then `on_progress(done, total, rate, eta_s)`
+is called: passages done out of those this build computes, passages per second since the first
+group began, and the seconds left (from the characters left, since groups grow longer).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from rich.progress import Progress, TextColumn
+
+from core.settings import Settings
+from core.types import Chunk, Sentence
+from ingest.embeddings import Embedder, SpanEmbedder
+from ingest.sentences import sentences_of
+
+# on_progress(done, total, rate, eta_s): passages done, passages to do in all, passages/s, seconds left
+ProgressCallback = Callable[[int, int, float, float], None]
+
+
+@dataclass
+class Previous:
+    """What the live generation already holds for chunks kept as they were."""
+
+    sentences: dict[str, list[Sentence]] = field(default_factory=dict)  # by chunk id
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by sentence id
+    by_context: dict[str, np.ndarray] = field(default_factory=dict)  # separate path: a context embedded once
+
+
+@dataclass
+class Vectors:
+    passages: dict[str, np.ndarray]  # chunk id -> vector, for the chunks to embed
+    sentences: list[Sentence]  # every sentence of the generation, in chunk order
+    sentence_vectors: np.ndarray  # row i belongs to sentences[i]
+    embedded_sentences: int  # sentence vectors computed in this build
+    mode: str  # "late" or "separate", as this build ran
+
+
+@contextmanager
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the block's wall time to `timings[stage]`."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+
+
+class Pace:
+    """Passages per second and seconds left, from the passages and characters done so far."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.total, self.done = len(chunks), 0
+        self._chars_total, self._chars_done = sum(len(c.text) for c in chunks), 0
+        self._started = time.perf_counter()
+
+    def advance(self, group: list[Chunk]) -> tuple[float, float]:
+        self.done += len(group)
+        self._chars_done += sum(len(c.text) for c in group)
+        elapsed = max(time.perf_counter() - self._started, 1e-9)
+        rate = self.done / elapsed
+        left = self._chars_total - self._chars_done
+        eta = elapsed * left / self._chars_done if self._chars_done else 0.0
+        return rate, eta
+
+
+def context_span(chunk: Chunk, sentence: Sentence) -> tuple[int, int] | None:
+    """Where the sentence's context lies in `chunk.text`: the offsets ingest/sentences.py records, or
+    (a generation written before they existed: both 0) the context found in the text, else None."""
+    if sentence.end > sentence.start:
+        return sentence.start, sentence.end
+    start = chunk.text.find(sentence.context)
+    return (start, start + len(sentence.context)) if start >= 0 else None
+
+
+def compute_vectors(
+    settings: Settings,
+    chunks: list[Chunk],
+    fresh: set[str],
+    previous: Previous,
+    embedder: Callable[[], Embedder],
+    timings: dict[str, float],
+    on_progress: ProgressCallback | None = None,
+) -> Vectors:
+    """Vectors of the `fresh` chunks, and every sentence of `chunks` with its vector.
+
+    Sentences (and vectors) of a chunk kept as it was come from `previous`; the others are cut,
+    analysed and embedded here. `embedder` is called only if something needs embedding.
+    """
+    to_do = [c for c in chunks if c.chunk_id in fresh or c.chunk_id not in previous.sentences]
+    job = _Job(settings, fresh, previous, embedder, timings)
+    pace = Pace(to_do)
+    columns = (*Progress.get_default_columns()[:-1], TextColumn("{task.fields[pace]}"))
+    with Progress(*columns) as progress:
+        task = progress.add_task("Analyse et embeddings des passages", total=len(to_do), pace="")
+        ordered = sorted(to_do, key=lambda c: len(c.embedded_text()))
+        for start in range(0, len(ordered), settings.embed_batch_size):
+            group = ordered[start : start + settings.embed_batch_size]
+            job.run(group)
+            rate, eta = pace.advance(group)
+            pace_text = f"{rate:.2f} passages/s, reste ~{eta:.0f} s".replace(".", ",")
+            progress.update(task, advance=len(group), pace=pace_text)
+            if on_progress:
+                on_progress(pace.done, pace.total, rate, eta)
+    sentences = [s for c in chunks for s in job.sentences.get(c.chunk_id, previous.sentences.get(c.chunk_id, []))]
+    rows = [job.vectors.get(s.sentence_id) for s in sentences]
+    rows = [row if row is not None else previous.vectors[s.sentence_id] for s, row in zip(sentences, rows, strict=True)]
+    matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
+    return Vectors(job.passages, sentences, matrix, job.embedded, job.mode or _mode(settings))
+
+
+def _mode(settings: Settings) -> str:
+    return "late" if settings.sentence_vectors == "late" and settings.embedder == "gemma" else "separate"
+
+
+class _Job:
+    """One group of passages at a time: sentences cut and analysed, then passages and sentences embedded."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        fresh: set[str],
+        previous: Previous,
+        embedder: Callable[[], Embedder],
+        timings: dict[str, float],
+    ) -> None:
+        self.settings, self.fresh, self.previous, self.timings = settings, fresh, previous, timings
+        self._embedder = embedder
+        self.passages: dict[str, np.ndarray] = {}
+        self.sentences: dict[str, list[Sentence]] = {}
+        self.vectors: dict[str, np.ndarray] = {}  # by sentence id
+        self.known = dict(previous.by_context)  # separate path: each distinct context embedded once
+        self.embedded = 0
+        self.mode = ""
+        self._loaded: Embedder | None = None
+
+    def embedder(self) -> Embedder:
+        """The embedder, loaded on first use (timed apart: "model")."""
+        if self._loaded is None:
+            with timed(self.timings, "model"):
+                self._loaded = self._embedder()
+            late = self.settings.sentence_vectors == "late" and isinstance(self._loaded, SpanEmbedder)
+            self.mode = "late" if late else "separate"
+        return self._loaded
+
+    def run(self, group: list[Chunk]) -> None:
+        with timed(self.timings, "analyse"):
+            cut = sentences_of(group, self.settings.sentence_context_chars, self.settings.quote_max_chars)
+        for sentence in cut:
+            self.sentences.setdefault(sentence.chunk_id, []).append(sentence)
+        embedder = self.embedder()
+        with timed(self.timings, "embed"):
+            if self.mode == "late":
+                self._late(group, embedder)  # type: ignore[arg-type]
+            else:
+                self._separate(group, embedder)
+
+    def _late(self, group: list[Chunk], embedder: SpanEmbedder) -> None:
+        spans, alone = [], []
+        for chunk in group:
+            offset = len(chunk.embedded_text()) - len(chunk.text)  # the title line before the text
+            found = []
+            for sentence in self.sentences.get(chunk.chunk_id, []):
+                span = context_span(chunk, sentence)
+                if span is None:
+                    alone.append(sentence)
+                else:
+                    found.append((sentence, (offset + span[0], offset + span[1])))
+            spans.append(found)
+        passages, pooled = embedder.embed_with_spans(
+            [c.embedded_text() for c in group], [[span for _, span in found] for found in spans]
+        )
+        for chunk, vector in zip(group, passages, strict=True):
+            if chunk.chunk_id in self.fresh:
+                self.passages[chunk.chunk_id] = vector
+        for found, rows in zip(spans, pooled, strict=True):
+            for (sentence, _), row in zip(found, rows, strict=True):
+                if np.isnan(row).any():
+                    alone.append(sentence)
+                else:
+                    self.vectors[sentence.sentence_id] = row
+        self.embedded += sum(len(found) for found in spans) - len(alone)
+        if alone:  # contexts not found in their passage's text, or cut off by the length limit
+            vectors = _embed(embedder, [s.context for s in alone], self.settings.embed_batch_size)  # type: ignore[arg-type]
+            self.vectors.update(zip((s.sentence_id for s in alone), vectors, strict=True))
+            self.embedded += len(alone)
+
+    def _separate(self, group: list[Chunk], embedder: Embedder) -> None:
+        batch_size = self.settings.embed_batch_size
+        fresh = [c for c in group if c.chunk_id in self.fresh]
+        if fresh:
+            vectors = _embed(embedder, [c.embedded_text() for c in fresh], batch_size)
+            self.passages.update(zip((c.chunk_id for c in fresh), vectors, strict=True))
+        sentences = [s for c in group for s in self.sentences.get(c.chunk_id, [])]
+        missing = [c for c in dict.fromkeys(s.context for s in sentences) if c not in self.known]
+        if missing:
+            self.known.update(zip(missing, _embed(embedder, missing, batch_size), strict=True))
+            self.embedded += len(missing)
+        self.vectors.update((s.sentence_id, self.known[s.context]) for s in sentences)
+
+
+def _embed(embedder: Embedder, texts: list[str], batch_size: int) -> np.ndarray:
+    """Embed in batches of similar lengths (less padding), returned in the original order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    parts = [
+        embedder.embed_documents([texts[i] for i in order[s : s + batch_size]])
+        for s in range(0, len(order), batch_size)
+    ]
+    result = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+    result[order] = np.vstack(parts)
+    return result
