@@ -1,17 +1,23 @@
-"""Ingestion throughput: PDF extraction per extractor, embedding per embedder and backend, re-index.
+"""Ingestion throughput: whole builds (`cuabot ingest`) beside the path before late chunking, PDF extraction,
+embedding per embedder and backend, re-index, and the retrieval quality of both index builds.
 
-Embedding figures come from a fixed sample of the live index's passages and sentence contexts
-(the texts `cuabot ingest` embeds), batched as ingest/build.py does; the baseline is the default
-embedder (EmbeddingGemma, torch backend) measured in the same run.
+`python -m bench.ingest_throughput` builds the shipped corpus and Debian's reference PDF from scratch, each
+in a process of its own (peak RSS sampled), once by today's default path and once by the path before
+issue 19 (each sentence context embedded on a pass of its own, torch backend), and writes
+bench/results/ingest-<date>.md. The old path is too slow to run on the whole PDF as well: it is measured
+on a fixed page range, beside the new path on the same range.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pypdf import PdfReader
@@ -159,3 +165,239 @@ def reindex_figures(settings: Settings, first_build_s: float) -> list[Figure]:
             "s",
         )
     ]
+
+
+# --- Whole builds, each in a process of its own ------------------------------------------------------------------
+
+SECTION_BUILD = "Whole build (cuabot ingest, from scratch)"
+SECTION_STAGES = "Where the time goes (seconds per stage)"
+SECTION_QUALITY = "Retrieval quality (cuabot eval --retrieval-only, shipped corpus)"
+QUALITY_METRICS = ("fact_recall@5", "evidence@1", "evidence@3")
+# The path before issue 19: each passage, then each sentence context, embedded on a pass of its own, torch
+OLD_PATH = {"CUABOT_SENTENCE_VECTORS": "separate", "CUABOT_EMBED_BACKEND": "torch"}
+OLD_LABEL = "before (separate passes, torch)"
+NEW_PATH: dict[str, str] = {}  # today's defaults
+LATE_PATH = {"CUABOT_SENTENCE_VECTORS": "late"}  # late chunking, the default backend
+STAGES = ("read", "model", "analyse", "embed", "store", "bm25", "write")
+DEBIAN_PDF = (
+    Path(__file__).resolve().parent.parent / "data" / "corpora" / "debian-reference" / "debian-reference.fr.pdf"
+)
+OLD_PAGES = (20, 60)  # the page range (0-based, end excluded) both paths build from Debian's PDF
+
+_BUILD = """
+import json, sys
+from pathlib import Path
+from core.settings import get_settings
+from ingest.build import build_index
+settings = get_settings()
+first = build_index(settings, Path(sys.argv[1]))
+again = build_index(settings, Path(sys.argv[1]))
+Path(sys.argv[2]).write_text(json.dumps({
+    "passages": first.embedded_chunks, "seconds": first.seconds, "rate": first.passages_per_s,
+    "mode": first.sentence_vectors, "timings": first.timings, "sentences": first.total_sentences,
+    "backend": settings.embed_backend,
+    "reindex_s": again.seconds, "reindex_embedded": again.embedded_chunks + again.embedded_sentences,
+}))
+"""
+
+_EVAL = """
+import json, sys
+from pathlib import Path
+from bot.answer.service import build_service
+from core.settings import get_settings
+from eval.metrics import summarise
+from eval.runner import load_items, run_pipeline
+settings = get_settings().model_copy(update={"generator": "mock"})
+summary = summarise(run_pipeline(load_items(), build_service(settings)))
+Path(sys.argv[1]).write_text(json.dumps(summary, default=str))
+"""
+
+
+def _run_sampled(code: str, args: list[str], env: dict[str, str]) -> tuple[int, float, float]:
+    """Run `python -c code args` with `env` added: its peak RSS (bytes), wall time and CPU time (seconds,
+    user + system: less sensitive than wall time to what else the machine runs). Raises if it fails."""
+    import resource
+    import subprocess
+    import sys
+
+    from bench.service_rss import SAMPLE_S, PeakRss
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    started, cpu = time.perf_counter(), children_cpu()
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, *args], env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        rss = PeakRss(process.pid)
+        while process.poll() is None:
+            rss.sample()
+            time.sleep(SAMPLE_S)
+        if process.returncode:
+            errors.seek(0)
+            raise RuntimeError(f"{code.strip().splitlines()[-1]} failed: {errors.read().decode()[-2000:]}")
+    return rss.peak, time.perf_counter() - started, children_cpu() - cpu
+
+
+def whole_build(folder: Path, work: Path, env: dict[str, str]) -> dict[str, Any]:
+    """A from-scratch build of `folder` then an unchanged re-index, in a fresh process: the first build's
+    report (passages, seconds, passages/s, stage timings), the re-index's seconds, the peak RSS."""
+    index_dir = work / f"index-{len(list(work.glob('index-*')))}"
+    out = index_dir.with_suffix(".json")
+    peak, wall, cpu = _run_sampled(_BUILD, [str(folder), str(out)], {**env, "CUABOT_INDEX_DIR": str(index_dir)})
+    return {**json.loads(out.read_text()), "peak_rss": peak, "wall_s": wall, "cpu_s": cpu, "index_dir": index_dir}
+
+
+def eval_quality(index_dir: Path, env: dict[str, str]) -> dict[str, float]:
+    """`cuabot eval --retrieval-only` over the index in `index_dir` (the mock generator): its summary."""
+    out = index_dir.with_suffix(".eval.json")
+    _run_sampled(_EVAL, [str(out)], {**env, "CUABOT_INDEX_DIR": str(index_dir)})
+    return {k: float(v) for k, v in json.loads(out.read_text()).items() if k in QUALITY_METRICS}
+
+
+def page_range(pdf: Path, pages: tuple[int, int], folder: Path) -> Path:
+    """A PDF of `pages` of `pdf`, alone in `folder`."""
+    from pypdf import PdfWriter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = PdfWriter()
+    for page in PdfReader(pdf).pages[pages[0] : pages[1]]:
+        writer.add_page(page)
+    target = folder / f"{pdf.stem}-p{pages[0] + 1}-{pages[1]}.pdf"
+    with target.open("wb") as fh:
+        writer.write(fh)
+    return target
+
+
+def alone(path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, folder / path.name)
+    return folder
+
+
+def build_figures(label: str, new: dict[str, Any], old: dict[str, Any], old_label: str = OLD_LABEL) -> list[Figure]:
+    mib = 1024 * 1024
+    figures = [
+        Figure(
+            SECTION_BUILD,
+            f"{label} ({new['passages']} passages, {new['mode']}): whole build",
+            new["rate"],
+            old["rate"],
+            old_label,
+            "passages/s",
+        ),
+        Figure(SECTION_BUILD, f"{label}: peak RSS", new["peak_rss"] / mib, old["peak_rss"] / mib, old_label, "MiB"),
+        Figure(
+            SECTION_BUILD,
+            f"{label}: CPU time per passage (process, both builds and start-up)",
+            new["cpu_s"] / new["passages"],
+            old["cpu_s"] / old["passages"],
+            old_label,
+            "s",
+        ),
+    ]
+    for stage in STAGES:
+        if stage in new["timings"] or stage in old["timings"]:
+            figures.append(
+                Figure(
+                    SECTION_STAGES,
+                    f"{label}: {stage}",
+                    new["timings"].get(stage, 0.0),
+                    old["timings"].get(stage, 0.0),
+                    old_label,
+                    "s",
+                )
+            )
+    return figures
+
+
+def run_builds(shipped: Path, pdf: Path | None, pages: tuple[int, int], quality: bool, late: bool) -> list[Figure]:
+    """Every whole-build figure: the shipped corpus by today's default, by late chunking (`late`) and by the
+    old path, with their retrieval quality; Debian's PDF: every path on a page range, the default on all of it."""
+    paths = {"default": NEW_PATH, **({"late": LATE_PATH} if late else {}), "old": OLD_PATH}
+    news = [name for name in paths if name != "old"]
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        builds = {name: whole_build(shipped, work, env) for name, env in paths.items()}
+        old = builds["old"]
+        for name in news:
+            new = builds[name]
+            figures += build_figures(f"shipped corpus, {_label(new)}", new, old)
+            figures.append(
+                Figure(
+                    SECTION_BUILD,
+                    f"shipped corpus, {_label(new)}: unchanged re-index ({new['reindex_embedded']} texts embedded)",
+                    new["reindex_s"],
+                    old["reindex_s"],
+                    OLD_LABEL,
+                    "s",
+                )
+            )
+        if quality:
+            before = eval_quality(old["index_dir"], OLD_PATH)
+            for name in news:
+                after = eval_quality(builds[name]["index_dir"], paths[name])
+                figures += [
+                    Figure(SECTION_QUALITY, f"{m}, {_label(builds[name])}", after[m], before[m], OLD_LABEL, "")
+                    for m in QUALITY_METRICS
+                ]
+        if pdf is not None and pdf.exists():
+            first, last = pages
+            ranged = page_range(pdf, pages, work / "pages").parent
+            ranges = {name: whole_build(ranged, work, env) for name, env in paths.items()}
+            for name in news:
+                figures += build_figures(
+                    f"{pdf.name} pages {first + 1}-{last}, {_label(ranges[name])}", ranges[name], ranges["old"]
+                )
+            whole = whole_build(alone(pdf, work / "pdf"), work, NEW_PATH)
+            label = f"old path, pages {first + 1}-{last} only"
+            figures += build_figures(
+                f"{pdf.name}, {len(PdfReader(pdf).pages)} pages, {_label(whole)}", whole, ranges["old"], label
+            )
+    return figures
+
+
+def _label(build: dict[str, Any]) -> str:
+    return f"{build['mode']} sentence vectors, {build['backend']}"
+
+
+def _header() -> str:
+    import platform
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"## Ingestion bench, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; load average at start {load}"
+    )
+
+
+def main() -> None:
+    import argparse
+
+    from bench.report import markdown
+    from core.settings import REPO_ROOT
+
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest_throughput", description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=REPO_ROOT / "corpus")
+    parser.add_argument("--pdf", type=Path, default=DEBIAN_PDF, help="`make debian-reference` copies it there")
+    parser.add_argument("--pages", default=f"{OLD_PAGES[0] + 1}-{OLD_PAGES[1]}", help="the old path's page range")
+    parser.add_argument("--no-pdf", action="store_true")
+    parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--no-late", action="store_true", help="skip the late-chunking builds")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    first, last = (int(n) for n in args.pages.split("-"))
+    header = _header()
+    pdf = None if args.no_pdf else args.pdf
+    figures = run_builds(args.corpus, pdf, (first - 1, last), not args.no_quality, not args.no_late)
+    text = markdown(figures, header + f"; load average at end {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"ingest-{time.strftime('%Y-%m-%d')}.md").write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -66,7 +66,7 @@ def pipeline_runs(settings: Settings, questions: list[str], wanted: int, sample:
                     run.generation_s = last_token - run.first_token_s
                     run.prompt_s = run.first_token_s - run.evidence_s
                     sample.pipeline.append(run)
-                    prefix = fixed_prefix(settings.authority.name)
+                    prefix = fixed_prefix(settings.authority)
                     sample.prompts.append(build_prompt(prefix, question, event.answer.evidence).messages)
     del pipeline
     gc.collect()

@@ -79,8 +79,9 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], rss: PeakRss) -> No
     raise RuntimeError("le service n'a pas démarré")
 
 
-def service_peak(questions: list[str]) -> int:
-    """Peak RSS of `cuabot serve` from start-up to the last answer; sampled in a thread meanwhile."""
+def service_peak(questions: list[str], env: dict[str, str] | None = None) -> tuple[int, int]:
+    """Peak RSS of `cuabot serve` from start-up to the last answer (sampled in a thread meanwhile), and its
+    RSS once the last answer is in; `env` is added to the environment (settings to compare)."""
     import threading
 
     port = _free_port()
@@ -89,7 +90,7 @@ def service_peak(questions: list[str]) -> int:
         [str(cuabot), "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=os.environ,
+        env={**os.environ, **(env or {})},
     )
     rss, done = PeakRss(process.pid), threading.Event()
 
@@ -105,24 +106,49 @@ def service_peak(questions: list[str]) -> int:
         thread.start()
         for question in questions:
             _post(f"{base}/api/ask", question)
+        after = PeakRss(process.pid)
+        after.sample()
     finally:
         done.set()
         process.terminate()
         process.wait(timeout=30)
-    return rss.peak
+    return rss.peak, after.peak
+
+
+# The service before issue 19: the question embedder in sentence-transformers (torch), a torch model in memory
+BEFORE = {"CUABOT_EMBED_BACKEND": "torch"}
 
 
 def run(questions: list[str]) -> list[Figure]:
+    """The service's peak RSS and its RSS after the questions, today's settings beside the torch embedder's."""
     alone = models_alone_peak()
-    served = service_peak(questions)
+    peak, after = service_peak(questions)
+    peak_before, after_before = service_peak(questions, BEFORE)
     mib = 1024 * 1024
+    label = "torch embedder (before)"
     return [
         Figure(
             SECTION,
             f"peak RSS of the service ({len(questions)} questions)",
-            served / mib,
+            peak / mib,
             alone / mib,
             "models alone",
             "MiB",
-        )
+        ),
+        Figure(
+            SECTION,
+            f"peak RSS of the service ({len(questions)} questions)",
+            peak / mib,
+            peak_before / mib,
+            label,
+            "MiB",
+        ),
+        Figure(
+            SECTION,
+            f"RSS of the service after {len(questions)} questions",
+            after / mib,
+            after_before / mib,
+            label,
+            "MiB",
+        ),
     ]

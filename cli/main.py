@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,8 @@ from rich.table import Table
 
 from core.settings import Settings, get_settings
 
-app = typer.Typer(help="Assistant documentaire de la Communauté Urbaine d'Arras.", no_args_is_help=True)
+# The help names the authority of the settings once `main` has read them (see `app_help`)
+app = typer.Typer(help="Assistant documentaire d'une collectivité : réponses sourcées.", no_args_is_help=True)
 models_app = typer.Typer(help="Modèles locaux (installés depuis PyPI, vérifiés par sha256).")
 feedback_app = typer.Typer(help="Retours des usagers et des conseillers.")
 app.add_typer(models_app, name="models")
@@ -122,6 +124,7 @@ def serve(
     _exit_on_model_problems(_model_problems(settings))  # before the heavy imports: seconds, not a minute
 
     from bot.answer.service import build_service
+    from bot.api.display import assistant_title
     from ui.app import create_app
 
     _ensure_index()
@@ -131,7 +134,9 @@ def serve(
     except Exception as exc:  # a model file that passed the checks above but does not load
         _exit_on_model_problems([f"modèle illisible ({exc}) dans {settings.models_dir}"])
     application = create_app(service, settings)
-    console.print(f"Assistant prêt : http://{host}:{port}/ (conseillers : /helpdesk, API : /docs)")
+    console.print(
+        f"{assistant_title(settings.authority)} prêt : http://{host}:{port}/ (conseillers : /helpdesk, API : /docs)"
+    )
     uvicorn.run(application, host=host, port=port, log_config=log_config)
 
 
@@ -142,8 +147,9 @@ def ask(question: Annotated[str, typer.Argument(help="La question, en français.
     from bot.api.display import answer_text
 
     _ensure_index()
-    answer = build_service(get_settings()).ask(question)
-    console.print(answer_text(answer))
+    settings = get_settings()
+    answer = build_service(settings).ask(question)
+    console.print(answer_text(answer, settings.authority), markup=False)
     for evidence in answer.cited:
         chunk = evidence.chunk
         where = f"p. {chunk.page}" if chunk.page else (chunk.section or "")
@@ -183,8 +189,11 @@ def evaluate(
         plan = run_plan(corpus, retrieval_only, remote=bool(url))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    settings = {} if url else _eval_settings(plan)
     items = {name: load_items(name, kind, split) for name in plan}
+    plan = {name: mode for name, mode in plan.items() if items[name]}
+    if not plan:
+        raise typer.BadParameter(f"aucune question de type {kind} dans ce corpus")
+    settings = {} if url else _eval_settings(plan)
     results = []
     with Progress(console=console) as progress:
         task = progress.add_task("Questions", total=sum(len(batch) for batch in items.values()))
@@ -234,7 +243,7 @@ def _eval_settings(plan: dict[str, str]) -> dict[str, Settings]:
                 console.print(f"[red]Évaluation impossible[/] : {exc}")
                 raise typer.Exit(2) from exc
             console.print(
-                f"Index {name} : {report.total_chunks} passages, {report.embedded_chunks} calculés, "
+                f"Index {name} : {report.total_chunks} passages, {report.embedded_chunks} recalculés, "
                 f"{report.seconds:.1f} s"
             )
         out[name] = settings.model_copy(update={"generator": "mock"}) if mode == "retrieval" else settings
@@ -243,15 +252,24 @@ def _eval_settings(plan: dict[str, str]) -> dict[str, Settings]:
 
 @app.command("calibrate")
 def calibrate_command(top: Annotated[int, typer.Option(help="Lignes affichées par tableau.")] = 5) -> None:
-    """Search the evidence weights and answerability thresholds on the dev split (never the held-out one)."""
+    """Search the evidence weights and answerability thresholds on the dev splits of every corpus (never held-out)."""
     from rich.table import Table
 
     from bot.answer.service import build_service
     from eval.calibrate import calibrate, prepare
+    from eval.corpora import CORPORA, CorpusMissing, index_corpus
 
     _ensure_index()
-    pipeline = build_service(get_settings().model_copy(update={"generator": "mock"}))
-    ranking, decision = calibrate(pipeline, prepare(pipeline))
+    base = get_settings().model_copy(update={"generator": "mock"})
+    services = {}
+    for corpus in CORPORA:
+        try:
+            settings = base if corpus == "cua" else index_corpus(corpus, base)[0]
+        except CorpusMissing as exc:
+            console.print(f"[yellow]{exc}[/] : corpus {corpus} laissé de côté")
+            continue
+        services[corpus] = build_service(settings)
+    ranking, decision = calibrate(services, prepare(services))
     for title, trials in (("Classement des preuves", ranking), ("Décision (sur le meilleur classement)", decision)):
         table = Table(title=title)
         for name in ranking[0].__dataclass_fields__:
@@ -283,8 +301,21 @@ def purge() -> None:
     )
 
 
+def app_help(settings: Settings) -> str:
+    """« Assistant documentaire de la Communauté Urbaine d'Arras : réponses sourcées. »"""
+    from bot.api.display import of_authority
+
+    return f"Assistant documentaire {of_authority(settings.authority)} : réponses sourcées."
+
+
 def main() -> None:
+    from pydantic import ValidationError
+
     from core.privacy import install_log_masking
+
+    # Invalid settings leave the help generic; a command reading them says what is wrong
+    with contextlib.suppress(ValidationError):
+        app.info.help = app_help(get_settings())
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)

@@ -74,13 +74,15 @@ class Settings(BaseSettings):
     embed_retry_base_s: float = Field(default=0.5, ge=0)
     embed_retry_max_s: float = Field(default=30.0, ge=0)
 
-    # Embedding backend (gemma only): "torch", or "onnx" (the same weights exported once into the
-    # model cache and run by onnxruntime: same vectors, faster; see bench/)
-    embed_backend: Literal["torch", "onnx"] = "torch"
-    # Sentence vectors (gemma only): "late" (one transformer pass per passage gives the passage's vector and,
-    # pooled over each sentence's span, its sentences': late chunking) or "separate" (each sentence context
-    # embedded on its own pass, the earlier path). See ingest/vectors.py and docs/benchmarks.md.
-    sentence_vectors: Literal["late", "separate"] = "late"
+    # Embedding backend (gemma only): "onnx" (the transformer exported once into the model cache, a few
+    # minutes on first use, and run by onnxruntime, the rest of the model in numpy: same vectors as torch,
+    # faster, no torch model in memory) or "torch" (sentence-transformers). See bench/ and docs/benchmarks.md.
+    embed_backend: Literal["torch", "onnx"] = "onnx"
+    # Sentence vectors (gemma only): "separate" (each distinct sentence context embedded on a pass of its own)
+    # or "late" (late chunking: one transformer pass per passage gives the passage's vector and, pooled over
+    # each sentence's span, its sentences'; 2-3x fewer tokens embedded, but evidence@1/@3 0.024 lower on the
+    # shipped corpus). See ingest/vectors.py and docs/benchmarks.md.
+    sentence_vectors: Literal["late", "separate"] = "separate"
 
     # Chunking (characters; French prose averages ~4.5 characters per token)
     chunk_size: int = 900
@@ -124,10 +126,9 @@ class Settings(BaseSettings):
     # (dev: refusal 0.65, false refusal 0.13; the higher 0.35 / 0.4 gave 0.81 but 0.28)
     min_evidence_score: float = 0.25
     min_question_coverage: float = 0.3
-    # When the model reads the evidence and finds no answer, the evidence is shown alone only from this
-    # similarity on, else the question is refused. Dev: the model found nothing for 3 items (1 unanswerable
-    # at 0.54, 2 answerable at 0.48 and 0.51): no dev item changes at 0.45; out-of-corpus probes such as
-    # the weather (0.38) are refused.
+    # Without a verified sentence of the model (draft unverified, model busy, late or failed) the evidence is
+    # shown alone only from this similarity on, else the question is refused; a reworded question below
+    # min_question_coverage is still answered from it. (A model that finds no answer refuses.)
     strong_evidence_score: float = 0.45
 
     # Generator: embedded llama.cpp, any OpenAI-compatible server, or a deterministic mock (tests)

@@ -1,8 +1,9 @@
-"""Calibrate the evidence ranker and the answerability decision on the dev split only.
+"""Calibrate the evidence ranker and the answerability decision on the dev splits of every corpus.
 
 Retrieval runs once per question; the ranking weights and decision thresholds are then
 tried on a grid (a matrix product and a few set operations each), judged by eval's own
-fact matching. The held-out split is never read here.
+fact matching over the dev items of all corpora together, so that no corpus's habits decide
+alone. The held-out splits are never read here.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from typing import Any
 import numpy as np
 
 from bot.answer.answerability import decide
-from bot.answer.evidence import EvidenceRanker, QuestionTerms
 from bot.answer.service import QuestionService, read_question
-from core.settings import Settings
 from core.types import Outcome, Passage, Question
 from eval.metrics import ANSWERABLE, holds_all_facts
 from eval.runner import load_items
@@ -27,6 +26,7 @@ REFUSABLE = {"unanswerable", "off_topic"}
 
 @dataclass
 class Prepared:
+    corpus: str
     item: dict[str, Any]
     question: Question
     vector: np.ndarray
@@ -41,6 +41,7 @@ class Trial:
     rank_weight: float
     min_evidence_score: float
     min_question_coverage: float
+    strong_evidence_score: float
     evidence_at_1: float
     evidence_at_3: float
     refusal: float
@@ -56,23 +57,34 @@ class Trial:
         return self.refusal - 2 * self.false_refusal
 
 
-def prepare(pipeline: QuestionService, split: str = "dev") -> list[Prepared]:
-    items = [i for i in load_items(split=split) if i["kind"] in ANSWERABLE | REFUSABLE]
+def prepare(services: dict[str, QuestionService], split: str = "dev") -> list[Prepared]:
+    """Each dev question of each corpus retrieved once, by that corpus's service."""
     prepared = []
-    for item in items:
-        question = read_question(item["question"], [], pipeline.settings.follow_up_max_words)
-        vector = pipeline.embedder.embed_query(question.query)
-        prepared.append(Prepared(item, question, vector, pipeline.retriever.search(question.query, vector)))
+    for corpus, service in services.items():
+        for item in load_items(corpus, split=split):
+            if item["kind"] not in ANSWERABLE | REFUSABLE:
+                continue
+            question = read_question(item["question"], [], service.settings.follow_up_max_words)
+            vector = service.embedder.embed_query(question.query)
+            passages = service.retriever.search(question.query, vector)
+            prepared.append(Prepared(corpus, item, question, vector, passages))
     return prepared
 
 
-def trial(pipeline: QuestionService, prepared: list[Prepared], settings: Settings) -> Trial:
-    ranker = EvidenceRanker(pipeline.reader, settings)
+def trial(services: dict[str, QuestionService], prepared: list[Prepared], update: dict[str, float]) -> Trial:
+    """The dev figures of every corpus together with the settings changed by `update`."""
+    tried = {
+        corpus: QuestionService(
+            service.settings.model_copy(update=update), service.embedder, service.generator, service.reader
+        )
+        for corpus, service in services.items()
+    }
     at1, at3, refused_unanswerable, refused_answerable = [], [], [], []
     for p in prepared:
-        terms: QuestionTerms = ranker.terms(p.question)
-        evidence = ranker.rank(terms, p.vector, p.passages)[: settings.evidence_shown]
-        refused = decide(p.question, terms, evidence, settings).outcome is Outcome.REFUSE
+        service = tried[p.corpus]
+        terms = service.ranker.terms(p.question)
+        evidence = service.evidence(p.question, terms, p.vector, p.passages)
+        refused = decide(p.question, terms, evidence, service.settings).outcome is Outcome.REFUSE
         if p.item["kind"] in ANSWERABLE:
             texts = [e.sentence.context for e in evidence]
             at1.append(holds_all_facts(" ".join(texts[:1]), p.item["expected"]))
@@ -80,6 +92,7 @@ def trial(pipeline: QuestionService, prepared: list[Prepared], settings: Setting
             refused_answerable.append(refused)
         else:
             refused_unanswerable.append(refused)
+    settings = next(iter(tried.values())).settings
     return Trial(
         settings.evidence_lexical_weight,
         settings.evidence_previous_weight,
@@ -87,6 +100,7 @@ def trial(pipeline: QuestionService, prepared: list[Prepared], settings: Setting
         settings.evidence_rank_weight,
         settings.min_evidence_score,
         settings.min_question_coverage,
+        settings.strong_evidence_score,
         float(np.mean(at1)),
         float(np.mean(at3)),
         float(np.mean(refused_unanswerable)),
@@ -101,36 +115,35 @@ RANKING_GRID = {
     "evidence_rank_weight": (0.0, 0.05, 0.1),
 }
 DECISION_GRID = {
-    "min_evidence_score": (0.25, 0.3, 0.35, 0.4),
-    "min_question_coverage": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "min_evidence_score": (0.2, 0.25, 0.3, 0.35, 0.4),
+    "min_question_coverage": (0.2, 0.3, 0.4, 0.5, 0.6),
+    "strong_evidence_score": (0.4, 0.45, 0.5, 0.55, 0.6, 1.0),
 }
 
 
 def search(
-    pipeline: QuestionService,
+    services: dict[str, QuestionService],
     prepared: list[Prepared],
     space: dict[str, tuple[float, ...]],
-    base: Settings,
+    base: dict[str, float],
     objective: Callable[[Trial], float],
 ) -> list[Trial]:
-    """Every combination of `space` applied to `base`, best objective first."""
-    trials = []
-    for values in itertools.product(*space.values()):
-        settings = base.model_copy(update=dict(zip(space, values, strict=True)))
-        trials.append(trial(pipeline, prepared, settings))
+    """Every combination of `space` on top of `base`, best objective first."""
+    trials = [
+        trial(services, prepared, {**base, **dict(zip(space, values, strict=True))})
+        for values in itertools.product(*space.values())
+    ]
     return sorted(trials, key=objective, reverse=True)
 
 
-def calibrate(pipeline: QuestionService, prepared: list[Prepared]) -> tuple[list[Trial], list[Trial]]:
+def calibrate(services: dict[str, QuestionService], prepared: list[Prepared]) -> tuple[list[Trial], list[Trial]]:
     """The ranking weights first (judged on evidence@1/@3), then the decision thresholds on the best ranking."""
-    ranking = search(pipeline, prepared, RANKING_GRID, pipeline.settings, lambda t: t.ranking_objective)
+    ranking = search(services, prepared, RANKING_GRID, {}, lambda t: t.ranking_objective)
     best = ranking[0]
-    ranked_settings = pipeline.settings.model_copy(
-        update={
-            "evidence_lexical_weight": best.lexical_weight,
-            "evidence_previous_weight": best.previous_weight,
-            "evidence_kind_weight": best.kind_weight,
-            "evidence_rank_weight": best.rank_weight,
-        }
-    )
-    return ranking, search(pipeline, prepared, DECISION_GRID, ranked_settings, lambda t: t.decision_objective)
+    ranked = {
+        "evidence_lexical_weight": best.lexical_weight,
+        "evidence_previous_weight": best.previous_weight,
+        "evidence_kind_weight": best.kind_weight,
+        "evidence_rank_weight": best.rank_weight,
+    }
+    return ranking, search(services, prepared, DECISION_GRID, ranked, lambda t: t.decision_objective)

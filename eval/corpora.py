@@ -2,8 +2,9 @@
 
 `cua` is the assistant's own corpus and index (settings.corpus_dir, settings.index_dir). The
 others are real French documents installed from Debian by scripts/install_eval_corpora.sh into
-data/corpora/<corpus>/, each indexed into its own data/eval-index/<corpus>/ (incremental: an
-unchanged corpus costs a second).
+data/corpora/<corpus>/, each indexed into its own <cache_dir>/eval-index/<corpus>/. The index
+lives in the cache, beside the models, so that a fresh clone on the same machine (CI's) reuses
+it: the build is incremental, and an unchanged corpus costs seconds instead of minutes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ CORPORA = ("cua", "debian-faq", "aptitude")
 DEFAULT_CORPUS = "cua"
 DATA = Path(__file__).resolve().parent / "data"
 DOCUMENTS = REPO_ROOT / "data" / "corpora"
-INDEXES = REPO_ROOT / "data" / "eval-index"
 INSTALL_HINT = "installez-les avec « make eval-corpora » (scripts/install_eval_corpora.sh)"
 
 
@@ -36,7 +36,8 @@ def corpus_settings(corpus: str, base: Settings) -> Settings:
     """The settings that answer from this corpus: the base ones for cua, else its documents and its own index."""
     if corpus == DEFAULT_CORPUS:
         return base
-    return base.model_copy(update={"corpus_dir": DOCUMENTS / corpus, "index_dir": INDEXES / corpus})
+    index_dir = base.cache_dir / "eval-index" / corpus
+    return base.model_copy(update={"corpus_dir": DOCUMENTS / corpus, "index_dir": index_dir})
 
 
 def index_corpus(corpus: str, base: Settings) -> tuple[Settings, BuildReport]:

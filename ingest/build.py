@@ -8,7 +8,6 @@ half-way leaves the previous index whole and in use.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -23,11 +22,19 @@ import numpy as np
 from rich.progress import Progress
 
 from core.settings import Settings
-from core.types import Chunk, DocumentInfo, Sentence
+from core.types import Chunk, Sentence
 from ingest.chunking import chunk_units, make_splitter
+from ingest.corpus import (
+    document_info,
+    fingerprint,
+    list_files,
+    overlong_token_share,
+    read_manifest,
+    readable_size,
+    unreadable_reason,
+)
 from ingest.embeddings import Embedder, get_embedder
-from ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, document_title, load_file
-from ingest.quality import looks_garbled, overlong_token_share
+from ingest.loaders import UnreadableFile, load_file
 from ingest.store import (
     POINTER,
     ChromaStore,
@@ -43,7 +50,6 @@ from ingest.store import (
 )
 from ingest.vectors import Previous, ProgressCallback, compute_vectors, timed
 
-CORPUS_MANIFEST = "manifest.json"
 # Bump when loaders or chunking change: every file is then read and embedded again.
 INDEX_VERSION = 6
 
@@ -113,9 +119,9 @@ class _NextGeneration:
         old = self.previous.files.get(rel)
         size, limit = path.stat().st_size, self.settings.max_document_bytes
         if size > limit:
-            self._skip(rel, f"fichier trop volumineux ({_readable_size(size)} ; maximum {_readable_size(limit)})", old)
+            self._skip(rel, f"fichier trop volumineux ({readable_size(size)} ; maximum {readable_size(limit)})", old)
             return
-        entry = _fingerprint(path, old)
+        entry = fingerprint(path, old)
         if old and entry["sha256"] == old["sha256"]:
             self._keep_previous(rel, {**old, **entry})
             self.report.unchanged.append(rel)
@@ -127,11 +133,11 @@ class _NextGeneration:
             return
         share = overlong_token_share("\n".join(u.page_content for u in units))
         self.report.quality[rel] = share
-        if looks_garbled(share, self.settings.garbled_token_share):
+        if unreadable := unreadable_reason(share, self.settings.garbled_token_share):
             self.report.garbled.append((rel, share))
-            self._skip(rel, f"texte illisible ({share * 100:.0f} % de mots collés) : PDF à refaire ou à convertir", old)
+            self._skip(rel, unreadable, old)
             return
-        info = _document_info(rel, path, units, self.infos)
+        info = document_info(rel, path, units, self.infos)
         chunks = chunk_units(units, info, self.splitter)
         self.files[rel] = {**entry, "doc_id": info.doc_id, "info": asdict(info)}
         self.chunks_by_file[rel] = chunks
@@ -169,12 +175,13 @@ def build_index(
     previous = _load_previous(settings)
     plan = _NextGeneration(
         previous,
-        _read_corpus_manifest(folder),
+        read_manifest(folder),
         make_splitter(settings.chunk_size, settings.chunk_overlap),
         settings,
     )
     report = plan.report
-    candidates = _list_files(folder, report)
+    candidates, unsupported = list_files(folder)
+    report.skipped.extend(unsupported)
     with timed(report.timings, "read"), Progress() as progress:
         task = progress.add_task("Lecture des documents", total=len(candidates))
         for done, path in enumerate(candidates, start=1):
@@ -194,59 +201,6 @@ def build_index(
     report.seconds = time.perf_counter() - started
     report.passages_per_s = report.embedded_chunks / report.seconds if report.seconds else 0.0
     return report
-
-
-def _list_files(folder: Path, report: BuildReport) -> list[Path]:
-    paths = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if (
-            not path.is_file()
-            or rel == CORPUS_MANIFEST
-            or any(p.startswith(".") for p in path.parts[len(folder.parts) :])
-        ):
-            continue
-        if path.suffix.lower() in SUPPORTED_SUFFIXES:
-            paths.append(path)
-        else:
-            report.skipped.append((rel, f"format non pris en charge ({path.suffix or 'sans extension'})"))
-    return paths
-
-
-def _readable_size(size: int) -> str:
-    """A file size for staff, in French units: "12,3 Mo", "30 Ko"."""
-    if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")
-    return f"{-(-size // 1024)} Ko"
-
-
-def _fingerprint(path: Path, old: dict[str, Any] | None) -> dict[str, Any]:
-    """Size, mtime and sha256; the file is not read when size and mtime are unchanged."""
-    stat = path.stat()
-    if old and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
-        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": old["sha256"]}
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
-
-
-def _read_corpus_manifest(folder: Path) -> dict[str, dict[str, str]]:
-    path = folder / CORPUS_MANIFEST
-    if not path.exists():
-        return {}
-    return dict(json.loads(path.read_text(encoding="utf-8")).get("documents", {}))
-
-
-def _document_info(rel: str, path: Path, units: Any, infos: dict[str, dict[str, str]]) -> DocumentInfo:
-    meta = infos.get(rel, {})
-    doc_id = Path(rel).with_suffix("").as_posix().replace("/", "-")
-    return DocumentInfo(
-        doc_id=doc_id,
-        title=meta.get("title") or document_title(path, units),
-        publisher=meta.get("publisher", ""),
-        date=meta.get("date", ""),
-        author=meta.get("author", ""),
-        url=meta.get("url", ""),
-    )
 
 
 def _load_previous(settings: Settings) -> _Previous:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from pypdf import PdfReader
 
+from ingest.corpus import overlong_token_share
 from ingest.loaders import load_file
-from ingest.quality import overlong_token_share
 
 DEFAULT = Path(__file__).resolve().parent.parent / "data" / "corpora" / "debian-reference" / "debian-reference.fr.pdf"
 

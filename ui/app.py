@@ -2,6 +2,7 @@
 
 `bot/` never imports `ui/`; this module puts them together. The helpdesk is built from the API
 application's own state: the same (counted) service, model queue, question budget and feedback store.
+The demo page names the authority of the settings, filled in when the application is built.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot.answer.service import QuestionService
 from bot.api.app import create_api
+from bot.api.pages import authority_page, serve_page
 from core.settings import Settings
 from ui.helpdesk import build_helpdesk, helpdesk_theme
 
@@ -27,17 +28,11 @@ WIDGET_PATH = "/widget"
 HELPDESK_PATH = "/helpdesk"
 
 
-def _serve_demo_page(app: FastAPI) -> None:
-    @app.get("/", include_in_schema=False)
-    def demo_page() -> FileResponse:
-        return FileResponse(DEMO_PAGE, media_type="text/html; charset=utf-8")
-
-
 def create_app(service: QuestionService, settings: Settings) -> FastAPI:
     """API routes, `/` (demo page), `/widget` (static widget) and `/helpdesk` (Gradio)."""
     app = create_api(service, settings)
+    serve_page(app, ["/", f"{WIDGET_PATH}/index.html"], authority_page(DEMO_PAGE, settings.authority))
     app.mount(WIDGET_PATH, StaticFiles(directory=WIDGET_DIR), name="widget")
-    _serve_demo_page(app)
     state = app.state
     helpdesk = build_helpdesk(state.service, state.admission, state.question_budget, state.feedback_store, settings)
     return gr.mount_gradio_app(

@@ -19,10 +19,11 @@ import gradio as gr
 
 from bot.answer.service import Phrasing, direct
 from bot.api.admission import BUSY_MESSAGE, Admission, QueueFull
-from bot.api.display import answer_text, answer_with_sources, location
+from bot.api.display import answer_text, answer_with_sources, helpdesk_title, location
 from bot.api.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimited
 from bot.stores.feedback import Feedback, FeedbackStore
-from core.settings import Settings
+from core.authority import authority_name
+from core.settings import Authority, Settings
 from core.types import Answer, IndexedDocument, Outcome, Turn
 
 logger = logging.getLogger(__name__)
@@ -131,9 +132,11 @@ def document_choices(documents: list[IndexedDocument]) -> list[tuple[str, str]]:
     return [(info.title, info.doc_id) for info in infos]
 
 
-def add_to_history(history: list[HistoryEntry], question: str, answer: Answer, size: int) -> list[HistoryEntry]:
+def add_to_history(
+    history: list[HistoryEntry], question: str, answer: Answer, size: int, authority: Authority
+) -> list[HistoryEntry]:
     """A new history list ending with this question, keeping the last `size` entries."""
-    entry = {"question": question, "outcome": answer.outcome, "answer": answer_text(answer)}
+    entry = {"question": question, "outcome": answer.outcome, "answer": answer_text(answer, authority)}
     return [*history, entry][-size:]
 
 
@@ -214,9 +217,11 @@ def _read_only_table(
     )
 
 
-def _answer_outputs(question: str, answer: Answer, history: list[HistoryEntry], size: int) -> tuple[Any, ...]:
-    new_history = add_to_history(history, question, answer, size)
-    text = answer_text(answer)
+def _answer_outputs(
+    question: str, answer: Answer, history: list[HistoryEntry], size: int, authority: Authority
+) -> tuple[Any, ...]:
+    new_history = add_to_history(history, question, answer, size, authority)
+    text = answer_text(answer, authority)
     return (
         text.replace("\n", "  \n"),  # Markdown hard line breaks: one quote per line
         outcome_note(answer),
@@ -225,7 +230,7 @@ def _answer_outputs(question: str, answer: Answer, history: list[HistoryEntry], 
         dropped_note(answer),
         draft_text(answer),
         timings_note(answer),
-        answer_with_sources(answer),
+        answer_with_sources(answer, authority),
         new_history,
         history_markdown(new_history),
         question,
@@ -234,7 +239,9 @@ def _answer_outputs(question: str, answer: Answer, history: list[HistoryEntry], 
     )
 
 
-def _make_ask(service: HelpdeskService, admission: Admission, budget: QuestionBudget, history_size: int) -> Any:
+def _make_ask(
+    service: HelpdeskService, admission: Admission, budget: QuestionBudget, history_size: int, authority: Authority
+) -> Any:
     def ask(
         question: str, documents: list[str] | None, history: list[HistoryEntry], request: gr.Request | None = None
     ) -> tuple[Any, ...]:
@@ -243,7 +250,7 @@ def _make_ask(service: HelpdeskService, admission: Admission, budget: QuestionBu
             raise gr.Error("Saisissez une question.")
         client = request.client.host if request is not None and request.client else "inconnu"
         answer = ask_in_turn(service, admission, budget, client, question, documents or None)
-        return _answer_outputs(question, answer, history, history_size)
+        return _answer_outputs(question, answer, history, history_size, authority)
 
     return ask
 
@@ -274,9 +281,9 @@ def build_helpdesk(
     Mount it with `gr.mount_gradio_app` and `helpdesk_theme()`.
     """
     history_size = settings.helpdesk_history_size
-    with gr.Blocks(title="Assistant CUA — espace conseillers", analytics_enabled=False) as page:
+    with gr.Blocks(title=helpdesk_title(settings.authority), analytics_enabled=False) as page:
         gr.Markdown(
-            "# Espace conseillers\n"
+            f"# Espace conseillers — {authority_name(settings.authority)}\n"
             "Posez une question comme un usager, vérifiez les passages retrouvés, "
             "puis copiez la réponse sourcée ou donnez votre avis."
         )
@@ -351,7 +358,7 @@ def build_helpdesk(
         # No queue of Gradio's own (concurrency_limit=None): the model's queue is the Admission, shared with residents
         gr.on(
             [ask_button.click, question.submit],
-            _make_ask(service, admission, budget, history_size),
+            _make_ask(service, admission, budget, history_size, settings.authority),
             [question, documents, history],
             ask_outputs,
             api_name="ask",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bot.api.app import create_api
 from bot.answer.service import build_service
+from bot.api.app import create_api
 from core.settings import get_settings
 
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 
-from core.settings import Settings
 from core.models import QWEN_CODER_GGUF, model_path
+from core.settings import Settings
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 REPO_ROOT = Path(__file__).resolve().parents[2]

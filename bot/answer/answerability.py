@@ -6,8 +6,7 @@ Before the draft:
   are missing from the best sentences);
 - otherwise answer: the model phrases the evidence.
 After the draft (`after_draft`):
-- the model reads the evidence and finds no answer in it: the evidence is shown alone only if
-  it is strong (`Decision.strong`), otherwise the question is refused;
+- the model reads the evidence and finds no answer in it: the question is refused;
 - no sentence of the draft passes verification: the evidence alone if strong, else a refusal.
 When the model is busy, late or fails, likewise: weak evidence is never shown as an answer.
 Thresholds live in settings and are calibrated on the dev split only.
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from bot.answer.evidence import QuestionTerms
 from bot.answer.verification import Verdict
 from core.settings import Settings
+from core.text import AnswerKind
 from core.types import Evidence, Outcome, Question
 
 
@@ -42,14 +42,18 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
     numbers = frozenset().union(*(e.sentence.numbers for e in shown))
     if missing := question.analysis.numbers - numbers:
         return Decision(Outcome.REFUSE, f"nombre de la question absent des preuves : {', '.join(sorted(missing))}")
+    if question.kind is AnswerKind.NUMBER and not any(terms.answered_kind(e.sentence) for e in shown):
+        return Decision(Outcome.REFUSE, "la question demande un nombre ou une date, les preuves n'en donnent aucun")
     coverage = terms.coverage(frozenset().union(*(e.sentence.lemmas for e in shown)))
-    if coverage < settings.min_question_coverage:
+    strong = best.dense_score >= settings.strong_evidence_score
+    # A reworded question ("j'ai perdu…" for "en cas de perte") shares few words with its answer: word
+    # coverage refuses only evidence that is not close in meaning either.
+    if coverage < settings.min_question_coverage and not strong:
         return Decision(
             Outcome.REFUSE,
             f"les documents parlent du sujet mais pas de ce qui est demandé "
             f"(mots de la question couverts : {coverage:.0%} < {settings.min_question_coverage:.0%})",
         )
-    strong = best.dense_score >= settings.strong_evidence_score
     return Decision(Outcome.ANSWER, f"preuve suffisante (couverture {coverage:.0%})", strong)
 
 
@@ -61,9 +65,10 @@ def without_phrasing(strong: bool, why: str) -> Decision:
     return Decision(Outcome.REFUSE, f"{why}, preuve trop faible pour la montrer seule", strong)
 
 
-def not_found(strong: bool) -> Decision:
-    """The model read the evidence and found no answer in it."""
-    return without_phrasing(strong, "le modèle ne trouve pas la réponse dans les phrases")
+def not_found() -> Decision:
+    """The model read the evidence and found no answer in it: the question is refused, however close the
+    evidence (an unanswerable near-miss is close by nature, and its quotes read as an answer)."""
+    return Decision(Outcome.REFUSE, "le modèle ne trouve pas la réponse dans les phrases")
 
 
 def after_verification(verdict: Verdict, before: Decision) -> Decision:

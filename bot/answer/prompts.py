@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.authority import of_authority
+from core.settings import Authority
 from core.types import Evidence
 
-SYSTEM_PROMPT = """Tu es l'assistant documentaire de {authority}.
+SYSTEM_PROMPT = """Tu es l'assistant documentaire {of_authority} ({short_name}).
 On te donne des phrases numérotées tirées des documents, puis une question.
 Réponds en français, en une ou deux phrases courtes, avec les mots de ces phrases.
 Après chaque phrase de ta réponse, écris entre crochets le numéro de la phrase utilisée, par exemple [1].
@@ -40,9 +42,10 @@ FEW_SHOT: list[dict[str, str]] = [
 ]
 
 
-def fixed_prefix(authority: str) -> list[dict[str, str]]:
-    """What starts every prompt of the assistant of `authority` (the authority's name from settings)."""
-    return [{"role": "system", "content": SYSTEM_PROMPT.format(authority=authority)}, *FEW_SHOT]
+def fixed_prefix(authority: Authority) -> list[dict[str, str]]:
+    """What starts every prompt of the assistant of `authority` (from settings)."""
+    system = SYSTEM_PROMPT.format(of_authority=of_authority(authority), short_name=authority.short_name)
+    return [{"role": "system", "content": system}, *FEW_SHOT]
 
 
 # Chat-template control tokens must never reach the model from user or document text.

@@ -86,7 +86,7 @@ class QuestionService:
         self.settings = settings
         self.embedder = embedder
         self.generator = generator
-        self.prefix = fixed_prefix(settings.authority.name)
+        self.prefix = fixed_prefix(settings.authority)
         self._pointer_mtime = 0.0
         self._use(reader or self._load_reader())
 
@@ -170,7 +170,7 @@ class QuestionService:
         vector = self.embedder.embed_query(question.query)
         passages = self.retriever.search(question.query, vector, documents)
         terms = self.ranker.terms(question)
-        evidence = self._evidence(question, terms, vector, passages)
+        evidence = self.evidence(question, terms, vector, passages)
         timings = {"evidence_s": time.perf_counter() - started}
         decision = decide(question, terms, evidence, self.settings)
         return Answer(
@@ -183,7 +183,7 @@ class QuestionService:
             strong_evidence=decision.strong,
         )
 
-    def _evidence(
+    def evidence(
         self, question: Question, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]
     ) -> list[Evidence]:
         """The best sentences; for a "how to" question, the best one's steps in order first."""
@@ -212,7 +212,7 @@ class QuestionService:
         answer.draft = draft
         before = Decision(answer.outcome, answer.reason, answer.strong_evidence)
         if fold(NOT_FOUND_PHRASE) in fold(draft) and not has_citation(draft):
-            decision = not_found(answer.strong_evidence)
+            decision = not_found()
         else:
             verdict = verify(parse_draft(draft), answer.question, answer.evidence, self.settings.min_claim_support)
             answer.sentences, answer.dropped = verdict.kept, verdict.dropped
@@ -229,5 +229,5 @@ class QuestionService:
 
 def build_service(settings: Settings | None = None) -> QuestionService:
     settings = settings or get_settings()
-    generator = build_generator(settings, fixed_prefix(settings.authority.name))
+    generator = build_generator(settings, fixed_prefix(settings.authority))
     return QuestionService(settings, get_embedder(settings), generator)

@@ -3,7 +3,8 @@
 The routes (bot/api/routes/, one module per surface) read that state through the typed
 dependencies of bot/api/deps.py. The service is wrapped once for statistics (bot/api/statistics.py):
 every surface that asks, the helpdesk included (ui/app.py), asks through `app.state.service`,
-with `app.state.admission` and `app.state.question_budget`.
+with `app.state.admission` and `app.state.question_budget`. The OpenAPI title and the staff page
+name the authority of the settings (`settings.authority`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.answer.service import QuestionService
 from bot.api.admission import BUSY_MESSAGE, Admission, QueueFull
+from bot.api.display import api_description, api_title
+from bot.api.pages import authority_page, serve_page
 from bot.api.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimited
 from bot.api.routes import ask, feedback, health, openai, staff
 from bot.api.schemas import ErrorResponse
@@ -37,8 +40,8 @@ FRAMEWORK_ERRORS_FR = {
 def create_api(service: QuestionService, settings: Settings) -> FastAPI:
     install_log_masking()
     app = FastAPI(
-        title="Assistant documentaire de la CUA",
-        description="Réponses sourcées à partir des documents de la Communauté Urbaine d'Arras.",
+        title=api_title(settings.authority),
+        description=api_description(settings.authority),
         version="0.1.0",
         responses={
             400: {"model": ErrorResponse, "description": "Corps de requête illisible (JSON ou encodage)."},
@@ -61,6 +64,9 @@ def create_api(service: QuestionService, settings: Settings) -> FastAPI:
     _answer_refusals_in_french(app)
     for module in (ask, openai, health, feedback, staff):
         app.include_router(module.router)
+    # The staff page names the authority; its scripts and styles are static
+    admin_page = authority_page(staff.ADMIN_PAGE_DIR / "index.html", settings.authority)
+    serve_page(app, ["/admin/", "/admin/index.html"], admin_page)
     app.mount("/admin", StaticFiles(directory=staff.ADMIN_PAGE_DIR, html=True), name="admin")
     return app
 

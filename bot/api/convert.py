@@ -13,10 +13,10 @@ from fastapi import HTTPException
 
 from bot.answer.service import StreamEvent
 from bot.api import schemas
-from bot.api.display import answer_text, answer_with_sources
+from bot.api.display import SHIPPED_AUTHORITY, answer_text, answer_with_sources
 from bot.stores.analytics import AnalyticsSummary
 from bot.stores.feedback import Feedback
-from core.settings import Settings
+from core.settings import Authority, Settings
 from core.types import Answer, Evidence, IndexedDocument, Outcome, Passage, Turn
 from ingest.build import BuildReport
 
@@ -121,9 +121,10 @@ def evidence_event(evidence: list[Evidence], passages: list[Passage]) -> schemas
     )
 
 
-def to_response(answer: Answer) -> schemas.AskResponse:
+def to_response(answer: Answer, authority: Authority = SHIPPED_AUTHORITY) -> schemas.AskResponse:
+    """The answer's contract; its text names `authority` (the routes pass the settings') where it refuses."""
     return schemas.AskResponse(
-        answer=answer_text(answer),
+        answer=answer_text(answer, authority),
         refused=answer.refused,
         sources=[evidence_source(e) for e in answer.cited],
         timings={k: round(v, 3) for k, v in answer.timings.items()},
@@ -135,14 +136,14 @@ def to_response(answer: Answer) -> schemas.AskResponse:
     )
 
 
-def stream_message(event: StreamEvent) -> dict[str, str]:
+def stream_message(event: StreamEvent, authority: Authority) -> dict[str, str]:
     """One Server-Sent Event of /api/ask/stream: `evidence`, `token` or `done`."""
     if event.kind == "evidence":
         return {"event": "evidence", "data": evidence_event(event.evidence, event.passages).model_dump_json()}
     if event.kind == "token":
         return {"event": "token", "data": json.dumps({"text": event.text}, ensure_ascii=False)}
     assert event.answer is not None
-    return {"event": "done", "data": to_response(event.answer).model_dump_json()}
+    return {"event": "done", "data": to_response(event.answer, authority).model_dump_json()}
 
 
 def document_summary(document: IndexedDocument) -> schemas.DocumentSummary:
@@ -152,13 +153,15 @@ def document_summary(document: IndexedDocument) -> schemas.DocumentSummary:
     )
 
 
-def to_chat_completion(answer: Answer, completion_id: str, created: int) -> schemas.ChatCompletionResponse:
+def to_chat_completion(
+    answer: Answer, completion_id: str, created: int, authority: Authority
+) -> schemas.ChatCompletionResponse:
     """The answer as OpenAI's chat completion: the text with its footnotes, and the structured sources."""
     return schemas.ChatCompletionResponse(
         id=completion_id,
         created=created,
         model=schemas.MODEL_ID,
-        choices=[schemas.ChatChoice(message=schemas.AssistantMessage(content=answer_with_sources(answer)))],
+        choices=[schemas.ChatChoice(message=schemas.AssistantMessage(content=answer_with_sources(answer, authority)))],
         sources=[evidence_source(e) for e in answer.cited],
         outcome=answer.outcome.value,
     )

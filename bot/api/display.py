@@ -1,43 +1,196 @@
-"""The words people read: an Answer composed as French text, for the API, the helpdesk and the CLI.
+"""The words people read: the authority named, and an Answer composed as French text (API, helpdesk, CLI).
 
-The service returns a structured Answer; this is the one place it becomes prose.
+The service returns a structured Answer; this is the one place it becomes prose. Every text that
+names the authority or its human channels is composed here from `settings.authority`
+(core/settings.py), so that another authority's deployment never reads the shipped default's name.
 """
 
 from __future__ import annotations
 
+import re
+
+from core.authority import of_authority, the_authority
+from core.settings import Authority
+from core.text import fold
 from core.types import Answer, Chunk, Evidence, Outcome
 
-REFUSAL_MESSAGE = (
-    "Je n'ai pas trouvé la réponse à cette question dans les documents de la Communauté Urbaine "
-    "d'Arras dont je dispose, et je préfère ne rien inventer. Pour être aidé, adressez-vous à "
-    "l'accueil de votre mairie, à un espace France Services ou à un conseiller numérique : "
-    "une personne pourra vous répondre."
-)
-INJECTION_MESSAGE = (
-    "Je réponds uniquement aux questions sur les documents de la Communauté Urbaine d'Arras, "
-    "et je ne peux pas changer de rôle ni dévoiler mon fonctionnement. Pour toute autre demande, "
-    "adressez-vous à votre mairie, à un espace France Services ou à un conseiller numérique."
-)
+# --- The authority's channels ---------------------------------------------------------------
+
+
+def _to(channel: str) -> str:
+    """« à l'accueil de votre mairie », « au guichet unique », « aux services sociaux »."""
+    channel = channel.strip()
+    lowered = fold(channel)
+    if lowered.startswith("le "):
+        return f"au {channel[3:]}"
+    if lowered.startswith("les "):
+        return f"aux {channel[4:]}"
+    return f"à {channel}"
+
+
+def _either(items: list[str]) -> str:
+    """« a », « a ou b », « a, b ou c »."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} ou {items[-1]}"
+
+
+def channels(authority: Authority, to: bool = False) -> str:
+    """The human channels in order: « l'accueil de votre mairie, un espace France Services ou un conseiller
+    numérique », or with `to` « à l'accueil de votre mairie, à un espace France Services ou à … »."""
+    names = [c.strip() for c in authority.channels if c.strip()] or Authority().channels
+    return _either([_to(c) for c in names] if to else names)
+
+
+def contact_sentence(authority: Authority) -> str:
+    """« Vous pouvez aussi appeler … au … ou vous rendre à son accueil, … (horaires : …). », or nothing
+    when the authority has no phone, address or hours set."""
+    phone, address, hours = (
+        value.strip().rstrip(".") for value in (authority.phone, authority.address, authority.hours)
+    )
+    ways = []
+    if phone:
+        ways.append(f"appeler {the_authority(authority)} au {phone}")
+    if address:
+        ways.append(
+            f"vous rendre à son accueil, {address}"
+            if phone
+            else f"vous rendre à l'accueil {of_authority(authority)}, {address}"
+        )
+    if ways:
+        when = f" (horaires : {hours})" if hours else ""
+        return f"Vous pouvez aussi {' ou '.join(ways)}{when}."
+    return f"Horaires d'accueil {of_authority(authority)} : {hours}." if hours else ""
+
+
+def _with_contact(text: str, authority: Authority) -> str:
+    contact = contact_sentence(authority)
+    return f"{text} {contact}" if contact else text
+
+
+def refusal_message(authority: Authority) -> str:
+    """The answer to a question the documents do not answer: the human channels, and how to reach the authority."""
+    return _with_contact(
+        f"Je n'ai pas trouvé la réponse à cette question dans les documents {of_authority(authority)} dont je "
+        f"dispose, et je préfère ne rien inventer. Pour être aidé, adressez-vous {channels(authority, to=True)} : "
+        "une personne pourra vous répondre.",
+        authority,
+    )
+
+
+def injection_message(authority: Authority) -> str:
+    """The answer to a question that tries to change the assistant's rules."""
+    return _with_contact(
+        f"Je réponds uniquement aux questions sur les documents {of_authority(authority)}, et je ne peux pas changer "
+        "de rôle ni dévoiler mon fonctionnement. Pour toute autre demande, adressez-vous "
+        f"{channels(authority, to=True)}.",
+        authority,
+    )
+
+
+def stream_error_message(authority: Authority) -> str:
+    """When a stream fails after it started (no status code can be sent any more)."""
+    first = next((c for c in authority.channels if c.strip()), "")
+    return "Une erreur est survenue. Réessayez dans un instant" + (f" ou adressez-vous {_to(first)}." if first else ".")
+
+
+def assistant_title(authority: Authority) -> str:
+    """The widget's heading: « Assistant de la Communauté Urbaine d'Arras »."""
+    return f"Assistant {of_authority(authority)}"
+
+
+def widget_intro(authority: Authority) -> str:
+    """The line under the widget's heading."""
+    return (
+        f"Réponses tirées des documents publics {of_authority(authority, short=True)}, avec leurs sources. "
+        "N'écrivez pas d'informations personnelles (e-mail, téléphone, numéro fiscal)."
+    )
+
+
+def api_title(authority: Authority) -> str:
+    """The OpenAPI title, and the staff page's: « Assistant documentaire de la CUA »."""
+    return f"Assistant documentaire {of_authority(authority, short=True)}"
+
+
+def api_description(authority: Authority) -> str:
+    return f"Réponses sourcées à partir des documents {of_authority(authority)}."
+
+
+def helpdesk_title(authority: Authority) -> str:
+    return f"Assistant {authority.short_name.strip()} — espace conseillers"
+
+
+SHIPPED_AUTHORITY = Authority()
+# The texts of the shipped default (the CUA), for tests and documentation; the surfaces compose theirs
+# from `settings.authority`.
+REFUSAL_MESSAGE = refusal_message(SHIPPED_AUTHORITY)
+INJECTION_MESSAGE = injection_message(SHIPPED_AUTHORITY)
+
+# --- An answer as text -----------------------------------------------------------------------
+
 EVIDENCE_LEAD = "Voici ce que disent les documents :"
 EVIDENCE_PREFIX = "Extrait de la source :"
 SOURCES_HEADING = "Sources :"
-# When a stream fails after it started (no status code can be sent any more)
-STREAM_ERROR_MESSAGE = "Une erreur est survenue. Réessayez dans un instant ou adressez-vous à votre mairie."
+# A model sentence repeats its quote when each holds this share of the other's words, in order
+REPEAT_SHARE = 0.9
+# ... or when it is a run of at least this many of the quote's words (a shorter run is an answer drawn from it)
+REPEAT_MIN_RUN = 4
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def _common_in_order(a: list[str], b: list[str]) -> int:
+    """Length of the longest common subsequence of two word lists."""
+    previous = [0] * (len(b) + 1)
+    for word in a:
+        current = [0]
+        for j, other in enumerate(b):
+            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def _is_run_of(words: list[str], quote: list[str]) -> bool:
+    n = len(words)
+    return any(quote[i : i + n] == words for i in range(len(quote) - n + 1))
+
+
+def repeats_quote(sentence: str, quote: str) -> bool:
+    """Whether a model sentence is (nearly) a verbatim copy of a quote, compared on folded words.
+
+    Either each holds at least 90 % of the other's words in order (the quote restated, a word changed
+    or dropped), or the sentence is a run of at least four of the quote's words (a part copied out).
+    A sentence that adds words of its own is not a copy: it says more than its quote.
+    """
+    said, quoted = _words(sentence), _words(quote)
+    if not said or not quoted:
+        return False
+    if len(said) >= REPEAT_MIN_RUN and _is_run_of(said, quoted):
+        return True
+    common = _common_in_order(said, quoted)
+    return common >= REPEAT_SHARE * len(quoted) and common >= REPEAT_SHARE * len(said)
 
 
 def quote(evidence: Evidence) -> str:
     return f"« {' '.join(evidence.sentence.context.split())} » [{evidence.number}]"
 
 
-def answer_text(answer: Answer) -> str:
-    """The whole answer as a resident reads it: sentences then quotes, the evidence alone, or the refusal."""
+def answer_text(answer: Answer, authority: Authority = SHIPPED_AUTHORITY) -> str:
+    """The whole answer as a resident reads it: sentences then quotes, the evidence alone, or the refusal.
+
+    A model sentence that only repeats a quote it cites is left out: the quote, below with its number
+    (and its source in `answer_with_sources`), says it once, in the document's own words.
+    """
     if answer.outcome is Outcome.REFUSE:
-        return INJECTION_MESSAGE if answer.injection else REFUSAL_MESSAGE
+        return injection_message(authority) if answer.injection else refusal_message(authority)
     quotes = "\n".join(quote(e) for e in answer.cited)
     if answer.outcome is Outcome.EVIDENCE_ONLY:
         return f"{EVIDENCE_LEAD}\n{quotes}"
-    body = " ".join(f"{s.text.rstrip(' .')} {''.join(f'[{n}]' for n in s.citations)}." for s in answer.sentences)
-    return f"{body}\n\n{EVIDENCE_PREFIX}\n{quotes}"
+    contexts = {e.number: e.sentence.context for e in answer.evidence}
+    phrased = [s for s in answer.sentences if not any(repeats_quote(s.text, contexts.get(n, "")) for n in s.citations)]
+    body = " ".join(f"{s.text.rstrip(' .')} {''.join(f'[{n}]' for n in s.citations)}." for s in phrased)
+    return f"{body}\n\n{EVIDENCE_PREFIX}\n{quotes}" if body else f"{EVIDENCE_PREFIX}\n{quotes}"
 
 
 def location(chunk: Chunk) -> str:
@@ -54,9 +207,9 @@ def source_line(evidence: Evidence) -> str:
     return f"[{evidence.number}] {chunk.title}{where}"
 
 
-def answer_with_sources(answer: Answer) -> str:
+def answer_with_sources(answer: Answer, authority: Authority = SHIPPED_AUTHORITY) -> str:
     """The answer's text, then « Sources : » and one numbered line per passage it quotes (to paste anywhere)."""
-    text = answer_text(answer)
+    text = answer_text(answer, authority)
     if not answer.cited:
         return text
     return "\n".join([text, "", SOURCES_HEADING, *(source_line(e) for e in answer.cited)])

@@ -130,6 +130,10 @@ class HealthResponse(BaseModel):
 class WidgetConfig(BaseModel):
     """What the widget needs from the server before a resident asks: its limits and the texts it shows."""
 
+    authority: str = Field(description="The authority whose documents are served (`CUABOT_AUTHORITY__NAME`).")
+    title: str = Field(description="The widget's heading, naming the authority.")
+    intro: str = Field(description="The line under the heading: what the answers come from, no personal data.")
+
     max_question_chars: int = Field(description="Longest question accepted by /api/ask.")
     max_history_turns: int = Field(description="Earlier messages of the conversation read with a question.")
     max_turn_chars: int = Field(description="Longest earlier message accepted in `history`.")

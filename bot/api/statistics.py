@@ -15,7 +15,6 @@ from collections.abc import Generator
 from bot.answer.generation import Generator as AnswerGenerator
 from bot.answer.service import Phrasing, QuestionService, StreamEvent, direct
 from bot.stores.analytics import AnalyticsStore, question_topic
-from core.settings import Settings
 from core.types import Answer, IndexedDocument, Turn
 from ingest.embeddings import Embedder
 from ingest.store import IndexReader
@@ -59,10 +58,6 @@ class CountedService:
         return answer
 
     # What the routes read of the service itself
-
-    @property
-    def settings(self) -> Settings:
-        return self.service.settings
 
     @property
     def generator(self) -> AnswerGenerator:

@@ -47,6 +47,8 @@ def test_ask_returns_the_structured_answer_and_its_text(client: TestClient) -> N
     quote = body["evidence"][0]
     assert quote["document"] == "numericamp-livre-blanc-2024" and quote["page"] >= 1
     assert f"« {quote['text']} » [{quote['id']}]" in body["answer"]
+    # The mock model restates its quote word for word: the resident reads it once, as the quote
+    assert body["answer"].count(quote["text"].rstrip(" .")) == 1
     assert quote["text"] in " ".join(body["sources"][0]["excerpt"].split())
     assert {"evidence_s", "first_token_s", "total_s"} <= set(body["timings"])
 
@@ -89,6 +91,9 @@ def test_config_gives_the_widget_the_servers_limits_and_texts(client: TestClient
     assert config["max_feedback_question_chars"] == 1000 and config["max_feedback_answer_chars"] == 8000
     assert config["evidence_lead"] == EVIDENCE_LEAD and config["busy_message"] == BUSY_MESSAGE
     assert "patientez" in config["rate_limited_message"]
+    assert config["authority"] == "Communauté Urbaine d'Arras"
+    assert config["title"] == "Assistant de la Communauté Urbaine d'Arras"
+    assert config["intro"].startswith("Réponses tirées des documents publics de la CUA, avec leurs sources.")
 
 
 def test_feedback_is_stored(client: TestClient) -> None:

@@ -42,6 +42,7 @@ def load_settings(index: Path, **load: object) -> Settings:
         feedback_db=index.parent / "fb.sqlite3",
         min_evidence_score=0.0,
         min_question_coverage=0.0,
+        strong_evidence_score=0.0,  # without the model, the evidence is shown alone, never refused
         **load,
     )
 
@@ -97,7 +98,7 @@ def test_full_queue_gets_503_waiters_get_the_evidence_and_health_answers(
     answered = [r.json() for r in responses if r.status_code == 200]
     assert len(busy) == 3 and len(answered) == 3
     assert all(r.json()["detail"] == BUSY_MESSAGE and int(r.headers["Retry-After"]) > 0 for r in busy)
-    waited = [a for a in answered if a["reason"] == REASON_BUSY]
+    waited = [a for a in answered if a["reason"].startswith(REASON_BUSY)]
     assert len(waited) == 2
     assert all(a["outcome"] == "evidence_only" and "samedi" in a["answer"] and a["evidence"] for a in waited)
     assert health_times and max(health_times) < 0.1, health_times
@@ -110,7 +111,7 @@ def test_a_model_past_its_timeout_gives_the_evidence(small_index: Path, embedder
         response = httpx.post(f"{base}/api/ask", json={"question": QUESTION}, timeout=60)
         elapsed = time.perf_counter() - started
     body = response.json()
-    assert response.status_code == 200 and body["outcome"] == "evidence_only" and body["reason"] == REASON_LATE
+    assert response.status_code == 200 and body["outcome"] == "evidence_only" and body["reason"].startswith(REASON_LATE)
     assert "samedi" in body["answer"] and elapsed < 5
 
 

@@ -45,7 +45,7 @@ def test_unreachable_openai_server_degrades_health_and_answers_with_evidence(sma
         min_evidence_score=0.0,
         min_question_coverage=0.0,
     )
-    generator = build_generator(settings, fixed_prefix(settings.authority.name))
+    generator = build_generator(settings, fixed_prefix(settings.authority))
     service = make_service(settings, generator=generator)
     with TestClient(create_api(service, settings)) as client:
         health = client.get("/api/health").json()

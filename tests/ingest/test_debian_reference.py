@@ -14,9 +14,9 @@ from core.settings import REPO_ROOT, Settings
 from core.types import DocumentInfo
 from ingest.build import build_index
 from ingest.chunking import chunk_units, make_splitter
+from ingest.corpus import overlong_token_share
 from ingest.embeddings import E5Embedder
 from ingest.loaders import load_file
-from ingest.quality import overlong_token_share
 from ingest.store import IndexReader, tokenize
 from tests.fixtures.factories import make_settings
 

@@ -15,7 +15,7 @@ import pytest
 from core.settings import Settings
 from core.types import Chunk, Sentence
 from ingest.build import build_index
-from ingest.embeddings import E5Embedder, SpanEmbedder
+from ingest.embeddings import E5Embedder, GemmaEmbedder, SpanEmbedder
 from ingest.store import IndexReader
 from ingest.vectors import context_span
 
@@ -42,7 +42,9 @@ class SpanE5(E5Embedder):
         self, texts: list[str], spans: list[list[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         pieces = [[text[start:end] for start, end in text_spans] for text, text_spans in zip(texts, spans, strict=True)]
-        self.spans.extend((text, piece) for text, text_pieces in zip(texts, pieces, strict=True) for piece in text_pieces)
+        self.spans.extend(
+            (text, piece) for text, text_pieces in zip(texts, pieces, strict=True) for piece in text_pieces
+        )
         passages = E5Embedder.embed_documents(self, texts)
         return passages, [E5Embedder.embed_documents(self, p) if p else np.zeros((0, 384)) for p in pieces]
 
@@ -125,10 +127,9 @@ def test_unchanged_chunks_keep_their_late_vectors(e5_settings: Settings, tmp_pat
 
 
 @pytest.fixture(scope="module")
-def gemma() -> object:
-    from core.settings import get_settings
+def gemma() -> GemmaEmbedder:
     from core.models import EMBEDDING_GEMMA, is_installed
-    from ingest.embeddings import GemmaEmbedder
+    from core.settings import get_settings
 
     settings = get_settings()
     if not is_installed(EMBEDDING_GEMMA, settings.models_dir):
@@ -136,13 +137,13 @@ def gemma() -> object:
     return GemmaEmbedder(settings.models_dir, batch_size=4)
 
 
-def _reference_pooling(gemma: object, text: str, span: tuple[int, int]) -> np.ndarray:
+def _reference_pooling(gemma: GemmaEmbedder, text: str, span: tuple[int, int]) -> np.ndarray:
     """The span's vector computed apart: token embeddings of the text alone (sentence-transformers' own
     encode); the mean of the tokens overlapping the span (by the tokenizer's offsets) with those pooled with
     any input (<bos>, <eos>, the prompt: the model's pooling includes it); the modules after pooling."""
     import torch
 
-    model = gemma._model  # type: ignore[attr-defined]
+    model = gemma._model
     prompt = model.prompts["document"]
     tokens = model.encode([text], prompt=prompt, output_value="token_embeddings", convert_to_numpy=False)[0]
     encoded = model.tokenizer(prompt + text, return_offsets_mapping=True)
@@ -161,36 +162,54 @@ def _reference_pooling(gemma: object, text: str, span: tuple[int, int]) -> np.nd
 
 
 @pytest.mark.slow
-def test_late_vector_is_the_pooling_of_the_passage_tokens_over_the_span(gemma: object) -> None:
+def test_late_vector_is_the_pooling_of_the_passage_tokens_over_the_span(gemma: GemmaEmbedder) -> None:
     title = "Numericamp — Intervenant : Nicolas DESFACHELLE\n"
     texts = [title + PASSAGE, "Un passage plus court, pour que le lot ait du remplissage."]
     sentences = ["Nicolas DESFACHELLE", "Budget : 1,2 million d'euros"]
     spans = [[(texts[0].rindex(s), texts[0].rindex(s) + len(s)) for s in sentences], [(0, 15)]]
-    passages, pooled = gemma.embed_with_spans(texts, spans)  # type: ignore[attr-defined]
+    passages, pooled = gemma.embed_with_spans(texts, spans)
     for text, text_spans, vectors in zip(texts, spans, pooled, strict=True):
         for span, vector in zip(text_spans, vectors, strict=True):
             assert float(vector @ _reference_pooling(gemma, text, span)) > 0.9999
     # The passage vectors are the usual ones
-    assert (passages * gemma.embed_documents(texts)).sum(axis=1).min() > 0.9999  # type: ignore[attr-defined]
+    assert (passages * gemma.embed_documents(texts)).sum(axis=1).min() > 0.9999
 
 
 @pytest.mark.slow
-def test_the_whole_passage_span_gives_the_passage_vector(gemma: object) -> None:
+def test_the_whole_passage_span_gives_the_passage_vector(gemma: GemmaEmbedder) -> None:
     texts = ["Numericamp\n" + PASSAGE, "Le forum IA de Lambersart a réuni 200 personnes."]
-    passages, pooled = gemma.embed_with_spans(texts, [[(0, len(t))] for t in texts])  # type: ignore[attr-defined]
+    passages, pooled = gemma.embed_with_spans(texts, [[(0, len(t))] for t in texts])
     for passage, vectors in zip(passages, pooled, strict=True):
         assert float(passage @ vectors[0]) > 0.999
         np.testing.assert_allclose(np.linalg.norm(vectors[0]), 1.0, rtol=1e-5)
 
 
 @pytest.mark.slow
-def test_a_span_beyond_the_length_limit_is_nan(gemma: object) -> None:
-    model = gemma._model  # type: ignore[attr-defined]
+def test_a_span_beyond_the_length_limit_is_nan(gemma: GemmaEmbedder) -> None:
+    model = gemma._model
     limit = model.max_seq_length
     model.max_seq_length = 16
     try:
         text = PASSAGE
-        passages, pooled = gemma.embed_with_spans([text], [[(0, 10), (len(text) - 10, len(text))]])  # type: ignore[attr-defined]
+        passages, pooled = gemma.embed_with_spans([text], [[(0, 10), (len(text) - 10, len(text))]])
     finally:
         model.max_seq_length = limit
     assert not np.isnan(pooled[0][0]).any() and np.isnan(pooled[0][1]).all()
+
+
+@pytest.mark.onnx
+def test_the_onnx_backend_gives_the_torch_vectors_without_torch(gemma: GemmaEmbedder) -> None:
+    from core.settings import get_settings
+
+    onnx = GemmaEmbedder(get_settings().models_dir, batch_size=4, backend="onnx")
+    assert onnx._model is None  # no sentence-transformers model kept: the service's memory
+    texts = ["Numericamp\n" + PASSAGE, "Un court.", "Le forum IA de Lambersart a réuni   200 personnes."]
+    spans = [[(11, 77), (78, 97), (0, len(texts[0]))], [], [(0, 9), (40, 51)]]
+    passages, pooled = gemma.embed_with_spans(texts, spans)
+    onnx_passages, onnx_pooled = onnx.embed_with_spans(texts, spans)
+    assert (passages * onnx_passages).sum(axis=1).min() > 0.9999
+    for vectors, onnx_vectors in zip(pooled, onnx_pooled, strict=True):
+        assert vectors.shape == onnx_vectors.shape and (vectors * onnx_vectors).sum(axis=1).min(initial=1) > 0.9999
+    question = "Quand a eu lieu le Numericamp ?"
+    assert float(gemma.embed_query(question) @ onnx.embed_query(question)) > 0.9999
+    assert (onnx.embed_documents(texts) * onnx_passages).sum(axis=1).min() > 0.9999

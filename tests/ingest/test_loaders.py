@@ -7,9 +7,9 @@ from core.settings import Settings
 from core.types import DocumentInfo
 from ingest.build import build_index
 from ingest.chunking import chunk_units, heading_before, make_splitter, speaker_before
+from ingest.corpus import overlong_token_share
 from ingest.embeddings import E5Embedder
 from ingest.loaders import UnreadableFile, load_file
-from ingest.quality import overlong_token_share
 
 LOADERS = Path(__file__).resolve().parent.parent / "fixtures" / "loaders"
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.answer.service import Phrasing, PhrasingUnavailable, StreamEvent, direct, evidence_only
+from bot.answer.service import Phrasing, PhrasingUnavailable, StreamEvent, direct, unphrased
 from core.types import (
     Answer,
     AnswerSentence,
@@ -137,7 +137,7 @@ class StubService:
             try:
                 yield from phrasing(self._phrase(text, answer))
             except PhrasingUnavailable as exc:
-                answer = evidence_only(answer, exc.reason)
+                answer = unphrased(answer, exc.reason)
         yield StreamEvent("done", answer=self._finish(answer))
 
     def ask(
@@ -164,7 +164,8 @@ class StubService:
         refused = REFUSAL_TRIGGER in text.lower()
         outcome, reason = (Outcome.REFUSE, REFUSE_REASON) if refused else (Outcome.ANSWER, ANSWER_REASON)
         timings = {"evidence_s": 0.012}
-        return Answer(outcome, reason, _evidence(refused), passages=_passages(refused), timings=timings)
+        evidence, passages = _evidence(refused), _passages(refused)
+        return Answer(outcome, reason, evidence, passages=passages, timings=timings, strong_evidence=not refused)
 
     def _phrase(self, text: str, answer: Answer) -> Iterator[StreamEvent]:
         delay = SLOW_TOKEN_DELAY_S if SLOW_TRIGGER in text.lower() else 0.0

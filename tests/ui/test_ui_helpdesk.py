@@ -8,7 +8,7 @@ import pytest
 from stub_service import DRAFT, DROPPED_SENTENCE, EVIDENCE_ONLY_REASON, REFUSE_REASON, StubService
 
 from bot.api.admission import Admission
-from bot.api.display import EVIDENCE_LEAD, REFUSAL_MESSAGE, answer_with_sources
+from bot.api.display import EVIDENCE_LEAD, REFUSAL_MESSAGE, SHIPPED_AUTHORITY, answer_with_sources
 from bot.api.ratelimit import QuestionBudget
 from bot.stores.feedback import FeedbackStore
 from core.types import Answer, DocumentInfo, IndexedDocument, Outcome
@@ -97,9 +97,15 @@ def test_document_choices_sorted_by_title() -> None:
 def test_history_keeps_last_entries_most_recent_first() -> None:
     history: list[dict[str, object]] = []
     for number in range(11):
-        history = helpdesk.add_to_history(history, f"Question {number}", _answer(), size=10)
-    history = helpdesk.add_to_history(history, "Question 11", _answer("Les extraits ?"), size=10)
-    history = helpdesk.add_to_history(history, "carte grise", _answer("Ma carte grise ?"), size=10)
+        history = helpdesk.add_to_history(
+            history, f"Question {number}", _answer(), size=10, authority=SHIPPED_AUTHORITY
+        )
+    history = helpdesk.add_to_history(
+        history, "Question 11", _answer("Les extraits ?"), size=10, authority=SHIPPED_AUTHORITY
+    )
+    history = helpdesk.add_to_history(
+        history, "carte grise", _answer("Ma carte grise ?"), size=10, authority=SHIPPED_AUTHORITY
+    )
     assert len(history) == 10
     assert history[0]["question"] == "Question 3"
     lines = helpdesk.history_markdown(history).splitlines()

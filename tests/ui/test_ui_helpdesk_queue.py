@@ -56,6 +56,7 @@ def app_with_one_slot(tmp_path: Path) -> Iterator[dict[str, Any]]:
         analytics_enabled=True,
         min_evidence_score=0.0,
         min_question_coverage=0.0,
+        strong_evidence_score=0.0,  # a busy model gives the evidence alone, never a refusal
         generator_slots=1,
         generator_queue_size=1,
         generator_queue_wait_s=3.0,

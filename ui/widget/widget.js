@@ -1,10 +1,12 @@
 /*
- * Assistant documentaire de la Communauté Urbaine d'Arras: embeddable chat widget.
+ * Assistant documentaire of a local authority: embeddable chat widget.
  *
  * Embed with one line:
  *   <script src="https://…/widget/widget.js" data-api="https://…" defer></script>
- * data-api defaults to the script's own origin. No cookies, no third-party requests:
- * the only requests go to the widget's own CSS and to the API.
+ * data-api defaults to the script's own origin; data-history-turns may send fewer earlier
+ * messages than the server reads. No cookies, no third-party requests: the only requests go
+ * to the widget's own CSS and to the API. The server's limits (question length, history) and
+ * the texts it shares with the widget come from GET /api/config, read once at start.
  */
 (function () {
   "use strict";
@@ -20,17 +22,15 @@
     api: (script.getAttribute("data-api") || scriptUrl.origin).replace(/\/+$/, ""),
     css: new URL("widget.css", scriptUrl).href,
     storageKey: "cua-assistant-conversation",
-    historyTurns: Number(script.getAttribute("data-history-turns") || 6),
-    maxTurnChars: 4000,
-    maxFeedbackAnswerChars: 8000,
-    maxQuestionChars: 1000,
+    historyTurns: script.getAttribute("data-history-turns"),
   };
 
   var TEXT = {
     launcher: "Poser une question",
-    title: "Assistant de la Communauté Urbaine d'Arras",
+    /* Until GET /api/config names the authority (its title and intro replace these). */
+    title: "Assistant documentaire",
     intro:
-      "Réponses tirées des documents publics de la CUA, avec leurs sources. " +
+      "Réponses tirées des documents publics, avec leurs sources. " +
       "N'écrivez pas d'informations personnelles (e-mail, téléphone, numéro fiscal).",
     close: "Fermer l'assistant",
     label: "Votre question",
@@ -41,7 +41,9 @@
     assistant: "Assistant",
     searching: "Recherche dans les documents…",
     drafting: "Rédaction de la réponse…",
-    evidenceLead: "Voici ce que disent les documents :",
+    evidenceLead: "", // from the server (GET /api/config), as are busy and rateLimited
+    busy: "",
+    rateLimited: "",
     sources: "Extraits des documents",
     sourceWord: "source ",
     page: "p. ",
@@ -59,7 +61,8 @@
     empty: "Posez votre question ci-dessous. Par exemple : « Où trouver un conseiller numérique ? »",
   };
 
-  var state = { turns: loadTurns(), busy: false, speaking: null };
+  /* The server's limits, once GET /api/config answered (null until then, or if it failed: the server checks anyway). */
+  var state = { turns: loadTurns(), busy: false, speaking: null, limits: null };
   var ui = {};
 
   /* ---------- Storage (sessionStorage only: the conversation ends with the tab) ---------- */
@@ -112,12 +115,13 @@
       text: TEXT.launcher,
     });
     ui.close = el("button", { type: "button", class: "cua-close", "aria-label": TEXT.close }, ["×"]);
+    ui.title = el("h2", { id: "cua-title", class: "cua-title", text: TEXT.title });
+    ui.intro = el("p", { class: "cua-intro", text: TEXT.intro });
     ui.log = el("div", { class: "cua-log" });
     ui.textarea = el("textarea", {
       id: "cua-question",
       name: "question",
       rows: "2",
-      maxlength: String(CONFIG.maxQuestionChars),
       "aria-describedby": "cua-hint",
       autocomplete: "off",
     });
@@ -133,8 +137,8 @@
       el("div", { class: "cua-actions" }, [ui.reset, ui.send]),
     ]);
     ui.panel = el("div", { id: "cua-panel", class: "cua-panel", role: "dialog", "aria-labelledby": "cua-title" }, [
-      el("div", { class: "cua-header" }, [el("h2", { id: "cua-title", class: "cua-title", text: TEXT.title }), ui.close]),
-      el("p", { class: "cua-intro", text: TEXT.intro }),
+      el("div", { class: "cua-header" }, [ui.title, ui.close]),
+      ui.intro,
       ui.log,
       ui.announce,
       ui.form,
@@ -397,7 +401,8 @@
       ];
     }
     if (outcome === "evidence_only") {
-      return [el("p", { class: "cua-evidence-lead", text: TEXT.evidenceLead }), quoteList(quotes, turnIndex)];
+      var lead = TEXT.evidenceLead ? [el("p", { class: "cua-evidence-lead", text: TEXT.evidenceLead })] : [];
+      return lead.concat([quoteList(quotes, turnIndex)]);
     }
     if (!turn.sentences) {
       return [el("p", { class: "cua-answer-text", text: turn.answer })];
@@ -535,15 +540,63 @@
     return pump();
   }
 
+  /* The server's French message, or ours when the body is not the API's (a proxy's error page). */
   function errorMessage(response) {
+    var fallback = TEXT.server;
+    if (response.status === 503 && TEXT.busy) {
+      fallback = TEXT.busy;
+    } else if (response.status === 429 && TEXT.rateLimited) {
+      fallback = TEXT.rateLimited;
+    }
     return response
       .json()
       .then(function (body) {
-        return typeof body.detail === "string" ? body.detail : TEXT.server;
+        return typeof body.detail === "string" ? body.detail : fallback;
       })
       .catch(function () {
-        return TEXT.server;
+        return fallback;
       });
+  }
+
+  /* ---------- The server's limits and texts ---------- */
+
+  function applyServerConfig(config) {
+    state.limits = {
+      questionChars: config.max_question_chars,
+      historyTurns: config.max_history_turns,
+      turnChars: config.max_turn_chars,
+      feedbackQuestionChars: config.max_feedback_question_chars,
+      feedbackAnswerChars: config.max_feedback_answer_chars,
+    };
+    TEXT.title = config.title || TEXT.title;
+    TEXT.intro = config.intro || TEXT.intro;
+    ui.title.textContent = TEXT.title;
+    ui.intro.textContent = TEXT.intro;
+    TEXT.evidenceLead = config.evidence_lead;
+    TEXT.busy = config.busy_message;
+    TEXT.rateLimited = config.rate_limited_message;
+    ui.textarea.setAttribute("maxlength", String(state.limits.questionChars));
+    if (state.turns.length && !state.busy) {
+      renderConversation();
+    }
+  }
+
+  function loadServerConfig() {
+    return fetch(CONFIG.api + "/api/config", { credentials: "omit", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error(String(response.status));
+        }
+        return response.json();
+      })
+      .then(applyServerConfig, function () {
+        /* Unreachable for now: questions are sent unlimited, the server refuses what it must. */
+      });
+  }
+
+  /* At most `limit` characters; all of them while the server's limits are unknown. */
+  function clip(text, limit) {
+    return limit ? text.slice(0, limit) : text;
   }
 
   function postJson(path, body) {
@@ -556,9 +609,10 @@
   }
 
   function sendFeedback(turn, rating) {
+    var limits = state.limits || {};
     return postJson("/api/feedback", {
-      question: turn.question.slice(0, CONFIG.maxQuestionChars),
-      answer: turn.answer.slice(0, CONFIG.maxFeedbackAnswerChars),
+      question: clip(turn.question, limits.feedbackQuestionChars),
+      answer: clip(turn.answer, limits.feedbackAnswerChars),
       rating: rating,
       origin: "widget",
     }).then(function (response) {
@@ -570,13 +624,22 @@
 
   /* ---------- Asking ---------- */
 
+  /* The earlier messages the server reads (fewer if the page asks for fewer with data-history-turns). */
   function conversationHistory() {
+    var limits = state.limits || {};
+    var count = limits.historyTurns;
+    if (CONFIG.historyTurns !== null) {
+      count = count === undefined ? Number(CONFIG.historyTurns) : Math.min(count, Number(CONFIG.historyTurns));
+    }
     var turns = [];
     state.turns.forEach(function (turn) {
-      turns.push({ role: "user", content: turn.question.slice(0, CONFIG.maxTurnChars) });
-      turns.push({ role: "assistant", content: turn.answer.slice(0, CONFIG.maxTurnChars) });
+      turns.push({ role: "user", content: clip(turn.question, limits.turnChars) });
+      turns.push({ role: "assistant", content: clip(turn.answer, limits.turnChars) });
     });
-    return CONFIG.historyTurns > 0 ? turns.slice(-CONFIG.historyTurns) : [];
+    if (count === undefined) {
+      return turns;
+    }
+    return count > 0 ? turns.slice(-count) : [];
   }
 
   /*
@@ -634,13 +697,15 @@
   }
 
   function ask(question) {
-    var history = conversationHistory();
     stopSpeaking("");
     var pending = pendingTurn(question);
     setBusy(true);
     showError("");
     ui.textarea.value = "";
-    return postJson("/api/ask/stream", { question: question, history: history })
+    return state.serverReady
+      .then(function () {
+        return postJson("/api/ask/stream", { question: question, history: conversationHistory() });
+      })
       .then(
         function (response) {
           if (!response.ok) {
@@ -726,4 +791,5 @@
   buildWidget();
   bindEvents();
   renderConversation();
+  state.serverReady = loadServerConfig();
 })();

@@ -21,8 +21,9 @@ from bot.answer.service import StreamEvent
 from bot.api.admission import Ticket
 from bot.api.convert import question_text, stream_message, to_response, to_turns
 from bot.api.deps import ASK_REFUSALS, AdmissionDep, RateLimitDep, ServiceDep, SettingsDep
-from bot.api.display import STREAM_ERROR_MESSAGE
+from bot.api.display import stream_error_message
 from bot.api.schemas import AskRequest, AskResponse
+from core.settings import Authority
 
 log = logging.getLogger("cuabot.api")
 
@@ -36,7 +37,7 @@ async def ask(
     question, history = question_text(body.question, settings), to_turns(body.history, settings)
     with admission.admit():
         answer = await run_in_threadpool(service.ask, question, history, body.documents, admission.phrasing)
-    return to_response(answer)
+    return to_response(answer, settings.authority)
 
 
 @router.post("/ask/stream")
@@ -47,16 +48,18 @@ async def ask_stream(
     ticket = admission.admit()
     events = service.stream(question, history, body.documents, admission.phrasing)
     # released by the stream's end, or here when the client left before it began
-    return EventSourceResponse(_messages(events, ticket), background=BackgroundTask(ticket.release))
+    return EventSourceResponse(_messages(events, ticket, settings.authority), background=BackgroundTask(ticket.release))
 
 
-async def _messages(events: Generator[StreamEvent, None, None], ticket: Ticket) -> AsyncIterator[dict[str, str]]:
+async def _messages(
+    events: Generator[StreamEvent, None, None], ticket: Ticket, authority: Authority
+) -> AsyncIterator[dict[str, str]]:
     try:
         async for event in iterate_in_threadpool(events):
-            yield stream_message(event)
+            yield stream_message(event, authority)
     except Exception:
         log.exception("stream failed")
-        yield {"event": "error", "data": json.dumps({"message": STREAM_ERROR_MESSAGE}, ensure_ascii=False)}
+        yield {"event": "error", "data": json.dumps({"message": stream_error_message(authority)}, ensure_ascii=False)}
     finally:
         events.close()  # a client that left stops the model at its next token
         ticket.release()

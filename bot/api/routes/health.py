@@ -9,7 +9,7 @@ from bot.answer.generation import generator_problem
 from bot.api.admission import BUSY_MESSAGE
 from bot.api.convert import document_summary
 from bot.api.deps import ServiceDep, SettingsDep
-from bot.api.display import EVIDENCE_LEAD
+from bot.api.display import EVIDENCE_LEAD, assistant_title, widget_intro
 from bot.api.ratelimit import RATE_LIMITED_MESSAGE
 from bot.api.schemas import (
     MAX_FEEDBACK_ANSWER_CHARS,
@@ -19,6 +19,7 @@ from bot.api.schemas import (
     HealthResponse,
     WidgetConfig,
 )
+from core.authority import authority_name
 
 router = APIRouter(prefix="/api")
 
@@ -46,8 +47,12 @@ def documents(service: ServiceDep) -> list[DocumentSummary]:
 
 @router.get("/config", response_model=WidgetConfig)
 def config(settings: SettingsDep) -> WidgetConfig:
-    """The limits the widget applies before sending, and the texts it shows itself."""
+    """The limits the widget applies before sending, and the texts it shows itself (naming the authority)."""
+    authority = settings.authority
     return WidgetConfig(
+        authority=authority_name(authority),
+        title=assistant_title(authority),
+        intro=widget_intro(authority),
         max_question_chars=settings.max_question_chars,
         max_history_turns=settings.max_history_turns,
         max_turn_chars=MAX_TURN_CHARS,

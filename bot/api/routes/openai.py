@@ -1,6 +1,6 @@
 """The assistant behind an OpenAI-compatible API (`/v1/models`, `/v1/chat/completions`).
 
-Any OpenAI client (SDKs, chat front-ends, automation tools) can ask the CUA's documents. The
+Any OpenAI client (SDKs, chat front-ends, automation tools) can ask the authority's documents. The
 last user message is the question, earlier user and assistant turns the history; the client's
 system messages are ignored (the assistant keeps its own rules). Questions are validated,
 budgeted, queued and refused exactly as on `/api/ask`. The text carries its sources as numbered
@@ -28,7 +28,7 @@ from bot.answer.service import StreamEvent
 from bot.api.admission import Ticket
 from bot.api.convert import conversation, to_chat_chunk, to_chat_completion
 from bot.api.deps import ASK_REFUSALS, AdmissionDep, RateLimitDep, ServiceDep, SettingsDep
-from bot.api.display import STREAM_ERROR_MESSAGE, answer_with_sources
+from bot.api.display import answer_with_sources, stream_error_message
 from bot.api.schemas import (
     MODEL_ID,
     ChatCompletionRequest,
@@ -37,19 +37,21 @@ from bot.api.schemas import (
     ModelCard,
     ModelList,
 )
+from core.authority import authority_name
+from core.settings import Authority
 from core.types import Answer
 
 log = logging.getLogger("cuabot.openai")
 
-OWNER = "Communauté Urbaine d'Arras"
 _PIECE = re.compile(r"\S+\s*|\s+")
 
 router = APIRouter(prefix="/v1", tags=["compatibilité OpenAI"])
 
 
 @router.get("/models", response_model=ModelList)
-def models() -> ModelList:
-    return ModelList(data=[ModelCard(id=MODEL_ID, created=0, owned_by=OWNER)])
+def models(settings: SettingsDep) -> ModelList:
+    """The one model, owned by the authority of the settings."""
+    return ModelList(data=[ModelCard(id=MODEL_ID, created=0, owned_by=authority_name(settings.authority))])
 
 
 @router.post("/chat/completions", response_model=ChatCompletionResponse, responses=ASK_REFUSALS)
@@ -62,15 +64,15 @@ async def chat_completions(
     if request.stream:
         ticket = admission.admit()
         events = service.stream(question, history, None, admission.phrasing)
-        chunks = _chunks(events, ticket, completion_id, created)
+        chunks = _chunks(events, ticket, completion_id, created, settings.authority)
         return StreamingResponse(chunks, media_type="text/event-stream", background=BackgroundTask(ticket.release))
     with admission.admit():
         answer = await run_in_threadpool(service.ask, question, history, None, admission.phrasing)
-    return to_chat_completion(answer, completion_id, created)
+    return to_chat_completion(answer, completion_id, created, settings.authority)
 
 
 async def _chunks(
-    events: Generator[StreamEvent, None, None], ticket: Ticket, completion_id: str, created: int
+    events: Generator[StreamEvent, None, None], ticket: Ticket, completion_id: str, created: int, authority: Authority
 ) -> AsyncIterator[str]:
     def line(delta: ChunkDelta, final: Answer | None = None) -> str:
         chunk = to_chat_chunk(completion_id, created, delta, final)
@@ -83,14 +85,14 @@ async def _chunks(
             answer = event.answer or answer
     except Exception:
         log.exception("openai-compatible stream failed")
-        error = {"error": {"message": STREAM_ERROR_MESSAGE, "type": "server_error"}}
+        error = {"error": {"message": stream_error_message(authority), "type": "server_error"}}
         yield f"data: {json.dumps(error, ensure_ascii=False)}\n\n"
         return
     finally:
         events.close()
         ticket.release()
     assert answer is not None
-    for piece in _PIECE.findall(answer_with_sources(answer)):
+    for piece in _PIECE.findall(answer_with_sources(answer, authority)):
         yield line(ChunkDelta(content=piece))
     yield line(ChunkDelta(), final=answer)
     yield "data: [DONE]\n\n"

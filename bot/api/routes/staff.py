@@ -8,7 +8,6 @@ service answers from the previous generation (`current.json` switches atomically
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -30,11 +29,19 @@ from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, Settings
 from bot.api.schemas import AnalyticsSummary, ReindexReport, ReindexStatus, StaffDocument
 from bot.stores.analytics import csv_text, summarise
 from core.settings import REPO_ROOT, Settings
-from ingest.build import CORPUS_MANIFEST, build_index
+from ingest.build import build_index
+from ingest.corpus import (
+    corpus_files,
+    doc_id_of,
+    is_unchanged,
+    overlong_token_share,
+    read_manifest,
+    unreadable_reason,
+    write_manifest,
+)
 from ingest.embeddings import Embedder
-from ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, load_file
-from ingest.quality import looks_garbled, overlong_token_share
-from ingest.store import IndexReader, VectorStore, write_json_atomically
+from ingest.loaders import UnreadableFile, load_file
+from ingest.store import IndexReader, VectorStore
 
 log = logging.getLogger("cuabot.staff")
 
@@ -142,31 +149,6 @@ ReindexJobDep = Annotated[ReindexJob, Depends(get_reindex_job)]
 # --- Corpus folder ---------------------------------------------------------------------------
 
 
-def doc_id_of(rel: str) -> str:
-    """The id the index gives a file (same rule as ingest/build.py)."""
-    return Path(rel).with_suffix("").as_posix().replace("/", "-")
-
-
-def corpus_files(folder: Path) -> dict[str, str]:
-    """doc_id -> relative path of every indexable file of the folder."""
-    files = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        hidden = any(p.startswith(".") for p in Path(rel).parts)
-        if path.is_file() and not hidden and path.suffix.lower() in SUPPORTED_SUFFIXES:
-            files[doc_id_of(rel)] = rel
-    return files
-
-
-def read_manifest(folder: Path) -> dict[str, dict[str, str]]:
-    path = folder / CORPUS_MANIFEST
-    return dict(json.loads(path.read_text(encoding="utf-8")).get("documents", {})) if path.exists() else {}
-
-
-def write_manifest(folder: Path, documents: dict[str, dict[str, str]]) -> None:
-    write_json_atomically({"documents": documents}, folder / CORPUS_MANIFEST)
-
-
 def sniff_suffix(data: bytes, declared_name: str) -> str:
     """The format, from the bytes themselves: the file's name only tells Markdown from plain text."""
     if data.startswith(b"%PDF-"):
@@ -209,8 +191,8 @@ def check_readable(data: bytes, suffix: str, folder: Path, settings: Settings) -
     try:
         units = load_file(staged)
         share = overlong_token_share("\n".join(u.page_content for u in units))
-        if looks_garbled(share, settings.garbled_token_share):
-            raise UnreadableFile(f"texte illisible ({share * 100:.0f} % de mots collés) : PDF à refaire ou à convertir")
+        if unreadable := unreadable_reason(share, settings.garbled_token_share):
+            raise UnreadableFile(unreadable)
     except UnreadableFile as exc:
         staged.unlink(missing_ok=True)
         raise HTTPException(422, f"Fichier refusé : {exc}.") from exc
@@ -233,13 +215,6 @@ def _index_entries(reader: IndexReader) -> tuple[dict[str, dict[str, Any]], str 
     path = reader.generation_dir / "manifest.json"
     indexed_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
     return json.loads(path.read_text(encoding="utf-8"))["files"], indexed_at
-
-
-def _is_current(path: Path, entry: dict[str, Any]) -> bool:
-    stat = path.stat()
-    if stat.st_size == entry["size"] and stat.st_mtime_ns == entry["mtime_ns"]:
-        return True
-    return hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
 
 
 # --- Routes ----------------------------------------------------------------------------------
@@ -267,7 +242,7 @@ def list_documents(service: ServiceDep, settings: SettingsDep) -> list[StaffDocu
         present = rel in files.values()
         if not present and files.get(doc_id, rel) != rel:
             continue  # replaced by a file of another format: one row, the new file's
-        current = present and entry is not None and _is_current(folder / rel, entry)
+        current = present and entry is not None and is_unchanged(folder / rel, entry)
         rows.append(
             StaffDocument(
                 document=doc_id,
