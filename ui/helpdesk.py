@@ -13,18 +13,18 @@ API's own objects over), so a busy model gives the evidence alone, or a "réessa
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import gradio as gr
 
-from bot.answer.service import Phrasing, direct
+from bot.answer.service import QuestionService
 from bot.api.admission import BUSY_MESSAGE, Admission, QueueFull
 from bot.api.display import answer_text, answer_with_sources, helpdesk_title, location
 from bot.api.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimited
 from bot.stores.feedback import Feedback, FeedbackStore
 from core.authority import authority_name
 from core.settings import Authority, Settings
-from core.types import Answer, IndexedDocument, Outcome, Turn
+from core.types import Answer, IndexedDocument, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +51,6 @@ LOCAL_FONTS = ["system-ui", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sa
 LOCAL_MONO_FONTS = ["ui-monospace", "Consolas", "DejaVu Sans Mono", "monospace"]
 
 HistoryEntry = dict[str, Any]
-
-
-class HelpdeskService(Protocol):
-    """What the helpdesk needs of the API's service (`app.state.service`, counted by the statistics)."""
-
-    def ask(
-        self,
-        text: str,
-        history: list[Turn] | None = None,
-        documents: list[str] | None = None,
-        phrasing: Phrasing = direct,
-    ) -> Answer: ...
-
-    def documents(self) -> list[IndexedDocument]: ...
 
 
 # ---------- Pure functions (unit-tested) ----------
@@ -168,7 +154,7 @@ def conseiller_feedback(
 
 
 def ask_in_turn(
-    service: HelpdeskService,
+    service: QuestionService,
     admission: Admission,
     budget: QuestionBudget,
     client: str,
@@ -240,7 +226,7 @@ def _answer_outputs(
 
 
 def _make_ask(
-    service: HelpdeskService, admission: Admission, budget: QuestionBudget, history_size: int, authority: Authority
+    service: QuestionService, admission: Admission, budget: QuestionBudget, history_size: int, authority: Authority
 ) -> Any:
     def ask(
         question: str, documents: list[str] | None, history: list[HistoryEntry], request: gr.Request | None = None
@@ -270,7 +256,7 @@ def _make_send_feedback(store: FeedbackStore) -> Any:
 
 
 def build_helpdesk(
-    service: HelpdeskService,
+    service: QuestionService,
     admission: Admission,
     budget: QuestionBudget,
     feedback_store: FeedbackStore,

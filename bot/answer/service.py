@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from collections.abc import Generator as Steps
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -87,6 +88,8 @@ class QuestionService:
         self.embedder = embedder
         self.generator = generator
         self.prefix = fixed_prefix(settings.authority)
+        # Called with the question and its final Answer once each question is finished (statistics)
+        self.listeners: list[Callable[[str, Answer], None]] = []
         self._pointer_mtime = 0.0
         self._use(reader or self._load_reader())
 
@@ -147,7 +150,7 @@ class QuestionService:
         history: list[Turn] | None = None,
         documents: list[str] | None = None,
         phrasing: Phrasing = direct,
-    ) -> Iterator[StreamEvent]:
+    ) -> Steps[StreamEvent, None, None]:
         """Evidence (before any model token), then the model's tokens, then the done event with the Answer."""
         started = time.perf_counter()
         answer = self.gather(text, history or [], documents, started)
@@ -158,7 +161,10 @@ class QuestionService:
                 yield from phrasing(self.phrase(answer, started))
             except PhrasingUnavailable as exc:
                 answer = unphrased(answer, exc.reason)
-        yield StreamEvent("done", answer=self.finish(answer, started))
+        answer = self.finish(answer, started)
+        for listener in self.listeners:
+            listener(text, answer)
+        yield StreamEvent("done", answer=answer)
 
     def gather(self, text: str, history: list[Turn], documents: list[str] | None, started: float) -> Answer:
         """The evidence phase, without the model: injection check, passages, evidence, decision."""

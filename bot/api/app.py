@@ -1,7 +1,7 @@
 """The HTTP API: `create_api` puts the service and what the routes share in `app.state`, then the routes.
 
 The routes (bot/api/routes/, one module per surface) read that state through the typed
-dependencies of bot/api/deps.py. The service is wrapped once for statistics (bot/api/statistics.py):
+dependencies of bot/api/deps.py. The service counts every finished question once for statistics (bot/api/statistics.py):
 every surface that asks, the helpdesk included (ui/app.py), asks through `app.state.service`,
 with `app.state.admission` and `app.state.question_budget`. The OpenAPI title and the staff page
 name the authority of the settings (`settings.authority`).
@@ -23,7 +23,7 @@ from bot.api.pages import authority_page, serve_page
 from bot.api.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimited
 from bot.api.routes import ask, feedback, health, openai, staff
 from bot.api.schemas import ErrorResponse
-from bot.api.statistics import CountedService
+from bot.api.statistics import AnswerCounter
 from bot.stores import analytics as analytics_store
 from bot.stores import feedback as feedback_store
 from core.privacy import install_log_masking
@@ -55,7 +55,9 @@ def create_api(service: QuestionService, settings: Settings) -> FastAPI:
     recorded = settings.analytics_enabled or settings.analytics_db.exists()
     analytics = analytics_store.open_store(settings) if recorded else None
     app.state.settings = settings
-    app.state.service = CountedService(service, analytics if settings.analytics_enabled else None)
+    if analytics is not None and settings.analytics_enabled:
+        service.listeners.append(AnswerCounter(service, analytics))
+    app.state.service = service
     app.state.admission = Admission(settings)
     app.state.question_budget = QuestionBudget(settings.ask_rate_limit)
     app.state.feedback_store = feedback_store.open_store(settings)

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from bot.answer.service import QuestionService
 from bot.api.admission import Admission
 from bot.api.ratelimit import QuestionBudget
 from bot.api.schemas import ErrorResponse
-from bot.api.statistics import CountedService
 from bot.stores.analytics import AnalyticsStore
 from bot.stores.feedback import FeedbackStore
 from core.settings import Settings
@@ -39,12 +39,12 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_service(request: Request) -> CountedService:
-    service: CountedService = request.app.state.service
+def get_service(request: Request) -> QuestionService:
+    service: QuestionService = request.app.state.service
     return service
 
 
-ServiceDep = Annotated[CountedService, Depends(get_service)]
+ServiceDep = Annotated[QuestionService, Depends(get_service)]
 
 
 def get_admission(request: Request) -> Admission:
