@@ -29,7 +29,7 @@ from eval.metrics import (
     sentence_supported,
     summarise,
 )
-from eval.report import RATE_METRICS, corpus_gate, failure, gate_failures, load_thresholds, summaries
+from eval.report import RATE_METRICS, RETRIEVAL_METRICS, corpus_gate, failure, gate_failures, load_thresholds, summaries
 from eval.runner import LABELS, load_items, load_jsonl
 from ingest.loaders import load_file
 
@@ -203,7 +203,8 @@ def test_metrics_are_reported_per_corpus_and_overall_and_gated_per_corpus() -> N
     assert all(set(gate) <= set(RATE_METRICS) for gate in thresholds["gate"].values())
     retrieval_gate = corpus_gate("debian-faq", retrieval_only=True)
     assert retrieval_gate and "answer_correctness" not in retrieval_gate
-    assert "procedure_steps" in corpus_gate("aptitude", retrieval_only=False)
+    assert "answer_correctness" in corpus_gate("cua", retrieval_only=False)
+    assert all(set(corpus_gate(corpus, retrieval_only=True)) == RETRIEVAL_METRICS for corpus in CORPORA)
 
 
 def test_faithfulness_metric_agrees_with_hand_labels() -> None:
