@@ -55,7 +55,8 @@ eval: eval-corpora
 eval-corpora:
 	@bash scripts/install_eval_corpora.sh
 
-## Every corpus with the model and the gate (about 35 min on 2 cores: longer than CI has)
+## Every corpus with the model and the gate: cua ~15 min, each Debian corpus ~5-7 min more on a quiet 2-core machine
+## (longer than CI has), plus indexing the first time on a machine (kept in ~/.cache/cuabot/eval-index)
 eval-all: index eval-corpora
 	$(CUABOT) eval --corpus all --gate
 

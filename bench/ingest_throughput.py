@@ -282,7 +282,7 @@ def build_figures(label: str, new: dict[str, Any], old: dict[str, Any], old_labe
     figures = [
         Figure(
             SECTION_BUILD,
-            f"{label} ({new['passages']} passages, {new['mode']}): whole build",
+            f"{label} ({new['passages']} passages): whole build",
             new["rate"],
             old["rate"],
             old_label,

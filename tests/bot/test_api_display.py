@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.api import display
+from core import authority as naming
 from core.settings import Authority
 from core.types import Answer, AnswerSentence, Chunk, Evidence, Outcome, Sentence
 
@@ -84,8 +85,8 @@ def test_another_authority_is_named_with_its_channels_and_contact() -> None:
 )
 def test_the_article_follows_the_name(name: str, of: str, the: str) -> None:
     authority = Authority(name=name, short_name="X")
-    assert display.of_authority(authority) == of and display.the_authority(authority) == the
-    assert display.authority_name(authority) == name.removeprefix("le ")
+    assert naming.of_authority(authority) == of and naming.the_authority(authority) == the
+    assert naming.authority_name(authority) == name.removeprefix("le ")
 
 
 def test_hours_alone_and_one_channel() -> None:
