@@ -58,7 +58,7 @@ ACCESS_ARGS = ("127.0.0.1:40000", "GET", f"/api/health?courriel={EMAIL}&tel={PHO
 
 
 def test_json_access_line_has_request_fields(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(make_settings(log_json=True))  
+    configure_logging(make_settings(log_json=True))
     _access(ACCESS_ARGS)
     out, err = capsys.readouterr()
     (line,) = _json_lines(out)
@@ -70,7 +70,7 @@ def test_json_access_line_has_request_fields(restore_logging: None, capsys: pyte
 
 
 def test_text_access_line_is_written_and_masked(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(make_settings(log_json=False))  
+    configure_logging(make_settings(log_json=False))
     _access(ACCESS_ARGS)
     out, err = capsys.readouterr()
     assert 'uvicorn.access: 127.0.0.0 - "GET /api/health?courriel=[courriel]&tel=[téléphone] HTTP/1.1" 200 OK' in out
@@ -81,7 +81,7 @@ def test_text_access_line_is_written_and_masked(restore_logging: None, capsys: p
 def test_exception_traceback_is_masked(
     restore_logging: None, capsys: pytest.CaptureFixture[str], log_json: bool
 ) -> None:
-    configure_logging(make_settings(log_json=log_json))  
+    configure_logging(make_settings(log_json=log_json))
     try:
         raise RuntimeError(f"échec pour {EMAIL}, {PHONE}, {NIR}, {IBAN}, {STREET}")
     except RuntimeError:

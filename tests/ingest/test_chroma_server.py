@@ -84,7 +84,7 @@ class KnownVectorsEmbedder(E5Embedder):
     """e5, answering from the vectors an embedded e5 index of the same corpus already holds."""
 
     def __init__(self, index_dir: Path) -> None:
-        reader = IndexReader(make_settings(embedder="e5", index_dir=index_dir))  
+        reader = IndexReader(make_settings(embedder="e5", index_dir=index_dir))
         vectors = reader.store.vectors(reader.collection, [c.chunk_id for c in reader.chunks])
         self.known = {c.embedded_text(): vectors[c.chunk_id] for c in reader.chunks}
         self.known.update((s.context, v) for s, v in zip(reader.sentences, reader.sentence_vectors, strict=True))
