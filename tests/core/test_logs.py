@@ -172,7 +172,7 @@ def test_served_requests_are_logged_masked(served_logs: tuple[str, Path, Path]) 
     assert health["path"] == "/api/health?courriel=[courriel]&tel=[téléphone]"
     assert {line["client"] for line in access} == {"127.0.0.0"}
     logs = _json_lines(err)
-    questions = [line["message"] for line in logs if line["logger"] == "cuabot.pipeline"]
+    questions = [line["message"] for line in logs if line["logger"] == "cuabot.service"]
     assert any(
         message.startswith("question:") and all(label in message for label in LABELS[:-1]) for message in questions
     )
