@@ -174,7 +174,7 @@ def sentence_supported(sentence: str, cited_texts: list[str], question: str = ""
     Supported when it cites at least one passage, every number and proper name occurs in the
     cited passages, and it brings at least two content words of its own (not the question's),
     70 % of which (stemmed) occur in the cited passages. The rule was chosen against the hand
-    labels in eval/data/faithfulness_labels.jsonl (see `label_agreement`).
+    labels in eval/data/cua/faithfulness_labels.jsonl (see `label_agreement`).
     """
     if not _MARKER.search(sentence) or not cited_texts:
         return False
@@ -281,7 +281,7 @@ def _share(flags: list[bool]) -> float | None:
 
 
 def label_agreement(labels: list[dict[str, Any]]) -> dict[str, float]:
-    """How often `sentence_supported` agrees with hand labels (eval/data/faithfulness_labels.jsonl).
+    """How often `sentence_supported` agrees with hand labels (eval/data/cua/faithfulness_labels.jsonl).
 
     Returns the agreement and the confusion counts (metric said supported / human said supported).
     """

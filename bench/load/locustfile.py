@@ -1,7 +1,7 @@
 """Load test of a served assistant: residents asking mixed questions, and /api/health probed alongside.
 
 Run by `bench/load/run.py` (or `locust -f bench/load/locustfile.py --headless ...`). Questions come
-from eval/data/questions.jsonl: answerable, unanswerable (off topic included) and injection
+from eval/data/cua/questions.jsonl: answerable, unanswerable (off topic included) and injection
 attempts, weighted 3:1:1. A request still unanswered after 60 s is a client time-out. A 503 (queue
 full) or 429 (rate limit) is a deliberate refusal of the service, counted apart from errors.
 `--report-json FILE` writes requests, status codes, time-outs and p50/p95 per route.
@@ -20,7 +20,7 @@ from typing import Any
 from locust import HttpUser, between, constant, events, task
 from locust.env import Environment
 
-QUESTIONS = Path(__file__).resolve().parents[2] / "eval" / "data" / "questions.jsonl"
+QUESTIONS = Path(__file__).resolve().parents[2] / "eval" / "data" / "cua" / "questions.jsonl"
 CLIENT_TIMEOUT_S = 60.0
 DELIBERATE = {429, 503}
 GROUPS = {

@@ -108,9 +108,9 @@ def run_locust(url: str, residents: int, run_time: str) -> dict[str, Any]:
         users = residents + 1
         command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary"]
         command += ["-u", str(users), "-r", str(users), "-t", run_time, "--host", url, "--report-json", str(report)]
-        subprocess.run(command, cwd=REPO_ROOT, check=False, capture_output=True)
+        run = subprocess.run(command, cwd=REPO_ROOT, check=False, capture_output=True, text=True)
         if not report.exists():
-            raise RuntimeError("locust wrote no report")
+            raise RuntimeError(f"locust wrote no report:\n{run.stderr[-2000:]}")
         result: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
     result["residents"] = residents
     return result

@@ -21,7 +21,7 @@ import httpx
 
 from bench.load.run import LOAD_ENV, REPO_ROOT, free_port, llama_server_command, served, uvicorn_command
 
-QUESTIONS = REPO_ROOT / "eval" / "data" / "questions.jsonl"
+QUESTIONS = REPO_ROOT / "eval" / "data" / "cua" / "questions.jsonl"
 
 
 def answerable_questions(count: int) -> list[str]:

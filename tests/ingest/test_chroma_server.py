@@ -21,8 +21,8 @@ import pytest
 
 from bot.answer.evidence import EvidenceRanker
 from bot.answer.retrieval import Retriever
+from bot.answer.service import read_question
 from core.settings import REPO_ROOT, Settings
-from core.text import analyse
 from ingest.build import build_index
 from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader, read_pointer
@@ -122,7 +122,7 @@ def _evidence(settings: Settings, question: str) -> tuple[list[str], list[str], 
     ranker = EvidenceRanker(reader, settings)
     vector = E5Embedder().embed_query(question)
     passages = Retriever(reader, settings).search(question, vector)
-    evidence = ranker.rank(ranker.terms(analyse(question)), vector, passages)
+    evidence = ranker.rank(ranker.terms(read_question(question, [], settings.follow_up_max_words)), vector, passages)
     return (
         [c.chunk_id for c, _ in reader.dense(vector, 10)],
         [p.chunk.chunk_id for p in passages],
