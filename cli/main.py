@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.settings import Settings, get_settings
+from core.settings import Settings, get_settings, unknown_variables
 
 # The help names the authority of the settings once `main` has read them (see `app_help`)
 app = typer.Typer(help="Assistant documentaire d'une collectivité : réponses sourcées.", no_args_is_help=True)
@@ -87,8 +87,8 @@ def _model_problems(settings: Settings) -> list[str]:
     """Each model the settings need that is missing from the cache or not the size it was verified at."""
     from core.models import EMBEDDING_GEMMA, QWEN_CODER_GGUF, is_installed, model_path
 
-    needed = ([EMBEDDING_GEMMA] if settings.embedder == "gemma" else []) + (
-        [QWEN_CODER_GGUF] if settings.generator == "llama" else []
+    needed = ([EMBEDDING_GEMMA] if settings.embedding.backend == "gemma" else []) + (
+        [QWEN_CODER_GGUF] if settings.generation.backend == "llama" else []
     )
     problems = []
     for spec in needed:
@@ -246,7 +246,7 @@ def _eval_settings(plan: dict[str, str]) -> dict[str, Settings]:
                 f"Index {name} : {report.total_chunks} passages, {report.embedded_chunks} recalculés, "
                 f"{report.seconds:.1f} s"
             )
-        out[name] = settings.model_copy(update={"generator": "mock"}) if mode == "retrieval" else settings
+        out[name] = settings.changed(generation__backend="mock") if mode == "retrieval" else settings
     return out
 
 
@@ -260,7 +260,7 @@ def calibrate_command(top: Annotated[int, typer.Option(help="Lignes affichées p
     from eval.corpora import CORPORA, CorpusMissing, index_corpus
 
     _ensure_index()
-    base = get_settings().model_copy(update={"generator": "mock"})
+    base = get_settings().changed(generation__backend="mock")
     services = {}
     for corpus in CORPORA:
         try:
@@ -295,9 +295,10 @@ def purge() -> None:
     from bot.stores import analytics, feedback
 
     settings = get_settings()
+    privacy = settings.privacy
     console.print(
-        f"Retours supprimés (plus de {settings.feedback_retention_days} jours) : {feedback.purge(settings)}\n"
-        f"Statistiques supprimées (plus de {settings.analytics_retention_days} jours) : {analytics.purge(settings)}"
+        f"Retours supprimés (plus de {privacy.feedback_retention_days} jours) : {feedback.purge(settings)}\n"
+        f"Statistiques supprimées (plus de {privacy.analytics_retention_days} jours) : {analytics.purge(settings)}"
     )
 
 
@@ -313,6 +314,10 @@ def main() -> None:
 
     from core.privacy import install_log_masking
 
+    if unknown := unknown_variables():
+        console.print(f"[red]Réglages inconnus[/] : {', '.join(unknown)}")
+        console.print("Les réglages sont rangés par sections (CUABOT_GENERATION__BACKEND…) : voir docs/configuration.md.")
+        raise SystemExit(2)
     # Invalid settings leave the help generic; a command reading them says what is wrong
     with contextlib.suppress(ValidationError):
         app.info.help = app_help(get_settings())

@@ -51,7 +51,7 @@ class JsonLineFormatter(JsonFormatter):
 
 def logging_config(settings: Settings) -> dict[str, Any]:
     """The dictConfig for the whole process: errors and app logs on stderr, access lines on stdout."""
-    if settings.log_json:
+    if settings.privacy.log_json:
         formatters: dict[str, Any] = {"default": {"()": JsonLineFormatter}, "access": {"()": JsonLineFormatter}}
     else:
         formatters = {

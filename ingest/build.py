@@ -56,9 +56,12 @@ INDEX_VERSION = 6
 
 def index_signature(settings: Settings) -> str:
     """What the stored vectors depend on besides the files themselves."""
-    signature = f"v{INDEX_VERSION}:{embedder_identity(settings)}:{settings.chunk_size}:{settings.chunk_overlap}"
+    chunking = settings.ingestion
+    signature = f"v{INDEX_VERSION}:{embedder_identity(settings)}:{chunking.chunk_size}:{chunking.chunk_overlap}"
     # Late-chunked sentence vectors differ from separately embedded ones (ingest/vectors.py)
-    return signature + (":late" if settings.embedder == "gemma" and settings.sentence_vectors == "late" else "")
+    return signature + (
+        ":late" if settings.embedding.backend == "gemma" and settings.embedding.sentence_vectors == "late" else ""
+    )
 
 
 @dataclass
@@ -117,7 +120,7 @@ class _NextGeneration:
 
     def add_file(self, path: Path, rel: str) -> None:
         old = self.previous.files.get(rel)
-        size, limit = path.stat().st_size, self.settings.max_document_bytes
+        size, limit = path.stat().st_size, self.settings.ingestion.max_document_bytes
         if size > limit:
             self._skip(rel, f"fichier trop volumineux ({readable_size(size)} ; maximum {readable_size(limit)})", old)
             return
@@ -133,7 +136,7 @@ class _NextGeneration:
             return
         share = overlong_token_share("\n".join(u.page_content for u in units))
         self.report.quality[rel] = share
-        if unreadable := unreadable_reason(share, self.settings.garbled_token_share):
+        if unreadable := unreadable_reason(share, self.settings.ingestion.garbled_token_share):
             self.report.garbled.append((rel, share))
             self._skip(rel, unreadable, old)
             return
@@ -176,7 +179,7 @@ def build_index(
     plan = _NextGeneration(
         previous,
         read_manifest(folder),
-        make_splitter(settings.chunk_size, settings.chunk_overlap),
+        make_splitter(settings.ingestion.chunk_size, settings.ingestion.chunk_overlap),
         settings,
     )
     report = plan.report

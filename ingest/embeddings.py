@@ -370,11 +370,13 @@ def _load(kind: str, models_dir: Path, batch_size: int, backend: str) -> Embedde
 
 def build_embedder(settings: Settings) -> Embedder:
     """A new embedder as settings name it; each call loads the model (get_embedder caches it)."""
-    if settings.embedder == "openai":
+    if settings.embedding.backend == "openai":
         from ingest.remote_embeddings import RemoteEmbedder
 
         return RemoteEmbedder.from_settings(settings)
-    return _load(settings.embedder, settings.models_dir, settings.embed_batch_size, settings.embed_backend)
+    return _load(
+        settings.embedding.backend, settings.models_dir, settings.embedding.batch_size, settings.embedding.runtime
+    )
 
 
 _cached_embedder = lru_cache(maxsize=2)(_load)
@@ -382,8 +384,10 @@ _cached_embedder = lru_cache(maxsize=2)(_load)
 
 def get_embedder(settings: Settings) -> Embedder:
     """The embedder named by settings, loaded once per process."""
-    if settings.embedder == "openai":
+    if settings.embedding.backend == "openai":
         from ingest.remote_embeddings import RemoteConfig, cached_remote_embedder
 
         return cached_remote_embedder(RemoteConfig.from_settings(settings))
-    return _cached_embedder(settings.embedder, settings.models_dir, settings.embed_batch_size, settings.embed_backend)
+    return _cached_embedder(
+        settings.embedding.backend, settings.models_dir, settings.embedding.batch_size, settings.embedding.runtime
+    )

@@ -3,11 +3,11 @@
 For authorities whose corpus outgrows one machine: vLLM, Hugging Face TEI, Infinity, the State's
 Albert API or llama.cpp's own server compute the vectors, this module only sends the texts.
 
-- Batching: at most `embed_batch_size` texts per request; the vectors come back in input order.
+- Batching: at most `embedding.batch_size` texts per request; the vectors come back in input order.
 - Retries: 429, 5xx and connection errors (refused, reset, timed out) are tried again, up to
-  `embed_max_attempts` tries in all, after the server's Retry-After (seconds or HTTP date) or an
-  exponential back-off (`embed_retry_base_s` doubled each time, a little jitter, at most
-  `embed_retry_max_s`). Any other answer (401, 404, 413...) is final: retrying would not change it.
+  `embedding.max_attempts` tries in all, after the server's Retry-After (seconds or HTTP date) or an
+  exponential back-off (`embedding.retry_base_s` doubled each time, a little jitter, at most
+  `embedding.retry_max_s`). Any other answer (401, 404, 413...) is final: retrying would not change it.
 - Errors: `EmbeddingServerError` (a `RuntimeError`), in French, naming the server and the setting
   to look at; a 200 whose body is not one finite, non-zero vector per text is refused the same way.
 - Vectors are float32 and unit-normalised (as every `Embedder`): the dot product is the cosine.
@@ -42,7 +42,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SETTINGS_HINT = "vérifiez CUABOT_EMBED_URL et que le serveur est démarré"
+SETTINGS_HINT = "vérifiez CUABOT_EMBEDDING__URL et que le serveur est démarré"
 
 
 class EmbeddingServerError(RuntimeError):
@@ -66,19 +66,21 @@ class RemoteConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RemoteConfig:
-        if not (settings.embed_url and settings.embed_model):
-            raise EmbeddingServerError("CUABOT_EMBED_URL et CUABOT_EMBED_MODEL sont requis avec CUABOT_EMBEDDER=openai")
+        if not (settings.embedding.url and settings.embedding.model):
+            raise EmbeddingServerError(
+                "CUABOT_EMBEDDING__URL et CUABOT_EMBEDDING__MODEL sont requis avec CUABOT_EMBEDDING__BACKEND=openai"
+            )
         return cls(
-            url=settings.embed_url,
-            model=settings.embed_model,
-            api_key=settings.embed_api_key,
-            batch_size=settings.embed_batch_size,
-            query_prefix=settings.embed_query_prefix,
-            document_prefix=settings.embed_document_prefix,
-            timeout_s=settings.embed_timeout_s,
-            max_attempts=settings.embed_max_attempts,
-            retry_base_s=settings.embed_retry_base_s,
-            retry_max_s=settings.embed_retry_max_s,
+            url=settings.embedding.url,
+            model=settings.embedding.model,
+            api_key=settings.embedding.api_key,
+            batch_size=settings.embedding.batch_size,
+            query_prefix=settings.embedding.query_prefix,
+            document_prefix=settings.embedding.document_prefix,
+            timeout_s=settings.embedding.timeout_s,
+            max_attempts=settings.embedding.max_attempts,
+            retry_base_s=settings.embedding.retry_base_s,
+            retry_max_s=settings.embedding.retry_max_s,
         )
 
     @property
@@ -94,7 +96,7 @@ def embeddings_endpoint(base_url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise EmbeddingServerError(
-            f"Adresse du serveur d'embeddings invalide : {base_url!r} (CUABOT_EMBED_URL, par exemple "
+            f"Adresse du serveur d'embeddings invalide : {base_url!r} (CUABOT_EMBEDDING__URL, par exemple "
             "« http://127.0.0.1:8080 » ou « https://albert.api.etalab.gouv.fr/v1 »)"
         )
     for suffix in ("/embeddings", "/v1"):
@@ -161,9 +163,8 @@ class RemoteEmbedder:
             try:
                 response = self._client.post(self.endpoint, json=payload)
             except httpx.TimeoutException as exc:
-                problem = (
-                    f"pas de réponse en {self.config.timeout_s:g} s ({type(exc).__name__} ; CUABOT_EMBED_TIMEOUT_S)"
-                )
+                waited = f"{self.config.timeout_s:g} s ({type(exc).__name__} ; CUABOT_EMBEDDING__TIMEOUT_S)"
+                problem = f"pas de réponse en {waited}"
             except httpx.TransportError as exc:
                 problem = f"connexion impossible ({type(exc).__name__} : {exc or 'sans détail'})"
             else:
@@ -180,7 +181,7 @@ class RemoteEmbedder:
                 time.sleep(wait)
         raise EmbeddingServerError(
             f"Le serveur d'embeddings {self.endpoint} n'a pas répondu après {attempts} tentative(s) : {problem} "
-            f"({SETTINGS_HINT} ; nombre d'essais : CUABOT_EMBED_MAX_ATTEMPTS)."
+            f"({SETTINGS_HINT} ; nombre d'essais : CUABOT_EMBEDDING__MAX_ATTEMPTS)."
         )
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
@@ -193,11 +194,13 @@ class RemoteEmbedder:
     def _refusal(self, response: httpx.Response) -> str:
         code = response.status_code
         hint = {
-            401: "vérifiez la clé CUABOT_EMBED_API_KEY",
-            403: "vérifiez la clé CUABOT_EMBED_API_KEY et ses droits sur ce modèle",
-            404: "vérifiez CUABOT_EMBED_URL (l'adresse du serveur, sans /v1/embeddings) et CUABOT_EMBED_MODEL",
-            413: "textes trop longs ou trop nombreux : réduisez CUABOT_EMBED_BATCH_SIZE ou CUABOT_CHUNK_SIZE",
-        }.get(code, f"vérifiez CUABOT_EMBED_MODEL ({self.config.model}) et les réglages du serveur")
+            401: "vérifiez la clé CUABOT_EMBEDDING__API_KEY",
+            403: "vérifiez la clé CUABOT_EMBEDDING__API_KEY et ses droits sur ce modèle",
+            404: "vérifiez CUABOT_EMBEDDING__URL (l'adresse du serveur, sans /v1/embeddings) "
+            "et CUABOT_EMBEDDING__MODEL",
+            413: "textes trop longs ou trop nombreux : réduisez CUABOT_EMBEDDING__BATCH_SIZE "
+            "ou CUABOT_INGESTION__CHUNK_SIZE",
+        }.get(code, f"vérifiez CUABOT_EMBEDDING__MODEL ({self.config.model}) et les réglages du serveur")
         message = _server_message(response)
         return (
             f"Le serveur d'embeddings {self.endpoint} refuse la requête (HTTP {code}"

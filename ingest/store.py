@@ -64,8 +64,8 @@ class ChromaStore:
     @classmethod
     def from_settings(cls, settings: Settings) -> ChromaStore:
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if settings.chroma_url:
-            url = urlparse(settings.chroma_url)
+        if settings.store.chroma_url:
+            url = urlparse(settings.store.chroma_url)
             client = chromadb.HttpClient(
                 host=url.hostname or "localhost",
                 port=url.port or (443 if url.scheme == "https" else 8000),
@@ -161,7 +161,11 @@ def read_pointer(index_dir: Path) -> dict[str, Any] | None:
 
 def embedder_identity(settings: Settings) -> str:
     """The embedder as the index records it: "gemma", "e5", "openai:<model>" (vectors of two differ)."""
-    return RemoteConfig.from_settings(settings).identity if settings.embedder == "openai" else settings.embedder
+    return (
+        RemoteConfig.from_settings(settings).identity
+        if settings.embedding.backend == "openai"
+        else settings.embedding.backend
+    )
 
 
 def embedder_mismatch(settings: Settings) -> str | None:
@@ -176,7 +180,8 @@ def embedder_mismatch(settings: Settings) -> str | None:
     return (
         f"L'index {settings.index_dir} a été construit avec l'embedder « {built} » ; "
         f"le service utilise « {serving} » : relancez « cuabot ingest » pour le reconstruire avec celui-ci "
-        "(ou remettez les réglages CUABOT_EMBEDDER, CUABOT_EMBED_MODEL, CUABOT_EMBED_*_PREFIX de la construction)."
+        "(ou remettez les réglages CUABOT_EMBEDDING__BACKEND, CUABOT_EMBEDDING__MODEL, "
+        "CUABOT_EMBEDDING__*_PREFIX de la construction)."
     )
 
 
@@ -200,7 +205,7 @@ class IndexReader:
         self.sentences_by_chunk: dict[str, list[int]] = {}
         for row, sentence in enumerate(self.sentences):
             self.sentences_by_chunk.setdefault(sentence.chunk_id, []).append(row)
-        exact = 0 < len(self.chunks) <= settings.exact_search_max_passages
+        exact = 0 < len(self.chunks) <= settings.store.exact_search_max_passages
         self._passage_vectors = self._read_passage_vectors() if exact else None
 
     def dense(self, vector: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:

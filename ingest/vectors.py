@@ -1,6 +1,6 @@
 """The vectors a build computes: each new passage's, and each sentence's, with the pace staff see.
 
-Two ways to get sentence vectors (setting `sentence_vectors`):
+Two ways to get sentence vectors (setting `embedding.sentence_vectors`):
 
 - "separate" (default): each passage, then each distinct sentence context not embedded before, is
   embedded on a pass of its own.
@@ -12,7 +12,7 @@ Two ways to get sentence vectors (setting `sentence_vectors`):
 
 An embedder without `embed_with_spans` (e5, a server) always takes the separate path.
 
-Passages are handled in groups of `embed_batch_size`, shortest first (little padding): each group's
+Passages are handled in groups of `embedding.batch_size`, shortest first (little padding): each group's
 sentences are cut and analysed (spaCy), then embedded, then `on_progress(done, total, rate, eta_s)`
 is called: passages done out of those this build computes, passages per second since the first
 group began, and the seconds left (from the characters left, since groups grow longer).
@@ -104,7 +104,7 @@ def compute_vectors(
     """Vectors of the `fresh` chunks, and every sentence of `chunks` with its vector.
 
     Sentences (and vectors) of a chunk kept as it was come from `previous`; the others are cut,
-    analysed and embedded here. `embedder` is called only if something needs embedding.
+    analysed and embedded here. `embedding.backend` is called only if something needs embedding.
     """
     to_do = [c for c in chunks if c.chunk_id in fresh or c.chunk_id not in previous.sentences]
     job = _Job(settings, fresh, previous, embedder, timings)
@@ -113,8 +113,8 @@ def compute_vectors(
     with Progress(*columns) as progress:
         task = progress.add_task("Analyse et embeddings des passages", total=len(to_do), pace="")
         ordered = sorted(to_do, key=lambda c: len(c.embedded_text()))
-        for start in range(0, len(ordered), settings.embed_batch_size):
-            group = ordered[start : start + settings.embed_batch_size]
+        for start in range(0, len(ordered), settings.embedding.batch_size):
+            group = ordered[start : start + settings.embedding.batch_size]
             job.run(group)
             rate, eta = pace.advance(group)
             pace_text = f"{rate:.2f} passages/s, reste ~{eta:.0f} s".replace(".", ",")
@@ -131,7 +131,11 @@ def compute_vectors(
 
 
 def _mode(settings: Settings) -> str:
-    return "late" if settings.sentence_vectors == "late" and settings.embedder == "gemma" else "separate"
+    return (
+        "late"
+        if settings.embedding.sentence_vectors == "late" and settings.embedding.backend == "gemma"
+        else "separate"
+    )
 
 
 class _Job:
@@ -160,13 +164,15 @@ class _Job:
         if self._loaded is None:
             with timed(self.timings, "model"):
                 self._loaded = self._embedder()
-            late = self.settings.sentence_vectors == "late" and isinstance(self._loaded, SpanEmbedder)
+            late = self.settings.embedding.sentence_vectors == "late" and isinstance(self._loaded, SpanEmbedder)
             self.mode = "late" if late else "separate"
         return self._loaded
 
     def run(self, group: list[Chunk]) -> None:
         with timed(self.timings, "analyse"):
-            cut = sentences_of(group, self.settings.sentence_context_chars, self.settings.quote_max_chars)
+            cut = sentences_of(
+                group, self.settings.ingestion.sentence_context_chars, self.settings.ingestion.quote_max_chars
+            )
         for sentence in cut:
             self.sentences.setdefault(sentence.chunk_id, []).append(sentence)
         embedder = self.embedder()
@@ -202,12 +208,12 @@ class _Job:
                     self.vectors[sentence.sentence_id] = row
         self.embedded += sum(len(found) for found in spans) - len(alone)
         if alone:  # contexts not found in their passage's text, or cut off by the length limit
-            vectors = _embed(embedder, [s.context for s in alone], self.settings.embed_batch_size)  # type: ignore[arg-type]
+            vectors = _embed(embedder, [s.context for s in alone], self.settings.embedding.batch_size)  # type: ignore[arg-type]
             self.vectors.update(zip((s.sentence_id for s in alone), vectors, strict=True))
             self.embedded += len(alone)
 
     def _separate(self, group: list[Chunk], embedder: Embedder) -> None:
-        batch_size = self.settings.embed_batch_size
+        batch_size = self.settings.embedding.batch_size
         fresh = [c for c in group if c.chunk_id in self.fresh]
         if fresh:
             vectors = _embed(embedder, [c.embedded_text() for c in fresh], batch_size)

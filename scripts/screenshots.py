@@ -1,11 +1,11 @@
 """Screenshots of the widget (answer, evidence only, refusal, phone), the helpdesk and the staff page.
 
-    CUABOT_ADMIN_TOKEN=... .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000 --out docs/img
+    CUABOT_ACCESS__ADMIN_TOKEN=... .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000 --out docs/img
     .venv/bin/python scripts/screenshots.py --stub --out /tmp/screens   # the test double, no models
 
 Against the real service, pass questions that give each outcome (--evidence-only-question:
 one the model fails to phrase; it depends on the index). The staff page is captured when
-CUABOT_ADMIN_TOKEN holds the service's token. Uses Debian's chromium.
+CUABOT_ACCESS__ADMIN_TOKEN holds the service's token. Uses Debian's chromium.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def main() -> None:
             widget_shot(browser, url, getattr(args, name.replace("-", "_")), args.out / f"{name}.png")
         widget_shot(browser, url, args.widget_answer, args.out / "widget-mobile.png", phone=True)
         helpdesk_shot(browser, url, args.widget_answer, args.out / "helpdesk.png")
-        if token := os.environ.get("CUABOT_ADMIN_TOKEN"):
+        if token := os.environ.get("CUABOT_ACCESS__ADMIN_TOKEN"):
             admin_shot(browser, url, token, args.out / "admin.png")
         browser.close()
     print(f"screenshots in {args.out}")

@@ -23,7 +23,7 @@ CORPUS = REPO_ROOT / "corpus"
 def e5_settings(tmp_path: Path) -> Settings:
     """Fast settings: the light e5 embedder and an index in a temporary folder."""
     return make_settings(
-        embedder="e5",
+        embedding__backend="e5",
         index_dir=tmp_path / "index",
         feedback_db=tmp_path / "feedback.sqlite3",
     )
@@ -36,7 +36,7 @@ def e5_corpus_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from ingest.embeddings import E5Embedder
 
     index_dir = tmp_path_factory.mktemp("e5-corpus") / "index"
-    settings = make_settings(embedder="e5", index_dir=index_dir)
+    settings = make_settings(embedding__backend="e5", index_dir=index_dir)
     build_index(settings, CORPUS, lambda _s: E5Embedder())
     return index_dir
 

@@ -48,8 +48,10 @@ def create_app(service: QuestionService, settings: Settings) -> FastAPI:
 
 
 def _helpdesk_auth(settings: Settings) -> tuple[str, str] | None:
-    """Staff only when CUABOT_HELPDESK_PASSWORD is set; open (local use) otherwise, with a warning."""
-    if settings.helpdesk_password:
-        return (settings.helpdesk_user, settings.helpdesk_password)
-    log.warning("Espace conseillers sans mot de passe : définissez CUABOT_HELPDESK_PASSWORD avant de l'exposer.")
+    """Staff only when CUABOT_ACCESS__HELPDESK_PASSWORD is set; open (local use) otherwise, with a warning."""
+    if settings.access.helpdesk_password:
+        return (settings.access.helpdesk_user, settings.access.helpdesk_password)
+    log.warning(
+        "Espace conseillers sans mot de passe : définissez CUABOT_ACCESS__HELPDESK_PASSWORD avant de l'exposer."
+    )
     return None

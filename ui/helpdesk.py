@@ -266,7 +266,7 @@ def build_helpdesk(
 
     Mount it with `gr.mount_gradio_app` and `helpdesk_theme()`.
     """
-    history_size = settings.helpdesk_history_size
+    history_size = settings.api.helpdesk_history_size
     with gr.Blocks(title=helpdesk_title(settings.authority), analytics_enabled=False) as page:
         gr.Markdown(
             f"# Espace conseillers — {authority_name(settings.authority)}\n"
@@ -281,7 +281,7 @@ def build_helpdesk(
                 question = gr.Textbox(
                     label="Question",
                     lines=2,
-                    max_length=settings.max_question_chars,
+                    max_length=settings.api.max_question_chars,
                     placeholder="Par exemple : Combien de visiteurs au Numericamp ?",
                 )
                 documents = gr.Dropdown(

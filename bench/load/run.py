@@ -31,7 +31,7 @@ from core.settings import Settings
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # One client address for every simulated resident: the per-client limit must not be what is measured
-LOAD_ENV = {"CUABOT_ASK_RATE_LIMIT": "100000/minute"}
+LOAD_ENV = {"CUABOT_ADMISSION__RATE_LIMIT": "100000/minute"}
 
 
 def uvicorn_command(port: int, workers: int = 1) -> list[str]:
@@ -45,9 +45,9 @@ def llama_server_command(port: int) -> list[str]:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     model = model_path(QWEN_CODER_GGUF, settings.models_dir)
     return [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", settings.openai_model,
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(settings.llm_context),
-        "--n_threads", str(settings.llm_threads), "--verbose", "False",
+        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", settings.generation.model,
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(settings.generation.context),
+        "--n_threads", str(settings.generation.threads), "--verbose", "False",
     ]  # fmt: skip
 
 

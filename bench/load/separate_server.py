@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     llama_port = free_port()
     with served(llama_server_command(llama_port), llama_port, {}, ready_path="/v1/models") as llama_url:
-        env = {**LOAD_ENV, "CUABOT_GENERATOR": "openai", "CUABOT_OPENAI_BASE_URL": f"{llama_url}/v1"}
+        env = {**LOAD_ENV, "CUABOT_GENERATION__BACKEND": "openai", "CUABOT_GENERATION__BASE_URL": f"{llama_url}/v1"}
         for workers in (1, 2):
             port = free_port()
             with served(uvicorn_command(port, workers), port, env) as url:

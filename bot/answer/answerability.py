@@ -34,25 +34,26 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
     if not evidence:
         return Decision(Outcome.REFUSE, "aucun passage trouvé")
     best = evidence[0]
-    if best.dense_score < settings.min_evidence_score:
+    if best.dense_score < settings.answerability.min_evidence_score:
         return Decision(
-            Outcome.REFUSE, f"preuve trop faible (similarité {best.dense_score:.2f} < {settings.min_evidence_score})"
+            Outcome.REFUSE,
+            f"preuve trop faible (similarité {best.dense_score:.2f} < {settings.answerability.min_evidence_score})",
         )
-    shown = evidence[: settings.evidence_shown]
+    shown = evidence[: settings.evidence.shown]
     numbers = frozenset().union(*(e.sentence.numbers for e in shown))
     if missing := question.analysis.numbers - numbers:
         return Decision(Outcome.REFUSE, f"nombre de la question absent des preuves : {', '.join(sorted(missing))}")
     if question.kind is AnswerKind.NUMBER and not any(terms.answered_kind(e.sentence) for e in shown):
         return Decision(Outcome.REFUSE, "la question demande un nombre ou une date, les preuves n'en donnent aucun")
     coverage = terms.coverage(frozenset().union(*(e.sentence.lemmas for e in shown)))
-    strong = best.dense_score >= settings.strong_evidence_score
+    strong = best.dense_score >= settings.answerability.strong_evidence_score
     # A reworded question ("j'ai perdu…" for "en cas de perte") shares few words with its answer: word
     # coverage refuses only evidence that is not close in meaning either.
-    if coverage < settings.min_question_coverage and not strong:
+    if coverage < settings.answerability.min_question_coverage and not strong:
         return Decision(
             Outcome.REFUSE,
             f"les documents parlent du sujet mais pas de ce qui est demandé "
-            f"(mots de la question couverts : {coverage:.0%} < {settings.min_question_coverage:.0%})",
+            f"(mots de la question couverts : {coverage:.0%} < {settings.answerability.min_question_coverage:.0%})",
         )
     return Decision(Outcome.ANSWER, f"preuve suffisante (couverture {coverage:.0%})", strong)
 

@@ -144,10 +144,10 @@ class EvidenceRanker:
         settings = self.settings
         score = (
             similarity
-            + settings.evidence_lexical_weight * lexical
-            + settings.evidence_previous_weight * with_previous
-            + settings.evidence_kind_weight * terms.answered_kind(sentence)
-            + settings.evidence_rank_weight / passage.rank
+            + settings.evidence.lexical_weight * lexical
+            + settings.evidence.previous_weight * with_previous
+            + settings.evidence.kind_weight * terms.answered_kind(sentence)
+            + settings.evidence.rank_weight / passage.rank
         )
         return Evidence(0, sentence, passage.chunk, score, dense_score=similarity, lexical_score=lexical)
 

@@ -36,14 +36,14 @@ class LlamaCppGenerator:
             raise RuntimeError("Modèle de langue absent : lancez « cuabot models install ».")
         self._llm = Llama(
             model_path=str(model_path(QWEN_CODER_GGUF, settings.models_dir)),
-            n_ctx=settings.llm_context,
-            n_threads=settings.llm_threads,
-            n_batch=settings.llm_batch,
+            n_ctx=settings.generation.context,
+            n_threads=settings.generation.threads,
+            n_batch=settings.generation.batch,
             verbose=False,
         )
-        self._max_tokens = settings.llm_max_tokens
-        self._repeat_penalty = settings.llm_repeat_penalty
-        self._timeout = settings.llm_timeout_s
+        self._max_tokens = settings.generation.max_tokens
+        self._repeat_penalty = settings.generation.repeat_penalty
+        self._timeout = settings.generation.timeout_s
         self._lock = threading.Lock()
         self._prefix_len = self._evaluate_prefix(fixed_prefix)
 
@@ -96,15 +96,15 @@ class OpenAICompatibleGenerator:
 
         # No retries: a resident is better served by the evidence now than by the answer after backoffs
         self._client: Any = OpenAI(
-            base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key,
-            timeout=settings.llm_timeout_s,
+            base_url=settings.generation.base_url,
+            api_key=settings.generation.api_key,
+            timeout=settings.generation.timeout_s,
             max_retries=0,
         )
-        self._base_url = settings.openai_base_url
-        self._health_timeout = settings.openai_health_timeout_s
-        self._model = settings.openai_model
-        self._max_tokens = settings.llm_max_tokens
+        self._base_url = settings.generation.base_url
+        self._health_timeout = settings.generation.health_timeout_s
+        self._model = settings.generation.model
+        self._max_tokens = settings.generation.max_tokens
 
     def problem(self) -> str | None:
         """Why the server cannot answer now (for /api/health), or None when it lists its models."""
@@ -134,7 +134,7 @@ class OpenAICompatibleGenerator:
 
 
 class MockGenerator:
-    """Deterministic and instant (`generator=mock`): restates the first evidence sentence, citing it.
+    """Deterministic and instant (`generation.backend=mock`): restates the first evidence sentence, citing it.
 
     For the fast tests, the browser tests and retrieval-only evaluation: the whole pipeline
     runs, verification included, without a language model.
@@ -160,8 +160,8 @@ def generator_problem(generator: Generator) -> str | None:
 
 def build_generator(settings: Settings, fixed_prefix: list[dict[str, str]]) -> Generator:
     """The generator named by settings; `fixed_prefix` is what starts every prompt."""
-    if settings.generator == "openai":
+    if settings.generation.backend == "openai":
         return OpenAICompatibleGenerator(settings)
-    if settings.generator == "mock":
+    if settings.generation.backend == "mock":
         return MockGenerator()
     return LlamaCppGenerator(settings, fixed_prefix)

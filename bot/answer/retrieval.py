@@ -29,14 +29,14 @@ class Retriever:
         self.settings = settings
 
     def search(self, query: str, vector: np.ndarray, doc_ids: list[str] | None = None) -> list[Passage]:
-        """The `retrieve_k` best passages for `query` (embedded as `vector`), fused rank order, deduplicated."""
-        pool = min(len(self.reader.chunks), max(self.settings.retrieval_pool, self.settings.retrieve_k * 4))
+        """The `retrieval.k` best passages for `query` (embedded as `vector`), fused rank order, deduplicated."""
+        pool = min(len(self.reader.chunks), max(self.settings.retrieval.pool, self.settings.retrieval.k * 4))
         dense = self.reader.dense(vector, pool, doc_ids)
         lexical = self.reader.lexical(query, pool, doc_ids)
         dense_scores = {c.chunk_id: s for c, s in dense}
         lexical_scores = {c.chunk_id: s for c, s in lexical}
         fused = reciprocal_rank_fusion(
-            [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lexical]], self.settings.rrf_k
+            [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lexical]], self.settings.retrieval.rrf_k
         )
         passages: list[Passage] = []
         seen_texts: set[str] = set()
@@ -54,6 +54,6 @@ class Retriever:
                     rank=len(passages) + 1,
                 )
             )
-            if len(passages) == self.settings.retrieve_k:
+            if len(passages) == self.settings.retrieval.k:
                 break
         return passages

@@ -172,7 +172,7 @@ class QuestionService:
         log.info("question: %s", mask_personal_data(text))
         if looks_like_injection(text) or any(looks_like_injection(t.content) for t in history):
             return Answer(Outcome.REFUSE, "instruction adressée à l'assistant", injection=True)
-        question = read_question(text, history, self.settings.follow_up_max_words)
+        question = read_question(text, history, self.settings.retrieval.follow_up_max_words)
         vector = self.embedder.embed_query(question.query)
         passages = self.retriever.search(question.query, vector, documents)
         terms = self.ranker.terms(question)
@@ -194,9 +194,9 @@ class QuestionService:
     ) -> list[Evidence]:
         """The best sentences; for a "how to" question, the best one's steps in order first."""
         ranked = self.ranker.rank(terms, vector, passages)
-        shown = self.settings.evidence_shown
+        shown = self.settings.evidence.shown
         if question.kind is AnswerKind.PROCEDURE:
-            return self.ranker.procedure(ranked, self.settings.procedure_max_chars, shown)
+            return self.ranker.procedure(ranked, self.settings.evidence.procedure_max_chars, shown)
         return ranked[:shown]
 
     def phrase(self, answer: Answer, started: float) -> Iterator[StreamEvent]:
@@ -220,7 +220,9 @@ class QuestionService:
         if fold(NOT_FOUND_PHRASE) in fold(draft) and not has_citation(draft):
             decision = not_found()
         else:
-            verdict = verify(parse_draft(draft), answer.question, answer.evidence, self.settings.min_claim_support)
+            verdict = verify(
+                parse_draft(draft), answer.question, answer.evidence, self.settings.answerability.min_claim_support
+            )
             answer.sentences, answer.dropped = verdict.kept, verdict.dropped
             decision = after_verification(verdict, before)
         answer.outcome, answer.reason = decision.outcome, decision.reason

@@ -1,10 +1,10 @@
 """A bounded queue in front of the generator: how the API's questions reach the model.
 
-The model phrases `generator_slots` answers at once. A question is admitted only while fewer
-than `generator_slots + generator_queue_size` are in flight, else the route answers 503 before
+The model phrases `admission.slots` answers at once. A question is admitted only while fewer
+than `admission.slots + admission.queue_size` are in flight, else the route answers 503 before
 any retrieval work. An admitted question's phrasing step (`QuestionService.phrase`) waits for a
 slot, then runs on the generator's own threads while the question's thread relays its events;
-after `generator_queue_wait_s` without a slot, or when the model runs past `llm_timeout_s`,
+after `admission.queue_wait_s` without a slot, or when the model runs past `generation.timeout_s`,
 the service answers with the evidence alone (`PhrasingUnavailable`). The widget's API, the
 OpenAI-compatible API and the helpdesk all hand their questions' phrasing to the same Admission.
 """
@@ -66,14 +66,14 @@ class Admission:
     """The generator's slots and queue."""
 
     def __init__(self, settings: Settings) -> None:
-        self.capacity = settings.generator_slots + settings.generator_queue_size
-        self.wait_s = settings.generator_queue_wait_s
-        self.timeout_s = settings.llm_timeout_s
-        self.retry_after_s = settings.busy_retry_after_s
+        self.capacity = settings.admission.slots + settings.admission.queue_size
+        self.wait_s = settings.admission.queue_wait_s
+        self.timeout_s = settings.generation.timeout_s
+        self.retry_after_s = settings.admission.busy_retry_after_s
         self.in_flight = 0
         self.lock = threading.Lock()
-        self._free = threading.Semaphore(settings.generator_slots)
-        self._threads = ThreadPoolExecutor(max_workers=settings.generator_slots, thread_name_prefix="generation")
+        self._free = threading.Semaphore(settings.admission.slots)
+        self._threads = ThreadPoolExecutor(max_workers=settings.admission.slots, thread_name_prefix="generation")
 
     def admit(self) -> Ticket:
         """A place for one question, or QueueFull (decided before any retrieval work)."""

@@ -49,17 +49,17 @@ def create_api(service: QuestionService, settings: Settings) -> FastAPI:
         },
     )
     app.add_middleware(
-        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
+        CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
     )
     # Analytics are read while a store exists, written only while enabled
-    recorded = settings.analytics_enabled or settings.analytics_db.exists()
+    recorded = settings.privacy.analytics_enabled or settings.analytics_db.exists()
     analytics = analytics_store.open_store(settings) if recorded else None
     app.state.settings = settings
-    if analytics is not None and settings.analytics_enabled:
+    if analytics is not None and settings.privacy.analytics_enabled:
         service.listeners.append(AnswerCounter(service, analytics))
     app.state.service = service
     app.state.admission = Admission(settings)
-    app.state.question_budget = QuestionBudget(settings.ask_rate_limit)
+    app.state.question_budget = QuestionBudget(settings.admission.rate_limit)
     app.state.feedback_store = feedback_store.open_store(settings)
     app.state.analytics_store = analytics
     app.state.reindex_job = staff.ReindexJob()

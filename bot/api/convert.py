@@ -28,9 +28,9 @@ def question_text(question: str, settings: Settings) -> str:
     question = question.strip()
     if not question:
         raise HTTPException(422, "La question est vide : écrivez votre question en quelques mots.")
-    if len(question) > settings.max_question_chars:
+    if len(question) > settings.api.max_question_chars:
         raise HTTPException(
-            422, f"La question est trop longue ({len(question)} caractères, maximum {settings.max_question_chars})."
+            422, f"La question est trop longue ({len(question)} caractères, maximum {settings.api.max_question_chars})."
         )
     if not any(c.isalpha() for c in question):
         raise HTTPException(422, "La question doit contenir des mots.")
@@ -38,8 +38,8 @@ def question_text(question: str, settings: Settings) -> str:
 
 
 def to_turns(history: list[schemas.Turn], settings: Settings) -> list[Turn]:
-    """The last `max_history_turns` messages of the conversation, as the service reads them."""
-    recent = history[-settings.max_history_turns :] if settings.max_history_turns else []
+    """The last `api.max_history_turns` messages of the conversation, as the service reads them."""
+    recent = history[-settings.api.max_history_turns :] if settings.api.max_history_turns else []
     return [Turn(t.role, t.content) for t in recent]
 
 

@@ -86,11 +86,11 @@ RateLimitDep = Annotated[None, Depends(spend_question_budget)]
 
 
 def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Closed (403) unless CUABOT_ADMIN_TOKEN is set; then the bearer token must match (constant time)."""
-    if not settings.admin_token:
-        raise HTTPException(403, "Action d'administration désactivée : définissez CUABOT_ADMIN_TOKEN.")
+    """Closed (403) unless CUABOT_ACCESS__ADMIN_TOKEN is set; then the bearer token must match (constant time)."""
+    if not settings.access.admin_token:
+        raise HTTPException(403, "Action d'administration désactivée : définissez CUABOT_ACCESS__ADMIN_TOKEN.")
     presented = (authorization or "").encode()
-    if not hmac.compare_digest(presented, f"Bearer {settings.admin_token}".encode()):
+    if not hmac.compare_digest(presented, f"Bearer {settings.access.admin_token}".encode()):
         raise HTTPException(401, "Jeton d'administration manquant ou invalide.")
 
 

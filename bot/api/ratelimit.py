@@ -22,7 +22,7 @@ class RateLimited(Exception):
 
 
 class QuestionBudget:
-    """`ask_rate_limit` (https://limits.readthedocs.io notation) per client address."""
+    """`admission.rate_limit` (https://limits.readthedocs.io notation) per client address."""
 
     def __init__(self, limit: str) -> None:
         self.item = parse(limit)

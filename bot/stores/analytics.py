@@ -4,7 +4,7 @@ No question is stored: only its topic, the sorted content lemmas of the question
 data are masked, numbers left out, and proper names kept only when the documents hold them
 ("Numericamp" stays, a resident's own name goes). "Comment s'inscrire au Numericamp ?" and
 "S'inscrire au Numericamp, comment ?" are one topic, and nobody can be recognised in it.
-Rows older than `analytics_retention_days` are purged on open and by `purge()`.
+Rows older than `privacy.analytics_retention_days` are purged on open and by `purge()`.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _share(rows: list[Row], outcome: Outcome) -> float:
 
 def open_store(settings: Settings) -> AnalyticsStore:
     """The store the settings describe, its rows past retention deleted."""
-    store = AnalyticsStore(settings.analytics_db, settings.analytics_retention_days)
+    store = AnalyticsStore(settings.analytics_db, settings.privacy.analytics_retention_days)
     store.purge()
     return store
 
@@ -163,4 +163,4 @@ def purge(settings: Settings) -> int:
     """For `cuabot purge`: delete analytics rows past retention; return how many (none without a store)."""
     if not settings.analytics_db.exists():
         return 0
-    return AnalyticsStore(settings.analytics_db, settings.analytics_retention_days).purge()
+    return AnalyticsStore(settings.analytics_db, settings.privacy.analytics_retention_days).purge()

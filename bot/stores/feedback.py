@@ -1,7 +1,7 @@
 """Feedback from residents (widget) and conseillers (helpdesk), kept in a local SQLite file.
 
 Personal data is masked before anything is written, and questions are kept only when
-the `store_questions` setting allows it. Rows older than `feedback_retention_days` are deleted
+the `privacy.store_questions` setting allows it. Rows older than `privacy.feedback_retention_days` are deleted
 by `open_store` and by `cuabot purge`. One connection per call keeps it safe to use from
 FastAPI's worker threads.
 """
@@ -114,7 +114,9 @@ class FeedbackStore:
 
 def open_store(settings: Settings) -> FeedbackStore:
     """The store the settings describe, its expired rows deleted (one indexed DELETE)."""
-    store = FeedbackStore(settings.feedback_db, settings.store_questions, settings.feedback_retention_days)
+    store = FeedbackStore(
+        settings.feedback_db, settings.privacy.store_questions, settings.privacy.feedback_retention_days
+    )
     store.purge()
     return store
 
@@ -123,4 +125,6 @@ def purge(settings: Settings) -> int:
     """For `cuabot purge`: delete the expired rows; return how many (none when there is no store)."""
     if not settings.feedback_db.exists():
         return 0
-    return FeedbackStore(settings.feedback_db, settings.store_questions, settings.feedback_retention_days).purge()
+    return FeedbackStore(
+        settings.feedback_db, settings.privacy.store_questions, settings.privacy.feedback_retention_days
+    ).purge()

@@ -14,7 +14,7 @@ from tests.fixtures.factories import make_service, make_settings
 
 
 def test_places_are_bounded_and_released_once() -> None:
-    admission = Admission(make_settings(generator_slots=1, generator_queue_size=1))
+    admission = Admission(make_settings(admission__slots=1, admission__queue_size=1))
     first, second = admission.admit(), admission.admit()
     with pytest.raises(QueueFull):
         admission.admit()
@@ -27,11 +27,11 @@ def test_places_are_bounded_and_released_once() -> None:
 
 def test_every_route_gives_its_place_back(tmp_path: Path) -> None:
     index = build_small_index(tmp_path)
-    settings = make_settings(embedder="e5", index_dir=index, feedback_db=tmp_path / "fb.sqlite3")
+    settings = make_settings(embedding__backend="e5", index_dir=index, feedback_db=tmp_path / "fb.sqlite3")
     app = create_api(make_service(settings), settings)
     question = {"question": "Quand la déchetterie de Dainville est-elle ouverte ?"}
     with TestClient(app) as client:
-        for _ in range(settings.generator_slots + settings.generator_queue_size + 1):
+        for _ in range(settings.admission.slots + settings.admission.queue_size + 1):
             assert client.post("/api/ask", json=question).status_code == 200
             with client.stream("POST", "/api/ask/stream", json=question) as response:
                 next(response.iter_lines())  # the client leaves after the first line

@@ -65,12 +65,12 @@ def test_rows_past_retention_are_purged(tmp_path: Path) -> None:
 
 def make_client(root: Path, index: Path, **overrides: Any) -> TestClient:
     settings = make_settings(
-        embedder="e5",
+        embedding__backend="e5",
         index_dir=index,
         feedback_db=root / "fb.sqlite3",
         analytics_db=root / "analytics.sqlite3",
-        min_evidence_score=0.0,
-        admin_token=TOKEN,
+        answerability__min_evidence_score=0.0,
+        access__admin_token=TOKEN,
         **overrides,
     )
     return TestClient(create_api(make_service(settings), settings))
@@ -78,7 +78,7 @@ def make_client(root: Path, index: Path, **overrides: Any) -> TestClient:
 
 @pytest.fixture
 def recording(tmp_path: Path, e5_corpus_index: Path) -> Iterator[TestClient]:
-    with make_client(tmp_path, e5_corpus_index, analytics_enabled=True) as client:
+    with make_client(tmp_path, e5_corpus_index, privacy__analytics_enabled=True) as client:
         yield client
 
 

@@ -10,7 +10,11 @@ from core.types import Chunk, Evidence, Outcome
 from ingest.sentences import sentences_of
 from tests.fixtures.factories import make_settings
 
-SETTINGS: Settings = make_settings(min_evidence_score=0.25, strong_evidence_score=0.45, min_question_coverage=0.3)
+SETTINGS: Settings = make_settings(
+    answerability__min_evidence_score=0.25,
+    answerability__strong_evidence_score=0.45,
+    answerability__min_question_coverage=0.3,
+)
 
 
 def evidence(text: str, dense: float) -> Evidence:
@@ -40,3 +44,4 @@ def test_a_number_question_whose_evidence_holds_no_new_number_is_refused() -> No
 def test_weak_evidence_is_refused_rather_than_shown_alone() -> None:
     assert without_phrasing(False, "le modèle n'a pas répondu").outcome is Outcome.REFUSE
     assert without_phrasing(True, "le modèle n'a pas répondu").outcome is Outcome.EVIDENCE_ONLY
+

@@ -15,7 +15,7 @@ from tests.fixtures.mock_api import mock_api
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> Iterator[TestClient]:
-    app = mock_api(tmp_path_factory.mktemp("api"), e5_corpus_index, admin_token="test-token")
+    app = mock_api(tmp_path_factory.mktemp("api"), e5_corpus_index, access__admin_token="test-token")
     with TestClient(app) as test_client:
         yield test_client
 
@@ -65,7 +65,7 @@ def test_stream_sends_evidence_before_tokens_then_done(client: TestClient) -> No
     kinds = [k for k, _ in events]
     assert kinds[0] == "evidence" and kinds[-1] == "done" and "token" in kinds
     first = events[0][1]
-    assert len(first["evidence"]) == make_settings().evidence_shown and first["passages"]
+    assert len(first["evidence"]) == make_settings().evidence.shown and first["passages"]
     assert any("450 visiteurs" in e["text"] for e in first["evidence"])
     assert first["evidence"][0]["text"] in events[-1][1]["answer"]
 
@@ -86,8 +86,8 @@ def test_health_and_documents(client: TestClient) -> None:
 def test_config_gives_the_widget_the_servers_limits_and_texts(client: TestClient) -> None:
     config = client.get("/api/config").json()
     defaults = make_settings()
-    assert config["max_question_chars"] == defaults.max_question_chars == 1000
-    assert config["max_history_turns"] == defaults.max_history_turns and config["max_turn_chars"] == 4000
+    assert config["max_question_chars"] == defaults.api.max_question_chars == 1000
+    assert config["max_history_turns"] == defaults.api.max_history_turns and config["max_turn_chars"] == 4000
     assert config["max_feedback_question_chars"] == 1000 and config["max_feedback_answer_chars"] == 8000
     assert config["evidence_lead"] == EVIDENCE_LEAD and config["busy_message"] == BUSY_MESSAGE
     assert "patientez" in config["rate_limited_message"]

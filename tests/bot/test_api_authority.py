@@ -44,13 +44,13 @@ def assert_names_val(text: str) -> None:
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("authority")
     settings = make_settings(
-        embedder="e5",
+        embedding__backend="e5",
         index_dir=build_small_index(root),
         feedback_db=root / "fb.sqlite3",
         analytics_db=root / "analytics.sqlite3",
         authority=VAL,
-        min_evidence_score=1.0,  # every question refused: the refusal is what is read
-        strong_evidence_score=1.0,
+        answerability__min_evidence_score=1.0,  # every question refused: the refusal is what is read
+        answerability__strong_evidence_score=1.0,
     )
     with TestClient(create_api(make_service(settings), settings)) as test_client:
         yield test_client

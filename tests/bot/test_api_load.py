@@ -37,12 +37,12 @@ def embedder() -> E5Embedder:
 
 def load_settings(index: Path, **load: object) -> Settings:
     return make_settings(
-        embedder="e5",
+        embedding__backend="e5",
         index_dir=index,
         feedback_db=index.parent / "fb.sqlite3",
-        min_evidence_score=0.0,
-        min_question_coverage=0.0,
-        strong_evidence_score=0.0,  # without the model, the evidence is shown alone, never refused
+        answerability__min_evidence_score=0.0,
+        answerability__min_question_coverage=0.0,
+        answerability__strong_evidence_score=0.0,  # without the model, the evidence is shown alone, never refused
         **load,
     )
 
@@ -91,7 +91,9 @@ def test_full_queue_gets_503_waiters_get_the_evidence_and_health_answers(
     small_index: Path, embedder: E5Embedder
 ) -> None:
     # one answer at a time, two may wait 1 s; the model takes 3 s: 3 admitted, 3 turned away
-    settings = load_settings(small_index, generator_queue_size=2, generator_queue_wait_s=1.0, llm_timeout_s=20)
+    settings = load_settings(
+        small_index, admission__queue_size=2, admission__queue_wait_s=1.0, generation__timeout_s=20
+    )
     with serve(settings, embedder, seconds=3.0) as base:
         responses, health_times = asyncio.run(ask_many(base, 6))
     busy = [r for r in responses if r.status_code == 503]
@@ -105,7 +107,7 @@ def test_full_queue_gets_503_waiters_get_the_evidence_and_health_answers(
 
 
 def test_a_model_past_its_timeout_gives_the_evidence(small_index: Path, embedder: E5Embedder) -> None:
-    settings = load_settings(small_index, llm_timeout_s=1.0)
+    settings = load_settings(small_index, generation__timeout_s=1.0)
     with serve(settings, embedder, seconds=6.0) as base:
         started = time.perf_counter()
         response = httpx.post(f"{base}/api/ask", json={"question": QUESTION}, timeout=60)
@@ -117,7 +119,7 @@ def test_a_model_past_its_timeout_gives_the_evidence(small_index: Path, embedder
 
 def test_too_many_questions_from_one_client_get_429_in_french(small_index: Path, embedder: E5Embedder) -> None:
     """One budget for every asking route: /api/ask, its stream and the OpenAI-compatible route."""
-    settings = load_settings(small_index, ask_rate_limit="2/minute")
+    settings = load_settings(small_index, admission__rate_limit="2/minute")
     service = make_service(settings, generator=SlowGenerator(0.0), embedder=embedder)
     chat = {"messages": [{"role": "user", "content": QUESTION}]}
     with TestClient(create_api(service, settings)) as client:

@@ -47,14 +47,14 @@ def _settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 def test_questions_are_not_kept_by_default(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    assert settings.store_questions is False
+    assert settings.privacy.store_questions is False
     open_store(settings).add(_request())
     ((_, _, question),) = _rows(settings.feedback_db)
     assert question == ""
 
 
 def test_every_kind_is_masked_in_comments_and_kept_questions(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, store_questions=True)
+    settings = _settings(tmp_path, privacy__store_questions=True)
     open_store(settings).add(_request())
     ((_, comment, question),) = _rows(settings.feedback_db)
     assert comment == " ; ".join(SECRETS)
@@ -64,7 +64,7 @@ def test_every_kind_is_masked_in_comments_and_kept_questions(tmp_path: Path) -> 
 
 
 def test_expired_rows_are_purged_on_open(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, feedback_retention_days=30)
+    settings = _settings(tmp_path, privacy__feedback_retention_days=30)
     open_store(settings).add(_request())
     _age_rows(settings.feedback_db, 31)
     store = open_store(settings)
@@ -73,7 +73,7 @@ def test_expired_rows_are_purged_on_open(tmp_path: Path) -> None:
 
 
 def test_rows_within_retention_are_kept(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, feedback_retention_days=30)
+    settings = _settings(tmp_path, privacy__feedback_retention_days=30)
     open_store(settings).add(_request())
     _age_rows(settings.feedback_db, 29)
     open_store(settings)
@@ -89,7 +89,7 @@ def test_store_without_retention_keeps_everything(tmp_path: Path) -> None:
 
 
 def test_purge_counts_and_skips_a_missing_store(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, feedback_retention_days=10)
+    settings = _settings(tmp_path, privacy__feedback_retention_days=10)
     assert purge(settings) == 0 and not settings.feedback_db.exists()
     store = FeedbackStore(settings.feedback_db, store_questions=False)
     for _ in range(3):
@@ -103,7 +103,7 @@ def test_purge_counts_and_skips_a_missing_store(tmp_path: Path) -> None:
 @pytest.mark.parametrize("days", [0, 3651])
 def test_retention_must_be_sensible(tmp_path: Path, days: int) -> None:
     with pytest.raises(ValueError, match="feedback_retention_days"):
-        _settings(tmp_path, feedback_retention_days=days)
+        _settings(tmp_path, privacy__feedback_retention_days=days)
 
 
 def test_cuabot_purge_deletes_old_feedback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +115,7 @@ def test_cuabot_purge_deletes_old_feedback(tmp_path: Path, monkeypatch: pytest.M
     store.add(_request())
     _age_rows(db, 100)
     store.add(_request())
-    settings = _settings(tmp_path, feedback_retention_days=90, analytics_db=tmp_path / "analytics.sqlite3")
+    settings = _settings(tmp_path, privacy__feedback_retention_days=90, analytics_db=tmp_path / "analytics.sqlite3")
     monkeypatch.setattr(main, "get_settings", lambda: settings)
     result = CliRunner().invoke(main.app, ["purge"])
     assert result.exit_code == 0, result.output

@@ -34,11 +34,11 @@ CHECKS = [not_a_server_error, status_code_conformance, response_schema_conforman
 def api_schema(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> schemathesis.BaseSchema:
     root = tmp_path_factory.mktemp("fuzz")
     config = make_settings(
-        embedder="e5",
+        embedding__backend="e5",
         index_dir=e5_corpus_index,
         feedback_db=root / "fb.sqlite3",
-        admin_token="not-given-to-the-fuzzer",
-        ask_rate_limit="100000/minute",  # the fuzzer is one client sending hundreds of questions
+        access__admin_token="not-given-to-the-fuzzer",
+        admission__rate_limit="100000/minute",  # the fuzzer is one client sending hundreds of questions
     )
     return schemathesis.openapi.from_asgi("/openapi.json", create_api(make_service(config), config))
 

@@ -39,7 +39,7 @@ def client(
     tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path, generator: RecordingGenerator
 ) -> Iterator[TestClient]:
     settings = make_settings(
-        embedder="e5",
+        embedding__backend="e5",
         index_dir=e5_corpus_index,
         feedback_db=tmp_path_factory.mktemp("injection") / "fb.sqlite3",
     )

@@ -23,11 +23,11 @@ QUESTION = "Combien de visiteurs au Numericamp 2024 ?"
 
 @pytest.fixture(scope="module")
 def indexed(e5_corpus_index: Path) -> Iterator[Settings]:
-    yield make_settings(embedder="e5", index_dir=e5_corpus_index, min_evidence_score=0.0)
+    yield make_settings(embedding__backend="e5", index_dir=e5_corpus_index, answerability__min_evidence_score=0.0)
 
 
 def make_pipeline(settings: Settings, generator: Generator, **overrides: object) -> QuestionService:
-    return make_service(settings.model_copy(update=overrides), generator)
+    return make_service(settings.changed(**overrides), generator)
 
 
 def test_answer_outcome_quotes_the_evidence_its_sentence_cites(indexed: Settings) -> None:
@@ -63,20 +63,21 @@ def test_generator_failure_becomes_evidence_only(indexed: Settings) -> None:
 
 def test_model_finding_nothing_refuses_even_on_strong_evidence(indexed: Settings) -> None:
     generator = ScriptedGenerator(NOT_FOUND_PHRASE)
-    answer = make_pipeline(indexed, generator, strong_evidence_score=0.0).ask(QUESTION)
+    answer = make_pipeline(indexed, generator, answerability__strong_evidence_score=0.0).ask(QUESTION)
     assert answer.outcome is Outcome.REFUSE and generator.prompts and answer.cited == []
     assert "ne trouve pas" in answer.reason
 
 
 def test_an_unverified_draft_on_weak_evidence_is_refused_not_shown_as_evidence(indexed: Settings) -> None:
     generator = ScriptedGenerator("Le Numericamp a accueilli 540 visiteurs [1].")
-    answer = make_pipeline(indexed, generator, strong_evidence_score=0.99).ask(QUESTION)
+    answer = make_pipeline(indexed, generator, answerability__strong_evidence_score=0.99).ask(QUESTION)
     assert answer.outcome is Outcome.REFUSE and answer.cited == [] and "trop faible" in answer.reason
 
 
 def test_weak_evidence_is_refused_before_generation(indexed: Settings) -> None:
     generator = ScriptedGenerator("Invention [1].")
-    answer = make_pipeline(indexed, generator, min_evidence_score=0.99).ask("Comment changer ma carte grise ?")
+    floor = {"answerability__min_evidence_score": 0.99, "answerability__strong_evidence_score": 0.99}
+    answer = make_pipeline(indexed, generator, **floor).ask("Comment changer ma carte grise ?")
     assert answer.outcome is Outcome.REFUSE and generator.prompts == []
     text = answer_text(answer)
     assert text == REFUSAL_MESSAGE and "mairie" in text and "France Services" in text
@@ -110,7 +111,7 @@ def test_prompt_holds_only_the_question_and_a_few_sentences(indexed: Settings) -
     make_pipeline(indexed, generator).ask(QUESTION)
     prompt = generator.prompts[0]
     assert prompt.startswith("<phrases>\n[1] (") and prompt.endswith(f"<question>{QUESTION}</question>")
-    assert len(re.findall(r"^\[\d\] \(", prompt, re.MULTILINE)) == indexed.evidence_shown
+    assert len(re.findall(r"^\[\d\] \(", prompt, re.MULTILINE)) == indexed.evidence.shown
     assert len(prompt) < 1600  # ~400 tokens at most
 
 
@@ -123,7 +124,9 @@ def test_control_tokens_are_neutralised() -> None:
 def test_injected_document_never_reaches_the_model(tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     write_injected_document(folder)
-    settings = make_settings(embedder="e5", index_dir=tmp_path / "index", min_evidence_score=0.0)
+    settings = make_settings(
+        embedding__backend="e5", index_dir=tmp_path / "index", answerability__min_evidence_score=0.0
+    )
     build_index(settings, folder, lambda _s: E5Embedder())
     reader = IndexReader(settings)
     assert not any("consignes" in chunk.text for chunk in reader.chunks)
@@ -155,7 +158,7 @@ def faq_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     root = tmp_path_factory.mktemp("faq")
     (root / "corpus").mkdir()
     (root / "corpus" / "faq.md").write_text(PROCEDURE_DOC, encoding="utf-8")
-    settings = make_settings(embedder="e5", index_dir=root / "index", min_evidence_score=0.0)
+    settings = make_settings(embedding__backend="e5", index_dir=root / "index", answerability__min_evidence_score=0.0)
     build_index(settings, root / "corpus", lambda _s: E5Embedder())
     return settings
 

@@ -39,7 +39,7 @@ def test_rare_question_words_weigh_more_than_common_ones() -> None:
     ],
 )
 def test_the_answering_sentence_is_among_the_first_three(e5_corpus_index: Path, question: str, fact: str) -> None:
-    settings = make_settings(embedder="e5", index_dir=e5_corpus_index)
+    settings = make_settings(embedding__backend="e5", index_dir=e5_corpus_index)
     reader = IndexReader(settings)
     ranker = EvidenceRanker(reader, settings)
     vector = E5Embedder().embed_query(question)

@@ -1,7 +1,7 @@
 """Generation on a separate server: llama.cpp's own OpenAI-compatible server, the API under uvicorn with 2 workers.
 
 The setup of an authority that runs its model apart (vLLM, the Albert API, llama.cpp's server):
-CUABOT_GENERATOR=openai and CUABOT_OPENAI_BASE_URL, nothing else changed. Both servers are real
+CUABOT_GENERATION__BACKEND=openai and CUABOT_GENERATION__BASE_URL, nothing else changed. Both servers are real
 processes on 127.0.0.1; the API reads the shipped corpus indexed with e5.
 """
 
@@ -45,9 +45,9 @@ def api(llama_server: str, e5_corpus_index: Path, tmp_path_factory: pytest.TempP
     env = served_api_env(
         root,
         e5_corpus_index,
-        CUABOT_GENERATOR="openai",
-        CUABOT_OPENAI_BASE_URL=llama_server,
-        CUABOT_LLM_TIMEOUT_S="120",
+        CUABOT_GENERATION__BACKEND="openai",
+        CUABOT_GENERATION__BASE_URL=llama_server,
+        CUABOT_GENERATION__TIMEOUT_S="120",
     )
     port = free_port()
     with served(uvicorn_command(port, workers=2), port, env, ready_timeout_s=300) as url:

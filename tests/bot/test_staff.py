@@ -30,7 +30,7 @@ REINDEX_TIMEOUT_S = 120.0
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> Iterator[dict[str, Any]]:
-    settings = staff_settings(tmp_path_factory.mktemp("staff"), e5_corpus_index, upload_max_bytes=64_000)
+    settings = staff_settings(tmp_path_factory.mktemp("staff"), e5_corpus_index, api__upload_max_bytes=64_000)
     service = make_service(settings, embedder=SlowDocumentEmbedder())
     with live_server(create_api(service, settings)) as url, httpx.Client(base_url=url, timeout=60) as client:
         yield {"client": client, "settings": settings, "url": url}

@@ -37,13 +37,13 @@ def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_unreachable_openai_server_degrades_health_and_answers_with_evidence(small_index: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/v1"
     settings = make_settings(
-        embedder="e5",
+        embedding__backend="e5",
         index_dir=small_index,
         feedback_db=small_index.parent / "fb.sqlite3",
-        generator="openai",
-        openai_base_url=url,
-        min_evidence_score=0.0,
-        min_question_coverage=0.0,
+        generation__backend="openai",
+        generation__base_url=url,
+        answerability__min_evidence_score=0.0,
+        answerability__min_question_coverage=0.0,
     )
     generator = build_generator(settings, fixed_prefix(settings.authority))
     service = make_service(settings, generator=generator)
@@ -81,7 +81,7 @@ def test_corrupt_model_stops_start_with_the_file_and_the_fix(tmp_path: Path) -> 
     models.mkdir(parents=True)
     (models / f"{QWEN_CODER_GGUF.name}.verified").write_text("ok")
     (models / QWEN_CODER_GGUF.assembled_name).write_bytes(b"GGUF truncated")
-    result = serve_with_cache(tmp_path / "cache", tmp_path, CUABOT_EMBEDDER="e5")
+    result = serve_with_cache(tmp_path / "cache", tmp_path, CUABOT_EMBEDDING__BACKEND="e5")
     output = result.stdout + result.stderr
     assert result.returncode == 2 and "modèle corrompu" in output
     assert str(models / QWEN_CODER_GGUF.assembled_name) in output and "cuabot models install" in output

@@ -58,7 +58,7 @@ ACCESS_ARGS = ("127.0.0.1:40000", "GET", f"/api/health?courriel={EMAIL}&tel={PHO
 
 
 def test_json_access_line_has_request_fields(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(make_settings(log_json=True))
+    configure_logging(make_settings(privacy__log_json=True))
     _access(ACCESS_ARGS)
     out, err = capsys.readouterr()
     (line,) = _json_lines(out)
@@ -70,7 +70,7 @@ def test_json_access_line_has_request_fields(restore_logging: None, capsys: pyte
 
 
 def test_text_access_line_is_written_and_masked(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging(make_settings(log_json=False))
+    configure_logging(make_settings(privacy__log_json=False))
     _access(ACCESS_ARGS)
     out, err = capsys.readouterr()
     assert 'uvicorn.access: 127.0.0.0 - "GET /api/health?courriel=[courriel]&tel=[téléphone] HTTP/1.1" 200 OK' in out
@@ -81,7 +81,7 @@ def test_text_access_line_is_written_and_masked(restore_logging: None, capsys: p
 def test_exception_traceback_is_masked(
     restore_logging: None, capsys: pytest.CaptureFixture[str], log_json: bool
 ) -> None:
-    configure_logging(make_settings(log_json=log_json))
+    configure_logging(make_settings(privacy__log_json=log_json))
     try:
         raise RuntimeError(f"échec pour {EMAIL}, {PHONE}, {NIR}, {IBAN}, {STREET}")
     except RuntimeError:
@@ -140,7 +140,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=log_config)
 def served_logs(tmp_path: Path, e5_corpus_index: Path) -> Iterator[tuple[str, Path, Path]]:
     """The API (mock generator, e5 index) served on a free port; yields its URL, stdout and stderr files."""
     port = _free_port()
-    env = {**os.environ, **served_api_env(tmp_path, e5_corpus_index, CUABOT_LOG_JSON="true")}
+    env = {**os.environ, **served_api_env(tmp_path, e5_corpus_index, CUABOT_PRIVACY__LOG_JSON="true")}
     stdout, stderr = tmp_path / "stdout.log", tmp_path / "stderr.log"
     command = [sys.executable, "-c", SERVER, str(port), f"échec pour {EMAIL}, {PHONE}, {NIR}, {IBAN}, {STREET}"]
     with stdout.open("wb") as out, stderr.open("wb") as err:

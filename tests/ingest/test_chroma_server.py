@@ -1,4 +1,4 @@
-"""The index on a real Chroma server (`chroma run`, as a deployment with CUABOT_CHROMA_URL would use it).
+"""The index on a real Chroma server (`chroma run`, as a deployment with CUABOT_STORE__CHROMA_URL would use it).
 
 The shipped corpus is indexed with e5 through the server; the questions of tests/bot/test_retrieval.py
 must then find the same passages and evidence as on the embedded store. The e5 vectors are taken
@@ -84,7 +84,7 @@ class KnownVectorsEmbedder(E5Embedder):
     """e5, answering from the vectors an embedded e5 index of the same corpus already holds."""
 
     def __init__(self, index_dir: Path) -> None:
-        reader = IndexReader(make_settings(embedder="e5", index_dir=index_dir))
+        reader = IndexReader(make_settings(embedding__backend="e5", index_dir=index_dir))
         vectors = reader.store.vectors(reader.collection, [c.chunk_id for c in reader.chunks])
         self.known = {c.embedded_text(): vectors[c.chunk_id] for c in reader.chunks}
         self.known.update((s.context, v) for s, v in zip(reader.sentences, reader.sentence_vectors, strict=True))
@@ -100,8 +100,8 @@ class KnownVectorsEmbedder(E5Embedder):
 def server_settings(chroma_url: str, e5_corpus_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     index_dir = tmp_path_factory.mktemp("server-index") / "index"
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("CUABOT_CHROMA_URL", chroma_url)
-        settings = make_settings(embedder="e5", index_dir=index_dir)
+        env.setenv("CUABOT_STORE__CHROMA_URL", chroma_url)
+        settings = make_settings(embedding__backend="e5", index_dir=index_dir)
     embedder = KnownVectorsEmbedder(e5_corpus_index)
     report = build_index(settings, REPO_ROOT / "corpus", lambda _s: embedder)
     assert len(report.added) == 5 and not report.skipped
@@ -122,7 +122,9 @@ def _evidence(settings: Settings, question: str) -> tuple[list[str], list[str], 
     ranker = EvidenceRanker(reader, settings)
     vector = E5Embedder().embed_query(question)
     passages = Retriever(reader, settings).search(question, vector)
-    evidence = ranker.rank(ranker.terms(read_question(question, [], settings.follow_up_max_words)), vector, passages)
+    evidence = ranker.rank(
+        ranker.terms(read_question(question, [], settings.retrieval.follow_up_max_words)), vector, passages
+    )
     return (
         [c.chunk_id for c, _ in reader.dense(vector, 10)],
         [p.chunk.chunk_id for p in passages],
@@ -142,7 +144,7 @@ def test_retrieval_through_the_server_matches_the_embedded_store(
     server_settings: Settings, e5_corpus_index: Path, question: str
 ) -> None:
     """The questions of tests/bot/test_retrieval.py: same passages and evidence, whichever store holds the vectors."""
-    embedded = make_settings(embedder="e5", index_dir=e5_corpus_index)
+    embedded = make_settings(embedding__backend="e5", index_dir=e5_corpus_index)
     dense, passages, evidence = _evidence(server_settings, question)
     assert len(dense) == 10 and len(evidence) == 3
     assert (dense, passages, evidence) == _evidence(embedded, question)

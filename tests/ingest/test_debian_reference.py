@@ -84,7 +84,7 @@ def excerpt_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         writer.add_page(page)
     writer.write(folder / "debian-chapitre-1.pdf")
     index_dir = folder.parent / "index"
-    settings = make_settings(embedder="e5", index_dir=index_dir)
+    settings = make_settings(embedding__backend="e5", index_dir=index_dir)
     report = build_index(settings, folder, lambda _s: E5Embedder())
     assert report.added == ["debian-chapitre-1.pdf"]
     return settings

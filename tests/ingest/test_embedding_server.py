@@ -4,7 +4,7 @@
   batching, prefixes, retries on 429/5xx with back-off and Retry-After, refusals and garbage answers,
   through the real client and real sockets. Fast.
 - llama.cpp's own server (`python -m llama_cpp.server --embedding true`) with the Qwen GGUF of the model
-  cache, mean-pooled: the vectors, a build with `embedder=openai` that records the embedder's identity,
+  cache, mean-pooled: the vectors, a build with `embedding.backend=openai` that records the embedder's identity,
   and `cuabot ask` / `cuabot serve` refusing an index built by another embedder. Slow (a real model);
   skipped, with the reason, when the GGUF is not in the cache.
 """
@@ -36,6 +36,7 @@ from ingest.build import build_index, index_signature
 from ingest.remote_embeddings import EmbeddingServerError, RemoteConfig, RemoteEmbedder, retry_after_seconds
 from ingest.store import IndexReader, embedder_mismatch, read_pointer
 from tests.fixtures.doubles import build_small_index
+from tests.fixtures.factories import make_settings
 
 CUABOT = Path(sys.executable).parent / "cuabot"
 MODEL_NAME = "qwen-embed"
@@ -169,16 +170,16 @@ def test_a_server_too_slow_is_tried_again_then_a_french_error(scripted: Scripted
     assert len(scripted.requests) == 2
 
     scripted.then(200, delay_s=1.0).then(200, delay_s=1.0)
-    with pytest.raises(EmbeddingServerError, match=r"2 tentative\(s\) : pas de réponse en 0.3 s .*EMBED_TIMEOUT_S"):
+    with pytest.raises(EmbeddingServerError, match=r"2 tentative\(s\) : pas de réponse en 0.3 s .*EMBEDDING__TIMEOUT_S"):
         remote(scripted.url, timeout_s=0.3, max_attempts=2).embed_query("x")
 
 
 def test_refusals_are_not_retried_and_name_the_setting(scripted: Scripted) -> None:
     scripted.then(401, '{"error": {"message": "invalid api key"}}')
-    with pytest.raises(EmbeddingServerError, match=r"refuse la requête \(HTTP 401 : invalid api key\).*EMBED_API_KEY"):
+    with pytest.raises(EmbeddingServerError, match=r"refuse la requête \(HTTP 401 : invalid api key\).*EMBEDDING__API_KEY"):
         remote(scripted.url).embed_query("x")
     scripted.then(404, "Not Found")
-    with pytest.raises(EmbeddingServerError, match=r"HTTP 404.*CUABOT_EMBED_URL"):
+    with pytest.raises(EmbeddingServerError, match=r"HTTP 404.*CUABOT_EMBEDDING__URL"):
         remote(scripted.url).embed_query("x")
     assert len(scripted.requests) == 2
 
@@ -225,16 +226,14 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 
 
 def test_settings_need_the_url_and_the_model() -> None:
-    with pytest.raises(ValidationError, match="CUABOT_EMBED_URL .* et CUABOT_EMBED_MODEL .* sont requis"):
-        Settings(embedder="openai", embed_url="http://127.0.0.1:1", _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="CUABOT_EMBEDDING__URL .* et CUABOT_EMBEDDING__MODEL .* sont requis"):
+        make_settings(embedding__backend="openai", embedding__url="http://127.0.0.1:1")
 
 
 def test_the_startup_check_compares_the_index_embedder(tmp_path: Path) -> None:
     index = build_small_index(tmp_path)
-    e5 = Settings(embedder="e5", index_dir=index, _env_file=None)  # type: ignore[call-arg]
-    remote_settings = e5.model_copy(
-        update={"embedder": "openai", "embed_url": "http://127.0.0.1:1", "embed_model": "x"}
-    )
+    e5 = make_settings(embedding__backend="e5", index_dir=index)
+    remote_settings = e5.changed(embedding__backend="openai", embedding__url="http://127.0.0.1:1", embedding__model="x")
     assert embedder_mismatch(e5) is None
     problem = embedder_mismatch(remote_settings)
     assert problem is not None
@@ -254,7 +253,7 @@ def _die_with_parent() -> None:
 @pytest.fixture(scope="module")
 def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama.cpp's OpenAI-compatible server in embedding mode on a free loopback port, always stopped."""
-    models_dir = Settings(_env_file=None).models_dir  # type: ignore[call-arg]
+    models_dir = make_settings().models_dir
     if not is_installed(QWEN_CODER_GGUF, models_dir):
         pytest.skip(f"{QWEN_CODER_GGUF.assembled_name} absent de {models_dir} : lancez « cuabot models install »")
     port = free_port()
@@ -293,13 +292,8 @@ def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def openai_settings(url: str, index_dir: Path, **overrides: Any) -> Settings:
-    return Settings(
-        embedder="openai",
-        embed_url=url,
-        embed_model=MODEL_NAME,
-        index_dir=index_dir,
-        _env_file=None,  # type: ignore[call-arg]
-        **overrides,
+    return make_settings(
+        embedding__backend="openai", embedding__url=url, embedding__model=MODEL_NAME, index_dir=index_dir, **overrides
     )
 
 
@@ -354,10 +348,10 @@ def test_a_build_with_the_server_records_its_identity_and_start_up_refuses_anoth
             "CUABOT_SETTINGS_FILE": str(tmp_path / "absent.env"),
             "CUABOT_INDEX_DIR": str(settings.index_dir),
             "CUABOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
-            "CUABOT_EMBEDDER": "openai",
-            "CUABOT_EMBED_URL": llama_url,
-            "CUABOT_EMBED_MODEL": MODEL_NAME,
-            "CUABOT_GENERATOR": "mock",
+            "CUABOT_EMBEDDING__BACKEND": "openai",
+            "CUABOT_EMBEDDING__URL": llama_url,
+            "CUABOT_EMBEDDING__MODEL": MODEL_NAME,
+            "CUABOT_GENERATION__BACKEND": "mock",
             "COLUMNS": "500",
             **env,
         }
@@ -367,7 +361,7 @@ def test_a_build_with_the_server_records_its_identity_and_start_up_refuses_anoth
     assert answered.returncode == 0, answered.stdout + answered.stderr
     assert "Page 0" in answered.stdout
 
-    other_model = cuabot("ask", "Quand ?", CUABOT_EMBED_MODEL="autre-modele")
+    other_model = cuabot("ask", "Quand ?", CUABOT_EMBEDDING__MODEL="autre-modele")
     assert other_model.returncode == 2, other_model.stdout + other_model.stderr
     assert (
         f"a été construit avec l'embedder « openai:{MODEL_NAME} » ; le service utilise « openai:autre-modele »"
@@ -375,7 +369,7 @@ def test_a_build_with_the_server_records_its_identity_and_start_up_refuses_anoth
     )
     assert "relancez « cuabot ingest »" in other_model.stdout
 
-    local = cuabot("serve", "--port", str(free_port()), CUABOT_EMBEDDER="e5")
+    local = cuabot("serve", "--port", str(free_port()), CUABOT_EMBEDDING__BACKEND="e5")
     assert local.returncode == 2, local.stdout + local.stderr
     assert f"« openai:{MODEL_NAME} » ; le service utilise « e5 »" in local.stdout
     assert "Assistant prêt" not in local.stdout

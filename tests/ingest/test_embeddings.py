@@ -19,8 +19,8 @@ TEXTS = [
 
 @pytest.mark.onnx
 def test_onnx_backend_gives_the_torch_vectors() -> None:
-    torch_embedder = build_embedder(make_settings(embedder="gemma", embed_backend="torch"))
-    onnx_embedder = build_embedder(make_settings(embedder="gemma", embed_backend="onnx"))
+    torch_embedder = build_embedder(make_settings(embedding__backend="gemma", embedding__runtime="torch"))
+    onnx_embedder = build_embedder(make_settings(embedding__backend="gemma", embedding__runtime="onnx"))
     documents = (torch_embedder.embed_documents(TEXTS) * onnx_embedder.embed_documents(TEXTS)).sum(axis=1)
     query = float(
         torch_embedder.embed_query("Quand a eu lieu le Numericamp ?")

@@ -80,7 +80,7 @@ def test_bad_files_are_skipped_with_a_reason_and_the_index_keeps_serving(e5_sett
     folder.mkdir()
     (folder / "encombrants.md").write_text(f"# Encombrants\n\n{FRENCH}\n", encoding="utf-8")
     (folder / "horaires.md").write_text("# Horaires\n\nLa médiathèque ouvre le samedi.\n", encoding="utf-8")
-    settings = e5_settings.model_copy(update={"max_document_bytes": 20_000})
+    settings = e5_settings.changed(ingestion__max_document_bytes=20_000)
     embedder = E5Embedder()
     build_index(settings, folder, lambda _s: embedder)
     pointer = read_pointer(settings.index_dir)

@@ -80,7 +80,7 @@ def _folder(tmp_path: Path) -> Path:
 
 
 def test_late_build_embeds_each_sentence_span_once_and_reports_progress(e5_settings: Settings, tmp_path: Path) -> None:
-    settings = e5_settings.model_copy(update={"sentence_vectors": "late"})
+    settings = e5_settings.changed(embedding__sentence_vectors="late")
     embedder, calls = SpanE5(), []
     report = build_index(settings, _folder(tmp_path), lambda _s: embedder, on_progress=lambda *a: calls.append(a))
     reader = IndexReader(settings)
@@ -100,7 +100,7 @@ def test_late_build_embeds_each_sentence_span_once_and_reports_progress(e5_setti
 
 
 def test_separate_build_embeds_contexts_on_their_own(e5_settings: Settings, tmp_path: Path) -> None:
-    settings = e5_settings.model_copy(update={"sentence_vectors": "separate"})
+    settings = e5_settings.changed(embedding__sentence_vectors="separate")
     embedder = SpanE5()
     report = build_index(settings, _folder(tmp_path), lambda _s: embedder)
     reader = IndexReader(settings)
@@ -109,7 +109,7 @@ def test_separate_build_embeds_contexts_on_their_own(e5_settings: Settings, tmp_
 
 
 def test_unchanged_chunks_keep_their_late_vectors(e5_settings: Settings, tmp_path: Path) -> None:
-    settings = e5_settings.model_copy(update={"sentence_vectors": "late"})
+    settings = e5_settings.changed(embedding__sentence_vectors="late")
     folder = _folder(tmp_path)
     build_index(settings, folder, lambda _s: SpanE5())
     before = IndexReader(settings)

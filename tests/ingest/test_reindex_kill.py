@@ -36,7 +36,7 @@ def snapshot(index: Path) -> dict[str, str]:
 
 
 def ingest(corpus: Path, index: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "CUABOT_EMBEDDER": "e5", "CUABOT_INDEX_DIR": str(index), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "CUABOT_EMBEDDING__BACKEND": "e5", "CUABOT_INDEX_DIR": str(index), "HF_HUB_OFFLINE": "1"}
     env["CUABOT_SETTINGS_FILE"] = str(index.parent / "absent.env")
     return subprocess.Popen(
         [str(CUABOT), "ingest", str(corpus)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -66,7 +66,7 @@ def test_sigkill_during_reindex_keeps_the_served_generation(tmp_path: Path) -> N
     kill_while_writing(ingest(corpus, index), index, before)
 
     assert snapshot(index) == served
-    settings = make_settings(embedder="e5", index_dir=index, min_evidence_score=0.0)
+    settings = make_settings(embedding__backend="e5", index_dir=index, answerability__min_evidence_score=0.0)
     answer = QuestionService(settings, E5Embedder(), MockGenerator(), IndexReader(settings)).ask(
         "Quand la déchetterie de Dainville est-elle ouverte ?"
     )

@@ -26,7 +26,7 @@ class LossyStore:
 
 
 def _settings(index_dir: Path, **overrides: object) -> Settings:
-    return make_settings(embedder="e5", index_dir=index_dir, **overrides)
+    return make_settings(embedding__backend="e5", index_dir=index_dir, **overrides)
 
 
 def _brute_force(reader: IndexReader, vector: np.ndarray, k: int) -> list[str]:
@@ -53,6 +53,6 @@ def test_document_filter_keeps_only_that_document(e5_corpus_index: Path) -> None
 
 
 def test_large_index_uses_the_approximate_index(e5_corpus_index: Path) -> None:
-    settings = _settings(e5_corpus_index, exact_search_max_passages=10)
+    settings = _settings(e5_corpus_index, store__exact_search_max_passages=10)
     reader = IndexReader(settings, LossyStore(ChromaStore.from_settings(settings)))
     assert reader.dense(E5Embedder().embed_query(QUESTION), 5) == []

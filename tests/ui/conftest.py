@@ -39,7 +39,7 @@ def ui_settings(tmp_dir: Path, **overrides: Any) -> Settings:
     return make_settings(
         feedback_db=tmp_dir / "feedback.sqlite3",
         analytics_db=tmp_dir / "analytics.sqlite3",
-        store_questions=False,
+        privacy__store_questions=False,
         **overrides,
     )
 

@@ -29,7 +29,7 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def admin_url(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> Iterator[str]:
-    settings = staff_settings(tmp_path_factory.mktemp("admin-page"), e5_corpus_index, analytics_enabled=True)
+    settings = staff_settings(tmp_path_factory.mktemp("admin-page"), e5_corpus_index, privacy__analytics_enabled=True)
     service = make_service(settings, embedder=SlowDocumentEmbedder())
     with live_server(create_api(service, settings)) as url:
         yield url

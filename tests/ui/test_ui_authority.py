@@ -78,7 +78,7 @@ def test_helpdesk_title_heading_and_answers_name_the_authority(client: TestClien
     page = helpdesk.build_helpdesk(
         StubService(),
         Admission(settings),
-        QuestionBudget(settings.ask_rate_limit),
+        QuestionBudget(settings.admission.rate_limit),
         FeedbackStore(settings.feedback_db, False),
         settings,
     )

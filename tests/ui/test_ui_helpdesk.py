@@ -126,7 +126,7 @@ def test_build_helpdesk_builds_blocks(tmp_path: Path) -> None:
     page = helpdesk.build_helpdesk(
         StubService(),
         Admission(settings),
-        QuestionBudget(settings.ask_rate_limit),
+        QuestionBudget(settings.admission.rate_limit),
         FeedbackStore(settings.feedback_db, False),
         settings,
     )

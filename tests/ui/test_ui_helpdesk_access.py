@@ -1,4 +1,4 @@
-"""The helpdesk asks conseillers for a login once CUABOT_HELPDESK_PASSWORD is set."""
+"""The helpdesk asks conseillers for a login once CUABOT_ACCESS__HELPDESK_PASSWORD is set."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_helpdesk_without_password_is_open(tmp_path: Path) -> None:
 
 
 def test_helpdesk_with_password_needs_login(tmp_path: Path) -> None:
-    client = _client(tmp_path, helpdesk_password=PASSWORD)
+    client = _client(tmp_path, access__helpdesk_password=PASSWORD)
     assert client.get("/helpdesk/config").status_code == 401
     wrong = client.post("/helpdesk/login", data={"username": "conseiller", "password": "faux"})
     assert wrong.status_code == 400
@@ -35,6 +35,6 @@ def test_helpdesk_with_password_needs_login(tmp_path: Path) -> None:
 
 
 def test_resident_pages_stay_open_when_helpdesk_is_locked(tmp_path: Path) -> None:
-    client = _client(tmp_path, helpdesk_password=PASSWORD)
+    client = _client(tmp_path, access__helpdesk_password=PASSWORD)
     assert client.get("/").status_code == 200
     assert client.get("/widget/widget.js").status_code == 200

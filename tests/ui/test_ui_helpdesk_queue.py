@@ -49,17 +49,17 @@ class HeldGenerator:
 @pytest.fixture
 def app_with_one_slot(tmp_path: Path) -> Iterator[dict[str, Any]]:
     settings = make_settings(
-        embedder="e5",
+        embedding__backend="e5",
         index_dir=build_small_index(tmp_path),
         feedback_db=tmp_path / "fb.sqlite3",
         analytics_db=tmp_path / "analytics.sqlite3",
-        analytics_enabled=True,
-        min_evidence_score=0.0,
-        min_question_coverage=0.0,
-        strong_evidence_score=0.0,  # a busy model gives the evidence alone, never a refusal
-        generator_slots=1,
-        generator_queue_size=1,
-        generator_queue_wait_s=3.0,
+        privacy__analytics_enabled=True,
+        answerability__min_evidence_score=0.0,
+        answerability__min_question_coverage=0.0,
+        answerability__strong_evidence_score=0.0,  # a busy model gives the evidence alone, never a refusal
+        admission__slots=1,
+        admission__queue_size=1,
+        admission__queue_wait_s=3.0,
     )
     generator = HeldGenerator()
     app = create_app(make_service(settings, generator=generator), settings)

@@ -77,7 +77,7 @@ def _ask(page: Page, question: str) -> None:
 
 def _feedback_rows(settings: Any, tmp_path: Path) -> list[dict[str, str]]:
     dest = tmp_path / "feedback.csv"
-    FeedbackStore(settings.feedback_db, settings.store_questions).export_csv(dest)
+    FeedbackStore(settings.feedback_db, settings.privacy.store_questions).export_csv(dest)
     with dest.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 

@@ -198,7 +198,7 @@
     const intro = document.createElement("p");
     intro.textContent = a.enabled
       ? a.questions + " question(s) sur les " + a.retention_days + " derniers jours (sujets masqués, aucune question conservée)."
-      : "Statistiques désactivées (CUABOT_ANALYTICS_ENABLED=false) : aucune question n'est comptée.";
+      : "Statistiques désactivées (CUABOT_PRIVACY__ANALYTICS_ENABLED=false) : aucune question n'est comptée.";
     box.appendChild(intro);
     if (!a.questions) return;
     const figures = [["Latence médiane", seconds(a.latency_p50_s)], ["Latence p95", seconds(a.latency_p95_s)]];

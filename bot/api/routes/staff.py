@@ -191,7 +191,7 @@ def check_readable(data: bytes, suffix: str, folder: Path, settings: Settings) -
     try:
         units = load_file(staged)
         share = overlong_token_share("\n".join(u.page_content for u in units))
-        if unreadable := unreadable_reason(share, settings.garbled_token_share):
+        if unreadable := unreadable_reason(share, settings.ingestion.garbled_token_share):
             raise UnreadableFile(unreadable)
     except UnreadableFile as exc:
         staged.unlink(missing_ok=True)
@@ -279,7 +279,7 @@ def read_document_upload(
     date: Annotated[str, Form(max_length=40)] = "",
 ) -> DocumentUpload:
     """The file read within the size limit (413, or 422 when empty) and typed from its content (415)."""
-    data = read_upload(file, settings.upload_max_bytes)
+    data = read_upload(file, settings.api.upload_max_bytes)
     filename = file.filename or ""
     return DocumentUpload(data, sniff_suffix(data, filename), filename, title, publisher, date)
 
@@ -381,7 +381,9 @@ def reindex_status(job: ReindexJobDep) -> ReindexStatus:
 def analytics(store: AnalyticsStoreDep, settings: SettingsDep) -> AnalyticsSummary:
     """Questions per day, refusal and evidence-only rates, latency, most frequent unanswered topics."""
     rows = store.rows() if store else []
-    return analytics_summary(summarise(rows, settings.analytics_enabled, settings.analytics_retention_days))
+    return analytics_summary(
+        summarise(rows, settings.privacy.analytics_enabled, settings.privacy.analytics_retention_days)
+    )
 
 
 @router.get("/analytics.csv", response_class=Response)
