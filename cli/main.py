@@ -316,7 +316,9 @@ def main() -> None:
 
     if unknown := unknown_variables():
         console.print(f"[red]Réglages inconnus[/] : {', '.join(unknown)}")
-        console.print("Les réglages sont rangés par sections (CUABOT_GENERATION__BACKEND…) : voir docs/configuration.md.")
+        console.print(
+            "Les réglages sont rangés par sections (CUABOT_GENERATION__BACKEND…) : voir docs/configuration.md."
+        )
         raise SystemExit(2)
     # Invalid settings leave the help generic; a command reading them says what is wrong
     with contextlib.suppress(ValidationError):

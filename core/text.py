@@ -28,6 +28,7 @@ FUNCTION_LEMMAS = {
 }  # fmt: skip
 _THOUSANDS = re.compile(r"(?<![\d,])\d{1,3}(?:[ \u00a0\u202f.]\d{3})+(?![\d])")
 _NUMBER = re.compile(r"\d+(?:,\d+)?")
+_GLUED_DIGITS = re.compile(r"[^\W\d_]+\d+")
 # A date some PDFs typeset as four spaced pairs of digits: "16 04 20 24" for 16/04/2024
 _SPACED_DATE = re.compile(r"(?<!\d)(?<!\d )(\d{2}) (\d{2}) (19|20) (\d{2})(?!\d)(?! \d)")
 _NEGATION = re.compile(
@@ -159,7 +160,17 @@ def union(analyses: list[Analysis]) -> Analysis:
 
 def numbers_in(text: str) -> frozenset[str]:
     """Numbers written in digits or French words, normalised ("200.000" and "200 000" -> "200000")."""
-    text = fold_number_words(text)
+    return _digit_numbers(fold_number_words(text))
+
+
+def stated_numbers(question: str) -> frozenset[str]:
+    """The numbers a question states in digits ("en 2024", "Debian 12"), which its evidence must hold: not a
+    count in words ("les trois défis": the documents list them without the figure), nor a digit glued to a
+    unit or a name ("m3", "mp3")."""
+    return _digit_numbers(_GLUED_DIGITS.sub(" ", question))
+
+
+def _digit_numbers(text: str) -> frozenset[str]:
     found = {part for match in _SPACED_DATE.finditer(text) for part in _date_parts(match)}
     text = _SPACED_DATE.sub(" ", text)
     found |= {re.sub(r"\D", "", m) for m in _THOUSANDS.findall(text)}

@@ -130,6 +130,8 @@ class Question:
     analysis: Analysis
     query_analysis: Analysis
     kind: AnswerKind | None = None
+    # Numbers the question states in digits: the evidence must hold them (core.text.stated_numbers)
+    stated_numbers: frozenset[str] = frozenset()
 
 
 @dataclass

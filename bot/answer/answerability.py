@@ -41,7 +41,7 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
         )
     shown = evidence[: settings.evidence.shown]
     numbers = frozenset().union(*(e.sentence.numbers for e in shown))
-    if missing := question.analysis.numbers - numbers:
+    if missing := question.stated_numbers - numbers:
         return Decision(Outcome.REFUSE, f"nombre de la question absent des preuves : {', '.join(sorted(missing))}")
     if question.kind is AnswerKind.NUMBER and not any(terms.answered_kind(e.sentence) for e in shown):
         return Decision(Outcome.REFUSE, "la question demande un nombre ou une date, les preuves n'en donnent aucun")

@@ -32,7 +32,7 @@ from bot.answer.verification import has_citation, parse_draft, verify
 from core.injection import looks_like_injection
 from core.privacy import mask_personal_data
 from core.settings import Settings, get_settings
-from core.text import AnswerKind, analyse, expected_answer_kind, fold
+from core.text import AnswerKind, analyse, expected_answer_kind, fold, stated_numbers
 from core.types import Answer, DocumentInfo, Evidence, IndexedDocument, Outcome, Passage, Question, Turn
 from ingest.embeddings import Embedder, get_embedder
 from ingest.store import POINTER, IndexReader
@@ -70,7 +70,7 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
     """The question analysed once; a short follow-up ("et en 2025 ?") is searched with the previous question."""
     previous = [t.content for t in history if t.role == "user"]
     query = f"{previous[-1]} {text}" if previous and len(text.split()) <= follow_up_max_words else text
-    return Question(text, query, analyse(text), analyse(query), expected_answer_kind(text))
+    return Question(text, query, analyse(text), analyse(query), expected_answer_kind(text), stated_numbers(text))
 
 
 def unphrased(answer: Answer, reason: str) -> Answer:

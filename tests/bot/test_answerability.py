@@ -45,3 +45,15 @@ def test_weak_evidence_is_refused_rather_than_shown_alone() -> None:
     assert without_phrasing(False, "le modèle n'a pas répondu").outcome is Outcome.REFUSE
     assert without_phrasing(True, "le modèle n'a pas répondu").outcome is Outcome.EVIDENCE_ONLY
 
+
+def test_a_number_the_question_states_in_digits_must_be_in_the_evidence() -> None:
+    text = "Le Numericamp 2023 a réuni 450 visiteurs à Artois Expo."
+    assert decision("Combien de visiteurs au Numericamp 2024 ?", text, dense=0.7) is Outcome.REFUSE
+    assert decision("Combien de visiteurs au Numericamp 2023 ?", text, dense=0.7) is Outcome.ANSWER
+
+
+def test_a_count_in_words_or_a_unit_digit_is_not_required_in_the_evidence() -> None:
+    challenges = "Ethik-IA voit pour les élus des défis : la confiance, la transparence et la formation des agents."
+    assert decision("Quels sont les trois défis pour les élus selon Ethik-IA ?", challenges, 0.6) is Outcome.ANSWER
+    water = "Grâce à l'IA, Nevers Agglomération a économisé 200.000 m³ d'eau sur l'année."
+    assert decision("Combien de m3 d'eau Nevers Agglomération a économisé ?", water, 0.6) is Outcome.ANSWER

@@ -170,13 +170,17 @@ def test_a_server_too_slow_is_tried_again_then_a_french_error(scripted: Scripted
     assert len(scripted.requests) == 2
 
     scripted.then(200, delay_s=1.0).then(200, delay_s=1.0)
-    with pytest.raises(EmbeddingServerError, match=r"2 tentative\(s\) : pas de réponse en 0.3 s .*EMBEDDING__TIMEOUT_S"):
+    with pytest.raises(
+        EmbeddingServerError, match=r"2 tentative\(s\) : pas de réponse en 0.3 s .*EMBEDDING__TIMEOUT_S"
+    ):
         remote(scripted.url, timeout_s=0.3, max_attempts=2).embed_query("x")
 
 
 def test_refusals_are_not_retried_and_name_the_setting(scripted: Scripted) -> None:
     scripted.then(401, '{"error": {"message": "invalid api key"}}')
-    with pytest.raises(EmbeddingServerError, match=r"refuse la requête \(HTTP 401 : invalid api key\).*EMBEDDING__API_KEY"):
+    with pytest.raises(
+        EmbeddingServerError, match=r"refuse la requête \(HTTP 401 : invalid api key\).*EMBEDDING__API_KEY"
+    ):
         remote(scripted.url).embed_query("x")
     scripted.then(404, "Not Found")
     with pytest.raises(EmbeddingServerError, match=r"HTTP 404.*CUABOT_EMBEDDING__URL"):
