@@ -181,6 +181,12 @@ class Settings(BaseSettings):
     log_json: bool = True
     feedback_retention_days: int = Field(default=90, ge=1, le=3650)
 
+    # Staff page: estimated indexing time (ingest/estimate.py). The pace assumed until a build has measured this
+    # installation's (passages analysed and embedded per second; EmbeddingGemma on a loaded 2-core machine did
+    # 0.2-0.5 for a whole build, docs/benchmarks.md), and the estimate past which staff confirm an indexing
+    estimate_default_passages_per_s: float = Field(default=0.25, gt=0)
+    reindex_confirm_above_s: float = Field(default=120.0, gt=0)
+
     @field_validator("ask_rate_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
