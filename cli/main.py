@@ -39,6 +39,7 @@ def ingest(
 ) -> None:
     """Index a folder of PDF, HTML, Markdown and text files (incremental, atomic)."""
     from ingest.build import build_index
+    from ingest.estimate import count, rate_text
 
     report = build_index(get_settings(), folder)
     table = Table(title="Indexation", show_header=False)
@@ -68,6 +69,9 @@ def ingest(
     for name, reason in report.skipped:
         style = "red" if name in garbled else "yellow"
         console.print(f"[{style}]Ignoré[/] {name} : {reason}")
+    duration = f"{report.seconds:.1f}".replace(".", ",")
+    computed = count(report.embedded_chunks, "passage", "calculé")
+    console.print(f"Indexation terminée en {duration} s : {computed}, {rate_text(report.passages_per_s)}.")
 
 
 def _ensure_index() -> None:

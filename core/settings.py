@@ -94,6 +94,10 @@ class Ingestion(BaseModel):
     # Sentences (evidence units): a shorter sentence is read with the following ones, up to the maximum
     sentence_context_chars: int = Field(default=60, ge=0)
     quote_max_chars: int = Field(default=320, ge=40)
+    # The pace assumed by the staff page's estimates until a build has measured this installation's (passages
+    # analysed and embedded per second; EmbeddingGemma on a loaded 2-core machine did 0.2-0.5 for a whole build,
+    # docs/benchmarks.md). See ingest/estimate.py.
+    estimate_default_passages_per_s: float = Field(default=0.25, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Ingestion:
@@ -214,6 +218,8 @@ class Api(BaseModel):
     cors_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     helpdesk_history_size: int = Field(default=10, ge=1)
+    # An indexing estimated longer than this asks the staff member to confirm before it starts
+    reindex_confirm_above_s: float = Field(default=120.0, gt=0)
 
 
 class Access(BaseModel):

@@ -34,6 +34,7 @@ from ingest.corpus import (
     unreadable_reason,
 )
 from ingest.embeddings import Embedder, get_embedder
+from ingest.estimate import record_pace
 from ingest.loaders import UnreadableFile, load_file
 from ingest.store import (
     POINTER,
@@ -82,6 +83,9 @@ class BuildReport:
     seconds: float = 0.0
     # Passages embedded per second of the whole build (reading, analysis, embeddings, writes)
     passages_per_s: float = 0.0
+    # Passages analysed and embedded, and their pace: what staff see, what estimates use (ingest/estimate.py)
+    analysed_passages: int = 0
+    analysed_per_s: float = 0.0
     # How this build's new sentence vectors were computed: "late" or "separate" (ingest/vectors.py)
     sentence_vectors: str = ""
     # Where the time went, in seconds: read (files, extraction, chunking), model (loading the embedder),
@@ -198,6 +202,7 @@ def build_index(
     if report.changed or previous.collection is None:
         _write_generation(settings, store, plan, embedder_factory, on_progress)
         report.embedded_chunks = len(plan.to_embed)
+        record_pace(settings, report.analysed_passages, report.analysed_per_s)
     elif plan.files != previous.files:
         _refresh_fingerprints(settings, plan.files)
     _remove_stale_generations(settings, store)
@@ -257,6 +262,7 @@ def _write_generation(
     vectors = compute_vectors(settings, all_chunks, fresh_ids, known, embedder, timings, on_progress)
     report.embedded_sentences, report.total_sentences = vectors.embedded_sentences, len(vectors.sentences)
     report.sentence_vectors = vectors.mode
+    report.analysed_passages, report.analysed_per_s = vectors.analysed, vectors.analysed_per_s
     with timed(timings, "store"):
         if to_embed:
             passages = np.vstack([vectors.passages[c.chunk_id] for c in to_embed])

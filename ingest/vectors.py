@@ -15,7 +15,8 @@ An embedder without `embed_with_spans` (e5, a server) always takes the separate 
 Passages are handled in groups of `embedding.batch_size`, shortest first (little padding): each group's
 sentences are cut and analysed (spaCy), then embedded, then `on_progress(done, total, rate, eta_s)`
 is called: passages done out of those this build computes, passages per second since the first
-group began, and the seconds left (from the characters left, since groups grow longer).
+group began, and the seconds left (from the characters left, since groups grow longer). It is first
+called before any group, with done, rate and seconds left at 0: the total is known, the pace not yet.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Vectors:
     sentence_vectors: np.ndarray  # row i belongs to sentences[i]
     embedded_sentences: int  # sentence vectors computed in this build
     mode: str  # "late" or "separate", as this build ran
+    analysed: int  # passages cut, analysed and embedded in this build (fresh, or without sentences before)
+    analysed_per_s: float  # their pace, passages per second (0 when none)
 
 
 @contextmanager
@@ -69,7 +72,7 @@ class Pace:
     """Passages per second and seconds left, from the passages and characters done so far."""
 
     def __init__(self, chunks: list[Chunk]) -> None:
-        self.total, self.done = len(chunks), 0
+        self.total, self.done, self.rate = len(chunks), 0, 0.0
         self._chars_total, self._chars_done = sum(len(c.text) for c in chunks), 0
         self._started = time.perf_counter()
 
@@ -77,10 +80,10 @@ class Pace:
         self.done += len(group)
         self._chars_done += sum(len(c.text) for c in group)
         elapsed = max(time.perf_counter() - self._started, 1e-9)
-        rate = self.done / elapsed
+        self.rate = self.done / elapsed
         left = self._chars_total - self._chars_done
         eta = elapsed * left / self._chars_done if self._chars_done else 0.0
-        return rate, eta
+        return self.rate, eta
 
 
 def context_span(chunk: Chunk, sentence: Sentence) -> tuple[int, int] | None:
@@ -112,6 +115,8 @@ def compute_vectors(
     columns = (*Progress.get_default_columns()[:-1], TextColumn("{task.fields[pace]}"))
     with Progress(*columns) as progress:
         task = progress.add_task("Analyse et embeddings des passages", total=len(to_do), pace="")
+        if on_progress:
+            on_progress(0, pace.total, 0.0, 0.0)
         ordered = sorted(to_do, key=lambda c: len(c.embedded_text()))
         for start in range(0, len(ordered), settings.embedding.batch_size):
             group = ordered[start : start + settings.embedding.batch_size]
@@ -127,7 +132,7 @@ def compute_vectors(
         for s in sentences
     ]
     matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
-    return Vectors(job.passages, sentences, matrix, job.embedded, job.mode or _mode(settings))
+    return Vectors(job.passages, sentences, matrix, job.embedded, job.mode or _mode(settings), pace.done, pace.rate)
 
 
 def _mode(settings: Settings) -> str:

@@ -19,6 +19,7 @@ from bot.stores.feedback import Feedback
 from core.settings import Authority, Settings
 from core.types import Answer, Evidence, IndexedDocument, Outcome, Passage, Turn
 from ingest.build import BuildReport
+from ingest.estimate import Estimate
 
 # --- Contract to domain ----------------------------------------------------------------------
 
@@ -196,4 +197,16 @@ def reindex_report(report: BuildReport) -> schemas.ReindexReport:
         passages=report.total_chunks,
         embedded_passages=report.embedded_chunks,
         seconds=round(report.seconds, 2),
+    )
+
+
+def index_estimate(estimate: Estimate) -> schemas.IndexEstimate:
+    return schemas.IndexEstimate(
+        documents=estimate.documents,
+        passages=estimate.passages,
+        seconds=round(estimate.seconds, 1),
+        passages_per_s=round(estimate.passages_per_s, 3),
+        measured=estimate.measured,
+        long=estimate.long,
+        message=estimate.message,
     )

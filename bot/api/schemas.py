@@ -159,6 +159,20 @@ class StaffDocument(BaseModel):
     passages: int
     indexed_at: str | None
     status: Literal["indexed", "pending", "removed"]
+    # Answers to an upload only: how long indexing the file should take
+    estimate: IndexEstimate | None = None
+
+
+class IndexEstimate(BaseModel):
+    """How long indexing should take (ingest/estimate.py); past `long`, the staff page asks to confirm."""
+
+    documents: int
+    passages: int = Field(description="passages expected, from pages or characters")
+    seconds: float
+    passages_per_s: float
+    measured: bool = Field(description="the pace was measured on this installation, else the default setting")
+    long: bool
+    message: str
 
 
 class SkippedFile(BaseModel):
@@ -185,10 +199,15 @@ class ReindexReport(BaseModel):
 
 class ReindexStatus(BaseModel):
     state: Literal["idle", "running", "done", "failed"]
+    phase: Literal["", "reading", "passages", "writing"]
     stage: str
-    done: int
+    done: int = Field(description="files read, then one step for writing the new generation")
     total: int
-    embedded: int
+    passages_done: int
+    passages_total: int
+    passages_per_s: float | None = Field(description="null until the first passages are done")
+    eta_s: float | None = Field(description="seconds left, null until they can be estimated")
+    progress_text: str = Field(description="the progress in French, as the staff page shows it")
     started_at: str | None
     finished_at: str | None
     report: ReindexReport | None

@@ -101,7 +101,7 @@ def test_injection_in_the_question_or_the_history_is_refused_without_generation(
 
 
 def test_the_prompt_names_the_authority_of_the_settings(indexed: Settings) -> None:
-    settings = indexed.model_copy(update={"authority": indexed.authority.model_copy(update={"name": "Ville de Test"})})
+    settings = indexed.changed(authority__name="Ville de Test")
     service = make_service(settings, MockGenerator())
     assert "Ville de Test" in service.prefix[0]["content"] and "Arras" not in service.prefix[0]["content"]
 

@@ -157,6 +157,8 @@ def test_reindex_runs_aside_while_residents_keep_getting_answers(server: dict[st
     assert report["added"] == ["forum-ia-lambersart.html", "mediatheque-liseuses.md"]
     assert report["removed"] == ["forum-ia-lambersart.txt", "tribune-ia-revolution-industrielle.md"]
     assert status["done"] == status["total"] > 0 and any(t and d < t for d, t in progress)
+    assert status["passages_done"] == status["passages_total"] > 0 and status["passages_per_s"] > 0
+    assert status["eta_s"] == 0 and "passages calculés" in status["progress_text"]
     during = [a for a in answers if begun < a[0] < finished]
     assert during and all(code == 200 and outcome == "answer" for _, code, outcome in answers)
 

@@ -18,6 +18,7 @@ from ingest.build import build_index
 from ingest.embeddings import E5Embedder, GemmaEmbedder, SpanEmbedder
 from ingest.store import IndexReader
 from ingest.vectors import context_span
+from tests.fixtures.doubles import SpanE5
 
 PASSAGE = (
     "Le Numericamp s'est tenu le 16 avril 2024 à Artois Expo, à Arras.\n"
@@ -25,28 +26,6 @@ PASSAGE = (
     "Directeur général des services de la Communauté Urbaine d'Arras.\n"
     "Budget : 1,2 million d'euros pour le programme de transformation numérique."
 )
-
-
-class SpanE5(E5Embedder):
-    """e5 as a span embedder: each span is embedded on its own text (what the build hands over is checked)."""
-
-    def __init__(self) -> None:
-        self.spans: list[tuple[str, str]] = []  # (passage, the text of one span)
-        self.documents: list[str] = []
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        self.documents.extend(texts)
-        return super().embed_documents(texts)
-
-    def embed_with_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        pieces = [[text[start:end] for start, end in text_spans] for text, text_spans in zip(texts, spans, strict=True)]
-        self.spans.extend(
-            (text, piece) for text, text_pieces in zip(texts, pieces, strict=True) for piece in text_pieces
-        )
-        passages = E5Embedder.embed_documents(self, texts)
-        return passages, [E5Embedder.embed_documents(self, p) if p else np.zeros((0, 384)) for p in pieces]
 
 
 def _same_words(a: str, b: str) -> bool:

@@ -1,12 +1,14 @@
-"""The staff page in Debian's chromium: login, upload, re-index with progress, report, refused token."""
+"""The staff page in Debian's chromium: login, upload with its estimate, re-index confirmed then followed, report,
+refused token."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from bot.api.app import create_api
 from tests.fixtures.factories import make_service
@@ -29,7 +31,13 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def admin_url(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) -> Iterator[str]:
-    settings = staff_settings(tmp_path_factory.mktemp("admin-page"), e5_corpus_index, privacy__analytics_enabled=True)
+    # Every indexing counts as long here: the page says how long it should take and asks first
+    settings = staff_settings(
+        tmp_path_factory.mktemp("admin-page"),
+        e5_corpus_index,
+        privacy__analytics_enabled=True,
+        api__reindex_confirm_above_s=0.001,
+    )
     service = make_service(settings, embedder=SlowDocumentEmbedder())
     with live_server(create_api(service, settings)) as url:
         yield url
@@ -69,13 +77,27 @@ def test_staff_adds_a_document_and_reindexes(page: Page, admin_url: str, tmp_pat
     page.get_by_role("button", name="Ajouter").click()
     row = table.get_by_role("row").filter(has_text="Prêt de liseuses")
     expect(row).to_contain_text("À indexer")
+    expect(page.get_by_role("status")).to_contain_text("L'indexation de ce document prendra moins d'une minute")
 
+    asked: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     page.get_by_role("button", name="Lancer l'indexation").click()
     bar = page.get_by_role("progressbar")
     expect(bar).to_be_visible()
     expect(page.get_by_role("button", name="Lancer l'indexation")).to_be_disabled()
     expect(page.locator("#report")).to_contain_text("Indexation terminée", timeout=REINDEX_TIMEOUT_MS)
     expect(bar).to_have_attribute("aria-valuenow", "100")
+    assert asked and asked[0].startswith("L'indexation de ce document prendra")
+    progress = page.locator("#progress-label")
+    expect(progress).to_have_attribute("aria-live", "polite")
+    expect(progress).to_contain_text(
+        re.compile(r"Indexation terminée : \d+ passages? calculés? \(\d+,\d+ passages?/s\)")
+    )
     expect(page.locator("#report")).to_contain_text("Ajoutés (1)")
     expect(page.locator("#report")).to_contain_text("pret-de-liseuses.md")
     expect(row).to_contain_text("Indexé")

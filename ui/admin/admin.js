@@ -1,4 +1,4 @@
-// Staff page: corpus documents, re-index with progress, question analytics.
+// Staff page: corpus documents, re-index with its estimated duration and progress, question analytics.
 // The admin token is kept in sessionStorage (this tab only) and sent as a Bearer header.
 "use strict";
 
@@ -90,8 +90,9 @@
     const form = new FormData();
     form.append("file", file);
     await run(async () => {
-      await api("/api/admin/documents/" + encodeURIComponent(replacing.document), { method: "PUT", body: form });
-      say("« " + replacing.title + " » remplacé : lancez l'indexation pour l'appliquer.");
+      const path = "/api/admin/documents/" + encodeURIComponent(replacing.document);
+      const doc = await (await api(path, { method: "PUT", body: form })).json();
+      say("« " + replacing.title + " » remplacé." + estimateText(doc) + " Lancez l'indexation pour l'appliquer.");
       await loadDocuments();
     });
     $("replace-file").value = "";
@@ -103,19 +104,28 @@
     await run(async () => {
       const doc = await (await api("/api/admin/documents", { method: "POST", body: form })).json();
       $("add-form").reset();
-      say("« " + doc.title + " » ajouté : lancez l'indexation pour le rendre interrogeable.");
+      say("« " + doc.title + " » ajouté." + estimateText(doc) + " Lancez l'indexation pour le rendre interrogeable.");
       await loadDocuments();
     });
   }
 
+  function estimateText(doc) { return doc.estimate ? " " + doc.estimate.message : ""; }
+
+  // Files read while reading, then the passages analysed and embedded (the longest phase)
+  function progressPercent(status) {
+    const byFiles = status.phase === "reading" || !status.passages_total;
+    const [done, total] = byFiles ? [status.done, status.total] : [status.passages_done, status.passages_total];
+    return total ? Math.round((100 * done) / total) : 0;
+  }
+
   function showProgress(status) {
-    const percent = status.total ? Math.round((100 * status.done) / status.total) : 0;
+    const percent = progressPercent(status);
     $("progress-box").hidden = false;
     $("progress").setAttribute("aria-valuenow", String(percent));
     $("progress").setAttribute("aria-valuetext", percent + " %");
     $("progress-fill").style.width = percent + "%";
-    const embedded = status.embedded ? " — " + status.embedded + " textes vectorisés" : "";
-    $("progress-label").textContent = (status.stage || "Indexation") + " : " + percent + " %" + embedded;
+    const text = status.progress_text || "Indexation";
+    if ($("progress-label").textContent !== text) $("progress-label").textContent = text;  // announced once
   }
 
   function list(title, items) {
@@ -172,11 +182,22 @@
     await loadDocuments();
   }
 
+  // A long indexing (past CUABOT_REINDEX_CONFIRM_ABOVE_S) is said, and confirmed, before it starts
+  async function confirmLongIndexing() {
+    const estimate = await (await api("/api/admin/reindex/estimate")).json();
+    return !estimate.long || window.confirm(estimate.message + "\n\nLancer l'indexation maintenant ?");
+  }
+
   async function startReindex() {
     await run(async () => {
       $("reindex").disabled = true;
-      $("report").replaceChildren();
       try {
+        if (!(await confirmLongIndexing())) {
+          $("reindex").disabled = false;
+          say("Indexation non lancée : les documents restent à indexer.");
+          return;
+        }
+        $("report").replaceChildren();
         showProgress(await (await api("/api/admin/reindex", { method: "POST" })).json());
       } catch (error) {
         $("reindex").disabled = false;

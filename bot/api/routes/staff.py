@@ -20,13 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 
-from bot.api.convert import analytics_summary, reindex_report
+from bot.api.convert import analytics_summary, index_estimate, reindex_report
 from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, require_admin
-from bot.api.schemas import AnalyticsSummary, ReindexReport, ReindexStatus, StaffDocument
+from bot.api.schemas import AnalyticsSummary, IndexEstimate, ReindexReport, ReindexStatus, StaffDocument
 from bot.stores.analytics import csv_text, summarise
 from core.settings import REPO_ROOT, Settings
 from ingest.build import build_index
@@ -40,6 +39,7 @@ from ingest.corpus import (
     write_manifest,
 )
 from ingest.embeddings import Embedder
+from ingest.estimate import count, estimate, number, rate_text, time_left
 from ingest.loaders import UnreadableFile, load_file
 from ingest.store import IndexReader, VectorStore
 
@@ -60,15 +60,33 @@ router = APIRouter(
 # --- Re-index job ----------------------------------------------------------------------------
 
 
+Phase = Literal["", "reading", "passages", "writing"]
+STAGES: dict[Phase, str] = {
+    "": "",
+    "reading": "Lecture des documents",
+    "passages": "Analyse et embeddings des passages",
+    "writing": "Écriture de l'index",
+}
+
+
 @dataclass
 class ReindexJob:
-    """At most one build at a time; its progress is read by GET /api/admin/reindex."""
+    """At most one build at a time; its progress is read by GET /api/admin/reindex.
+
+    `done`/`total` count the files read, plus one step for writing the new generation; `passages_done`/
+    `passages_total`, `passages_per_s` and `eta_s` follow the passages analysed and embedded (the longest
+    phase), the pace and seconds left null until the first group of passages is done.
+    """
 
     state: Literal["idle", "running", "done", "failed"] = "idle"
+    phase: Phase = ""
     stage: str = ""
     done: int = 0
     total: int = 0
-    embedded: int = 0
+    passages_done: int = 0
+    passages_total: int = 0
+    passages_per_s: float | None = None
+    eta_s: float | None = None
     started_at: str | None = None
     finished_at: str | None = None
     report: ReindexReport | None = None
@@ -86,8 +104,10 @@ class ReindexJob:
         with self._lock:
             if self.running:
                 return False
-            self.state, self.stage, self.done, self.total, self.embedded = "running", "Lecture des documents", 0, 0, 0
-            self.started_at, self.finished_at, self.report, self.error = _now(), None, None, None
+            self.state, self.started_at, self.finished_at, self.report, self.error = "running", _now(), None, None, None
+            self.done = self.total = self.passages_done = self.passages_total = 0
+            self.passages_per_s = self.eta_s = None
+            self._enter("reading")
         threading.Thread(target=self._run, args=(settings, embedder, store), daemon=True, name="reindex").start()
         return True
 
@@ -96,41 +116,52 @@ class ReindexJob:
             report = build_index(
                 settings,
                 settings.corpus_dir,
-                embedder_factory=lambda _settings: _CountingEmbedder(embedder, self),
+                embedder_factory=lambda _settings: embedder,  # the service's own: no second model in memory
                 store=store,
                 on_file_read=self._file_read,
+                on_progress=self._passages,
             )
             self.report, self.done, self.state = reindex_report(report), self.total, "done"
         except Exception as exc:  # the page must show the failure, not a bar stuck at 80 %
             log.exception("re-index failed")
             self.error = f"L'indexation a échoué ({exc.__class__.__name__}) : l'index précédent reste en service."
-            self.state = "failed"
-        self.stage, self.finished_at = "", _now()
+            self.state, self.eta_s = "failed", None
+        self._enter("")
+        self.finished_at = _now()
+
+    def _enter(self, phase: Phase) -> None:
+        self.phase, self.stage = phase, STAGES[phase]
 
     def _file_read(self, done: int, total: int) -> None:
-        # One more step than files: writing the new generation, the longest when much changed
+        # One more step than files: writing the new generation
         self.done, self.total = done, total + 1
         if done == total:
-            self.stage = "Calcul des embeddings et écriture de l'index"
+            self._enter("passages")
+
+    def _passages(self, done: int, total: int, rate: float, eta_s: float) -> None:
+        self.passages_done, self.passages_total = done, total
+        self.passages_per_s, self.eta_s = (round(rate, 3), round(eta_s, 1)) if done else (None, None)
+        if done == total:
+            self._enter("writing")
+
+    @property
+    def progress_text(self) -> str:
+        """The progress in French, as the staff page shows it ("" when there is none to show)."""
+        pace = f" ({rate_text(self.passages_per_s)})" if self.passages_per_s else ""
+        if self.state == "done":
+            return f"Indexation terminée : {count(self.passages_total, 'passage', 'calculé')}{pace}."
+        if not self.running:
+            return ""
+        if self.phase == "reading" or not self.passages_total:
+            return f"{self.stage}…"
+        passages = f"{self.stage} : {count(self.passages_done, 'passage')} sur {number(self.passages_total)}"
+        if self.phase == "writing":
+            return passages + pace
+        left = time_left(self.eta_s) if self.eta_s is not None else "durée restante en cours d'estimation"
+        return f"{passages} — {left}{pace}"
 
     def status(self) -> ReindexStatus:
         return ReindexStatus(**{k: getattr(self, k) for k in ReindexStatus.model_fields})
-
-
-class _CountingEmbedder:
-    """The service's own embedder (no second model in memory), counting what the build embeds."""
-
-    def __init__(self, embedder: Embedder, job: ReindexJob) -> None:
-        self._embedder, self._job = embedder, job
-        self.name = embedder.name
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        vectors = self._embedder.embed_documents(texts)
-        self._job.embedded += len(texts)
-        return vectors
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self._embedder.embed_query(text)
 
 
 def _now() -> str:
@@ -210,6 +241,17 @@ def metadata(title: str, publisher: str, date: str, previous: dict[str, str] | N
     }
 
 
+def _indexed_as_is(folder: Path, rel: str, indexed: dict[str, dict[str, Any]]) -> bool:
+    """The live index holds this file's present content."""
+    entry = indexed.get(rel)
+    return entry is not None and is_unchanged(folder / rel, entry)
+
+
+def _pending_files(folder: Path, indexed: dict[str, dict[str, Any]]) -> list[Path]:
+    """The files the next indexing reads and embeds: new, or changed since the live index."""
+    return [folder / rel for rel in corpus_files(folder).values() if not _indexed_as_is(folder, rel, indexed)]
+
+
 def _index_entries(reader: IndexReader) -> tuple[dict[str, dict[str, Any]], str | None]:
     """The live generation's files (rel -> fingerprint) and when it was written."""
     path = reader.generation_dir / "manifest.json"
@@ -242,7 +284,7 @@ def list_documents(service: ServiceDep, settings: SettingsDep) -> list[StaffDocu
         present = rel in files.values()
         if not present and files.get(doc_id, rel) != rel:
             continue  # replaced by a file of another format: one row, the new file's
-        current = present and entry is not None and is_unchanged(folder / rel, entry)
+        current = present and _indexed_as_is(folder, rel, indexed)
         rows.append(
             StaffDocument(
                 document=doc_id,
@@ -303,7 +345,7 @@ def add_document(settings: SettingsDep, job: ReindexJobDep, upload: DocumentUplo
         manifest = read_manifest(folder)
         manifest[rel] = metadata(upload.title, upload.publisher, upload.date)
         write_manifest(folder, manifest)
-    return _pending(rel, manifest[rel])
+    return _pending(settings, rel, manifest[rel])
 
 
 @router.put("/documents/{document}", response_model=StaffDocument)
@@ -324,7 +366,7 @@ def replace_document(
         manifest = read_manifest(folder)
         manifest[rel] = metadata(upload.title, upload.publisher, upload.date, manifest.pop(old_rel, None))
         write_manifest(folder, manifest)
-    return _pending(rel, manifest[rel])
+    return _pending(settings, rel, manifest[rel])
 
 
 @router.delete("/documents/{document}", status_code=204)
@@ -349,7 +391,8 @@ def _existing(folder: Path, document: str) -> str:
     return rel
 
 
-def _pending(rel: str, meta: dict[str, str]) -> StaffDocument:
+def _pending(settings: Settings, rel: str, meta: dict[str, str]) -> StaffDocument:
+    """The file just stored, with how long its indexing should take (counted once the file is safe in place)."""
     return StaffDocument(
         document=doc_id_of(rel),
         file=rel,
@@ -360,6 +403,7 @@ def _pending(rel: str, meta: dict[str, str]) -> StaffDocument:
         passages=0,
         indexed_at=None,
         status="pending",
+        estimate=index_estimate(estimate(settings, [settings.corpus_dir / rel])),
     )
 
 
@@ -375,6 +419,14 @@ def start_reindex(service: ServiceDep, settings: SettingsDep, job: ReindexJobDep
 @router.get("/reindex", response_model=ReindexStatus)
 def reindex_status(job: ReindexJobDep) -> ReindexStatus:
     return job.status()
+
+
+@router.get("/reindex/estimate", response_model=IndexEstimate)
+def reindex_estimate(service: ServiceDep, settings: SettingsDep) -> IndexEstimate:
+    """How long the next indexing should take: the new and changed files, at this installation's pace."""
+    service.reload_if_reindexed()
+    indexed, _ = _index_entries(service.reader)
+    return index_estimate(estimate(settings, _pending_files(settings.corpus_dir, indexed)))
 
 
 @router.get("/analytics", response_model=AnalyticsSummary)

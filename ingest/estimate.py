@@ -1,0 +1,173 @@
+"""What an indexing will cost before it starts, and the French words for its pace.
+
+- Passages of a file, from a cheap count: a PDF's pages (pypdf, no text extracted) at `CHARS_PER_PDF_PAGE`;
+  the characters of a Markdown or text file, of an HTML page's text (tags, scripts and styles dropped); then
+  `PASSAGE_FILL` of `chunk_size - chunk_overlap` characters a passage. A file the count cannot read is
+  counted by its size in bytes (more passages than it holds: the estimate errs long, never fails).
+- Seconds: those passages at this installation's pace, passages analysed and embedded per second, as the
+  last build that computed at least `MIN_MEASURED_PASSAGES` of them measured it (`pace.json` beside the
+  index, one entry per embedder and sentence-vector mode), else `ingestion.estimate_default_passages_per_s`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader
+
+from core.settings import Settings
+from ingest.store import embedder_identity, write_json_atomically
+
+log = logging.getLogger("cuabot.ingest")
+
+PACE_FILE = "pace.json"
+# Fewer passages than this measure the first group's start-up more than the pace
+MIN_MEASURED_PASSAGES = 10
+# The shipped white paper holds 2,470 characters a page; a dense page of text about 3,000
+CHARS_PER_PDF_PAGE = 3000
+# Passages end at pages and sections: on the shipped corpus they hold 450-630 new characters of 750
+PASSAGE_FILL = 0.75
+_MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How long indexing `documents` files should take, and whether staff are asked to confirm first."""
+
+    documents: int
+    passages: int
+    passages_per_s: float
+    measured: bool  # the pace was measured on this installation (else the settings' default)
+    confirm_above_s: float
+
+    @property
+    def seconds(self) -> float:
+        return self.passages / self.passages_per_s
+
+    @property
+    def long(self) -> bool:
+        return self.seconds > self.confirm_above_s
+
+    @property
+    def message(self) -> str:
+        if not self.documents:
+            return "Aucun document à indexer."
+        what = "ce document" if self.documents == 1 else f"ces {self.documents} documents"
+        text = (
+            f"L'indexation de {what} prendra {about(self.seconds)} "
+            f"({count(self.passages, 'passage')} environ, à {rate_text(self.passages_per_s)})."
+        )
+        if not self.measured:
+            text += " Estimation prudente : la vitesse de cette installation sera mesurée à la prochaine indexation."
+        return text
+
+
+def estimate(settings: Settings, paths: list[Path]) -> Estimate:
+    """The estimate for indexing these files with this installation's pace."""
+    pace = measured_pace(settings)
+    return Estimate(
+        documents=len(paths),
+        passages=sum(file_passages(path, settings) for path in paths),
+        passages_per_s=pace or settings.ingestion.estimate_default_passages_per_s,
+        measured=pace is not None,
+        confirm_above_s=settings.api.reindex_confirm_above_s,
+    )
+
+
+def file_passages(path: Path, settings: Settings) -> int:
+    """The passages a file should make, from its pages or characters (its size when they cannot be counted)."""
+    try:
+        chars = _text_chars(path)
+    except Exception as exc:  # an estimate must never cost the file: the build reads it, or says why not
+        log.warning("cheap count failed for %s (%s): counted by size", path.name, exc.__class__.__name__)
+        chars = path.stat().st_size
+    return max(
+        1, math.ceil(chars / (PASSAGE_FILL * max(settings.ingestion.chunk_size - settings.ingestion.chunk_overlap, 1)))
+    )
+
+
+def _text_chars(path: Path) -> int:
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return len(PdfReader(path).pages) * CHARS_PER_PDF_PAGE
+    text = path.read_bytes().decode("utf-8", errors="ignore")
+    if suffix in {".html", ".htm"}:
+        text = _MARKUP.sub(" ", text)
+    return len(" ".join(text.split()))
+
+
+# --- This installation's pace ----------------------------------------------------------------
+
+
+def _pace_key(settings: Settings) -> str:
+    return f"{embedder_identity(settings)}:{settings.embedding.sentence_vectors}"
+
+
+def _read_paces(index_dir: Path) -> dict[str, Any]:
+    try:
+        paces = json.loads((index_dir / PACE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return paces if isinstance(paces, dict) else {}
+
+
+def measured_pace(settings: Settings) -> float | None:
+    """Passages per second the last large enough build measured with these settings' embedder, or None."""
+    entry = _read_paces(settings.index_dir).get(_pace_key(settings), {})
+    rate = entry.get("passages_per_s") if isinstance(entry, dict) else None
+    return float(rate) if isinstance(rate, int | float) and rate > 0 else None
+
+
+def record_pace(settings: Settings, passages: int, passages_per_s: float) -> None:
+    """Keep a build's pace for the next estimates, when it computed enough passages to measure it."""
+    if passages < MIN_MEASURED_PASSAGES or passages_per_s <= 0:
+        return
+    paces = _read_paces(settings.index_dir)
+    paces[_pace_key(settings)] = {
+        "passages_per_s": round(passages_per_s, 4),
+        "passages": passages,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_json_atomically(paces, settings.index_dir / PACE_FILE)
+
+
+# --- French words ----------------------------------------------------------------------------
+
+
+def number(n: int) -> str:
+    """Thousands apart: "965", "1 234" (narrow no-break space between thousands)."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def count(n: int, *words: str) -> str:
+    """A count and its words: "0 passage", "1 passage calculé", "965 passages calculés" (French plural from 2)."""
+    return " ".join([number(n), *(word + ("s" if n >= 2 else "") for word in words)])
+
+
+def rate_text(passages_per_s: float) -> str:
+    """A pace: "3,1 passages/s", "0,48 passage/s" (French plural from 2)."""
+    digits = 1 if passages_per_s >= 1 else 2
+    number = f"{passages_per_s:.{digits}f}".replace(".", ",")
+    return f"{number} passage{'s' if passages_per_s >= 2 else ''}/s"
+
+
+def about(seconds: float) -> str:
+    """A duration, rounded up: "moins d'une minute", "environ 1 minute", "environ 12 minutes", "environ 1 h 05"."""
+    if seconds < 60:
+        return "moins d'une minute"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"environ {count(minutes, 'minute')}"
+    return f"environ {minutes // 60} h {minutes % 60:02d}"
+
+
+def time_left(seconds: float) -> str:
+    """Time left: "moins d'une minute restante", "environ 4 minutes restantes"."""
+    return about(seconds) + (" restantes" if seconds > 60 else " restante")
