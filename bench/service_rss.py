@@ -115,8 +115,9 @@ def service_peak(questions: list[str], env: dict[str, str] | None = None) -> tup
     return rss.peak, after.peak
 
 
-# The service before issue 19: the question embedder in sentence-transformers (torch), a torch model in memory
-BEFORE = {"CUABOT_EMBEDDING__RUNTIME": "torch"}
+# The service before issue 19: the question embedder in sentence-transformers (torch, so torch is loaded), the
+# language model's file mapped beside its repacked weights
+BEFORE = {"CUABOT_EMBEDDING__RUNTIME": "torch", "CUABOT_GENERATION__USE_MMAP": "true"}
 
 
 def run(questions: list[str]) -> list[Figure]:

@@ -11,9 +11,11 @@ import json
 import logging
 import os
 import shutil
+import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from types import ModuleType
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -303,9 +305,8 @@ def onnx_session(model: Any, models_dir: Path) -> Any:
     import onnxruntime
 
     folder = models_dir / ONNX_FOLDER
-    source = f"{(models_dir / f'{EMBEDDING_GEMMA.name}.verified').read_text().strip()} torch=" + _torch_version()
-    marker = folder / ONNX_MARKER
-    if not (marker.exists() and marker.read_text() == source):
+    source = _onnx_source(models_dir)
+    if not _onnx_exported(models_dir):
         if model is None:
             from sentence_transformers import SentenceTransformer
 
@@ -317,6 +318,30 @@ def onnx_session(model: Any, models_dir: Path) -> Any:
     options.intra_op_num_threads = os.cpu_count() or 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+
+def _onnx_source(models_dir: Path) -> str:
+    """What the ONNX export was made from: the verified weights' sha256 and the exporting torch's version."""
+    return f"{(models_dir / f'{EMBEDDING_GEMMA.name}.verified').read_text().strip()} torch=" + _torch_version()
+
+
+def _onnx_exported(models_dir: Path) -> bool:
+    marker = models_dir / ONNX_FOLDER / ONNX_MARKER
+    return marker.exists() and marker.read_text() == _onnx_source(models_dir)
+
+
+def torch_needed(settings: Settings) -> bool:
+    """Whether embedding with these settings runs torch: gemma on the torch runtime, or its ONNX export still to
+    make (e5 runs in numpy, a server elsewhere)."""
+    if settings.embedding.backend != "gemma":
+        return False
+    return settings.embedding.runtime == "torch" or not _onnx_exported(settings.models_dir)
+
+
+def keep_torch_unloaded() -> None:
+    """Make `import torch` fail in this process unless it already happened: spaCy's thinc imports torch whenever
+    it can (~180 MiB resident), though nothing in a service without `torch_needed` uses it."""
+    sys.modules.setdefault("torch", cast(ModuleType, None))  # None in sys.modules: the import raises ImportError
 
 
 def _torch_version() -> str:

@@ -39,6 +39,7 @@ class LlamaCppGenerator:
             n_ctx=settings.generation.context,
             n_threads=settings.generation.threads,
             n_batch=settings.generation.batch,
+            use_mmap=settings.generation.use_mmap,
             verbose=False,
         )
         self._max_tokens = settings.generation.max_tokens
