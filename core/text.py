@@ -55,6 +55,8 @@ _ASKS_PROCEDURE = re.compile(
     r"\bquels? (?:sont les )?(?:documents|papiers|justificatifs)\b|\bou (?:m'adresser|s'adresser|faire la demande)|"
     r"\bla (?:marche a suivre|procedure)\b|\bcomment (?:je|on) (?:fais|fait|peux|peut|dois|doit)\b"
 )
+# Who asks "comment … ?" about their own steps: « comment je fais », « comment on installe »
+_ASKER_PRONOUNS = {"je", "j'", "on", "tu", "vous", "nous"}
 _ASKS_PLACE = re.compile(
     r"^(?:.*\s)?ou\b(?! (?:est-ce|bien))|\ba quelle adresse\b|\bdans quel(?:le)? (?:ville|lieu|salle)\b"
 )
@@ -195,7 +197,7 @@ class AnswerKind(StrEnum):
 def expected_answer_kind(question: str) -> AnswerKind | None:
     """The kind of fact the question asks for, from its question words, or None."""
     folded = fold(question)
-    if _ASKS_PROCEDURE.search(folded):
+    if _ASKS_PROCEDURE.search(folded) or _asks_how_to(question):
         return AnswerKind.PROCEDURE
     if _ASKS_NUMBER.search(folded):
         return AnswerKind.NUMBER
@@ -204,6 +206,22 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
     if _ASKS_PLACE.search(folded):
         return AnswerKind.PLACE
     return None
+
+
+def _asks_how_to(question: str) -> bool:
+    """« comment » followed by an infinitive (« comment bloquer… », « comment s'inscrire… ») or by the
+    asker as its subject (« comment je bloque… », « comment on installe… »)."""
+    tokens = list(nlp()(question))
+    for position, token in enumerate(tokens[:-1]):
+        if fold(token.text) != "comment":
+            continue
+        following = tokens[position + 1]
+        if fold(following.text) in _ASKER_PRONOUNS:
+            return True
+        verb = next((t for t in tokens[position + 1 :] if t.pos_ != "PRON"), None)
+        if verb is not None and verb.pos_ in {"VERB", "AUX"} and "Inf" in verb.morph.get("VerbForm"):
+            return True
+    return False
 
 
 def has_negation(text: str) -> bool:
