@@ -120,8 +120,9 @@ class Settings(BaseSettings):
     evidence_kind_weight: float = 0.1
     evidence_rank_weight: float = 0.1
     evidence_shown: int = 3
-    # A "how to" question is answered by the best sentence's steps in order, up to this many characters
-    procedure_max_chars: int = Field(default=700, ge=100)
+    # A "how to" question is answered by the steps of the best sentence's section in order, up to this many
+    # characters (a passage's worth; dev: 700 cut one FAQ answer's last step, 900 and 1100 gave the same)
+    procedure_max_chars: int = Field(default=900, ge=100)
     # Answerability (`cuabot calibrate`, dev split): refuse under these, else answer or evidence only
     # (dev: refusal 0.65, false refusal 0.13; the higher 0.35 / 0.4 gave 0.81 but 0.28)
     min_evidence_score: float = 0.25
