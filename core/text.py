@@ -103,6 +103,8 @@ class Analysis:
     names: frozenset[str]
     numbers: frozenset[str]
     negated: bool
+    # « comment » then an infinitive or the asker as subject (« comment bloquer… », « comment je fais… »)
+    asks_steps: bool = False
 
 
 @lru_cache(maxsize=1024)
@@ -160,6 +162,7 @@ def union(analyses: list[Analysis]) -> Analysis:
         names=frozenset().union(*(a.names for a in analyses)),
         numbers=frozenset().union(*(a.numbers for a in analyses)),
         negated=any(a.negated for a in analyses),
+        asks_steps=any(a.asks_steps for a in analyses),
     )
 
 
@@ -197,7 +200,7 @@ class AnswerKind(StrEnum):
 def expected_answer_kind(question: str) -> AnswerKind | None:
     """The kind of fact the question asks for, from its question words, or None."""
     folded = fold(question)
-    if _ASKS_PROCEDURE.search(folded) or _asks_how_to(question):
+    if _ASKS_PROCEDURE.search(folded) or analyse(question).asks_steps:
         return AnswerKind.PROCEDURE
     if _ASKS_NUMBER.search(folded):
         return AnswerKind.NUMBER
@@ -208,10 +211,10 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
     return None
 
 
-def _asks_how_to(question: str) -> bool:
+def _asks_steps(doc: Any) -> bool:
     """« comment » followed by an infinitive (« comment bloquer… », « comment s'inscrire… ») or by the
     asker as its subject (« comment je bloque… », « comment on installe… »)."""
-    tokens = list(nlp()(question))
+    tokens = list(doc)
     for position, token in enumerate(tokens[:-1]):
         if fold(token.text) != "comment":
             continue
@@ -239,7 +242,7 @@ def _analysis(doc: Any, text: str) -> Analysis:
     )
     names = {fold(t.text) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
     names |= {fold(t.text) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
-    return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text))
+    return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text), _asks_steps(doc))
 
 
 def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:
