@@ -101,7 +101,8 @@ class EvidenceRanker:
             return ranked
         best = ranked[0]
         block = self._block(best, max_chars)
-        rest = [e for e in ranked[1:] if " ".join(e.sentence.text.split()) not in " ".join(block.text.split())]
+        steps = " ".join(block.text.split())
+        rest = [e for e in ranked[1:] if " ".join(e.sentence.text.split()) not in steps]
         evidence = [Evidence(1, block, best.chunk, best.score, best.dense_score, best.lexical_score), *rest]
         for number, item in enumerate(evidence[:shown], start=1):
             item.number = number
