@@ -140,8 +140,9 @@ class EvidenceRanking(BaseModel):
     kind_weight: float = 0.1
     rank_weight: float = 0.1
     shown: int = Field(default=3, ge=1)
-    # A "how to" question is answered by the best sentence's steps in order, up to this many characters
-    procedure_max_chars: int = Field(default=700, ge=100)
+    # A "how to" question is answered by the steps of the best sentence's section in order, up to this many
+    # characters (a passage's worth; dev: 700 cut one FAQ answer's last step, 900 and 1100 gave the same)
+    procedure_max_chars: int = Field(default=900, ge=100)
 
 
 class Answerability(BaseModel):

@@ -37,6 +37,10 @@ _NEGATION = re.compile(
 _LINE = re.compile(r"[^\n]+")
 _LIST_ITEM = re.compile(r"^(?:[-•*▪–]|\d{1,2}[.)]|[a-z][.)])\s")
 _SENTENCE_END = set(".!?:;…»")
+_SENTENCE_FINAL = set(".!?…")
+# Quotation marks and brackets around a sentence's words; a short quotation on one line is read whole
+_OPENING_MARKS, _CLOSING_MARKS = set("«“(["), set("»”)].,;:")
+_SHORT_QUOTE = re.compile(r"«[^«»\n]{1,150}»")
 # A line at least this long that runs on into a capitalised line was wrapped at the margin; a shorter
 # one is a heading or a label ("EN CHIFFRES", "Horaires", a speaker's name) and ends its sentence.
 WRAPPED_LINE_MIN_CHARS = 50
@@ -52,6 +56,8 @@ _ASKS_PROCEDURE = re.compile(
     r"\bquels? (?:sont les )?(?:documents|papiers|justificatifs)\b|\bou (?:m'adresser|s'adresser|faire la demande)|"
     r"\bla (?:marche a suivre|procedure)\b|\bcomment (?:je|on) (?:fais|fait|peux|peut|dois|doit)\b"
 )
+# Who asks "comment … ?" about their own steps: « comment je fais », « comment on installe »
+_ASKER_PRONOUNS = {"je", "j'", "on", "tu", "vous", "nous"}
 _ASKS_PLACE = re.compile(
     r"^(?:.*\s)?ou\b(?! (?:est-ce|bien))|\ba quelle adresse\b|\bdans quel(?:le)? (?:ville|lieu|salle)\b"
 )
@@ -98,6 +104,8 @@ class Analysis:
     names: frozenset[str]
     numbers: frozenset[str]
     negated: bool
+    # « comment » then an infinitive or the asker as subject (« comment bloquer… », « comment je fais… »)
+    asks_steps: bool = False
 
 
 @lru_cache(maxsize=1024)
@@ -155,6 +163,7 @@ def union(analyses: list[Analysis]) -> Analysis:
         names=frozenset().union(*(a.names for a in analyses)),
         numbers=frozenset().union(*(a.numbers for a in analyses)),
         negated=any(a.negated for a in analyses),
+        asks_steps=any(a.asks_steps for a in analyses),
     )
 
 
@@ -202,7 +211,7 @@ class AnswerKind(StrEnum):
 def expected_answer_kind(question: str) -> AnswerKind | None:
     """The kind of fact the question asks for, from its question words, or None."""
     folded = fold(question)
-    if _ASKS_PROCEDURE.search(folded):
+    if _ASKS_PROCEDURE.search(folded) or analyse(question).asks_steps:
         return AnswerKind.PROCEDURE
     if _ASKS_NUMBER.search(folded):
         return AnswerKind.NUMBER
@@ -211,6 +220,22 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
     if _ASKS_PLACE.search(folded):
         return AnswerKind.PLACE
     return None
+
+
+def _asks_steps(doc: Any) -> bool:
+    """« comment » followed by an infinitive (« comment bloquer… », « comment s'inscrire… ») or by the
+    asker as its subject (« comment je bloque… », « comment on installe… »)."""
+    tokens = list(doc)
+    for position, token in enumerate(tokens[:-1]):
+        if fold(token.text) != "comment":
+            continue
+        following = tokens[position + 1]
+        if fold(following.text) in _ASKER_PRONOUNS:
+            return True
+        verb = next((t for t in tokens[position + 1 :] if t.pos_ != "PRON"), None)
+        if verb is not None and verb.pos_ in {"VERB", "AUX"} and "Inf" in verb.morph.get("VerbForm"):
+            return True
+    return False
 
 
 def has_negation(text: str) -> bool:
@@ -228,19 +253,51 @@ def _analysis(doc: Any, text: str) -> Analysis:
     )
     names = {fold(t.text) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
     names |= {fold(t.text) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
-    return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text))
+    return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text), _asks_steps(doc))
 
 
 def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:
     """The sentences of a passage whose wrapping breaks are spaces: spaCy's, cut again at every line break left."""
+    starts = _sentence_starts(doc, text)
     units: list[SentenceUnit] = []
-    for sent in doc.sents:
-        for line in _LINE.finditer(text, sent.start_char, sent.end_char):
+    for sentence_start, sentence_end in zip(starts, [*starts[1:], len(text)], strict=True):
+        for line in _LINE.finditer(text, sentence_start, sentence_end):
             start, end = _stripped(text, line.start(), line.end())
             if start < end:
                 span = doc.char_span(start, end, alignment_mode="expand")
                 units.append(SentenceUnit(start, end, _analysis(span, text[start:end])))
     return units
+
+
+def _sentence_starts(doc: Any, text: str) -> list[int]:
+    """Where spaCy's sentences start, corrected for quotation marks and brackets.
+
+    A short quotation on one line (a title, a menu's name) is read with its sentence, and a
+    sentence never ends on an opening mark nor starts on a closing one or a punctuation mark:
+    « Voir Section 4.4, « Comment… ? » » is one sentence; "…des cours ! « On a ouvert. »" two.
+    """
+    quotes = [match.span() for match in _SHORT_QUOTE.finditer(text)]
+    starts: list[int] = []
+    for sentence in doc.sents:
+        start = _corrected_start(text, sentence.start_char, quotes)
+        if not starts or (start is not None and start > starts[-1]):
+            starts.append(sentence.start_char if start is None else start)
+    return starts
+
+
+def _corrected_start(text: str, start: int, quotes: list[tuple[int, int]]) -> int | None:
+    """Where a sentence spaCy starts at `start` really starts, or None when it continues the one before.
+
+    A start inside a quotation, or just after an opening mark, moves to that mark when a sentence ends
+    before it, else continues the sentence before.
+    """
+    head = text[:start].rstrip()
+    opening = next((q_start for q_start, q_end in quotes if q_start < start < q_end), None)
+    if opening is None and head[-1:] in _OPENING_MARKS:
+        opening = len(head) - 1
+    if opening is not None:
+        return opening if text[:opening].rstrip()[-1:] in _SENTENCE_FINAL else None
+    return None if text[start] in _CLOSING_MARKS else start
 
 
 def _is_name_word(token: Any) -> bool:

@@ -52,7 +52,7 @@ from ingest.store import (
 from ingest.vectors import Previous, ProgressCallback, compute_vectors, timed
 
 # Bump when loaders or chunking change: every file is then read and embedded again.
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 
 
 def index_signature(settings: Settings) -> str:

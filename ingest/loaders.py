@@ -10,12 +10,13 @@ import codecs
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pypdfium2 as pdfium
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, CData, NavigableString, Tag
+from bs4.element import PreformattedString
 from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 from pypdf import PdfReader
@@ -25,12 +26,20 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".pdf", ".html", ".htm", ".md", ".markdown", ".txt"}
 _NOISE_TAGS = ["nav", "header", "footer", "aside", "script", "style", "noscript", "form", "iframe", "svg"]
-_NOISE_HINT = re.compile(r"cookie|banner|menu|breadcrumb|share|partage|newsletter", re.I)
+# Page furniture, by a class or id that starts with one of these words ("menu", "main-menu", "navheader", "toc"),
+# not one that merely holds it: DocBook's "guimenu" spans name the menus a procedure tells the reader to open
+_NOISE_HINT = re.compile(r"(?<![a-z])(?:cookie|banner|menu|nav|breadcrumb|share|partage|newsletter|toc)", re.I)
 # A line at least this long (or 3/4 of the document's usual full line, if longer) was wrapped at the margin
 _WRAPPED_LINE_MIN = 70
 _WRAPPED_LINE_SHARE = 0.75
 _BULLET = re.compile(r"^\s*([-•*▪]|\d+[.)])\s")
-_BLOCK_TAGS = ["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td", "dd", "dt"]
+_HEADINGS = {"h1", "h2", "h3", "h4"}
+_READ_WHOLE = {"pre", *_HEADINGS}
+# Tags a browser lays out within the line: their text belongs to the sentence around them
+_INLINE_TAGS = {
+    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "dfn", "em", "font", "i", "img",
+    "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "tt", "u", "var",
+}  # fmt: skip
 # A word cut at the end of a line: PDFium marks the cut with \x02 and drops the line break,
 # other text layers keep a plain hyphen and the line break. `gap`: more text on the tail's line.
 _CUT_WORD = re.compile(r"(?P<head>\S*[^\W\d_])(?:\x02|-\n)(?P<tail>(?P<word>[^\W\d_]+)\S*)(?P<gap>[ \t]+(?=\S))?")
@@ -194,6 +203,7 @@ def _drop_running_lines(pages: list[str]) -> list[str]:
 
 
 def load_html(path: Path) -> list[Document]:
+    """The page's main text, one unit per heading (h1-h4) with text under it."""
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(_NOISE_TAGS):
         tag.decompose()
@@ -202,15 +212,10 @@ def load_html(path: Path) -> list[Document]:
             tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
     h1 = root.find("h1")
-    title = h1.get_text(" ", strip=True) if h1 else (soup.title.get_text(strip=True) if soup.title else "")
+    title = _whole_text(h1) if h1 else (soup.title.get_text(strip=True) if soup.title else "")
     sections: list[tuple[str | None, list[str]]] = [(None, [])]
-    for block in root.find_all(_BLOCK_TAGS):
-        if block.find(_BLOCK_TAGS):
-            continue
-        text = _block_text(block)
-        if not text:
-            continue
-        if block.name in {"h1", "h2", "h3", "h4"}:
+    for name, text in _html_blocks(root):
+        if name in _HEADINGS:
             sections.append((text, []))
         else:
             sections[-1][1].append(text)
@@ -221,12 +226,64 @@ def load_html(path: Path) -> list[Document]:
     ]
 
 
-def _block_text(block: Any) -> str:
-    """A block's text as a browser shows it: a line break in the source is a space, except in <pre>."""
-    text = block.get_text(" ", strip=True)
-    if block.name == "pre":
-        return text
-    return " ".join(text.split())
+def _html_blocks(root: Tag) -> Iterator[tuple[str, str]]:
+    """(tag name, text) of each block of `root` in reading order, as a browser lays them out.
+
+    Inline markup (<code>, <span>, <a>…) is read as part of its sentence, with no space added
+    ("<code>apt</code>-get" stays "apt-get"); a <br> breaks the line; any other tag starts and
+    ends a block, so text loose in a <div> is kept too. A <pre> keeps its line breaks.
+    """
+    lines: list[list[str]] = [[]]
+    for node, entering in _walk(root):
+        if isinstance(node, NavigableString):
+            lines[-1].append(str(node))
+        elif node.name == "br":
+            lines.append([])
+        elif node.name not in _INLINE_TAGS:
+            if text := _shown(lines):
+                yield "p", text
+            lines = [[]]
+            if entering and node.name in _READ_WHOLE and (text := _whole_text(node)):
+                yield node.name, text
+    if text := _shown(lines):
+        yield "p", text
+
+
+def _walk(root: Tag) -> Iterator[tuple[NavigableString | Tag, bool]]:
+    """Each text and tag under `root` in document order, a tag on entering (True) and on leaving it (False).
+
+    Comments and other markup declarations are skipped; a heading or a <pre> is not walked into
+    (`_html_blocks` reads it whole). Iterative: a page may nest thousands of tags.
+    """
+    pending: list[Iterator[Any]] = [iter(root.children)]
+    entered: list[Tag] = []
+    while pending:
+        child = next(pending[-1], None)
+        if child is None:
+            pending.pop()
+            if entered:
+                yield entered.pop(), False
+        elif isinstance(child, Tag):
+            yield child, True
+            if child.name in _READ_WHOLE:
+                yield child, False
+            else:
+                pending.append(iter(child.children))
+                entered.append(child)
+        elif isinstance(child, CData) or (
+            isinstance(child, NavigableString) and not isinstance(child, PreformattedString)
+        ):
+            yield child, True
+
+
+def _shown(lines: list[list[str]]) -> str:
+    """Text pieces as a browser shows them: spaces and source line breaks are one space; <br> lines kept."""
+    return "\n".join(line for line in (" ".join("".join(parts).split()) for parts in lines) if line)
+
+
+def _whole_text(tag: Tag) -> str:
+    """A <pre>'s text with its line breaks, or a heading's on one line."""
+    return tag.get_text().strip("\n") if tag.name == "pre" else _shown([[tag.get_text()]])
 
 
 def load_markdown(path: Path) -> list[Document]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from core.settings import Settings
 from core.text import AnswerKind, fold
-from core.types import Evidence, Passage, Question, Sentence
+from core.types import Chunk, Evidence, Passage, Question, Sentence
 from ingest.store import IndexReader
 
 
@@ -61,6 +61,7 @@ class EvidenceRanker:
         self.reader = reader
         self.settings = settings
         self.rarity = rarity_weights(reader.sentences)
+        self._chunk_rows = {chunk.chunk_id: row for row, chunk in enumerate(reader.chunks)}
         self.unknown_weight = max(self.rarity.values(), default=1.0)
 
     def terms(self, question: Question) -> QuestionTerms:
@@ -94,48 +95,61 @@ class EvidenceRanker:
         return distinct
 
     def procedure(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
-        """For a "how to" question: the best sentence's steps in order as evidence [1], then the next best.
-
-        The steps run from the start of the best sentence's passage when that passage opens its
-        section (a FAQ answer, a procedure), else from the best sentence, as far as `max_chars`.
-        """
+        """For a "how to" question: the steps of the best sentence's section in order as evidence [1], then the
+        next best sentences that the steps do not already hold."""
         if not ranked:
             return ranked
         best = ranked[0]
         block = self._block(best, max_chars)
-        rest = [
-            e for e in ranked[1:] if not (e.chunk.chunk_id == best.chunk.chunk_id and e.sentence.text in block.text)
-        ]
+        steps = " ".join(block.text.split())
+        rest = [e for e in ranked[1:] if " ".join(e.sentence.text.split()) not in steps]
         evidence = [Evidence(1, block, best.chunk, best.score, best.dense_score, best.lexical_score), *rest]
         for number, item in enumerate(evidence[:shown], start=1):
             item.number = number
         return evidence[:shown]
 
     def _block(self, best: Evidence, max_chars: int) -> Sentence:
-        rows = self.reader.sentences_by_chunk[best.chunk.chunk_id]
-        first = 0 if best.chunk.start == 0 else best.sentence.position
-        chosen = [self.reader.sentences[row] for row in rows[first:]]
-        text = best.chunk.text
-        kept = [chosen[0]]
-        for sentence in chosen[1:]:
-            if sentence.end - kept[0].start > max_chars:
-                break
-            kept.append(sentence)
-        if best.sentence.position > kept[-1].position:  # the best sentence always stays in its steps
-            kept = [best.sentence]
-        start, end = kept[0].start, max(s.end for s in kept)
+        """The steps around the best sentence, in order, within its section and `max_chars`.
+
+        They start at the section's start when the best sentence is close enough to it (a FAQ answer,
+        a procedure), else at the nearest sentence before it that announces a list ("… les pièces
+        suivantes :"), else at the best sentence itself; they run on to the end of the section.
+        """
+        steps = self._section_steps(best.chunk)
+        at = best.chunk.start + best.sentence.start
+        anchor = max((i for i, step in enumerate(steps) if step.start <= at), default=0)
+        first = _first_step(steps, anchor, max_chars)
+        # the best sentence always stays in its steps, alone if longer than `max_chars`
+        kept = [step for step in steps[first:] if step.end - steps[first].start <= max_chars] or [steps[anchor]]
+        text = _joined(kept)
+        sentences = [step.sentence for step in kept]
         return replace(
-            kept[0],
-            sentence_id=f"{kept[0].sentence_id}-{kept[-1].position}",
-            text=text[start:end],
-            context=text[start:end],
-            lemmas=tuple(sorted({lemma for s in kept for lemma in s.lemmas})),
-            names=tuple(sorted({name for s in kept for name in s.names})),
-            numbers=tuple(sorted({number for s in kept for number in s.numbers})),
-            negated=any(s.negated for s in kept),
-            start=start,
-            end=end,
+            kept[0].sentence,
+            sentence_id=f"{kept[0].sentence.sentence_id}-{kept[-1].sentence.sentence_id}",
+            text=text,
+            context=text,
+            lemmas=tuple(sorted({lemma for s in sentences for lemma in s.lemmas})),
+            names=tuple(sorted({name for s in sentences for name in s.names})),
+            numbers=tuple(sorted({number for s in sentences for number in s.numbers})),
+            negated=any(s.negated for s in sentences),
+            end=kept[0].sentence.start + len(text),  # from the first step's passage, maybe into the next one
         )
+
+    def _section_steps(self, chunk: Chunk) -> list[_Step]:
+        """Every sentence of the section that holds `chunk`, in reading order, each once (passages overlap)."""
+        chunks = self.reader.chunks
+        first = last = self._chunk_rows[chunk.chunk_id]
+        while first > 0 and _same_section(chunks[first - 1], chunks[first]):
+            first -= 1
+        while last + 1 < len(chunks) and _same_section(chunks[last], chunks[last + 1]):
+            last += 1
+        steps: list[_Step] = []
+        for part in chunks[first : last + 1]:
+            for row in self.reader.sentences_by_chunk.get(part.chunk_id, []):
+                step = _Step(self.reader.sentences[row], part)
+                if not steps or step.start >= steps[-1].end:
+                    steps.append(step)
+        return steps
 
     def _score(self, terms: QuestionTerms, row: int, passage: Passage, similarity: float) -> Evidence:
         sentence = self.reader.sentences[row]
@@ -170,6 +184,59 @@ class EvidenceRanker:
                     rows.append(row)
                     owners.append(passage)
         return rows, owners
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One sentence of a section, with the passage it was read from."""
+
+    sentence: Sentence
+    chunk: Chunk
+
+    @property
+    def start(self) -> int:
+        """Where the sentence starts in its unit (page, HTML section): passages of one unit overlap."""
+        return self.chunk.start + self.sentence.start
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.sentence.text)
+
+
+def _same_section(chunk: Chunk, following: Chunk) -> bool:
+    """Whether `following` continues `chunk`'s section: same document, page and section, further on."""
+    return (
+        following.doc_id == chunk.doc_id
+        and following.page == chunk.page
+        and following.section == chunk.section
+        and following.start > chunk.start
+    )
+
+
+def _first_step(steps: list[_Step], anchor: int, max_chars: int) -> int:
+    """Where the steps that hold `steps[anchor]` start: the section's start if it fits in `max_chars`, else the
+    nearest sentence before that announces what follows (ends with ":"), else the anchor itself."""
+    end = steps[anchor].end
+    if end - steps[0].start <= max_chars:
+        return 0
+    for index in range(anchor, -1, -1):
+        if end - steps[index].start > max_chars:
+            break
+        if steps[index].sentence.text.rstrip().endswith(":"):
+            return index
+    return anchor
+
+
+def _joined(steps: list[_Step]) -> str:
+    """The steps' text: as written between sentences of one passage, a line break between passages."""
+    parts = [steps[0].sentence.text]
+    for previous, step in zip(steps, steps[1:], strict=False):
+        if previous.chunk.chunk_id == step.chunk.chunk_id:
+            parts.append(step.chunk.text[previous.sentence.start + len(previous.sentence.text) : step.sentence.start])
+        else:
+            parts.append("\n")
+        parts.append(step.sentence.text)
+    return "".join(parts)
 
 
 def holds_fact_of_kind(

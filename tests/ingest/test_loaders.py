@@ -148,3 +148,55 @@ def test_pdf_table_rows_follow_their_caption(tmp_path: Path) -> None:
     chunks = chunk_units([unit], info, make_splitter(60, 0))
     row = next(c for c in chunks if "étudiant" in c.text)
     assert row.section == "Tableau 2 – Tarifs des abonnements"
+
+
+DOCBOOK_PAGE = """<html><head><title>Jouer au démineur</title></head><body>
+<div class="navheader"><table><tr><th>Jouer au démineur</th></tr><tr><td><a href="p.html">Précédent</a></td></tr></table></div>
+<div class="section"><div class="titlepage"><h2 class="title">Jouer au démineur</h2></div>
+<div class="toc"><dl class="toc"><dt><span class="section"><a href="#a">Placer un drapeau</a></span></dt></dl></div>
+<p>Pour le lancer, sélectionner <span class="guimenu">Actions</span> →
+<span class="guimenuitem">Jouer au démineur</span>. Le raccourci est <span class="keycap">Contrôle</span>+<span
+class="keycap">t</span>.</p>
+<p>Avec dpkg, lancez <code class="command">apt</code>-get puis éditez <code class="filename">selections.txt</code>,
+ligne par ligne<a class="indexterm" id="idm1"></a> :</p>
+<pre class="screen">
+dpkg --get-selections \\* &gt; selections.txt
+dpkg --set-selections &lt; selections.txt
+</pre>
+<div class="seglistitem"><div class="seg"><strong class="segtitle">Option : </strong>Aptitude::Theme</div></div>
+<p>Mairie de Dainville<br/>1 place de la Mairie</p>
+</div>
+<div class="navfooter"><a href="index.html">Sommaire</a></div>
+</body></html>"""
+
+
+@pytest.fixture
+def docbook_page(tmp_path: Path) -> str:
+    path = tmp_path / "demineur.html"
+    path.write_text(DOCBOOK_PAGE, encoding="utf-8")
+    [unit] = load_file(path)
+    assert unit.metadata["section"] == "Jouer au démineur"
+    return unit.page_content
+
+
+def test_html_inline_markup_is_read_without_added_spaces(docbook_page: str) -> None:
+    assert "apt-get puis éditez selections.txt, ligne par ligne :" in docbook_page
+    assert "Le raccourci est Contrôle+t." in docbook_page
+
+
+def test_html_keeps_gui_menu_names_and_drops_navigation_and_contents(docbook_page: str) -> None:
+    assert "Pour le lancer, sélectionner Actions → Jouer au démineur." in docbook_page
+    assert "Précédent" not in docbook_page and "Sommaire" not in docbook_page
+    assert "Placer un drapeau" not in docbook_page
+
+
+def test_html_blocks_are_paragraphs_pre_keeps_its_lines_and_loose_text_is_kept(docbook_page: str) -> None:
+    assert "ligne par ligne :\n\ndpkg --get-selections \\* > selections.txt\ndpkg --set-selections" in docbook_page
+    assert "\n\nOption : Aptitude::Theme\n\n" in docbook_page
+    assert docbook_page.endswith("\n\nMairie de Dainville\n1 place de la Mairie")
+
+
+def test_html_nested_thousands_deep_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "profond.html"
+    path.write_text("<body>" + "<div>" * 3000 + "<p>Texte profond.</p>" + "</div>" * 3000 + "</body>", encoding="utf-8")
+    assert load_file(path)[0].page_content == "Texte profond."

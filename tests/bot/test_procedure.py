@@ -1,0 +1,114 @@
+"""A "how to" question is answered by the steps of the answering section, in order, not by one sentence."""
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from langchain_core.documents import Document
+
+from bot.answer.evidence import EvidenceRanker
+from core.text import AnswerKind, expected_answer_kind
+from core.types import DocumentInfo, Evidence
+from ingest.chunking import chunk_units, make_splitter
+from ingest.sentences import sentences_of
+from tests.fixtures.factories import make_settings
+
+COPY = (
+    "Vous pouvez obtenir une copie de votre acte de naissance sans frais. "
+    "La demande se fait à la mairie du lieu de naissance.\n\n"
+    "Présentez les pièces suivantes :\n\n"
+    "une pièce d'identité en cours de validité ;\n\n"
+    "le livret de famille.\n\n"
+    "La copie est délivrée sous huit jours. Elle est envoyée par courrier si vous le demandez au guichet."
+)
+OPENING_HOURS = "La déchetterie de Dainville est ouverte le samedi de 9 h à 12 h."
+HISTORY = " ".join(f"En {year}, la commune a numérisé {year - 1990} registres anciens." for year in range(2000, 2016))
+REGISTRATION = (
+    HISTORY + "\n\nPour vous inscrire aux archives, apportez les documents suivants :\n\n"
+    "un justificatif de domicile ;\n\nune photo d'identité.\n\nL'inscription est gratuite."
+)
+
+
+def _ranker(sections: dict[str, str], chunk_size: int = 200) -> EvidenceRanker:
+    """A ranker over these sections, each cut into several overlapping passages."""
+    units = [Document(page_content=text, metadata={"section": name}) for name, text in sections.items()]
+    chunks = chunk_units(units, DocumentInfo(doc_id="guide", title="Guide"), make_splitter(chunk_size, 40))
+    sentences = sentences_of(chunks, context_chars=60, max_chars=320)
+    by_chunk: dict[str, list[int]] = {}
+    for row, sentence in enumerate(sentences):
+        by_chunk.setdefault(sentence.chunk_id, []).append(row)
+    reader: Any = SimpleNamespace(
+        chunks=chunks,
+        by_id={chunk.chunk_id: chunk for chunk in chunks},
+        sentences=sentences,
+        sentences_by_chunk=by_chunk,
+        sentence_vectors=np.zeros((len(sentences), 4)),
+    )
+    return EvidenceRanker(reader, make_settings())
+
+
+def _best(ranker: EvidenceRanker, words: str) -> Evidence:
+    """The evidence of the last sentence holding `words` (a passage further into its section)."""
+    row = max(i for i, s in enumerate(ranker.reader.sentences) if words in s.text)
+    sentence = ranker.reader.sentences[row]
+    return Evidence(1, sentence, ranker.reader.by_id[sentence.chunk_id], 1.0)
+
+
+def _steps(ranker: EvidenceRanker, best: Evidence, max_chars: int = 700) -> str:
+    evidence = ranker.procedure([best], max_chars, shown=3)
+    return " ".join(evidence[0].sentence.context.split())
+
+
+@pytest.fixture
+def ranker() -> EvidenceRanker:
+    return _ranker({"Obtenir une copie d'acte de naissance": COPY, "Horaires": OPENING_HOURS, "Archives": REGISTRATION})
+
+
+def test_the_steps_run_from_the_section_start_over_its_passages_in_order(ranker: EvidenceRanker) -> None:
+    best = _best(ranker, "huit jours")
+    assert best.chunk.start > 0  # the best sentence is in a later passage of its section
+    steps = _steps(ranker, best)
+    expected = ["sans frais", "mairie du lieu de naissance", "pièce d'identité", "livret de famille", "huit jours"]
+    positions = [steps.find(step) for step in expected]
+    assert -1 not in positions and positions == sorted(positions), steps
+    assert steps.count("livret de famille") == steps.count("pièces suivantes") == 1  # passages overlap: read once
+    assert "déchetterie" not in steps  # the next section is another answer
+
+
+def test_far_into_a_long_section_the_steps_start_at_the_sentence_that_announces_them(ranker: EvidenceRanker) -> None:
+    steps = _steps(ranker, _best(ranker, "photo d'identité"), max_chars=300)
+    assert steps.startswith("Pour vous inscrire aux archives, apportez les documents suivants :"), steps
+    assert "justificatif de domicile" in steps and steps.endswith("L'inscription est gratuite.")
+
+
+def test_the_best_sentence_stays_in_its_steps_when_nothing_before_it_fits(ranker: EvidenceRanker) -> None:
+    steps = _steps(ranker, _best(ranker, "En 2015"), max_chars=120)
+    assert steps.startswith("En 2015, la commune a numérisé 25 registres anciens."), steps
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "comment je bloque un paquet en hold avec dpkg ?",
+        "comment on installe aptitude sur une debian ?",
+        "comment donner accès au lecteur cd à un utilisateur ?",
+        "Comment s'inscrire à la cantine ?",
+        "Quelles pièces fournir pour une carte d'identité ?",
+    ],
+)
+def test_how_to_questions_ask_for_steps(question: str) -> None:
+    assert expected_answer_kind(question) is AnswerKind.PROCEDURE
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Comment la mairie de Mont-Saint-Eloi a fini par trouver des gens ?",
+        "on prononce comment debian ?",
+        "comment fonctionne apt ?",
+        "Combien de visiteurs au Numericamp ?",
+    ],
+)
+def test_other_questions_do_not(question: str) -> None:
+    assert expected_answer_kind(question) is not AnswerKind.PROCEDURE
