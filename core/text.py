@@ -37,10 +37,6 @@ _NEGATION = re.compile(
 _LINE = re.compile(r"[^\n]+")
 _LIST_ITEM = re.compile(r"^(?:[-•*▪–]|\d{1,2}[.)]|[a-z][.)])\s")
 _SENTENCE_END = set(".!?:;…»")
-_SENTENCE_FINAL = set(".!?…")
-# Quotation marks and brackets around a sentence's words; a short quotation on one line is read whole
-_OPENING_MARKS, _CLOSING_MARKS = set("«“(["), set("»”)].,;:")
-_SHORT_QUOTE = re.compile(r"«[^«»\n]{1,150}»")
 # A line at least this long that runs on into a capitalised line was wrapped at the margin; a shorter
 # one is a heading or a label ("EN CHIFFRES", "Horaires", a speaker's name) and ends its sentence.
 WRAPPED_LINE_MIN_CHARS = 50
@@ -258,46 +254,14 @@ def _analysis(doc: Any, text: str) -> Analysis:
 
 def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:
     """The sentences of a passage whose wrapping breaks are spaces: spaCy's, cut again at every line break left."""
-    starts = _sentence_starts(doc, text)
     units: list[SentenceUnit] = []
-    for sentence_start, sentence_end in zip(starts, [*starts[1:], len(text)], strict=True):
-        for line in _LINE.finditer(text, sentence_start, sentence_end):
+    for sent in doc.sents:
+        for line in _LINE.finditer(text, sent.start_char, sent.end_char):
             start, end = _stripped(text, line.start(), line.end())
             if start < end:
                 span = doc.char_span(start, end, alignment_mode="expand")
                 units.append(SentenceUnit(start, end, _analysis(span, text[start:end])))
     return units
-
-
-def _sentence_starts(doc: Any, text: str) -> list[int]:
-    """Where spaCy's sentences start, corrected for quotation marks and brackets.
-
-    A short quotation on one line (a title, a menu's name) is read with its sentence, and a
-    sentence never ends on an opening mark nor starts on a closing one or a punctuation mark:
-    « Voir Section 4.4, « Comment… ? » » is one sentence; "…des cours ! « On a ouvert. »" two.
-    """
-    quotes = [match.span() for match in _SHORT_QUOTE.finditer(text)]
-    starts: list[int] = []
-    for sentence in doc.sents:
-        start = _corrected_start(text, sentence.start_char, quotes)
-        if not starts or (start is not None and start > starts[-1]):
-            starts.append(sentence.start_char if start is None else start)
-    return starts
-
-
-def _corrected_start(text: str, start: int, quotes: list[tuple[int, int]]) -> int | None:
-    """Where a sentence spaCy starts at `start` really starts, or None when it continues the one before.
-
-    A start inside a quotation, or just after an opening mark, moves to that mark when a sentence ends
-    before it, else continues the sentence before.
-    """
-    head = text[:start].rstrip()
-    opening = next((q_start for q_start, q_end in quotes if q_start < start < q_end), None)
-    if opening is None and head[-1:] in _OPENING_MARKS:
-        opening = len(head) - 1
-    if opening is not None:
-        return opening if text[:opening].rstrip()[-1:] in _SENTENCE_FINAL else None
-    return None if text[start] in _CLOSING_MARKS else start
 
 
 def _is_name_word(token: Any) -> bool:

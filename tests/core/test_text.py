@@ -34,22 +34,6 @@ def test_a_sentence_continues_over_a_wrapped_line_but_not_into_a_list_or_heading
     ]
 
 
-def test_a_short_quotation_stays_in_its_sentence_and_marks_stay_with_their_words() -> None:
-    text = (
-        "Voir Section 14.3, « Je fais une distribution. Puis-je utiliser Debian ? » pour plus d'informations."
-        " Ils ont demandé des cours ! « Nous avons ouvert une salle. » Puis tout a changé."
-        " Ces commandes installent le paquet. « Installer » un paquet installé le met à jour."
-    )
-    assert split_sentences(text) == [
-        "Voir Section 14.3, « Je fais une distribution. Puis-je utiliser Debian ? » pour plus d'informations.",
-        "Ils ont demandé des cours !",
-        "« Nous avons ouvert une salle. »",
-        "Puis tout a changé.",
-        "Ces commandes installent le paquet.",
-        "« Installer » un paquet installé le met à jour.",
-    ]
-
-
 def test_numbers_in_digits_and_words_are_one_notation() -> None:
     assert numbers_in("quarante-six communes") == {"46"}
     assert numbers_in("200.000 m³") == numbers_in("200 000 m³") == {"200000"}
