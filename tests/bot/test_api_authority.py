@@ -17,27 +17,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from bot.api.app import create_api
-from core.settings import Authority
 from core.types import Answer, Outcome
+from tests.fixtures.authority import VAL, assert_names_val
 from tests.fixtures.doubles import build_small_index
 from tests.fixtures.factories import make_service, make_settings
 
-VAL = Authority(
-    name="Communauté de communes du Val",
-    short_name="CCV",
-    website="https://www.cc-val.fr",
-    channels=["le guichet unique de votre commune", "un espace France Services"],
-    phone="03 21 55 00 00",
-)
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def assert_names_val(text: str) -> None:
-    """The other authority is named; the CUA nowhere."""
-    text = " ".join(text.split())
-    assert "Communauté de communes du Val" in text or "CCV" in text, text
-    for shipped in ("Arras", "CUA", "Communauté Urbaine"):
-        assert shipped not in text, text
 
 
 @pytest.fixture(scope="module")
