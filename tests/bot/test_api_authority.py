@@ -20,7 +20,7 @@ from bot.api.app import create_api
 from core.types import Answer, Outcome
 from tests.fixtures.authority import VAL, assert_names_val
 from tests.fixtures.doubles import build_small_index
-from tests.fixtures.factories import make_service, make_settings
+from tests.fixtures.factories import e5_index_settings, make_service, make_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,11 +28,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("authority")
-    settings = make_settings(
-        embedding__backend="e5",
-        index_dir=build_small_index(root),
-        feedback_db=root / "fb.sqlite3",
-        analytics_db=root / "analytics.sqlite3",
+    settings = e5_index_settings(
+        root,
+        build_small_index(root),
         authority=VAL,
         answerability__min_evidence_score=1.0,  # every question refused: the refusal is what is read
         answerability__strong_evidence_score=1.0,
