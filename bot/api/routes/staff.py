@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import Response
 
 from bot.api.convert import analytics_summary, index_estimate, reindex_report
-from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, require_admin
+from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, from_state, require_admin
 from bot.api.schemas import AnalyticsSummary, IndexEstimate, ReindexReport, ReindexStatus, StaffDocument
 from bot.stores.analytics import csv_text, summarise
 from core.settings import REPO_ROOT, Settings
@@ -168,13 +168,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def get_reindex_job(request: Request) -> ReindexJob:
-    """The application's one re-index job (made by `create_api`)."""
-    job: ReindexJob = request.app.state.reindex_job
-    return job
-
-
-ReindexJobDep = Annotated[ReindexJob, Depends(get_reindex_job)]
+# The application's one re-index job (made by `create_api`)
+ReindexJobDep = Annotated[ReindexJob, Depends(from_state("reindex_job"))]
 
 
 # --- Corpus folder ---------------------------------------------------------------------------
