@@ -14,7 +14,6 @@ from fastapi import HTTPException
 from bot.answer.service import StreamEvent
 from bot.api import schemas
 from bot.api.display import SHIPPED_AUTHORITY, answer_text, answer_with_sources
-from bot.stores.analytics import AnalyticsSummary
 from bot.stores.feedback import Feedback
 from core.settings import Authority, Settings
 from core.types import Answer, Chunk, Evidence, IndexedDocument, Outcome, Passage, Turn
@@ -174,10 +173,6 @@ def to_chat_chunk(
         sources=[evidence_source(e) for e in final.cited] if final else None,
         outcome=final.outcome.value if final else None,
     )
-
-
-def analytics_summary(summary: AnalyticsSummary) -> schemas.AnalyticsSummary:
-    return schemas.AnalyticsSummary.model_validate(summary, from_attributes=True)
 
 
 def reindex_report(report: BuildReport) -> schemas.ReindexReport:
