@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import psutil
 
 from bench.report import Figure
+from bench.servers import free_port
 
 SECTION = "Memory"
 SAMPLE_S = 0.1
@@ -28,12 +28,6 @@ settings = get_settings()
 get_embedder(settings).embed_query("question")
 LlamaCppGenerator(settings, [])
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PeakRss:
@@ -84,7 +78,7 @@ def service_peak(questions: list[str], env: dict[str, str] | None = None) -> tup
     RSS once the last answer is in; `env` is added to the environment (settings to compare)."""
     import threading
 
-    port = _free_port()
+    port = free_port()
     cuabot = Path(sys.executable).with_name("cuabot")
     process = subprocess.Popen(
         [str(cuabot), "serve", "--port", str(port)],

@@ -22,14 +22,6 @@ class DocumentInfo:
 
 
 @dataclass(frozen=True)
-class IndexedDocument:
-    """A document of the live index and how many passages it has there."""
-
-    info: DocumentInfo
-    passages: int
-
-
-@dataclass(frozen=True)
 class Chunk:
     """One indexed passage: verbatim text plus where it comes from."""
 
@@ -58,6 +50,14 @@ class Chunk:
         if self.author:
             parts.append(f"Auteur : {self.author}")
         return " — ".join(parts) + "\n" + self.text
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """A document of the live index and how many passages it has there."""
+
+    info: DocumentInfo
+    passages: int
 
 
 @dataclass

@@ -10,22 +10,15 @@ TARGET="${1:-${REPO_ROOT}/data/corpora/debian-reference}"
 SOURCE="/usr/share/debian-reference"
 PDF="${SOURCE}/debian-reference.fr.pdf"
 
+# shellcheck source=apt_packages.sh
+source "${REPO_ROOT}/scripts/apt_packages.sh"
+
 install_package() {
     if [[ -f "${PDF}" ]]; then
         echo "debian-reference-fr already installed: ${SOURCE}"
         return
     fi
-    if ! command -v apt-get >/dev/null; then
-        echo "apt-get not found: install debian-reference-fr by hand" >&2
-        exit 1
-    fi
-    local sudo=()
-    if [[ ${EUID} -ne 0 ]]; then
-        sudo=(sudo -n)  # never prompts: fails at once without password-less sudo
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" apt-get install -y -qq --no-install-recommends debian-reference-fr
+    apt_install debian-reference-fr
 }
 
 copy_documents() {

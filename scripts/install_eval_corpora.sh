@@ -15,22 +15,15 @@ APTITUDE_SOURCE="/usr/share/doc/aptitude/html/fr"
 PACKAGES=(debian-faq-fr aptitude-doc-fr)
 started=${SECONDS}
 
+# shellcheck source=apt_packages.sh
+source "${REPO_ROOT}/scripts/apt_packages.sh"
+
 install_packages() {
     if [[ -f "${FAQ_SOURCE}/index.fr.html" && -f "${APTITUDE_SOURCE}/index.html" ]]; then
         echo "${PACKAGES[*]} already installed"
         return
     fi
-    if ! command -v apt-get >/dev/null; then
-        echo "apt-get not found: install ${PACKAGES[*]} by hand" >&2
-        exit 1
-    fi
-    local sudo=()
-    if [[ ${EUID} -ne 0 ]]; then
-        sudo=(sudo -n)  # never prompts: fails at once without password-less sudo
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"
+    apt_install "${PACKAGES[@]}"
 }
 
 # copy_html SOURCE DEST GLOB: the HTML files matching GLOB, nothing else; files no longer in SOURCE are removed.

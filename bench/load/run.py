@@ -12,19 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.servers import free_port, served
 from core.models import QWEN_CODER_GGUF, model_path
 from core.settings import Settings
 
@@ -49,51 +45,6 @@ def llama_server_command(port: int) -> list[str]:
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(settings.generation.context),
         "--n_threads", str(settings.generation.threads), "--verbose", "False",
     ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with code {process.returncode}")
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout_s:.0f} s")
-
-
-@contextmanager
-def served(
-    command: list[str], port: int, env: dict[str, str], ready_timeout_s: float = 600, ready_path: str = "/api/health"
-) -> Iterator[str]:
-    """A server process on 127.0.0.1:port, answering 200 on ready_path, stopped (SIGTERM, then SIGKILL) on exit."""
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_ready(url + ready_path, process, ready_timeout_s)
-            yield url
-        except Exception:
-            log.seek(0)
-            sys.stderr.write(log.read().decode("utf-8", "replace")[-4000:])
-            raise
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def warm_up(url: str) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from bench.load.run import LOAD_ENV, REPO_ROOT, free_port, llama_server_command, served, uvicorn_command
+from bench.load.run import LOAD_ENV, REPO_ROOT, llama_server_command, uvicorn_command
+from bench.servers import free_port, served
 
 QUESTIONS = REPO_ROOT / "eval" / "data" / "cua" / "questions.jsonl"
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from collections.abc import Generator as Steps
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import numpy as np
 
@@ -64,6 +64,14 @@ Phrasing = Callable[[Iterator[StreamEvent]], Iterator[StreamEvent]]
 def direct(steps: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
     """The phrasing step run in the caller's thread, as soon as asked (CLI, eval, bench)."""
     return steps
+
+
+class Asking(TypedDict, total=False):
+    """How a question is asked besides its words, as `QuestionService.stream` takes it."""
+
+    history: list[Turn] | None
+    documents: list[str] | None
+    phrasing: Phrasing
 
 
 def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Question:
@@ -130,16 +138,10 @@ class QuestionService:
             for doc_id, info in sorted(self.reader.documents.items())
         ]
 
-    def ask(
-        self,
-        text: str,
-        history: list[Turn] | None = None,
-        documents: list[str] | None = None,
-        phrasing: Phrasing = direct,
-    ) -> Answer:
+    def ask(self, text: str, **asking: Unpack[Asking]) -> Answer:
         """The final answer of `stream`."""
         answer = None
-        for event in self.stream(text, history, documents, phrasing):
+        for event in self.stream(text, **asking):
             answer = event.answer or answer
         assert answer is not None
         return answer

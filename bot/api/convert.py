@@ -14,10 +14,9 @@ from fastapi import HTTPException
 from bot.answer.service import StreamEvent
 from bot.api import schemas
 from bot.api.display import SHIPPED_AUTHORITY, answer_text, answer_with_sources
-from bot.stores.analytics import AnalyticsSummary
 from bot.stores.feedback import Feedback
 from core.settings import Authority, Settings
-from core.types import Answer, Evidence, IndexedDocument, Outcome, Passage, Turn
+from core.types import Answer, Chunk, Evidence, IndexedDocument, Outcome, Passage, Turn
 from ingest.build import BuildReport
 from ingest.estimate import Estimate
 
@@ -73,19 +72,22 @@ def to_feedback(request: schemas.FeedbackRequest) -> Feedback:
 # --- Domain to contract ----------------------------------------------------------------------
 
 
-def passage_to_source(passage: Passage) -> schemas.RetrievedPassage:
-    chunk = passage.chunk
-    return schemas.RetrievedPassage(
-        id=passage.rank,
-        rank=passage.rank,
-        cited=passage.cited,
+def chunk_source(chunk: Chunk, number: int, score: float) -> schemas.Source:
+    """A passage as the contract shows it: numbered like the answer's [n], its score rounded."""
+    return schemas.Source(
+        id=number,
         document=chunk.doc_id,
         title=chunk.title,
         page=chunk.page,
         section=chunk.section,
         excerpt=chunk.text,
-        score=round(passage.score, 4),
+        score=round(score, 4),
     )
+
+
+def passage_to_source(passage: Passage) -> schemas.RetrievedPassage:
+    source = chunk_source(passage.chunk, passage.rank, passage.score)
+    return schemas.RetrievedPassage(**source.model_dump(), rank=passage.rank, cited=passage.cited)
 
 
 def evidence_quote(evidence: Evidence) -> schemas.EvidenceQuote:
@@ -104,16 +106,7 @@ def evidence_quote(evidence: Evidence) -> schemas.EvidenceQuote:
 
 def evidence_source(evidence: Evidence) -> schemas.Source:
     """The passage holding a quoted sentence, numbered like the quote."""
-    chunk = evidence.chunk
-    return schemas.Source(
-        id=evidence.number,
-        document=chunk.doc_id,
-        title=chunk.title,
-        page=chunk.page,
-        section=chunk.section,
-        excerpt=chunk.text,
-        score=round(evidence.dense_score, 4),
-    )
+    return chunk_source(evidence.chunk, evidence.number, evidence.dense_score)
 
 
 def evidence_event(evidence: list[Evidence], passages: list[Passage]) -> schemas.EvidenceEvent:
@@ -180,10 +173,6 @@ def to_chat_chunk(
         sources=[evidence_source(e) for e in final.cited] if final else None,
         outcome=final.outcome.value if final else None,
     )
-
-
-def analytics_summary(summary: AnalyticsSummary) -> schemas.AnalyticsSummary:
-    return schemas.AnalyticsSummary.model_validate(summary, from_attributes=True)
 
 
 def reindex_report(report: BuildReport) -> schemas.ReindexReport:

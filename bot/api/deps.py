@@ -7,6 +7,7 @@ is a dependency too, closed unless a token is configured.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
@@ -31,45 +32,21 @@ ADMIN_REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def from_state(name: str) -> Callable[[Request], Any]:
+    """A dependency answering what `create_api` put in `app.state` under `name`."""
+
+    def read(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return read
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-
-def get_service(request: Request) -> QuestionService:
-    service: QuestionService = request.app.state.service
-    return service
-
-
-ServiceDep = Annotated[QuestionService, Depends(get_service)]
-
-
-def get_admission(request: Request) -> Admission:
-    admission: Admission = request.app.state.admission
-    return admission
-
-
-AdmissionDep = Annotated[Admission, Depends(get_admission)]
-
-
-def get_feedback_store(request: Request) -> FeedbackStore:
-    store: FeedbackStore = request.app.state.feedback_store
-    return store
-
-
-FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
-
-
-def get_analytics_store(request: Request) -> AnalyticsStore | None:
-    """None while analytics are off and nothing was ever recorded."""
-    store: AnalyticsStore | None = request.app.state.analytics_store
-    return store
-
-
-AnalyticsStoreDep = Annotated[AnalyticsStore | None, Depends(get_analytics_store)]
+SettingsDep = Annotated[Settings, Depends(from_state("settings"))]
+ServiceDep = Annotated[QuestionService, Depends(from_state("service"))]
+AdmissionDep = Annotated[Admission, Depends(from_state("admission"))]
+FeedbackStoreDep = Annotated[FeedbackStore, Depends(from_state("feedback_store"))]
+# None while analytics are off and nothing was ever recorded
+AnalyticsStoreDep = Annotated[AnalyticsStore | None, Depends(from_state("analytics_store"))]
 
 
 def client_address(request: Request) -> str:

@@ -1,7 +1,8 @@
 """Request and response models of the HTTP API: the contract the widget, partners and staff pages use.
 
 Named by role: `…Request` is what a client sends, the rest what the API answers. The domain
-(bot/answer, bot/stores, core) never sees these; bot/api/convert.py converts both ways.
+(bot/answer, bot/stores, core) never sees these; bot/api/convert.py converts both ways. One
+answer is the domain's own: the staff analytics summary (bot/stores/analytics.py), served as is.
 """
 
 from __future__ import annotations
@@ -212,30 +213,6 @@ class ReindexStatus(BaseModel):
     finished_at: str | None
     report: ReindexReport | None
     error: str | None
-
-
-class DayCount(BaseModel):
-    day: str
-    questions: int
-
-
-class TopicCount(BaseModel):
-    topic: str
-    questions: int
-
-
-class AnalyticsSummary(BaseModel):
-    """What staff read: volume, how often the assistant could not answer, and what about."""
-
-    enabled: bool
-    retention_days: int
-    questions: int
-    per_day: list[DayCount]
-    refusal_rate: float
-    evidence_only_rate: float
-    latency_p50_s: float | None
-    latency_p95_s: float | None
-    unanswered_topics: list[TopicCount]
 
 
 # --- OpenAI-compatible (/v1) -----------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.answer.answerability import decide, without_phrasing
 from bot.answer.evidence import QuestionTerms
 from bot.answer.service import read_question
@@ -29,31 +31,34 @@ def decision(question_text: str, text: str, dense: float) -> Outcome:
     return decide(question, terms, [evidence(text, dense)], SETTINGS).outcome
 
 
-def test_a_reworded_question_close_in_meaning_is_answered_despite_few_shared_words() -> None:
-    text = "En cas de perte, une copie intégrale se demande à la mairie du lieu de naissance."
-    assert decision("j'ai égaré mon papier, je fais quoi", text, dense=0.6) is Outcome.ANSWER
-    assert decision("j'ai égaré mon papier, je fais quoi", text, dense=0.3) is Outcome.REFUSE
+LOST_COPY = "En cas de perte, une copie intégrale se demande à la mairie du lieu de naissance."
+VISITORS = "Le Numericamp a réuni de nombreux visiteurs à Artois Expo."
+VISITORS_2023 = "Le Numericamp 2023 a réuni 450 visiteurs à Artois Expo."
+CHALLENGES = "Ethik-IA voit pour les élus des défis : la confiance, la transparence et la formation des agents."
+WATER = "Grâce à l'IA, Nevers Agglomération a économisé 200.000 m³ d'eau sur l'année."
 
 
-def test_a_number_question_whose_evidence_holds_no_new_number_is_refused() -> None:
-    text = "Le Numericamp a réuni de nombreux visiteurs à Artois Expo."
-    assert decision("Combien de visiteurs au Numericamp ?", text, dense=0.7) is Outcome.REFUSE
-    assert decision("Combien de visiteurs au Numericamp ?", text + " Ils étaient 450.", 0.7) is Outcome.ANSWER
+@pytest.mark.parametrize(
+    ("question", "text", "dense", "expected"),
+    [
+        # A reworded question close in meaning is answered despite few shared words; far in meaning, refused
+        ("j'ai égaré mon papier, je fais quoi", LOST_COPY, 0.6, Outcome.ANSWER),
+        ("j'ai égaré mon papier, je fais quoi", LOST_COPY, 0.3, Outcome.REFUSE),
+        # A number question whose evidence holds no new number is refused
+        ("Combien de visiteurs au Numericamp ?", VISITORS, 0.7, Outcome.REFUSE),
+        ("Combien de visiteurs au Numericamp ?", VISITORS + " Ils étaient 450.", 0.7, Outcome.ANSWER),
+        # A number the question states in digits must be in the evidence
+        ("Combien de visiteurs au Numericamp 2024 ?", VISITORS_2023, 0.7, Outcome.REFUSE),
+        ("Combien de visiteurs au Numericamp 2023 ?", VISITORS_2023, 0.7, Outcome.ANSWER),
+        # A count in words or a unit's digit is not required in the evidence
+        ("Quels sont les trois défis pour les élus selon Ethik-IA ?", CHALLENGES, 0.6, Outcome.ANSWER),
+        ("Combien de m3 d'eau Nevers Agglomération a économisé ?", WATER, 0.6, Outcome.ANSWER),
+    ],
+)
+def test_the_decision_on_one_sentence_of_evidence(question: str, text: str, dense: float, expected: Outcome) -> None:
+    assert decision(question, text, dense) is expected
 
 
 def test_weak_evidence_is_refused_rather_than_shown_alone() -> None:
     assert without_phrasing(False, "le modèle n'a pas répondu").outcome is Outcome.REFUSE
     assert without_phrasing(True, "le modèle n'a pas répondu").outcome is Outcome.EVIDENCE_ONLY
-
-
-def test_a_number_the_question_states_in_digits_must_be_in_the_evidence() -> None:
-    text = "Le Numericamp 2023 a réuni 450 visiteurs à Artois Expo."
-    assert decision("Combien de visiteurs au Numericamp 2024 ?", text, dense=0.7) is Outcome.REFUSE
-    assert decision("Combien de visiteurs au Numericamp 2023 ?", text, dense=0.7) is Outcome.ANSWER
-
-
-def test_a_count_in_words_or_a_unit_digit_is_not_required_in_the_evidence() -> None:
-    challenges = "Ethik-IA voit pour les élus des défis : la confiance, la transparence et la formation des agents."
-    assert decision("Quels sont les trois défis pour les élus selon Ethik-IA ?", challenges, 0.6) is Outcome.ANSWER
-    water = "Grâce à l'IA, Nevers Agglomération a économisé 200.000 m³ d'eau sur l'année."
-    assert decision("Combien de m3 d'eau Nevers Agglomération a économisé ?", water, 0.6) is Outcome.ANSWER

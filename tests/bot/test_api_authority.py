@@ -17,37 +17,20 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from bot.api.app import create_api
-from core.settings import Authority
 from core.types import Answer, Outcome
+from tests.fixtures.authority import VAL, assert_names_val
 from tests.fixtures.doubles import build_small_index
-from tests.fixtures.factories import make_service, make_settings
+from tests.fixtures.factories import e5_index_settings, make_service, make_settings
 
-VAL = Authority(
-    name="Communauté de communes du Val",
-    short_name="CCV",
-    website="https://www.cc-val.fr",
-    channels=["le guichet unique de votre commune", "un espace France Services"],
-    phone="03 21 55 00 00",
-)
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def assert_names_val(text: str) -> None:
-    """The other authority is named; the CUA nowhere."""
-    text = " ".join(text.split())
-    assert "Communauté de communes du Val" in text or "CCV" in text, text
-    for shipped in ("Arras", "CUA", "Communauté Urbaine"):
-        assert shipped not in text, text
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("authority")
-    settings = make_settings(
-        embedding__backend="e5",
-        index_dir=build_small_index(root),
-        feedback_db=root / "fb.sqlite3",
-        analytics_db=root / "analytics.sqlite3",
+    settings = e5_index_settings(
+        root,
+        build_small_index(root),
         authority=VAL,
         answerability__min_evidence_score=1.0,  # every question refused: the refusal is what is read
         answerability__strong_evidence_score=1.0,

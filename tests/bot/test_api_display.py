@@ -9,15 +9,11 @@ from bot.api import display
 from core import authority as naming
 from core.settings import Authority
 from core.types import Answer, AnswerSentence, Chunk, Evidence, Outcome, Sentence
+from tests.fixtures.authority import VAL as PHONE_ONLY
 
-VAL = Authority(
-    name="Communauté de communes du Val",
-    short_name="CCV",
-    website="https://www.cc-val.fr",
-    channels=["le guichet unique de votre commune", "un espace France Services"],
-    phone="03 21 55 00 00",
-    address="1 place de la Mairie, 59000 Val",
-    hours="du lundi au vendredi, de 9 h à 17 h",
+# The other authority, with an accueil to visit besides its phone
+VAL = PHONE_ONLY.model_copy(
+    update={"address": "1 place de la Mairie, 59000 Val", "hours": "du lundi au vendredi, de 9 h à 17 h"}
 )
 # The texts shipped before the authority became a setting: the CUA's defaults must still read exactly so
 CUA_REFUSAL = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from bench.servers import free_port
 from bot.api.admission import BUSY_MESSAGE, REASON_BUSY, REASON_LATE
 from bot.api.app import create_api
 from core.settings import Settings
@@ -45,12 +45,6 @@ def load_settings(index: Path, **load: object) -> Settings:
         answerability__strong_evidence_score=0.0,  # without the model, the evidence is shown alone, never refused
         **load,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.load.run import LOAD_ENV, free_port, run_locust, served, uvicorn_command, warm_up
+from bench.load.run import LOAD_ENV, run_locust, uvicorn_command, warm_up
+from bench.servers import free_port, served
 from tests.fixtures.live_server import served_api_env
 
 pytestmark = pytest.mark.slow

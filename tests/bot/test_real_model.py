@@ -5,6 +5,7 @@ They read the default index, which `make test` builds first (`cuabot ingest`).
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -34,12 +35,20 @@ def test_retrieval_finds_who_chairs_les_interconnectes(pipeline: QuestionService
     assert "concertations-territoriales-ia" in {p.chunk.doc_id for p in passages}
 
 
+class Case(NamedTuple):
+    """An answerable question of the corpus, the fact its answer must hold and the document it must cite."""
+
+    question: str
+    fact: str
+    document: str
+
+
 ANSWERABLE = [
-    ("Combien de visiteurs au Numericamp ?", "450", "numericamp-livre-blanc-2024"),
-    ("Combien d'actions et d'animations pendant le mois du numérique ?", "64", "mois-du-numerique-bataille-ia"),
-    ("Qui préside l'association Les Interconnectés ?", "Trichet", "concertations-territoriales-ia"),
-    ("Combien de professionnels sont venus au forum IA de Lambersart ?", "200", "forum-ia-lambersart"),
-    ("Combien de temps dure le jeu La Bataille de l'IA ?", "2 heures", "mois-du-numerique-bataille-ia"),
+    Case("Combien de visiteurs au Numericamp ?", "450", "numericamp-livre-blanc-2024"),
+    Case("Combien d'actions et d'animations pendant le mois du numérique ?", "64", "mois-du-numerique-bataille-ia"),
+    Case("Qui préside l'association Les Interconnectés ?", "Trichet", "concertations-territoriales-ia"),
+    Case("Combien de professionnels sont venus au forum IA de Lambersart ?", "200", "forum-ia-lambersart"),
+    Case("Combien de temps dure le jeu La Bataille de l'IA ?", "2 heures", "mois-du-numerique-bataille-ia"),
 ]
 # Every answerable question gets the model's sentence or the evidence alone (eval/ measures
 # how often each); what must never happen is a wrong answer, a wrong source or a refusal.
@@ -48,18 +57,18 @@ MIN_VERIFIED = 3
 
 @pytest.fixture(scope="module")
 def answers(pipeline: QuestionService) -> list[Answer]:
-    return [pipeline.ask(question) for question, _, _ in ANSWERABLE]
+    return [pipeline.ask(case.question) for case in ANSWERABLE]
 
 
 def test_answers_hold_the_fact_and_cite_the_right_document(answers: list[Answer]) -> None:
-    for (question, fact, document), answer in zip(ANSWERABLE, answers, strict=True):
-        assert not answer.refused, (question, answer.reason)
-        assert fact.lower() in answer_text(answer).lower(), (question, answer_text(answer))
-        assert document in cited_documents(answer), (question, cited_documents(answer))
+    for case, answer in zip(ANSWERABLE, answers, strict=True):
+        assert not answer.refused, (case.question, answer.reason)
+        assert case.fact.lower() in answer_text(answer).lower(), (case.question, answer_text(answer))
+        assert case.document in cited_documents(answer), (case.question, cited_documents(answer))
 
 
 def test_most_answers_carry_a_verified_model_sentence(answers: list[Answer]) -> None:
-    verified = [q for (q, _, _), a in zip(ANSWERABLE, answers, strict=True) if a.outcome is Outcome.ANSWER]
+    verified = [c.question for c, a in zip(ANSWERABLE, answers, strict=True) if a.outcome is Outcome.ANSWER]
     assert len(verified) >= MIN_VERIFIED, [(a.outcome, a.reason, a.dropped) for a in answers]
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.load.run import free_port, llama_server_command, served, uvicorn_command
+from bench.load.run import llama_server_command, uvicorn_command
+from bench.servers import free_port, served
 from tests.fixtures.live_server import served_api_env
 
 pytestmark = pytest.mark.slow

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.servers import free_port, served
 from core.logs import configure_logging
 from core.privacy import LABELS
 from core.settings import REPO_ROOT
@@ -93,26 +91,6 @@ def test_exception_traceback_is_masked(
     assert not any(secret in err for secret in SECRETS)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_ready(url: str, server: subprocess.Popen[bytes], stderr: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            tail = stderr.read_text(encoding="utf-8")[-3000:]
-            raise RuntimeError(f"cuabot serve stopped with code {server.returncode}:\n{tail}")
-        try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.5)
-    raise RuntimeError("cuabot serve did not start")
-
-
 # What `cuabot serve` does (configure_logging, then uvicorn with the same config), with the API
 # alone and one route that fails with personal data in its exception.
 SERVER = """
@@ -139,18 +117,16 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=log_config)
 @pytest.fixture
 def served_logs(tmp_path: Path, e5_corpus_index: Path) -> Iterator[tuple[str, Path, Path]]:
     """The API (mock generator, e5 index) served on a free port; yields its URL, stdout and stderr files."""
-    port = _free_port()
-    env = {**os.environ, **served_api_env(tmp_path, e5_corpus_index, CUABOT_PRIVACY__LOG_JSON="true")}
+    port = free_port()
+    env = served_api_env(tmp_path, e5_corpus_index, CUABOT_PRIVACY__LOG_JSON="true")
     stdout, stderr = tmp_path / "stdout.log", tmp_path / "stderr.log"
     command = [sys.executable, "-c", SERVER, str(port), f"échec pour {EMAIL}, {PHONE}, {NIR}, {IBAN}, {STREET}"]
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err)
-        try:
-            _wait_until_ready(f"http://127.0.0.1:{port}", server, stderr)
-            yield f"http://127.0.0.1:{port}", stdout, stderr
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with (
+        stdout.open("wb") as out,
+        stderr.open("wb") as err,
+        served(command, port, env, START_TIMEOUT_S, cwd=REPO_ROOT, stdout=out, stderr=err) as url,
+    ):
+        yield url, stdout, stderr
 
 
 def test_served_requests_are_logged_masked(served_logs: tuple[str, Path, Path]) -> None:

@@ -6,19 +6,15 @@ from the session's embedded index (`e5_corpus_index`) where it has them: the bui
 and the queries are real, and the run does not pay for embedding the corpus twice.
 """
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import chromadb
-import httpx
 import numpy as np
 import pytest
 
+from bench.servers import free_port, served
 from bot.answer.evidence import EvidenceRanker
 from bot.answer.retrieval import Retriever
 from bot.answer.service import read_question
@@ -33,51 +29,13 @@ CHROMA = Path(sys.executable).parent / "chroma"
 START_TIMEOUT_S = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_heartbeat(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"chroma run exited ({server.returncode}): {log.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(
-        f"chroma run did not answer in {START_TIMEOUT_S:.0f} s: {log.read_text(errors='replace')[-2000:]}"
-    )
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = folder / "chroma.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_heartbeat(url, server, log)
+    port = free_port()
+    command = [str(CHROMA), "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)]
+    with served(command, port, {"ANONYMIZED_TELEMETRY": "False"}, START_TIMEOUT_S, "/api/v2/heartbeat") as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 class KnownVectorsEmbedder(E5Embedder):

@@ -15,7 +15,6 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,11 +24,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from bench.servers import free_port, served
 from core.models import QWEN_CODER_GGUF, is_installed, model_path
 from core.settings import Settings
 from ingest.build import build_index, index_signature
@@ -41,12 +40,6 @@ from tests.fixtures.factories import make_settings
 CUABOT = Path(sys.executable).parent / "cuabot"
 MODEL_NAME = "qwen-embed"
 START_TIMEOUT_S = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- a scripted OpenAI-style embeddings server -------------------------------------------------------------
@@ -261,7 +254,6 @@ def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not is_installed(QWEN_CODER_GGUF, models_dir):
         pytest.skip(f"{QWEN_CODER_GGUF.assembled_name} absent de {models_dir} : lancez « cuabot models install »")
     port = free_port()
-    log = tmp_path_factory.mktemp("llama-embed") / "server.log"
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(model_path(QWEN_CODER_GGUF, models_dir)),
         "--model_alias", MODEL_NAME, "--embedding", "true", "--host", "127.0.0.1", "--port", str(port),
@@ -269,30 +261,8 @@ def llama_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # a generative model has no pooling of its own: one mean vector per text, not one per token
         "--kv_overrides", "qwen2.pooling_type=int:1",
     ]  # fmt: skip
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited ({server.returncode}): {log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server not ready in {START_TIMEOUT_S:.0f} s: {log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with served(command, port, {}, START_TIMEOUT_S, "/v1/models", preexec_fn=_die_with_parent) as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def openai_settings(url: str, index_dir: Path, **overrides: Any) -> Settings:

@@ -12,7 +12,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.answer.service import Phrasing, PhrasingUnavailable, StreamEvent, direct, unphrased
+import gradio as gr
+
+from bot.answer.service import QuestionService, StreamEvent
+from bot.api.admission import Admission
+from bot.api.ratelimit import QuestionBudget
+from bot.stores.feedback import FeedbackStore
+from core.settings import Settings
+from core.text import Analysis
 from core.types import (
     Answer,
     AnswerSentence,
@@ -23,9 +30,11 @@ from core.types import (
     IndexedDocument,
     Outcome,
     Passage,
+    Question,
     Sentence,
     Turn,
 )
+from ui import helpdesk
 
 REFUSAL_TRIGGER = "carte grise"
 EVIDENCE_ONLY_TRIGGER = "extraits"
@@ -61,6 +70,9 @@ CHUNKS = (
         section="Ateliers",
     ),
 )
+# The stub reads the question's words only
+UNANALYSED = Analysis(frozenset(), frozenset(), frozenset(), negated=False)
+
 QUOTES = (
     "Le Numericamp a réuni 450 visiteurs à la Citadelle d'Arras.",
     "Les ateliers du conseiller numérique sont gratuits et ouverts à tous.",
@@ -111,47 +123,20 @@ def _passages(weak: bool) -> list[Passage]:
     ]
 
 
-class StubService:
+class StubService(QuestionService):
     """Same evidence for every question; the question's words choose the outcome.
 
-    Like the real service, the phrasing step goes through `phrasing` (the API's Admission in the app),
-    and a `PhrasingUnavailable` from it gives the evidence alone.
+    The real service's `stream` and `ask` run the stub's steps (gather, phrase, finish): the phrasing step
+    goes through `phrasing` (the API's Admission in the app), and a `PhrasingUnavailable` from it gives the
+    evidence alone.
     """
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # no settings, models or index to load: nothing of QuestionService.__init__
         self.questions: list[str] = []
         self.generator = StubGenerator()
         self.embedder = StubEmbedder()
         self.reader = StubReader()
-
-    def stream(
-        self,
-        text: str,
-        history: list[Turn] | None = None,
-        documents: list[str] | None = None,
-        phrasing: Phrasing = direct,
-    ) -> Iterator[StreamEvent]:
-        answer = self._gather(text)
-        yield StreamEvent("evidence", evidence=answer.evidence, passages=answer.passages)
-        if answer.outcome is Outcome.ANSWER:
-            try:
-                yield from phrasing(self._phrase(text, answer))
-            except PhrasingUnavailable as exc:
-                answer = unphrased(answer, exc.reason)
-        yield StreamEvent("done", answer=self._finish(answer))
-
-    def ask(
-        self,
-        text: str,
-        history: list[Turn] | None = None,
-        documents: list[str] | None = None,
-        phrasing: Phrasing = direct,
-    ) -> Answer:
-        answer = None
-        for event in self.stream(text, history, documents, phrasing):
-            answer = event.answer or answer
-        assert answer is not None
-        return answer
+        self.listeners = []
 
     def documents(self) -> list[IndexedDocument]:
         return [
@@ -159,31 +144,47 @@ class StubService:
             for chunk in CHUNKS
         ]
 
-    def _gather(self, text: str) -> Answer:
+    def gather(self, text: str, history: list[Turn], documents: list[str] | None, started: float) -> Answer:
         self.questions.append(text)
         refused = REFUSAL_TRIGGER in text.lower()
         outcome, reason = (Outcome.REFUSE, REFUSE_REASON) if refused else (Outcome.ANSWER, ANSWER_REASON)
         timings = {"evidence_s": 0.012}
         evidence, passages = _evidence(refused), _passages(refused)
-        return Answer(outcome, reason, evidence, passages=passages, timings=timings, strong_evidence=not refused)
+        question = Question(text, text, UNANALYSED, UNANALYSED)
+        return Answer(
+            outcome, reason, evidence, question, passages=passages, timings=timings, strong_evidence=not refused
+        )
 
-    def _phrase(self, text: str, answer: Answer) -> Iterator[StreamEvent]:
-        delay = SLOW_TOKEN_DELAY_S if SLOW_TRIGGER in text.lower() else 0.0
+    def phrase(self, answer: Answer, started: float) -> Iterator[StreamEvent]:
+        assert answer.question is not None
+        text = answer.question.text.lower()
+        delay = SLOW_TOKEN_DELAY_S if SLOW_TRIGGER in text else 0.0
         answer.timings["first_token_s"] = 0.034
         for word in DRAFT.split(" "):
             time.sleep(delay)
             yield StreamEvent("token", text=word + " ")
         answer.draft = DRAFT
         answer.prompt_tokens = 321
-        if EVIDENCE_ONLY_TRIGGER in text.lower():
+        if EVIDENCE_ONLY_TRIGGER in text:
             answer.outcome, answer.reason = Outcome.EVIDENCE_ONLY, EVIDENCE_ONLY_REASON
             answer.dropped = [DroppedSentence(DRAFT, "nombre absent des preuves")]
             return
         answer.sentences = list(ANSWER_SENTENCES)
         answer.dropped = [DroppedSentence(DROPPED_SENTENCE, DROPPED_REASON)]
 
-    def _finish(self, answer: Answer) -> Answer:
+    def finish(self, answer: Answer, started: float) -> Answer:
+        answer = super().finish(answer, started)
         answer.timings["total_s"] = 0.056
-        for passage in answer.passages:
-            passage.cited = any(e.chunk.chunk_id == passage.chunk.chunk_id for e in answer.cited)
         return answer
+
+
+def stub_helpdesk(settings: Settings) -> gr.Blocks:
+    """The conseillers' page around a StubService: the model queue, question budget and feedback database of
+    `settings` (feedback without its question)."""
+    return helpdesk.build_helpdesk(
+        StubService(),
+        Admission(settings),
+        QuestionBudget(settings.admission.rate_limit),
+        FeedbackStore(settings.feedback_db, False),
+        settings,
+    )

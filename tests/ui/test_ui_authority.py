@@ -9,31 +9,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
-from stub_service import StubService
+from stub_service import StubService, stub_helpdesk
 
-from bot.api.admission import Admission
-from bot.api.ratelimit import QuestionBudget
-from bot.stores.feedback import FeedbackStore
-from core.settings import Authority, Settings
+from core.settings import Settings
+from tests.fixtures.authority import VAL, assert_names_val
 from tests.fixtures.factories import make_settings
 from tests.fixtures.live_server import live_server
-from ui import helpdesk
 from ui.app import create_app
-
-VAL = Authority(
-    name="Communauté de communes du Val",
-    short_name="CCV",
-    website="https://www.cc-val.fr",
-    channels=["le guichet unique de votre commune", "un espace France Services"],
-    phone="03 21 55 00 00",
-)
-
-
-def assert_names_val(text: str) -> None:
-    text = " ".join(text.split())
-    assert "Communauté de communes du Val" in text or "CCV" in text, text
-    for shipped in ("Arras", "CUA", "Communauté Urbaine"):
-        assert shipped not in text, text
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +57,7 @@ def test_helpdesk_title_heading_and_answers_name_the_authority(client: TestClien
     assert config["title"] == "Assistant CCV — espace conseillers"
     headings = [c["props"].get("value") or "" for c in config["components"] if c.get("type") == "markdown"]
     assert headings[0].startswith("# Espace conseillers — Communauté de communes du Val")
-    page = helpdesk.build_helpdesk(
-        StubService(),
-        Admission(settings),
-        QuestionBudget(settings.admission.rate_limit),
-        FeedbackStore(settings.feedback_db, False),
-        settings,
-    )
+    page = stub_helpdesk(settings)
     ask: Any = next(f for f in page.fns.values() if f.api_name == "ask").fn
     outputs = ask("Ma carte grise ?", [], [], None)
     shown, copied = outputs[0], outputs[7]

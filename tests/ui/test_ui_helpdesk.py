@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stub_service import DRAFT, DROPPED_SENTENCE, EVIDENCE_ONLY_REASON, REFUSE_REASON, StubService
+from stub_service import DRAFT, DROPPED_SENTENCE, EVIDENCE_ONLY_REASON, REFUSE_REASON, StubService, stub_helpdesk
 
-from bot.api.admission import Admission
 from bot.api.display import EVIDENCE_LEAD, REFUSAL_MESSAGE, SHIPPED_AUTHORITY, answer_with_sources
-from bot.api.ratelimit import QuestionBudget
-from bot.stores.feedback import FeedbackStore
 from core.types import Answer, DocumentInfo, IndexedDocument, Outcome
 from tests.fixtures.factories import make_settings
 from ui import helpdesk
@@ -123,11 +120,5 @@ def test_conseiller_feedback_maps_rating_and_origin() -> None:
 
 def test_build_helpdesk_builds_blocks(tmp_path: Path) -> None:
     settings = make_settings(feedback_db=tmp_path / "feedback.sqlite3")
-    page = helpdesk.build_helpdesk(
-        StubService(),
-        Admission(settings),
-        QuestionBudget(settings.admission.rate_limit),
-        FeedbackStore(settings.feedback_db, False),
-        settings,
-    )
+    page = stub_helpdesk(settings)
     assert page.title == "Assistant CUA — espace conseillers"

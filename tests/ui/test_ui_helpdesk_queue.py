@@ -20,7 +20,7 @@ import pytest
 from bot.answer.prompts import Prompt
 from bot.api.admission import BUSY_MESSAGE, REASON_BUSY
 from tests.fixtures.doubles import build_small_index
-from tests.fixtures.factories import make_service, make_settings
+from tests.fixtures.factories import e5_index_settings, make_service
 from tests.fixtures.live_server import live_server
 from ui.app import create_app
 
@@ -48,11 +48,9 @@ class HeldGenerator:
 
 @pytest.fixture
 def app_with_one_slot(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    settings = make_settings(
-        embedding__backend="e5",
-        index_dir=build_small_index(tmp_path),
-        feedback_db=tmp_path / "fb.sqlite3",
-        analytics_db=tmp_path / "analytics.sqlite3",
+    settings = e5_index_settings(
+        tmp_path,
+        build_small_index(tmp_path),
         privacy__analytics_enabled=True,
         answerability__min_evidence_score=0.0,
         answerability__min_question_coverage=0.0,

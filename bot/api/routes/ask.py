@@ -36,7 +36,9 @@ async def ask(
 ) -> AskResponse:
     question, history = question_text(body.question, settings), to_turns(body.history, settings)
     with admission.admit():
-        answer = await run_in_threadpool(service.ask, question, history, body.documents, admission.phrasing)
+        answer = await run_in_threadpool(
+            service.ask, question, history=history, documents=body.documents, phrasing=admission.phrasing
+        )
     return to_response(answer, settings.authority)
 
 

@@ -47,18 +47,18 @@ def documents(service: ServiceDep) -> list[DocumentSummary]:
 
 @router.get("/config", response_model=WidgetConfig)
 def config(settings: SettingsDep) -> WidgetConfig:
-    """The limits the widget applies before sending, and the texts it shows itself (naming the authority)."""
+    """The texts the widget shows itself (naming the authority), and the limits it applies before sending."""
     authority = settings.authority
     return WidgetConfig(
         authority=authority_name(authority),
         title=assistant_title(authority),
         intro=widget_intro(authority),
+        evidence_lead=EVIDENCE_LEAD,
+        busy_message=BUSY_MESSAGE,
+        rate_limited_message=RATE_LIMITED_MESSAGE,
         max_question_chars=settings.api.max_question_chars,
         max_history_turns=settings.api.max_history_turns,
         max_turn_chars=MAX_TURN_CHARS,
         max_feedback_question_chars=MAX_FEEDBACK_QUESTION_CHARS,
         max_feedback_answer_chars=MAX_FEEDBACK_ANSWER_CHARS,
-        evidence_lead=EVIDENCE_LEAD,
-        busy_message=BUSY_MESSAGE,
-        rate_limited_message=RATE_LIMITED_MESSAGE,
     )

@@ -67,7 +67,7 @@ async def chat_completions(
         chunks = _chunks(events, ticket, completion_id, created, settings.authority)
         return StreamingResponse(chunks, media_type="text/event-stream", background=BackgroundTask(ticket.release))
     with admission.admit():
-        answer = await run_in_threadpool(service.ask, question, history, None, admission.phrasing)
+        answer = await run_in_threadpool(service.ask, question, history=history, phrasing=admission.phrasing)
     return to_chat_completion(answer, completion_id, created, settings.authority)
 
 

@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import Response
 
-from bot.api.convert import analytics_summary, index_estimate, reindex_report
-from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, require_admin
-from bot.api.schemas import AnalyticsSummary, IndexEstimate, ReindexReport, ReindexStatus, StaffDocument
-from bot.stores.analytics import csv_text, summarise
+from bot.api.convert import index_estimate, reindex_report
+from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, from_state, require_admin
+from bot.api.schemas import IndexEstimate, ReindexReport, ReindexStatus, StaffDocument
+from bot.stores.analytics import AnalyticsSummary, csv_text, summarise
 from core.settings import REPO_ROOT, Settings
 from ingest.build import build_index
 from ingest.corpus import (
@@ -80,7 +80,6 @@ class ReindexJob:
 
     state: Literal["idle", "running", "done", "failed"] = "idle"
     phase: Phase = ""
-    stage: str = ""
     done: int = 0
     total: int = 0
     passages_done: int = 0
@@ -107,7 +106,7 @@ class ReindexJob:
             self.state, self.started_at, self.finished_at, self.report, self.error = "running", _now(), None, None, None
             self.done = self.total = self.passages_done = self.passages_total = 0
             self.passages_per_s = self.eta_s = None
-            self._enter("reading")
+            self.phase = "reading"
         threading.Thread(target=self._run, args=(settings, embedder, store), daemon=True, name="reindex").start()
         return True
 
@@ -126,23 +125,25 @@ class ReindexJob:
             log.exception("re-index failed")
             self.error = f"L'indexation a échoué ({exc.__class__.__name__}) : l'index précédent reste en service."
             self.state, self.eta_s = "failed", None
-        self._enter("")
+        self.phase = ""
         self.finished_at = _now()
-
-    def _enter(self, phase: Phase) -> None:
-        self.phase, self.stage = phase, STAGES[phase]
 
     def _file_read(self, done: int, total: int) -> None:
         # One more step than files: writing the new generation
         self.done, self.total = done, total + 1
         if done == total:
-            self._enter("passages")
+            self.phase = "passages"
 
     def _passages(self, done: int, total: int, rate: float, eta_s: float) -> None:
         self.passages_done, self.passages_total = done, total
         self.passages_per_s, self.eta_s = (round(rate, 3), round(eta_s, 1)) if done else (None, None)
         if done == total:
-            self._enter("writing")
+            self.phase = "writing"
+
+    @property
+    def stage(self) -> str:
+        """The phase in French, as the staff page names it."""
+        return STAGES[self.phase]
 
     @property
     def progress_text(self) -> str:
@@ -168,13 +169,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def get_reindex_job(request: Request) -> ReindexJob:
-    """The application's one re-index job (made by `create_api`)."""
-    job: ReindexJob = request.app.state.reindex_job
-    return job
-
-
-ReindexJobDep = Annotated[ReindexJob, Depends(get_reindex_job)]
+# The application's one re-index job (made by `create_api`)
+ReindexJobDep = Annotated[ReindexJob, Depends(from_state("reindex_job"))]
 
 
 # --- Corpus folder ---------------------------------------------------------------------------
@@ -429,13 +425,12 @@ def reindex_estimate(service: ServiceDep, settings: SettingsDep) -> IndexEstimat
     return index_estimate(estimate(settings, _pending_files(settings.corpus_dir, indexed)))
 
 
+# The store's own summary is the contract: what staff read, defined once (bot/stores/analytics.py)
 @router.get("/analytics", response_model=AnalyticsSummary)
 def analytics(store: AnalyticsStoreDep, settings: SettingsDep) -> AnalyticsSummary:
     """Questions per day, refusal and evidence-only rates, latency, most frequent unanswered topics."""
     rows = store.rows() if store else []
-    return analytics_summary(
-        summarise(rows, settings.privacy.analytics_enabled, settings.privacy.analytics_retention_days)
-    )
+    return summarise(rows, settings.privacy.analytics_enabled, settings.privacy.analytics_retention_days)
 
 
 @router.get("/analytics.csv", response_class=Response)
