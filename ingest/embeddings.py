@@ -36,7 +36,7 @@ class Embedder(Protocol):
 
 
 @runtime_checkable
-class SpanEmbedder(Protocol):
+class SpanEmbedder(Embedder, Protocol):
     """An embedder that also pools vectors of character spans from a document's own transformer pass."""
 
     def embed_with_spans(

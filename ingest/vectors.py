@@ -182,8 +182,8 @@ class _Job:
             self.sentences.setdefault(sentence.chunk_id, []).append(sentence)
         embedder = self.embedder()
         with timed(self.timings, "embed"):
-            if self.mode == "late":
-                self._late(group, embedder)  # type: ignore[arg-type]
+            if self.mode == "late" and isinstance(embedder, SpanEmbedder):
+                self._late(group, embedder)
             else:
                 self._separate(group, embedder)
 
@@ -213,7 +213,7 @@ class _Job:
                     self.vectors[sentence.sentence_id] = row
         self.embedded += sum(len(found) for found in spans) - len(alone)
         if alone:  # contexts not found in their passage's text, or cut off by the length limit
-            vectors = _embed(embedder, [s.context for s in alone], self.settings.embedding.batch_size)  # type: ignore[arg-type]
+            vectors = _embed(embedder, [s.context for s in alone], self.settings.embedding.batch_size)
             self.vectors.update(zip((s.sentence_id for s in alone), vectors, strict=True))
             self.embedded += len(alone)
 

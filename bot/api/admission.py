@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.answer.service import PhrasingUnavailable, StreamEvent
@@ -120,5 +120,6 @@ def _drain(steps: Iterator[StreamEvent], events: queue.Queue[_Relayed], stop: th
     except Exception as exc:  # reported to the waiting question, which answers with the evidence
         events.put(exc)
     finally:
-        steps.close()  # type: ignore[attr-defined]
+        if isinstance(steps, Generator):
+            steps.close()
         events.put(None)

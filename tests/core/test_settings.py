@@ -26,7 +26,7 @@ def test_a_section_field_is_read_from_the_environment(monkeypatch: pytest.Monkey
 def test_a_section_field_is_read_from_the_settings_file(tmp_path: Path) -> None:
     env_file = tmp_path / "cuabot.env"
     env_file.write_text("CUABOT_EVIDENCE__SHOWN=2\nCUABOT_ACCESS__ADMIN_TOKEN=secret\n", encoding="utf-8")
-    settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    settings = Settings(_env_file=env_file)
     assert settings.evidence.shown == 2 and settings.access.admin_token == "secret"
 
 
