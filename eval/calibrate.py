@@ -39,6 +39,7 @@ class Trial:
     previous_weight: float
     kind_weight: float
     rank_weight: float
+    heading_weight: float
     min_evidence_score: float
     min_question_coverage: float
     strong_evidence_score: float
@@ -96,6 +97,7 @@ def trial(services: dict[str, QuestionService], prepared: list[Prepared], update
         settings.evidence.previous_weight,
         settings.evidence.kind_weight,
         settings.evidence.rank_weight,
+        settings.evidence.heading_weight,
         settings.answerability.min_evidence_score,
         settings.answerability.min_question_coverage,
         settings.answerability.strong_evidence_score,
@@ -111,6 +113,7 @@ RANKING_GRID = {
     "evidence__previous_weight": (0.0, 0.15, 0.3),
     "evidence__kind_weight": (0.0, 0.1, 0.2, 0.3),
     "evidence__rank_weight": (0.0, 0.05, 0.1),
+    "evidence__heading_weight": (0.0, 0.1, 0.2, 0.3),
 }
 DECISION_GRID = {
     "answerability__min_evidence_score": (0.2, 0.25, 0.3, 0.35, 0.4),
@@ -143,5 +146,6 @@ def calibrate(services: dict[str, QuestionService], prepared: list[Prepared]) ->
         "evidence__previous_weight": best.previous_weight,
         "evidence__kind_weight": best.kind_weight,
         "evidence__rank_weight": best.rank_weight,
+        "evidence__heading_weight": best.heading_weight,
     }
     return ranking, search(services, prepared, DECISION_GRID, ranked, lambda t: t.decision_objective)

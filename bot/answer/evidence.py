@@ -161,6 +161,7 @@ class EvidenceRanker:
             + settings.evidence.lexical_weight * lexical
             + settings.evidence.previous_weight * with_previous
             + settings.evidence.kind_weight * terms.answered_kind(sentence)
+            + settings.evidence.heading_weight * terms.coverage(sentence.heading_lemmas)
             + settings.evidence.rank_weight / passage.rank
         )
         return Evidence(0, sentence, passage.chunk, score, dense_score=similarity, lexical_score=lexical)

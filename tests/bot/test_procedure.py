@@ -8,8 +8,9 @@ import pytest
 from langchain_core.documents import Document
 
 from bot.answer.evidence import EvidenceRanker
+from bot.answer.service import read_question
 from core.text import AnswerKind, expected_answer_kind
-from core.types import DocumentInfo, Evidence
+from core.types import DocumentInfo, Evidence, Passage
 from ingest.chunking import chunk_units, make_splitter
 from ingest.sentences import sentences_of
 from tests.fixtures.factories import make_settings
@@ -112,3 +113,15 @@ def test_how_to_questions_ask_for_steps(question: str) -> None:
 )
 def test_other_questions_do_not(question: str) -> None:
     assert expected_answer_kind(question) is not AnswerKind.PROCEDURE
+
+
+def test_the_heading_weight_lifts_the_sentence_whose_section_names_the_question() -> None:
+    """Two sentences alike but for their section's title: the heading weight decides, and only it."""
+    ranker = _ranker(
+        {"Horaires de la déchetterie": "Elle ouvre le samedi matin.", "La piscine": "Elle ouvre le dimanche matin."}
+    )
+    passages = [Passage(chunk, 1.0, rank=1) for chunk in ranker.reader.chunks]
+    terms = ranker.terms(read_question("Quand ouvre la piscine ?", [], 8))
+    assert ranker.rank(terms, np.ones(4), passages)[0].sentence.text.startswith("Elle ouvre le samedi")
+    ranker.settings = make_settings(evidence__heading_weight=0.2)
+    assert ranker.rank(terms, np.ones(4), passages)[0].sentence.text.startswith("Elle ouvre le dimanche")
