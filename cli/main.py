@@ -38,8 +38,8 @@ def ingest(
     folder: Annotated[Path | None, typer.Argument(help="Dossier à indexer (défaut : corpus/).")] = None,
 ) -> None:
     """Index a folder of PDF, HTML, Markdown and text files (incremental, atomic)."""
+    from bot.api.display import count, rate_text
     from ingest.build import build_index
-    from ingest.estimate import count, rate_text
 
     report = build_index(get_settings(), folder)
     table = Table(title="Indexation", show_header=False)

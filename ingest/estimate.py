@@ -1,4 +1,4 @@
-"""What an indexing will cost before it starts, and the French words for its pace.
+"""What an indexing will cost before it starts (its French words: bot/api/display.py).
 
 - Passages of a file, from a cheap count: a PDF's pages (pypdf, no text extracted) at `CHARS_PER_PDF_PAGE`;
   the characters of a Markdown or text file, of an HTML page's text (tags, scripts and styles dropped); then
@@ -54,19 +54,6 @@ class Estimate:
     @property
     def long(self) -> bool:
         return self.seconds > self.confirm_above_s
-
-    @property
-    def message(self) -> str:
-        if not self.documents:
-            return "Aucun document à indexer."
-        what = "ce document" if self.documents == 1 else f"ces {self.documents} documents"
-        text = (
-            f"L'indexation de {what} prendra {about(self.seconds)} "
-            f"({count(self.passages, 'passage')} environ, à {rate_text(self.passages_per_s)})."
-        )
-        if not self.measured:
-            text += " Estimation prudente : la vitesse de cette installation sera mesurée à la prochaine indexation."
-        return text
 
 
 def estimate(settings: Settings, paths: list[Path]) -> Estimate:
@@ -136,38 +123,3 @@ def record_pace(settings: Settings, passages: int, passages_per_s: float) -> Non
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     write_json_atomically(paces, settings.index_dir / PACE_FILE)
-
-
-# --- French words ----------------------------------------------------------------------------
-
-
-def number(n: int) -> str:
-    """Thousands apart: "965", "1 234" (narrow no-break space between thousands)."""
-    return f"{n:,}".replace(",", "\u202f")
-
-
-def count(n: int, *words: str) -> str:
-    """A count and its words: "0 passage", "1 passage calculé", "965 passages calculés" (French plural from 2)."""
-    return " ".join([number(n), *(word + ("s" if n >= 2 else "") for word in words)])
-
-
-def rate_text(passages_per_s: float) -> str:
-    """A pace: "3,1 passages/s", "0,48 passage/s" (French plural from 2)."""
-    digits = 1 if passages_per_s >= 1 else 2
-    number = f"{passages_per_s:.{digits}f}".replace(".", ",")
-    return f"{number} passage{'s' if passages_per_s >= 2 else ''}/s"
-
-
-def about(seconds: float) -> str:
-    """A duration, rounded up: "moins d'une minute", "environ 1 minute", "environ 12 minutes", "environ 1 h 05"."""
-    if seconds < 60:
-        return "moins d'une minute"
-    minutes = math.ceil(seconds / 60)
-    if minutes < 60:
-        return f"environ {count(minutes, 'minute')}"
-    return f"environ {minutes // 60} h {minutes % 60:02d}"
-
-
-def time_left(seconds: float) -> str:
-    """Time left: "moins d'une minute restante", "environ 4 minutes restantes"."""
-    return about(seconds) + (" restantes" if seconds > 60 else " restante")

@@ -13,7 +13,7 @@ from fastapi import HTTPException
 
 from bot.answer.service import StreamEvent
 from bot.api import schemas
-from bot.api.display import SHIPPED_AUTHORITY, answer_text, answer_with_sources
+from bot.api.display import SHIPPED_AUTHORITY, answer_text, answer_with_sources, estimate_message
 from bot.stores.feedback import Feedback
 from core.settings import Authority, Settings
 from core.types import Answer, Chunk, Evidence, IndexedDocument, Outcome, Passage, Turn
@@ -197,5 +197,5 @@ def index_estimate(estimate: Estimate) -> schemas.IndexEstimate:
         passages_per_s=round(estimate.passages_per_s, 3),
         measured=estimate.measured,
         long=estimate.long,
-        message=estimate.message,
+        message=estimate_message(estimate),
     )

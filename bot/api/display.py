@@ -1,4 +1,4 @@
-"""The words people read: the authority named, and an Answer composed as French text (API, helpdesk, CLI).
+"""The words people read: the authority named, an Answer composed as French text, an indexing's counts and pace.
 
 The service returns a structured Answer; this is the one place it becomes prose. Every text that
 names the authority or its human channels is composed here from `settings.authority`
@@ -7,12 +7,14 @@ names the authority or its human channels is composed here from `settings.author
 
 from __future__ import annotations
 
+import math
 import re
 
 from core.authority import of_authority, the_authority
 from core.settings import Authority
 from core.text import fold
 from core.types import Answer, Chunk, Evidence, Outcome
+from ingest.estimate import Estimate
 
 # --- The authority's channels ---------------------------------------------------------------
 
@@ -213,3 +215,52 @@ def answer_with_sources(answer: Answer, authority: Authority = SHIPPED_AUTHORITY
     if not answer.cited:
         return text
     return "\n".join([text, "", SOURCES_HEADING, *(source_line(e) for e in answer.cited)])
+
+
+# --- Indexing: counts, pace, durations -------------------------------------------------------
+
+
+def number(n: int) -> str:
+    """Thousands apart: "965", "1 234" (narrow no-break space between thousands)."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def count(n: int, *words: str) -> str:
+    """A count and its words: "0 passage", "1 passage calculé", "965 passages calculés" (French plural from 2)."""
+    return " ".join([number(n), *(word + ("s" if n >= 2 else "") for word in words)])
+
+
+def rate_text(passages_per_s: float) -> str:
+    """A pace: "3,1 passages/s", "0,48 passage/s" (French plural from 2)."""
+    digits = 1 if passages_per_s >= 1 else 2
+    number = f"{passages_per_s:.{digits}f}".replace(".", ",")
+    return f"{number} passage{'s' if passages_per_s >= 2 else ''}/s"
+
+
+def about(seconds: float) -> str:
+    """A duration, rounded up: "moins d'une minute", "environ 1 minute", "environ 12 minutes", "environ 1 h 05"."""
+    if seconds < 60:
+        return "moins d'une minute"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"environ {count(minutes, 'minute')}"
+    return f"environ {minutes // 60} h {minutes % 60:02d}"
+
+
+def time_left(seconds: float) -> str:
+    """Time left: "moins d'une minute restante", "environ 4 minutes restantes"."""
+    return about(seconds) + (" restantes" if seconds > 60 else " restante")
+
+
+def estimate_message(estimate: Estimate) -> str:
+    """« L'indexation de ce document prendra environ 12 minutes (965 passages environ, à 1,3 passage/s). »"""
+    if not estimate.documents:
+        return "Aucun document à indexer."
+    what = "ce document" if estimate.documents == 1 else f"ces {estimate.documents} documents"
+    text = (
+        f"L'indexation de {what} prendra {about(estimate.seconds)} "
+        f"({count(estimate.passages, 'passage')} environ, à {rate_text(estimate.passages_per_s)})."
+    )
+    if not estimate.measured:
+        text += " Estimation prudente : la vitesse de cette installation sera mesurée à la prochaine indexation."
+    return text

@@ -9,20 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bot.api.display import about, rate_text, time_left
 from cli import main
 from core.settings import Settings
 from ingest.build import build_index
 from ingest.embeddings import E5Embedder
-from ingest.estimate import (
-    CHARS_PER_PDF_PAGE,
-    PACE_FILE,
-    about,
-    estimate,
-    file_passages,
-    measured_pace,
-    rate_text,
-    time_left,
-)
+from ingest.estimate import CHARS_PER_PDF_PAGE, PACE_FILE, estimate, file_passages, measured_pace
 
 LOADERS = Path(__file__).resolve().parents[1] / "fixtures" / "loaders"
 PASSAGE_CHARS = 0.75 * (900 - 150)  # the default chunk_size and chunk_overlap

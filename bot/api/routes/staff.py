@@ -25,6 +25,7 @@ from fastapi.responses import Response
 
 from bot.api.convert import index_estimate, reindex_report
 from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, from_state, require_admin
+from bot.api.display import count, number, rate_text, time_left
 from bot.api.schemas import IndexEstimate, ReindexReport, ReindexStatus, StaffDocument
 from bot.stores.analytics import AnalyticsSummary, csv_text, summarise
 from core.settings import REPO_ROOT, Settings
@@ -39,7 +40,7 @@ from ingest.corpus import (
     write_manifest,
 )
 from ingest.embeddings import Embedder
-from ingest.estimate import count, estimate, number, rate_text, time_left
+from ingest.estimate import estimate
 from ingest.loaders import UnreadableFile, load_file
 from ingest.store import IndexReader, VectorStore
 
