@@ -264,7 +264,7 @@ def calibrate_command(top: Annotated[int, typer.Option(help="Lignes affichées p
     from rich.table import Table
 
     from bot.answer.service import build_service
-    from eval.calibrate import calibrate, prepare
+    from eval.calibrate import calibrate, prepare, remembering
     from eval.corpora import CORPORA, CorpusMissing, index_corpus
 
     _ensure_index()
@@ -277,6 +277,7 @@ def calibrate_command(top: Annotated[int, typer.Option(help="Lignes affichées p
             console.print(f"[yellow]{exc}[/] : corpus {corpus} laissé de côté")
             continue
         services[corpus] = build_service(settings)
+    services = remembering(services)
     ranking, decision = calibrate(services, prepare(services))
     for title, trials in (("Classement des preuves", ranking), ("Décision (sur le meilleur classement)", decision)):
         table = Table(title=title)

@@ -139,14 +139,21 @@ class EvidenceRanking(BaseModel):
     previous_weight: float = 0.15
     kind_weight: float = 0.1
     rank_weight: float = 0.1
+    # A name in at least this share of the corpus's sentences (its subject: « Debian », « Arras ») is no answer
+    # to a "who" or "where" question
+    common_name_share: float = Field(default=1.0, gt=0.0, le=1.0)
     # The question's words in the sentence's section headings (a FAQ entry's question, a manual's section title).
     # 0.2 on the dev splits: debian-faq evidence@3 0.565 -> 0.652, but aptitude 0.727 -> 0.682 and cua refusal
     # 0.692 -> 0.654: not adopted; `cuabot calibrate` searches it with the other weights
     heading_weight: float = 0.0
+    # The same weight for a "how to" question, whose answer is a whole section: its heading names the task
+    procedure_heading_weight: float = 0.0
     shown: int = Field(default=3, ge=1)
     # A "how to" question is answered by the steps of the best sentence's section in order, up to this many
     # characters (a passage's worth; dev: 700 cut one FAQ answer's last step, 900 and 1100 gave the same)
     procedure_max_chars: int = Field(default=900, ge=100)
+    # A shown sentence that announces what follows (ends with ":") is shown with it, up to this many characters
+    announced_max_chars: int = Field(default=600, ge=100)
 
 
 class Answerability(BaseModel):

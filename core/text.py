@@ -218,6 +218,38 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
     return None
 
 
+# Words that open a question of their own (folded): a part after « et » or « ? » that holds one asks something
+# else (« … s'appelle comment et le nom vient d'où ? »); « entre safe-upgrade et full-upgrade » does not.
+_QUESTION_WORD = re.compile(
+    r"\b(?:comment|quoi|quel(?:le)?s?|qui|quand|combien|pourquoi|est-ce|c'est|d'ou)\b|(?:^|\s)ou\s*$|\bou (?!bien)"
+)
+_PART_BREAK = re.compile(r"\s*\?\s*|,?\s+et\s+")
+PART_MIN_WORDS = 2
+
+
+def question_parts(question: str) -> tuple[str, ...]:
+    """The questions one question asks (« on prononce comment debian et ça veut dire quoi le nom ? » asks two),
+    or () when it asks one: each part after a « et » or a « ? » asks its own thing when it holds a question
+    word and two words or more; otherwise it stays with the part before it."""
+    parts: list[str] = []
+    position = 0
+    for match in _PART_BREAK.finditer(question):
+        following = question[match.end() :]
+        if not following.strip():
+            break
+        head = question[position : match.start()]
+        nxt = _PART_BREAK.split(following, maxsplit=1)[0]
+        if _asks_own_thing(head) and _asks_own_thing(nxt):
+            parts.append(head.strip())
+            position = match.end()
+    parts.append(question[position:].strip(" ?"))
+    return tuple(parts) if len(parts) > 1 else ()
+
+
+def _asks_own_thing(part: str) -> bool:
+    return len(part.split()) >= PART_MIN_WORDS and bool(_QUESTION_WORD.search(fold(part)))
+
+
 def _asks_steps(doc: Any) -> bool:
     """« comment » followed by an infinitive (« comment bloquer… », « comment s'inscrire… ») or by the
     asker as its subject (« comment je bloque… », « comment on installe… »)."""

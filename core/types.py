@@ -132,6 +132,8 @@ class Question:
     kind: AnswerKind | None = None
     # Numbers the question states in digits: the evidence must hold them (core.text.stated_numbers)
     stated_numbers: frozenset[str] = frozenset()
+    # What it asks, part by part, when it asks several things (core.text.question_parts): each part is ranked too
+    parts: tuple[Question, ...] = ()
 
 
 @dataclass

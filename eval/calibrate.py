@@ -2,13 +2,14 @@
 
 Retrieval runs once per question; the ranking weights and decision thresholds are then
 tried on a grid (a matrix product and a few set operations each), judged by eval's own
-fact matching over the dev items of all corpora together, so that no corpus's habits decide
-alone. The held-out splits are never read here.
+fact matching over the dev items of every corpus, each corpus weighing the same, so that no
+corpus's habits decide alone. The held-out splits are never read here.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from bot.answer.service import QuestionService, read_question
 from core.types import Outcome, Passage, Question
 from eval.metrics import ANSWERABLE, holds_all_facts
 from eval.runner import load_items
+from ingest.embeddings import Embedder
 
 REFUSABLE = {"unanswerable", "off_topic"}
 
@@ -40,6 +42,7 @@ class Trial:
     kind_weight: float
     rank_weight: float
     heading_weight: float
+    procedure_heading_weight: float
     min_evidence_score: float
     min_question_coverage: float
     strong_evidence_score: float
@@ -58,6 +61,30 @@ class Trial:
         return self.refusal - 2 * self.false_refusal
 
 
+class Remembering:
+    """An embedder that embeds each question (or part of one) once over all the trials."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self.vectors:
+            self.vectors[text] = self.embedder.embed_query(text)
+        return self.vectors[text]
+
+
+def remembering(services: dict[str, QuestionService]) -> dict[str, QuestionService]:
+    """The services with embedders that remember the questions' vectors."""
+    copies = {corpus: service.with_settings(service.settings) for corpus, service in services.items()}
+    for service in copies.values():
+        service.embedder = Remembering(service.embedder)
+    return copies
+
+
 def prepare(services: dict[str, QuestionService], split: str = "dev") -> list[Prepared]:
     """Each dev question of each corpus retrieved once, by that corpus's service."""
     prepared = []
@@ -73,24 +100,27 @@ def prepare(services: dict[str, QuestionService], split: str = "dev") -> list[Pr
 
 
 def trial(services: dict[str, QuestionService], prepared: list[Prepared], update: dict[str, float]) -> Trial:
-    """The dev figures of every corpus together with the settings changed by `update`."""
-    tried = {
-        corpus: QuestionService(service.settings.changed(**update), service.embedder, service.generator, service.reader)
-        for corpus, service in services.items()
-    }
-    at1, at3, refused_unanswerable, refused_answerable = [], [], [], []
+    """The dev figures with the settings changed by `update`: each the mean of the corpora's own figures, so that
+    every corpus weighs the same whatever its number of questions."""
+    tried = {corpus: service.with_settings(service.settings.changed(**update)) for corpus, service in services.items()}
+    figures: dict[str, dict[str, list[bool]]] = {corpus: defaultdict(list) for corpus in services}
     for p in prepared:
         service = tried[p.corpus]
         terms = service.ranker.terms(p.question)
         evidence = service.evidence(p.question, terms, p.vector, p.passages)
         refused = decide(p.question, terms, evidence, service.settings).outcome is Outcome.REFUSE
+        seen = figures[p.corpus]
         if p.item["kind"] in ANSWERABLE:
             texts = [e.sentence.context for e in evidence]
-            at1.append(holds_all_facts(" ".join(texts[:1]), p.item["expected"]))
-            at3.append(holds_all_facts(" ".join(texts[:3]), p.item["expected"]))
-            refused_answerable.append(refused)
+            seen["at1"].append(holds_all_facts(" ".join(texts[:1]), p.item["expected"]))
+            seen["at3"].append(holds_all_facts(" ".join(texts[:3]), p.item["expected"]))
+            seen["refused_answerable"].append(refused)
         else:
-            refused_unanswerable.append(refused)
+            seen["refused_unanswerable"].append(refused)
+
+    def across_corpora(name: str) -> float:
+        return float(np.mean([np.mean(seen[name]) for seen in figures.values() if seen[name]]))
+
     settings = next(iter(tried.values())).settings
     return Trial(
         settings.evidence.lexical_weight,
@@ -98,13 +128,14 @@ def trial(services: dict[str, QuestionService], prepared: list[Prepared], update
         settings.evidence.kind_weight,
         settings.evidence.rank_weight,
         settings.evidence.heading_weight,
+        settings.evidence.procedure_heading_weight,
         settings.answerability.min_evidence_score,
         settings.answerability.min_question_coverage,
         settings.answerability.strong_evidence_score,
-        float(np.mean(at1)),
-        float(np.mean(at3)),
-        float(np.mean(refused_unanswerable)),
-        float(np.mean(refused_answerable)),
+        across_corpora("at1"),
+        across_corpora("at3"),
+        across_corpora("refused_unanswerable"),
+        across_corpora("refused_answerable"),
     )
 
 
@@ -114,6 +145,7 @@ RANKING_GRID = {
     "evidence__kind_weight": (0.0, 0.1, 0.2, 0.3),
     "evidence__rank_weight": (0.0, 0.05, 0.1),
     "evidence__heading_weight": (0.0, 0.1, 0.2, 0.3),
+    "evidence__procedure_heading_weight": (0.0, 0.2, 0.4),
 }
 DECISION_GRID = {
     "answerability__min_evidence_score": (0.2, 0.25, 0.3, 0.35, 0.4),
@@ -147,5 +179,6 @@ def calibrate(services: dict[str, QuestionService], prepared: list[Prepared]) ->
         "evidence__kind_weight": best.kind_weight,
         "evidence__rank_weight": best.rank_weight,
         "evidence__heading_weight": best.heading_weight,
+        "evidence__procedure_heading_weight": best.procedure_heading_weight,
     }
     return ranking, search(services, prepared, DECISION_GRID, ranked, lambda t: t.decision_objective)

@@ -20,6 +20,7 @@ Sentences repeated in overlapping passages or under a speaker's name are shown o
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, replace
 
@@ -61,8 +62,15 @@ class EvidenceRanker:
         self.reader = reader
         self.settings = settings
         self.rarity = rarity_weights(reader.sentences)
+        self.common_names = common_names(reader.sentences, settings.evidence.common_name_share)
         self._chunk_rows = {chunk.chunk_id: row for row, chunk in enumerate(reader.chunks)}
         self.unknown_weight = max(self.rarity.values(), default=1.0)
+
+    def with_settings(self, settings: Settings) -> EvidenceRanker:
+        """The same ranker weighing with other settings (calibration): the corpus's statistics are kept."""
+        ranker = copy.copy(self)
+        ranker.settings = settings
+        return ranker
 
     def terms(self, question: Question) -> QuestionTerms:
         """Rarity weights of the searched lemmas; a number the question gives (a year, a count)
@@ -73,7 +81,8 @@ class EvidenceRanker:
             lemma: common if lemma.isdigit() else self.rarity.get(lemma, self.unknown_weight)
             for lemma in searched.lemmas
         }
-        return QuestionTerms(weights, question.kind, searched.names, searched.numbers)
+        # the corpus's own common names (« Debian », « Linux ») answer no "who" question, like the question's own
+        return QuestionTerms(weights, question.kind, searched.names | self.common_names, searched.numbers)
 
     def rank(self, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]) -> list[Evidence]:
         """Every distinct sentence of `passages`, best first, numbered from 1."""
@@ -100,13 +109,25 @@ class EvidenceRanker:
         if not ranked:
             return ranked
         best = ranked[0]
-        block = self._block(best, max_chars)
-        steps = " ".join(block.text.split())
-        rest = [e for e in ranked[1:] if " ".join(e.sentence.text.split()) not in steps]
-        evidence = [Evidence(1, block, best.chunk, best.score, best.dense_score, best.lexical_score), *rest]
-        for number, item in enumerate(evidence[:shown], start=1):
+        steps = replace(best, sentence=self._block(best, max_chars))
+        return self.completed([steps, *ranked[1:]], max_chars, shown)
+
+    def completed(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
+        """The `shown` best sentences, each that announces what follows (« … les pièces suivantes : », « tapez : »)
+        with what it announces, within its section and `max_chars`; a sentence already read in a better one's
+        announced text is not shown again."""
+        kept: list[Evidence] = []
+        for evidence in ranked:
+            if len(kept) == shown:
+                break
+            if any(_flat(evidence.sentence.context) in _flat(other.sentence.context) for other in kept):
+                continue
+            if _announces(evidence.sentence):
+                evidence = replace(evidence, sentence=self._announced(evidence, max_chars))
+            kept.append(evidence)
+        for number, item in enumerate(kept, start=1):
             item.number = number
-        return evidence[:shown]
+        return kept
 
     def _block(self, best: Evidence, max_chars: int) -> Sentence:
         """The steps around the best sentence, in order, within its section and `max_chars`.
@@ -116,24 +137,14 @@ class EvidenceRanker:
         suivantes :"), else at the best sentence itself; they run on to the end of the section.
         """
         steps = self._section_steps(best.chunk)
-        at = best.chunk.start + best.sentence.start
-        anchor = max((i for i, step in enumerate(steps) if step.start <= at), default=0)
-        first = _first_step(steps, anchor, max_chars)
-        # the best sentence always stays in its steps, alone if longer than `max_chars`
-        kept = [step for step in steps[first:] if step.end - steps[first].start <= max_chars] or [steps[anchor]]
-        text = _joined(kept)
-        sentences = [step.sentence for step in kept]
-        return replace(
-            kept[0].sentence,
-            sentence_id=f"{kept[0].sentence.sentence_id}-{kept[-1].sentence.sentence_id}",
-            text=text,
-            context=text,
-            lemmas=tuple(sorted({lemma for s in sentences for lemma in s.lemmas})),
-            names=tuple(sorted({name for s in sentences for name in s.names})),
-            numbers=tuple(sorted({number for s in sentences for number in s.numbers})),
-            negated=any(s.negated for s in sentences),
-            end=kept[0].sentence.start + len(text),  # from the first step's passage, maybe into the next one
-        )
+        anchor = _anchor(steps, best)
+        return _steps_sentence(steps, _first_step(steps, anchor, max_chars), anchor, max_chars)
+
+    def _announced(self, evidence: Evidence, max_chars: int) -> Sentence:
+        """The sentence and what it announces: the sentences after it in its section, within `max_chars`."""
+        steps = self._section_steps(evidence.chunk)
+        anchor = _anchor(steps, evidence)
+        return _steps_sentence(steps, anchor, anchor, max_chars)
 
     def _section_steps(self, chunk: Chunk) -> list[_Step]:
         """Every sentence of the section that holds `chunk`, in reading order, each once (passages overlap)."""
@@ -156,12 +167,17 @@ class EvidenceRanker:
         lexical = terms.coverage(sentence.lemmas)
         with_previous = terms.coverage(set(sentence.lemmas) | set(self._previous_lemmas(row)))
         settings = self.settings
+        heading_weight = (
+            settings.evidence.procedure_heading_weight
+            if terms.kind is AnswerKind.PROCEDURE
+            else settings.evidence.heading_weight
+        )
         score = (
             similarity
             + settings.evidence.lexical_weight * lexical
             + settings.evidence.previous_weight * with_previous
             + settings.evidence.kind_weight * terms.answered_kind(sentence)
-            + settings.evidence.heading_weight * terms.coverage(sentence.heading_lemmas)
+            + heading_weight * terms.coverage(sentence.heading_lemmas)
             + settings.evidence.rank_weight / passage.rank
         )
         return Evidence(0, sentence, passage.chunk, score, dense_score=similarity, lexical_score=lexical)
@@ -228,6 +244,39 @@ def _first_step(steps: list[_Step], anchor: int, max_chars: int) -> int:
     return anchor
 
 
+def _anchor(steps: list[_Step], evidence: Evidence) -> int:
+    """Which of `steps` is the evidence's sentence."""
+    at = evidence.chunk.start + evidence.sentence.start
+    return max((i for i, step in enumerate(steps) if step.start <= at), default=0)
+
+
+def _steps_sentence(steps: list[_Step], first: int, anchor: int, max_chars: int) -> Sentence:
+    """`steps` from `first` on, within `max_chars`, as one sentence (the anchor's alone if it is longer)."""
+    kept = [step for step in steps[first:] if step.end - steps[first].start <= max_chars] or [steps[anchor]]
+    text = _joined(kept)
+    sentences = [step.sentence for step in kept]
+    return replace(
+        kept[0].sentence,
+        sentence_id=f"{kept[0].sentence.sentence_id}-{kept[-1].sentence.sentence_id}",
+        text=text,
+        context=text,
+        lemmas=tuple(sorted({lemma for s in sentences for lemma in s.lemmas})),
+        names=tuple(sorted({name for s in sentences for name in s.names})),
+        numbers=tuple(sorted({number for s in sentences for number in s.numbers})),
+        negated=any(s.negated for s in sentences),
+        end=kept[0].sentence.start + len(text),  # from the first step's passage, maybe into the next one
+    )
+
+
+def _announces(sentence: Sentence) -> bool:
+    """A sentence that ends with a colon announces what follows it: a list, a command, the steps."""
+    return sentence.text.rstrip().endswith(":")
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _joined(steps: list[_Step]) -> str:
     """The steps' text: as written between sentences of one passage, a line break between passages."""
     parts = [steps[0].sentence.text]
@@ -267,6 +316,15 @@ def _without_repeats(ranked: list[Evidence]) -> list[Evidence]:
         kept.append(evidence)
         folded.append(text)
     return kept
+
+
+def common_names(sentences: list[Sentence], share: float) -> frozenset[str]:
+    """The names found in at least `share` of the indexed sentences: the corpus's subject, not an answer."""
+    frequency: dict[str, int] = {}
+    for sentence in sentences:
+        for name in sentence.names:
+            frequency[name] = frequency.get(name, 0) + 1
+    return frozenset(name for name, n in frequency.items() if n >= share * len(sentences))
 
 
 def rarity_weights(sentences: list[Sentence]) -> dict[str, float]:

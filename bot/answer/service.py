@@ -13,6 +13,7 @@ decides which facts the resident reads (the evidence); the model only phrases th
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ from bot.answer.verification import has_citation, parse_draft, verify
 from core.injection import looks_like_injection
 from core.privacy import mask_personal_data
 from core.settings import Settings, get_settings
-from core.text import AnswerKind, analyse, expected_answer_kind, fold, stated_numbers
+from core.text import AnswerKind, analyse, expected_answer_kind, fold, question_parts, stated_numbers
 from core.types import Answer, DocumentInfo, Evidence, IndexedDocument, Outcome, Passage, Question, Turn
 from ingest.embeddings import Embedder, get_embedder
 from ingest.store import POINTER, IndexReader
@@ -78,7 +79,8 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
     """The question analysed once; a short follow-up ("et en 2025 ?") is searched with the previous question."""
     previous = [t.content for t in history if t.role == "user"]
     query = f"{previous[-1]} {text}" if previous and len(text.split()) <= follow_up_max_words else text
-    return Question(text, query, analyse(text), analyse(query), expected_answer_kind(text), stated_numbers(text))
+    parts = tuple(read_question(part, [], follow_up_max_words) for part in question_parts(text))
+    return Question(text, query, analyse(text), analyse(query), expected_answer_kind(text), stated_numbers(text), parts)
 
 
 def unphrased(answer: Answer, reason: str) -> Answer:
@@ -100,6 +102,15 @@ class QuestionService:
         self.listeners: list[Callable[[str, Answer], None]] = []
         self._pointer_mtime = 0.0
         self._use(reader or self._load_reader())
+
+    def with_settings(self, settings: Settings) -> QuestionService:
+        """The same index and models answering with other evidence and decision settings (calibration tries
+        thousands): nothing is loaded or computed again; retrieval keeps its own settings."""
+        service = copy.copy(self)
+        service.settings = settings
+        service.ranker = self.ranker.with_settings(settings)
+        service.listeners = []
+        return service
 
     def _use(self, reader: IndexReader) -> None:
         self.reader = reader
@@ -195,11 +206,24 @@ class QuestionService:
         self, question: Question, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]
     ) -> list[Evidence]:
         """The best sentences; for a "how to" question, the best one's steps in order first."""
-        ranked = self.ranker.rank(terms, vector, passages)
-        shown = self.settings.evidence.shown
+        ranked = self._each_part(question, self.ranker.rank(terms, vector, passages), passages)
+        settings = self.settings.evidence
         if question.kind is AnswerKind.PROCEDURE:
-            return self.ranker.procedure(ranked, self.settings.evidence.procedure_max_chars, shown)
-        return ranked[:shown]
+            return self.ranker.procedure(ranked, settings.procedure_max_chars, settings.shown)
+        return self.ranker.completed(ranked, settings.announced_max_chars, settings.shown)
+
+    def _each_part(self, question: Question, ranked: list[Evidence], passages: list[Passage]) -> list[Evidence]:
+        """For a question that asks several things, the best sentence of each part, among the same passages,
+        right after the best one for the whole question: one piece of evidence per part."""
+        if not question.parts or not ranked:
+            return ranked
+        firsts = [ranked[0]]
+        for part in question.parts:
+            vector = self.embedder.embed_query(part.query)
+            best = self.ranker.rank(self.ranker.terms(part), vector, passages)[:1]
+            firsts += [e for e in best if all(e.sentence.sentence_id != f.sentence.sentence_id for f in firsts)]
+        chosen = {e.sentence.sentence_id for e in firsts}
+        return firsts + [e for e in ranked if e.sentence.sentence_id not in chosen]
 
     def phrase(self, answer: Answer, started: float) -> Iterator[StreamEvent]:
         """The phrasing step: the model phrases the evidence, then what the evidence supports is kept."""

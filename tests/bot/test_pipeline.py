@@ -171,3 +171,38 @@ def test_a_procedure_question_gets_every_step_in_order(faq_settings: Settings) -
     positions = [steps.find(step) for step in expected]
     assert -1 not in positions and positions == sorted(positions), steps
     assert "déchetterie" not in steps
+
+
+NAME_DOC = """# Le projet
+
+## Prononciation
+
+Le projet se prononce Deb-i-an.
+On prononce Debian avec un e court dans Deb.
+L'accent de Debian porte sur la première syllabe.
+Debian ne se prononce pas comme « dé-bien ».
+
+## Histoire
+
+Le nom vient des prénoms Debra et Ian, ceux du fondateur et de sa femme.
+"""
+
+
+@pytest.fixture(scope="module")
+def name_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("name")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "nom.md").write_text(NAME_DOC, encoding="utf-8")
+    settings = make_settings(embedding__backend="e5", index_dir=root / "index", answerability__min_evidence_score=0.0)
+    build_index(settings, root / "corpus", lambda _s: E5Embedder())
+    return settings
+
+
+def test_a_question_that_asks_two_things_gets_evidence_for_each(name_settings: Settings) -> None:
+    """The pronunciation sentences outrank the name's origin for the whole question; its second part finds it."""
+    service = make_pipeline(name_settings, MockGenerator())
+    whole = service.ask("on prononce comment debian ?")
+    assert not any("Debra" in e.sentence.context for e in whole.evidence)
+    answer = service.ask("on prononce comment debian et ça veut dire quoi le nom ?")
+    shown = [e.sentence.context for e in answer.evidence]
+    assert any("Deb-i-an" in text for text in shown) and any("Debra" in text for text in shown), shown

@@ -125,3 +125,21 @@ def test_the_heading_weight_lifts_the_sentence_whose_section_names_the_question(
     assert ranker.rank(terms, np.ones(4), passages)[0].sentence.text.startswith("Elle ouvre le samedi")
     ranker.settings = make_settings(evidence__heading_weight=0.2)
     assert ranker.rank(terms, np.ones(4), passages)[0].sentence.text.startswith("Elle ouvre le dimanche")
+
+
+def test_a_sentence_that_announces_what_follows_is_shown_with_it(ranker: EvidenceRanker) -> None:
+    """« Présentez les pièces suivantes : » alone answers nothing: the list it announces comes with it."""
+    announcing = _best(ranker, "pièces suivantes")
+    other = _best(ranker, "déchetterie")
+    shown = ranker.completed([announcing, other], max_chars=300, shown=3)
+    text = " ".join(shown[0].sentence.context.split())
+    assert text.startswith("Présentez les pièces suivantes :"), text
+    assert "pièce d'identité" in text and "livret de famille" in text
+    assert "déchetterie" not in text  # not past its section
+    assert [e.number for e in shown] == [1, 2] and "déchetterie" in shown[1].sentence.context
+
+
+def test_a_sentence_already_read_in_an_announced_list_is_not_shown_twice(ranker: EvidenceRanker) -> None:
+    announcing, item = _best(ranker, "pièces suivantes"), _best(ranker, "livret de famille")
+    shown = ranker.completed([announcing, item], max_chars=300, shown=3)
+    assert len(shown) == 1, [e.sentence.context for e in shown]

