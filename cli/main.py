@@ -259,7 +259,12 @@ def _eval_settings(plan: dict[str, str]) -> dict[str, Settings]:
 
 
 @app.command("calibrate")
-def calibrate_command(top: Annotated[int, typer.Option(help="Lignes affichées par tableau.")] = 5) -> None:
+def calibrate_command(
+    top: Annotated[int, typer.Option(help="Lignes affichées par tableau.")] = 5,
+    decision_only: Annotated[
+        bool, typer.Option(help="Seulement les seuils de décision, sur le classement des réglages actuels.")
+    ] = False,
+) -> None:
     """Search the evidence weights and answerability thresholds on the dev splits of every corpus (never held-out)."""
     from rich.table import Table
 
@@ -278,7 +283,7 @@ def calibrate_command(top: Annotated[int, typer.Option(help="Lignes affichées p
             continue
         services[corpus] = build_service(settings)
     services = remembering(services)
-    ranking, decision = calibrate(services, prepare(services))
+    ranking, decision = calibrate(services, prepare(services), ranking=not decision_only)
     for title, trials in (("Classement des preuves", ranking), ("Décision (sur le meilleur classement)", decision)):
         table = Table(title=title)
         for name in ranking[0].__dataclass_fields__:

@@ -45,7 +45,7 @@ class Trial:
     procedure_heading_weight: float
     min_evidence_score: float
     min_question_coverage: float
-    strong_evidence_score: float
+    reworded_evidence_score: float
     evidence_at_1: float
     evidence_at_3: float
     refusal: float
@@ -131,7 +131,7 @@ def trial(services: dict[str, QuestionService], prepared: list[Prepared], update
         settings.evidence.procedure_heading_weight,
         settings.answerability.min_evidence_score,
         settings.answerability.min_question_coverage,
-        settings.answerability.strong_evidence_score,
+        settings.answerability.reworded_evidence_score,
         across_corpora("at1"),
         across_corpora("at3"),
         across_corpora("refused_unanswerable"),
@@ -150,7 +150,7 @@ RANKING_GRID = {
 DECISION_GRID = {
     "answerability__min_evidence_score": (0.2, 0.25, 0.3, 0.35, 0.4),
     "answerability__min_question_coverage": (0.2, 0.3, 0.4, 0.5, 0.6),
-    "answerability__strong_evidence_score": (0.4, 0.45, 0.5, 0.55, 0.6, 1.0),
+    "answerability__reworded_evidence_score": (0.4, 0.45, 0.5, 0.55, 0.6, 1.0),
 }
 
 
@@ -169,10 +169,18 @@ def search(
     return sorted(trials, key=objective, reverse=True)
 
 
-def calibrate(services: dict[str, QuestionService], prepared: list[Prepared]) -> tuple[list[Trial], list[Trial]]:
-    """The ranking weights first (judged on evidence@1/@3), then the decision thresholds on the best ranking."""
-    ranking = search(services, prepared, RANKING_GRID, {}, lambda t: t.ranking_objective)
-    best = ranking[0]
+def calibrate(
+    services: dict[str, QuestionService], prepared: list[Prepared], ranking: bool = True
+) -> tuple[list[Trial], list[Trial]]:
+    """The ranking weights first (judged on evidence@1/@3), then the decision thresholds on the best ranking;
+    without `ranking`, the thresholds on the ranking the settings give.
+
+    `answerability.strong_evidence_score` is not searched: it decides what happens after the model's draft
+    (evidence alone or a refusal), which only a run with the model shows."""
+    if not ranking:
+        return [trial(services, prepared, {})], search(services, prepared, DECISION_GRID, {}, decision_objective)
+    ranked_trials = search(services, prepared, RANKING_GRID, {}, lambda t: t.ranking_objective)
+    best = ranked_trials[0]
     ranked = {
         "evidence__lexical_weight": best.lexical_weight,
         "evidence__previous_weight": best.previous_weight,
@@ -181,4 +189,8 @@ def calibrate(services: dict[str, QuestionService], prepared: list[Prepared]) ->
         "evidence__heading_weight": best.heading_weight,
         "evidence__procedure_heading_weight": best.procedure_heading_weight,
     }
-    return ranking, search(services, prepared, DECISION_GRID, ranked, lambda t: t.decision_objective)
+    return ranked_trials, search(services, prepared, DECISION_GRID, ranked, decision_objective)
+
+
+def decision_objective(trial: Trial) -> float:
+    return trial.decision_objective

@@ -49,7 +49,8 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
     strong = best.dense_score >= settings.answerability.strong_evidence_score
     # A reworded question ("j'ai perdu…" for "en cas de perte") shares few words with its answer: word
     # coverage refuses only evidence that is not close in meaning either.
-    if coverage < settings.answerability.min_question_coverage and not strong:
+    reworded = best.dense_score >= settings.answerability.reworded_evidence_score
+    if coverage < settings.answerability.min_question_coverage and not reworded:
         return Decision(
             Outcome.REFUSE,
             f"les documents parlent du sujet mais pas de ce qui est demandé "

@@ -62,7 +62,6 @@ class EvidenceRanker:
         self.reader = reader
         self.settings = settings
         self.rarity = rarity_weights(reader.sentences)
-        self.common_names = common_names(reader.sentences, settings.evidence.common_name_share)
         self._chunk_rows = {chunk.chunk_id: row for row, chunk in enumerate(reader.chunks)}
         self.unknown_weight = max(self.rarity.values(), default=1.0)
 
@@ -81,8 +80,7 @@ class EvidenceRanker:
             lemma: common if lemma.isdigit() else self.rarity.get(lemma, self.unknown_weight)
             for lemma in searched.lemmas
         }
-        # the corpus's own common names (« Debian », « Linux ») answer no "who" question, like the question's own
-        return QuestionTerms(weights, question.kind, searched.names | self.common_names, searched.numbers)
+        return QuestionTerms(weights, question.kind, searched.names, searched.numbers)
 
     def rank(self, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]) -> list[Evidence]:
         """Every distinct sentence of `passages`, best first, numbered from 1."""
@@ -316,15 +314,6 @@ def _without_repeats(ranked: list[Evidence]) -> list[Evidence]:
         kept.append(evidence)
         folded.append(text)
     return kept
-
-
-def common_names(sentences: list[Sentence], share: float) -> frozenset[str]:
-    """The names found in at least `share` of the indexed sentences: the corpus's subject, not an answer."""
-    frequency: dict[str, int] = {}
-    for sentence in sentences:
-        for name in sentence.names:
-            frequency[name] = frequency.get(name, 0) + 1
-    return frozenset(name for name, n in frequency.items() if n >= share * len(sentences))
 
 
 def rarity_weights(sentences: list[Sentence]) -> dict[str, float]:
