@@ -6,7 +6,6 @@ service's own embedder, here e5 dressed as a late-chunking span embedder.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,8 +82,8 @@ def test_an_upload_says_how_long_its_indexing_will_take(staff: dict[str, Any]) -
 
     text = long_doc(60)
     long = upload(client, "services.md", text)["estimate"]
-    # Characters over 3/4 of (chunk_size - chunk_overlap), at the default pace: 0.25 passage/s
-    assert long["passages"] == math.ceil(len(" ".join(text.split())) / 562.5) and long["passages_per_s"] == 0.25
+    # One passage a service (each section is shorter than a passage), at the default pace: 0.25 passage/s
+    assert long["passages"] == 60 and long["passages_per_s"] == 0.25
     assert long["seconds"] == pytest.approx(long["passages"] / 0.25, abs=0.1)
     assert long["seconds"] > settings.api.reindex_confirm_above_s
     assert long["long"] and "L'indexation de ce document prendra environ" in long["message"]
@@ -97,11 +96,12 @@ def test_an_upload_says_how_long_its_indexing_will_take(staff: dict[str, Any]) -
 
 def test_reindex_state_carries_pace_and_time_left_from_the_real_build(staff: dict[str, Any]) -> None:
     client, embedder = staff["client"], staff["embedder"]
-    upload(client, "services.md", long_doc(12))
+    estimated = upload(client, "services.md", long_doc(12))["estimate"]["passages"]
     started, status = reindex(client)
     assert started["phase"] == "reading" and started["passages_per_s"] is None and started["eta_s"] is None
     assert status["state"] == "done", status
     assert status["passages_done"] == status["passages_total"] == status["report"]["embedded_passages"] >= 10
+    assert estimated == status["passages_total"]  # the estimate counted the passages the build then made
     assert status["passages_per_s"] > 0 and status["eta_s"] == 0
     assert status["progress_text"].startswith(f"Indexation terminée : {status['passages_total']} passages calculés (")
     assert embedder.spans  # the build's own late-chunking path ran with the service's embedder

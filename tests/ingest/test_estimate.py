@@ -1,9 +1,9 @@
-"""Estimates before a build (ingest/estimate.py): the cheap count, the pace each build records, the French words;
+"""Estimates before a build (ingest/estimate.py): the passage count, the pace each build records, the French words;
 and the closing line of `cuabot ingest`."""
 
 from __future__ import annotations
 
-import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,11 @@ from cli import main
 from core.settings import Settings
 from ingest.build import build_index
 from ingest.embeddings import E5Embedder
-from ingest.estimate import CHARS_PER_PDF_PAGE, PACE_FILE, estimate, file_passages, measured_pace
+from ingest.corpus import doc_id_of
+from ingest.estimate import PACE_FILE, estimate, file_passages, measured_pace
+from ingest.store import IndexReader
 
 LOADERS = Path(__file__).resolve().parents[1] / "fixtures" / "loaders"
-PASSAGE_CHARS = 0.75 * (900 - 150)  # the default chunk_size and chunk_overlap
 
 
 def _services(folder: Path, count: int) -> Path:
@@ -32,12 +33,19 @@ def _services(folder: Path, count: int) -> Path:
     return folder
 
 
-def test_pdf_pages_and_text_characters_make_the_passage_count(e5_settings: Settings) -> None:
-    assert file_passages(LOADERS / "two_pages.pdf", e5_settings) == math.ceil(2 * CHARS_PER_PDF_PAGE / PASSAGE_CHARS)
-    html = LOADERS / "page_with_nav.html"
-    text_only = file_passages(html, e5_settings)
-    assert text_only == 1 < math.ceil(html.stat().st_size / PASSAGE_CHARS)  # tags are not text
-    # A PDF pypdf cannot open is counted by its size: the upload is not refused for the estimate's sake
+def test_the_estimate_counts_the_passages_the_build_makes(e5_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("two_pages.pdf", "page_with_nav.html"):
+        shutil.copy(LOADERS / name, folder / name)
+    _services(folder, 7)
+    report = build_index(e5_settings, folder, lambda _s: E5Embedder())
+    built = IndexReader(e5_settings).chunks
+    for name in ("two_pages.pdf", "page_with_nav.html", "services.md"):
+        made = sum(chunk.doc_id == doc_id_of(name) for chunk in built)
+        assert made and file_passages(folder / name, e5_settings) == made, name
+    assert report.embedded_chunks == len(built)
+    # A PDF the loader cannot open is counted by its size: the upload is not refused for the estimate's sake
     assert file_passages(LOADERS / "corrupt.pdf", e5_settings) == 1
 
 
