@@ -13,8 +13,8 @@ from bot.api.display import about, rate_text, time_left
 from cli import main
 from core.settings import Settings
 from ingest.build import build_index
-from ingest.embeddings import E5Embedder
 from ingest.corpus import doc_id_of
+from ingest.embeddings import E5Embedder
 from ingest.estimate import PACE_FILE, estimate, file_passages, measured_pace
 from ingest.store import IndexReader
 
