@@ -5,7 +5,7 @@ export TRANSFORMERS_OFFLINE := 1
 CUABOT := .venv/bin/cuabot
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: install browser index run test test-fast test-onnx eval eval-corpora eval-all lint load bench corpora debian-reference
+.PHONY: install browser index run test test-fast test-onnx eval eval-corpora lint load bench corpora debian-reference
 
 install:
 	bash scripts/setup.sh
@@ -57,9 +57,6 @@ eval-corpora:
 
 ## Every corpus with the model and the gate: cua ~15 min, each Debian corpus ~5-7 min more on a quiet 2-core machine
 ## (longer than CI has), plus indexing the first time on a machine (kept in ~/.cache/cuabot/eval-index)
-eval-all: index eval-corpora
-	$(CUABOT) eval --corpus all --gate
-
 ## Load test (locust, loopback): one resident alone, then 50 residents for 60 s, against `cuabot serve`
 load: index
 	.venv/bin/python -m bench.load.run --users 50 --time 60s

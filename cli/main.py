@@ -170,10 +170,7 @@ def ask(question: Annotated[str, typer.Argument(help="La question, en français.
 def evaluate(
     corpus: Annotated[
         str | None,
-        typer.Option(
-            help="cua, debian-faq, aptitude ou all. Défaut : ce que lance la CI, cua avec le modèle "
-            "et les autres corpus sans (comme --retrieval-only)."
-        ),
+        typer.Option(help="cua, debian-faq, aptitude ou all. Défaut : tous les corpus (ce que lance la CI)."),
     ] = None,
     url: Annotated[str | None, typer.Option(help="Évaluer une instance servie (API publique, corpus cua).")] = None,
     kind: Annotated[str | None, typer.Option(help="Un seul type de question.")] = None,

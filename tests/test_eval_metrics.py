@@ -181,7 +181,7 @@ def test_prompt_leaks_are_caught_without_reading_the_bot() -> None:
 
 
 def test_default_run_is_cua_with_the_model_and_the_other_corpora_without() -> None:
-    assert run_plan(None) == {"cua": "full", "debian-faq": "retrieval", "aptitude": "retrieval"}
+    assert run_plan(None) == run_plan("all") == dict.fromkeys(CORPORA, "full")
     assert run_plan("all", retrieval_only=True) == dict.fromkeys(CORPORA, "retrieval")
     assert run_plan("aptitude") == {"aptitude": "full"} and run_plan(None, remote=True) == {"cua": "remote"}
     with pytest.raises(ValueError):

@@ -7,7 +7,8 @@ Before the draft:
 - otherwise answer: the model phrases the evidence.
 After the draft (`after_draft`):
 - the model reads the evidence and finds no answer in it: the question is refused;
-- no sentence of the draft passes verification: the evidence alone if strong, else a refusal.
+- no sentence of the draft passes verification: the evidence alone if strong and the model, asked apart, says
+  that it answers the question; else a refusal.
 When the model is busy, late or fails, likewise: weak evidence is never shown as an answer.
 Thresholds live in settings and are calibrated on the dev split only.
 """
@@ -59,11 +60,20 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
     return Decision(Outcome.ANSWER, f"preuve suffisante (couverture {coverage:.0%})", strong)
 
 
-def without_phrasing(strong: bool, why: str) -> Decision:
+def without_phrasing(strong: bool, why: str, yes: float | None = None, min_yes: float = 0.0) -> Decision:
     """No verified sentence of the model (it found nothing, wrote what the evidence does not bear out, was
-    busy, late or failed): strong evidence is shown alone, weak evidence is refused, never shown as an answer."""
+    busy, late or failed): strong evidence is shown alone, weak evidence is refused, never shown as an answer.
+
+    `yes`: the model's « oui » share when asked apart whether the evidence answers the question at all (None:
+    not asked, or it cannot tell). Under `min_yes`, strong evidence is refused too: close evidence about the
+    topic that does not answer is the unanswerable question's usual shape."""
+    if strong and yes is not None and yes < min_yes:
+        return Decision(
+            Outcome.REFUSE, f"{why}, preuve proche mais le modèle juge qu'elle ne répond pas (oui {yes:.0%})"
+        )
     if strong:
-        return Decision(Outcome.EVIDENCE_ONLY, f"{why}, preuve forte montrée seule", strong)
+        judged = f" (le modèle juge qu'elle répond : oui {yes:.0%})" if yes is not None else ""
+        return Decision(Outcome.EVIDENCE_ONLY, f"{why}, preuve forte montrée seule{judged}", strong)
     return Decision(Outcome.REFUSE, f"{why}, preuve trop faible pour la montrer seule", strong)
 
 
@@ -73,9 +83,10 @@ def not_found() -> Decision:
     return Decision(Outcome.REFUSE, "le modèle ne trouve pas la réponse dans les phrases")
 
 
-def after_verification(verdict: Verdict, before: Decision) -> Decision:
-    """The decision once the draft is verified: an answer needs at least one verified sentence."""
+def after_verification(verdict: Verdict, before: Decision, yes: float | None = None, min_yes: float = 0.0) -> Decision:
+    """The decision once the draft is verified: an answer needs at least one verified sentence (`yes`, `min_yes`:
+    see `without_phrasing`)."""
     if verdict.kept:
         return before
     reason = verdict.dropped[0].reason if verdict.dropped else "réponse vide"
-    return without_phrasing(before.strong, f"phrase du modèle non vérifiée ({reason})")
+    return without_phrasing(before.strong, f"phrase du modèle non vérifiée ({reason})", yes, min_yes)

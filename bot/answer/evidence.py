@@ -101,6 +101,18 @@ class EvidenceRanker:
             evidence.number = number
         return distinct
 
+    def with_parts(self, ranked: list[Evidence], part_bests: list[Evidence]) -> list[Evidence]:
+        """The best sentence for the whole question, then each part's best as the whole ranking shows it (with
+        the context it was folded into), then the rest of the ranking."""
+        chosen = ranked[:1]
+        for best in part_bests:
+            text = _flat(best.sentence.context)
+            shown = next((e for e in ranked if text in _flat(e.sentence.context)), best)
+            if all(shown.sentence.sentence_id != e.sentence.sentence_id for e in chosen):
+                chosen.append(shown)
+        ids = {e.sentence.sentence_id for e in chosen}
+        return chosen + [e for e in ranked if e.sentence.sentence_id not in ids]
+
     def procedure(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
         """For a "how to" question: the steps of the best sentence's section in order as evidence [1], then the
         next best sentences that the steps do not already hold."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any, Protocol
+
+import numpy as np
 
 from bot.answer.prompts import NOT_FOUND_PHRASE, Prompt
 from core.models import QWEN_CODER_GGUF, is_installed, model_path
@@ -21,7 +25,22 @@ class Generator(Protocol):
 
     def stream(self, prompt: Prompt) -> Iterator[str]: ...
 
+    def judge(self, prompt: Prompt) -> float | None:
+        """The share of « oui » in the model's first word answering the prompt's yes-or-no question (« oui » against
+        « non »), or None when this generator cannot tell."""
+        ...
+
     def count_tokens(self, messages: list[dict[str, str]]) -> int: ...
+
+
+YES, NO = ("oui", "Oui", " oui", " Oui"), ("non", "Non", " non", " Non")
+
+
+def yes_share(probabilities: dict[str, float]) -> float | None:
+    """« oui » against « non » among a first token's probabilities (by token text), None when neither is there."""
+    yes = sum(p for token, p in probabilities.items() if token in YES)
+    no = sum(p for token, p in probabilities.items() if token in NO)
+    return yes / (yes + no) if yes + no > 0 else None
 
 
 class LlamaCppGenerator:
@@ -54,10 +73,35 @@ class LlamaCppGenerator:
         Every answer then starts from this same cached state, so it depends on its own
         question only (not on the previous one) and skips ~450 prompt tokens.
         """
-        chatml = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        tokens = self._llm.tokenize(chatml.encode("utf-8"), add_bos=False, special=True)
+        tokens = self._tokens(_chatml(messages))
         self._llm.eval(tokens)
         return len(tokens)
+
+    def _tokens(self, text: str) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def judge(self, prompt: Prompt) -> float | None:
+        """Read after the cached prefix: the first token's logits, « oui » against « non » (no token generated)."""
+        import llama_cpp
+
+        tokens = self._tokens(_chatml(prompt.messages) + "<|im_start|>assistant\n")
+        with self._lock:
+            self._llm.n_tokens = self._prefix_len
+            try:
+                self._llm.eval(tokens[self._prefix_len :])
+                vocabulary = self._llm.n_vocab()
+                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llm.ctx, -1), shape=(vocabulary,))
+            except Exception as exc:
+                raise GenerationError(str(exc)) from exc
+            probabilities = np.exp(logits - logits.max())
+            probabilities /= probabilities.sum()
+        return yes_share({word: float(probabilities[token]) for word, token in self._answer_tokens.items()})
+
+    @cached_property
+    def _answer_tokens(self) -> dict[str, int]:
+        """The vocabulary's single tokens for « oui » and « non », by their text."""
+        words = {word: self._llm.tokenize(word.encode("utf-8"), add_bos=False, special=False) for word in YES + NO}
+        return {word: ids[0] for word, ids in words.items() if len(ids) == 1}
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         text = "".join(m["content"] for m in messages)
@@ -85,6 +129,11 @@ class LlamaCppGenerator:
                 raise
             except Exception as exc:
                 raise GenerationError(str(exc)) from exc
+
+
+def _chatml(messages: list[dict[str, str]]) -> str:
+    """Qwen's chat template (ChatML), as llama.cpp applies it to the messages."""
+    return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
 
 
 class OpenAICompatibleGenerator:
@@ -118,6 +167,26 @@ class OpenAICompatibleGenerator:
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return sum(len(m["content"]) for m in messages) // 4
 
+    def judge(self, prompt: Prompt) -> float | None:
+        """From the first token's top log-probabilities; None when the server gives none or fails (the evidence
+        is then judged without the model's verdict)."""
+        try:
+            response = self._client.chat.completions.create(
+                model=self._model,
+                messages=prompt.messages,
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=10,
+            )
+            top = response.choices[0].logprobs.content[0].top_logprobs
+        except Exception:
+            return None
+        probabilities: dict[str, float] = {}
+        for candidate in top:
+            probabilities[candidate.token] = probabilities.get(candidate.token, 0.0) + math.exp(candidate.logprob)
+        return yes_share(probabilities)
+
     def stream(self, prompt: Prompt) -> Iterator[str]:
         try:
             response = self._client.chat.completions.create(
@@ -145,6 +214,10 @@ class MockGenerator:
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return sum(len(m["content"].split()) for m in messages)
+
+    def judge(self, prompt: Prompt) -> float | None:
+        """The mock has no verdict: evidence it could not phrase is judged as before (retrieval-only runs)."""
+        return None
 
     def stream(self, prompt: Prompt) -> Iterator[str]:
         first = prompt.evidence[0] if prompt.evidence else None

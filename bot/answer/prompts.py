@@ -73,6 +73,20 @@ class Prompt:
         return self.messages[-1:]
 
 
+# Asked of the model apart, after the fixed prefix (read once), when its draft could not be verified: does the
+# evidence answer at all? Its « oui » share decides whether the evidence is shown alone or the question refused.
+VERDICT_QUESTION = "Ces phrases donnent-elles la réponse à la question ? Réponds seulement par oui ou par non."
+
+
+def verdict_prompt(prefix: list[dict[str, str]], question: str, evidence: list[Evidence]) -> Prompt:
+    """The fixed prefix, then the numbered evidence and the question, asked whether the one answers the other."""
+    lines = "\n".join(f"[{e.number}] {' '.join(e.sentence.context.split())}" for e in evidence)
+    asked = (
+        f"<phrases>\n{neutralise(lines)}\n</phrases>\n<question>{neutralise(question)}</question>\n{VERDICT_QUESTION}"
+    )
+    return Prompt([*prefix, {"role": "user", "content": asked}], question, evidence)
+
+
 def build_prompt(prefix: list[dict[str, str]], question: str, evidence: list[Evidence]) -> Prompt:
     """The fixed prefix (cached by llama.cpp), then this question's evidence and the question itself."""
     messages = [*prefix, {"role": "user", "content": user_message(question, evidence)}]

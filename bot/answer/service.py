@@ -27,7 +27,7 @@ import numpy as np
 from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
 from bot.answer.evidence import EvidenceRanker, QuestionTerms
 from bot.answer.generation import GenerationError, Generator, build_generator
-from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix
+from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, verdict_prompt
 from bot.answer.retrieval import Retriever
 from bot.answer.verification import has_citation, parse_draft, verify
 from core.injection import looks_like_injection
@@ -217,13 +217,11 @@ class QuestionService:
         right after the best one for the whole question: one piece of evidence per part."""
         if not question.parts or not ranked:
             return ranked
-        firsts = [ranked[0]]
+        bests = []
         for part in question.parts:
             vector = self.embedder.embed_query(part.query)
-            best = self.ranker.rank(self.ranker.terms(part), vector, passages)[:1]
-            firsts += [e for e in best if all(e.sentence.sentence_id != f.sentence.sentence_id for f in firsts)]
-        chosen = {e.sentence.sentence_id for e in firsts}
-        return firsts + [e for e in ranked if e.sentence.sentence_id not in chosen]
+            bests += self.ranker.rank(self.ranker.terms(part), vector, passages)[:1]
+        return self.ranker.with_parts(ranked, bests)
 
     def phrase(self, answer: Answer, started: float) -> Iterator[StreamEvent]:
         """The phrasing step: the model phrases the evidence, then what the evidence supports is kept."""
@@ -250,8 +248,19 @@ class QuestionService:
                 parse_draft(draft), answer.question, answer.evidence, self.settings.answerability.min_claim_support
             )
             answer.sentences, answer.dropped = verdict.kept, verdict.dropped
-            decision = after_verification(verdict, before)
+            min_yes = self.settings.answerability.min_model_verdict
+            yes = self._verdict(answer) if not verdict.kept and answer.strong_evidence and min_yes else None
+            decision = after_verification(verdict, before, yes, min_yes)
         answer.outcome, answer.reason = decision.outcome, decision.reason
+
+    def _verdict(self, answer: Answer) -> float | None:
+        """The model's « oui » share, asked apart whether the evidence answers the question (None: it cannot tell)."""
+        assert answer.question is not None
+        try:
+            return self.generator.judge(verdict_prompt(self.prefix, answer.question.text, answer.evidence))
+        except GenerationError as exc:
+            log.warning("no verdict from the model: %s", exc)
+            return None
 
     def finish(self, answer: Answer, started: float) -> Answer:
         """Total time, and which passages the resident reads."""

@@ -34,6 +34,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         authority=VAL,
         answerability__min_evidence_score=1.0,  # every question refused: the refusal is what is read
         answerability__strong_evidence_score=1.0,
+        answerability__reworded_evidence_score=1.0,
     )
     with TestClient(create_api(make_service(settings), settings)) as test_client:
         yield test_client

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.answer.generation import GenerationError, Generator, MockGenerator
-from bot.answer.prompts import NOT_FOUND_PHRASE, fixed_prefix, neutralise
+from bot.answer.prompts import NOT_FOUND_PHRASE, VERDICT_QUESTION, fixed_prefix, neutralise
 from bot.answer.service import QuestionService
 from bot.api.display import EVIDENCE_LEAD, EVIDENCE_PREFIX, INJECTION_MESSAGE, REFUSAL_MESSAGE, answer_text
 from core.settings import Authority, Settings
@@ -55,6 +55,19 @@ def test_wrong_draft_becomes_evidence_only_never_a_refusal(indexed: Settings) ->
     assert text.startswith(EVIDENCE_LEAD) and "450 visiteurs" in text and "540" not in text
 
 
+@pytest.mark.parametrize(("verdict", "outcome"), [(0.9, Outcome.EVIDENCE_ONLY), (0.1, Outcome.REFUSE)])
+def test_evidence_the_model_could_not_phrase_is_shown_alone_only_if_it_says_it_answers(
+    indexed: Settings, verdict: float, outcome: Outcome
+) -> None:
+    """Asked apart whether the evidence answers the question: « non » turns close evidence into a refusal."""
+    generator = ScriptedGenerator("Le Numericamp a accueilli 540 visiteurs [1].", verdict=verdict)
+    answer = make_pipeline(indexed, generator, answerability__strong_evidence_score=0.0).ask(QUESTION)
+    assert answer.outcome is outcome, answer.reason
+    asked = generator.prompts[-1]
+    assert asked.endswith(VERDICT_QUESTION) and QUESTION in asked and "450 visiteurs" in asked
+    assert f"oui {verdict:.0%}" in answer.reason
+
+
 def test_generator_failure_becomes_evidence_only(indexed: Settings) -> None:
     answer = make_pipeline(indexed, ScriptedGenerator(error=GenerationError("délai dépassé"))).ask(QUESTION)
     assert answer.outcome is Outcome.EVIDENCE_ONLY and "délai dépassé" in answer.reason
@@ -76,7 +89,11 @@ def test_an_unverified_draft_on_weak_evidence_is_refused_not_shown_as_evidence(i
 
 def test_weak_evidence_is_refused_before_generation(indexed: Settings) -> None:
     generator = ScriptedGenerator("Invention [1].")
-    floor = {"answerability__min_evidence_score": 0.99, "answerability__strong_evidence_score": 0.99}
+    floor = {
+        "answerability__min_evidence_score": 0.99,
+        "answerability__strong_evidence_score": 0.99,
+        "answerability__reworded_evidence_score": 0.99,
+    }
     answer = make_pipeline(indexed, generator, **floor).ask("Comment changer ma carte grise ?")
     assert answer.outcome is Outcome.REFUSE and generator.prompts == []
     text = answer_text(answer)

@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 import pytest
 
-from bot.answer.service import QuestionService, build_service
+from bot.answer.prompts import verdict_prompt
+from bot.answer.service import QuestionService, build_service, read_question
 from bot.api.display import INJECTION_MESSAGE, answer_text
 from core.settings import get_settings
 from core.types import Answer, Outcome
@@ -106,3 +107,19 @@ def test_injection_inside_a_document_is_treated_as_data(tmp_path: Path) -> None:
     answer = build_service(settings).ask("Quand la déchetterie de Dainville est-elle ouverte ?")
     text = answer_text(answer)
     assert "pwned" not in text.lower() and not answer.refused and "samedi" in text
+
+
+def test_the_model_says_whether_evidence_answers(pipeline: QuestionService) -> None:
+    """The real model's « oui » share: high for the sentence holding the answer, low for a close one that does not."""
+    question = read_question("Combien de visiteurs au Numericamp ?", [], 8)
+    terms = pipeline.ranker.terms(question)
+    vector = pipeline.embedder.embed_query(question.query)
+    evidence = pipeline.evidence(question, terms, vector, pipeline.retriever.search(question.query, vector))
+    answering = [e for e in evidence if "450" in e.sentence.context][:1]
+    other = [e for e in evidence if "450" not in e.sentence.context][:1]
+    assert answering and other
+    yes = [
+        pipeline.generator.judge(verdict_prompt(pipeline.prefix, question.text, shown)) for shown in (answering, other)
+    ]
+    assert yes[0] is not None and yes[1] is not None
+    assert 0.0 <= yes[1] < yes[0] <= 1.0, yes

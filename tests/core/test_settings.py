@@ -37,6 +37,8 @@ def test_changed_copies_and_validates() -> None:
     assert tuned.evidence.shown == settings.evidence.shown and settings.evidence.lexical_weight == 0.25
     with pytest.raises(ValidationError, match="strong_evidence_score"):
         settings.changed(answerability__strong_evidence_score=0.1, answerability__min_evidence_score=0.2)
+    with pytest.raises(ValidationError, match="reworded_evidence_score"):
+        settings.changed(answerability__reworded_evidence_score=0.1, answerability__min_evidence_score=0.2)
 
 
 def test_a_consistency_rule_names_the_setting_in_french() -> None:

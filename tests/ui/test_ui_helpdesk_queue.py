@@ -42,6 +42,9 @@ class HeldGenerator:
         self.release.wait(timeout=60)
         yield "La déchetterie de Dainville est ouverte le samedi [1]."
 
+    def judge(self, prompt: Prompt) -> float | None:
+        return None
+
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return 1
 
