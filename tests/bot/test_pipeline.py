@@ -170,14 +170,18 @@ La déchetterie de Dainville est ouverte le samedi de 9 h à 12 h.
 """
 
 
-@pytest.fixture(scope="module")
-def faq_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("faq")
+def one_document_index(root: Path, name: str, text: str) -> Settings:
+    """Settings over an e5 index of one Markdown document, every question answered (no evidence floor)."""
     (root / "corpus").mkdir()
-    (root / "corpus" / "faq.md").write_text(PROCEDURE_DOC, encoding="utf-8")
+    (root / "corpus" / name).write_text(text, encoding="utf-8")
     settings = make_settings(embedding__backend="e5", index_dir=root / "index", answerability__min_evidence_score=0.0)
     build_index(settings, root / "corpus", lambda _s: E5Embedder())
     return settings
+
+
+@pytest.fixture(scope="module")
+def faq_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return one_document_index(tmp_path_factory.mktemp("faq"), "faq.md", PROCEDURE_DOC)
 
 
 def test_a_procedure_question_gets_every_step_in_order(faq_settings: Settings) -> None:
@@ -207,12 +211,7 @@ Le nom vient des prénoms Debra et Ian, ceux du fondateur et de sa femme.
 
 @pytest.fixture(scope="module")
 def name_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("name")
-    (root / "corpus").mkdir()
-    (root / "corpus" / "nom.md").write_text(NAME_DOC, encoding="utf-8")
-    settings = make_settings(embedding__backend="e5", index_dir=root / "index", answerability__min_evidence_score=0.0)
-    build_index(settings, root / "corpus", lambda _s: E5Embedder())
-    return settings
+    return one_document_index(tmp_path_factory.mktemp("name"), "nom.md", NAME_DOC)
 
 
 def test_a_question_that_asks_two_things_gets_evidence_for_each(name_settings: Settings) -> None:
