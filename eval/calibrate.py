@@ -66,6 +66,7 @@ class Remembering:
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
+        self.name = embedder.name
         self.vectors: dict[str, np.ndarray] = {}
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
