@@ -13,7 +13,7 @@ from bot.answer.prompts import verdict_prompt
 from bot.answer.service import QuestionService, build_service, read_question
 from bot.api.display import INJECTION_MESSAGE, answer_text
 from core.settings import get_settings
-from core.types import Answer, Outcome
+from core.types import Answer, Evidence, Outcome
 from ingest.build import build_index
 from tests.fixtures.doubles import write_injected_document
 from tests.fixtures.factories import make_settings
@@ -110,16 +110,20 @@ def test_injection_inside_a_document_is_treated_as_data(tmp_path: Path) -> None:
 
 
 def test_the_model_says_whether_evidence_answers(pipeline: QuestionService) -> None:
-    """The real model's « oui » share: high for the sentence holding the answer, low for a close one that does not."""
-    question = read_question("Combien de visiteurs au Numericamp ?", [], 8)
-    terms = pipeline.ranker.terms(question)
-    vector = pipeline.embedder.embed_query(question.query)
-    evidence = pipeline.evidence(question, terms, vector, pipeline.retriever.search(question.query, vector))
-    answering = [e for e in evidence if "450" in e.sentence.context][:1]
-    other = [e for e in evidence if "450" not in e.sentence.context][:1]
+    """The real model's « oui » share: high for the sentence holding the answer, lower for one about another topic."""
+
+    def shown(text: str) -> list[Evidence]:
+        question = read_question(text, [], 8)
+        vector = pipeline.embedder.embed_query(question.query)
+        passages = pipeline.retriever.search(question.query, vector)
+        return pipeline.evidence(question, pipeline.ranker.terms(question), vector, passages)
+
+    visitors = "Combien de visiteurs au Numericamp ?"
+    answering = [e for e in shown(visitors) if "450" in e.sentence.context][:1]
+    other = [e for e in shown("Qui préside l'association Les Interconnectés ?") if "450" not in e.sentence.context][:1]
     assert answering and other
     yes = [
-        pipeline.generator.judge(verdict_prompt(pipeline.prefix, question.text, shown)) for shown in (answering, other)
+        pipeline.generator.judge(verdict_prompt(pipeline.prefix, visitors, evidence)) for evidence in (answering, other)
     ]
     assert yes[0] is not None and yes[1] is not None
     assert 0.0 <= yes[1] < yes[0] <= 1.0, yes
