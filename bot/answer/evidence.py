@@ -15,7 +15,9 @@ product and a few set intersections: only the question is embedded and analysed 
   a "who" question by a sentence with a name it does not hold;
 - the passage prior keeps the retriever's judgement (dense + BM25 over the whole passage,
   whose title and section the sentence alone does not carry).
-Sentences repeated in overlapping passages or under a speaker's name are shown once.
+Sentences repeated in overlapping passages or under a speaker's name are shown once. A shown sentence
+that announces what follows (« … les pièces suivantes : ») comes with it (`completed`); a question that
+asks several things gets each part's best sentence after the whole question's (`with_parts`).
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ class EvidenceRanker:
 
     def procedure(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
         """For a "how to" question: the steps of the best sentence's section in order as evidence [1], then the
-        next best sentences that the steps do not already hold."""
+        next best sentences that the steps do not already hold (an announcing one completed within `max_chars`)."""
         if not ranked:
             return ranked
         best = ranked[0]

@@ -3,6 +3,7 @@
     gather:  injection check -> Question (analysed once) -> passages (dense + BM25)
              -> evidence sentences ranked -> answerability (answer | refuse)
     phrase:  the model phrases the best sentences -> its draft verified against the evidence
+             -> nothing verified but close evidence: the model says whether it answers at all
     finish:  timings, and which passages the resident reads
 
 `stream` runs the three in order. How the phrasing step reaches the model is composed in by
