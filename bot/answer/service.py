@@ -249,8 +249,10 @@ class QuestionService:
                 parse_draft(draft), answer.question, answer.evidence, self.settings.answerability.min_claim_support
             )
             answer.sentences, answer.dropped = verdict.kept, verdict.dropped
+            # Asked only of a draft the evidence did not bear out (as calibrated); an empty one is the model failing
             min_yes = self.settings.answerability.min_model_verdict
-            yes = self._verdict(answer) if not verdict.kept and answer.strong_evidence and min_yes else None
+            judged = verdict.dropped and not verdict.kept and answer.strong_evidence and min_yes
+            yes = self._verdict(answer) if judged else None
             decision = after_verification(verdict, before, yes, min_yes)
         answer.outcome, answer.reason = decision.outcome, decision.reason
 

@@ -68,6 +68,14 @@ def test_evidence_the_model_could_not_phrase_is_shown_alone_only_if_it_says_it_a
     assert f"oui {verdict:.0%}" in answer.reason
 
 
+def test_an_empty_draft_is_not_judged(indexed: Settings) -> None:
+    """The verdict is for drafts the evidence did not bear out; writing nothing is the model failing."""
+    generator = ScriptedGenerator("", verdict=0.0)
+    answer = make_pipeline(indexed, generator, answerability__strong_evidence_score=0.0).ask(QUESTION)
+    assert answer.outcome is Outcome.EVIDENCE_ONLY, answer.reason
+    assert not any(prompt.endswith(VERDICT_QUESTION) for prompt in generator.prompts)
+
+
 def test_generator_failure_becomes_evidence_only(indexed: Settings) -> None:
     answer = make_pipeline(indexed, ScriptedGenerator(error=GenerationError("délai dépassé"))).ask(QUESTION)
     assert answer.outcome is Outcome.EVIDENCE_ONLY and "délai dépassé" in answer.reason
