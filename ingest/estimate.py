@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from langchain_core.documents import Document
+
 from core.settings import Settings
 from core.types import DocumentInfo
 from ingest.chunking import chunk_units, make_splitter
@@ -55,25 +57,39 @@ class Estimate:
 
 def estimate(settings: Settings, paths: list[Path]) -> Estimate:
     """The estimate for indexing these files with this installation's pace."""
+    return _at_pace(settings, len(paths), sum(file_passages(path, settings) for path in paths))
+
+
+def estimate_read(settings: Settings, units: list[Document]) -> Estimate:
+    """The estimate for one file already read by the loader (an upload, checked that way before it is kept)."""
+    return _at_pace(settings, 1, unit_passages(units, settings))
+
+
+def _at_pace(settings: Settings, documents: int, passages: int) -> Estimate:
     pace = measured_pace(settings)
     return Estimate(
-        documents=len(paths),
-        passages=sum(file_passages(path, settings) for path in paths),
+        documents=documents,
+        passages=passages,
         passages_per_s=pace or settings.ingestion.estimate_default_passages_per_s,
         measured=pace is not None,
         confirm_above_s=settings.api.reindex_confirm_above_s,
     )
 
 
+def unit_passages(units: list[Document], settings: Settings) -> int:
+    """The passages the build's splitter makes of a file's loaded units."""
+    ingestion = settings.ingestion
+    splitter = make_splitter(ingestion.chunk_size, ingestion.chunk_overlap)
+    return max(1, len(chunk_units(units, DocumentInfo(doc_id="estimate", title="estimate"), splitter)))
+
+
 def file_passages(path: Path, settings: Settings) -> int:
     """The passages the build will make of a file (by its size when it cannot be read)."""
-    ingestion = settings.ingestion
     try:
-        units = load_file(path)
-        info = DocumentInfo(doc_id=path.stem, title=path.stem)
-        return max(1, len(chunk_units(units, info, make_splitter(ingestion.chunk_size, ingestion.chunk_overlap))))
+        return unit_passages(load_file(path), settings)
     except Exception as exc:  # an estimate must never cost the file: the build reads it, or says why not
         log.warning("count failed for %s (%s): counted by size", path.name, exc.__class__.__name__)
+    ingestion = settings.ingestion
     step = PASSAGE_FILL * max(ingestion.chunk_size - ingestion.chunk_overlap, 1)
     return max(1, math.ceil(path.stat().st_size / step))
 

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import Response
+from langchain_core.documents import Document
 
 from bot.api.convert import index_estimate, reindex_report
 from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, from_state, require_admin
@@ -40,7 +41,7 @@ from ingest.corpus import (
     write_manifest,
 )
 from ingest.embeddings import Embedder
-from ingest.estimate import estimate
+from ingest.estimate import estimate, estimate_read
 from ingest.loaders import UnreadableFile, load_file
 from ingest.store import IndexReader, VectorStore
 
@@ -209,10 +210,11 @@ def read_upload(upload: UploadFile, limit: int) -> bytes:
     return bytes(data)
 
 
-def check_readable(data: bytes, suffix: str, folder: Path, settings: Settings) -> Path:
+def check_readable(data: bytes, suffix: str, folder: Path, settings: Settings) -> tuple[Path, list[Document]]:
     """Write the upload to a hidden file of the folder (the index skips it) and read it as the index will.
 
-    Returns that file for the caller to rename into place; removes it and answers 422 when unreadable.
+    Returns that file for the caller to rename into place, and what it read (the estimate counts its passages);
+    removes it and answers 422 when unreadable.
     """
     staged = folder / f".upload-{uuid.uuid4().hex}{suffix}"
     staged.write_bytes(data)
@@ -224,7 +226,7 @@ def check_readable(data: bytes, suffix: str, folder: Path, settings: Settings) -
     except UnreadableFile as exc:
         staged.unlink(missing_ok=True)
         raise HTTPException(422, f"Fichier refusé : {exc}.") from exc
-    return staged
+    return staged, units
 
 
 def metadata(title: str, publisher: str, date: str, previous: dict[str, str] | None = None) -> dict[str, str]:
@@ -336,13 +338,13 @@ def add_document(settings: SettingsDep, job: ReindexJobDep, upload: DocumentUplo
             raise HTTPException(409, BUSY)
         if name in corpus_files(folder):
             raise HTTPException(409, f"Un document « {name} » existe déjà : remplacez-le ou renommez le fichier.")
-        staged = check_readable(upload.data, upload.suffix, folder, settings)
+        staged, units = check_readable(upload.data, upload.suffix, folder, settings)
         rel = f"{name}{upload.suffix}"
         os.replace(staged, folder / rel)
         manifest = read_manifest(folder)
         manifest[rel] = metadata(upload.title, upload.publisher, upload.date)
         write_manifest(folder, manifest)
-    return _pending(settings, rel, manifest[rel])
+    return _pending(settings, rel, manifest[rel], units)
 
 
 @router.put("/documents/{document}", response_model=StaffDocument)
@@ -355,7 +357,7 @@ def replace_document(
         if job.running:
             raise HTTPException(409, BUSY)
         old_rel = _existing(folder, document)
-        staged = check_readable(upload.data, upload.suffix, folder, settings)
+        staged, units = check_readable(upload.data, upload.suffix, folder, settings)
         rel = Path(old_rel).with_suffix(upload.suffix).as_posix()
         os.replace(staged, folder / rel)
         if rel != old_rel:
@@ -363,7 +365,7 @@ def replace_document(
         manifest = read_manifest(folder)
         manifest[rel] = metadata(upload.title, upload.publisher, upload.date, manifest.pop(old_rel, None))
         write_manifest(folder, manifest)
-    return _pending(settings, rel, manifest[rel])
+    return _pending(settings, rel, manifest[rel], units)
 
 
 @router.delete("/documents/{document}", status_code=204)
@@ -388,8 +390,9 @@ def _existing(folder: Path, document: str) -> str:
     return rel
 
 
-def _pending(settings: Settings, rel: str, meta: dict[str, str]) -> StaffDocument:
-    """The file just stored, with how long its indexing should take (counted once the file is safe in place)."""
+def _pending(settings: Settings, rel: str, meta: dict[str, str], units: list[Document]) -> StaffDocument:
+    """The file just stored, with how long its indexing should take (its passages counted from what the upload
+    check read)."""
     return StaffDocument(
         document=doc_id_of(rel),
         file=rel,
@@ -400,7 +403,7 @@ def _pending(settings: Settings, rel: str, meta: dict[str, str]) -> StaffDocumen
         passages=0,
         indexed_at=None,
         status="pending",
-        estimate=index_estimate(estimate(settings, [settings.corpus_dir / rel])),
+        estimate=index_estimate(estimate_read(settings, units)),
     )
 
 
