@@ -135,6 +135,7 @@ def test_a_sentence_that_announces_what_follows_is_shown_with_it(ranker: Evidenc
     text = " ".join(shown[0].sentence.context.split())
     assert text.startswith("Présentez les pièces suivantes :"), text
     assert "pièce d'identité" in text and "livret de famille" in text
+    assert "huit jours" in text  # read on past its own short context, to the end of what it announces
     assert "déchetterie" not in text  # not past its section
     assert [e.number for e in shown] == [1, 2] and "déchetterie" in shown[1].sentence.context
 
