@@ -169,10 +169,10 @@ class Answerability(BaseModel):
     # shown alone only from this similarity on, else the question is refused. (A model that finds no answer
     # refuses.)
     strong_evidence_score: float = 0.45
-    # ... and only when the model, asked apart whether the evidence answers the question (oui / non, after the
-    # fixed prefix), says « oui » with at least this share (0: not asked). Dev splits of the three corpora, the
-    # evidence-only outcomes of a full run: 0.3 refused 4 of 7 unanswerable questions and 3 of 29 answerable
-    # ones (2 of them right); held-out: 2 of 5, and 1 of 19 (wrong anyway). docs/evaluation.md
+    # ... and only when the model, asked apart whether the evidence answers the question (oui / non, a prompt
+    # of its own), says « oui » with at least this share (0: not asked). Dev splits of the three corpora, the
+    # model's drafts that verification rejected in a full run: 0.3 refused 5 of 7 unanswerable questions and 3 of
+    # 29 answerable ones (1 of them right); held-out: 4 of 5, and 2 of 19 (1 right). docs/evaluation.md
     min_model_verdict: float = Field(default=0.3, ge=0.0, le=1.0)
     # Verification: share of an answer sentence's own content lemmas its evidence must hold
     min_claim_support: float = Field(default=0.6, ge=0.0, le=1.0)

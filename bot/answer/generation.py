@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
 import threading
 import time
@@ -66,6 +67,7 @@ class LlamaCppGenerator:
         self._timeout = settings.generation.timeout_s
         self._lock = threading.Lock()
         self._prefix_len = self._evaluate_prefix(fixed_prefix)
+        self._prefix_state = self._save_prefix()
 
     def _evaluate_prefix(self, messages: list[dict[str, str]]) -> int:
         """Read the fixed prompt prefix once, at start-up.
@@ -80,20 +82,43 @@ class LlamaCppGenerator:
     def _tokens(self, text: str) -> list[int]:
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def _save_prefix(self) -> tuple[Any, int, np.ndarray]:
+        """The prefix's cache (its sequence's KV cells, a few MB) and tokens, to restore after a prompt of another
+        start (the verdict) has overwritten them; the whole llama state would also copy every batch's logits."""
+        import llama_cpp
+
+        size = llama_cpp.llama_state_seq_get_size(self._llm.ctx, 0)
+        cells = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(self._llm.ctx, cells, size, 0)
+        return cells, written, self._llm.input_ids[: self._prefix_len].copy()
+
+    def _restore_prefix(self) -> None:
+        import llama_cpp
+
+        cells, written, tokens = self._prefix_state
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self._llm.ctx), 0, -1, -1)
+        if llama_cpp.llama_state_seq_set_data(self._llm.ctx, cells, written, 0) != written:
+            raise GenerationError("cache du préfixe non restauré")
+        self._llm.input_ids[: self._prefix_len] = tokens
+        self._llm.n_tokens = self._prefix_len
+
     def judge(self, prompt: Prompt) -> float | None:
-        """Read after the cached prefix: the first token's logits, « oui » against « non » (no token generated)."""
+        """Read the prompt from its start (it does not begin with the prefix), take the first token's logits,
+        « oui » against « non » (no token generated), then put the prefix's cache back for the next answer."""
         import llama_cpp
 
         tokens = self._tokens(_chatml(prompt.messages) + "<|im_start|>assistant\n")
         with self._lock:
-            self._llm.n_tokens = self._prefix_len
+            self._llm.n_tokens = 0
             try:
-                self._llm.eval(tokens[self._prefix_len :])
+                self._llm.eval(tokens)
                 vocabulary = self._llm.n_vocab()
                 logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llm.ctx, -1), shape=(vocabulary,))
+                probabilities = np.exp(logits - logits.max())
             except Exception as exc:
                 raise GenerationError(str(exc)) from exc
-            probabilities = np.exp(logits - logits.max())
+            finally:
+                self._restore_prefix()
             probabilities /= probabilities.sum()
         return yes_share({word: float(probabilities[token]) for word, token in self._answer_tokens.items()})
 

@@ -73,18 +73,24 @@ class Prompt:
         return self.messages[-1:]
 
 
-# Asked of the model apart, after the fixed prefix (read once), when its draft could not be verified: does the
-# evidence answer at all? Its « oui » share decides whether the evidence is shown alone or the question refused.
-VERDICT_QUESTION = "Ces phrases donnent-elles la réponse à la question ? Réponds seulement par oui ou par non."
+# Asked of the model apart, when its draft could not be verified: does the evidence answer at all? Its « oui »
+# share decides whether the evidence is shown alone or the question refused. A prompt of its own, not after the
+# assistant's prefix: offline, this wording separated unanswerable questions from answerable ones best
+# (docs/evaluation.md, "the model's verdict").
+VERDICT_SYSTEM = (
+    "Tu vérifies si des phrases tirées de documents répondent à une question. Réponds seulement par oui ou par non."
+)
+VERDICT_QUESTION = "Ces phrases donnent-elles la réponse à la question ? Réponds par oui ou par non."
 
 
-def verdict_prompt(prefix: list[dict[str, str]], question: str, evidence: list[Evidence]) -> Prompt:
-    """The fixed prefix, then the numbered evidence and the question, asked whether the one answers the other."""
+def verdict_prompt(question: str, evidence: list[Evidence]) -> Prompt:
+    """The numbered evidence and the question, asked whether the one answers the other."""
     lines = "\n".join(f"[{e.number}] {' '.join(e.sentence.context.split())}" for e in evidence)
     asked = (
         f"<phrases>\n{neutralise(lines)}\n</phrases>\n<question>{neutralise(question)}</question>\n{VERDICT_QUESTION}"
     )
-    return Prompt([*prefix, {"role": "user", "content": asked}], question, evidence)
+    messages = [{"role": "system", "content": VERDICT_SYSTEM}, {"role": "user", "content": asked}]
+    return Prompt(messages, question, evidence)
 
 
 def build_prompt(prefix: list[dict[str, str]], question: str, evidence: list[Evidence]) -> Prompt:

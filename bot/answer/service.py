@@ -260,7 +260,7 @@ class QuestionService:
         """The model's « oui » share, asked apart whether the evidence answers the question (None: it cannot tell)."""
         assert answer.question is not None
         try:
-            return self.generator.judge(verdict_prompt(self.prefix, answer.question.text, answer.evidence))
+            return self.generator.judge(verdict_prompt(answer.question.text, answer.evidence))
         except GenerationError as exc:
             log.warning("no verdict from the model: %s", exc)
             return None

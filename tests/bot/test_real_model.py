@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import pytest
 
-from bot.answer.prompts import verdict_prompt
+from bot.answer.prompts import build_prompt, verdict_prompt
 from bot.answer.service import QuestionService, build_service, read_question
 from bot.api.display import INJECTION_MESSAGE, answer_text
 from core.settings import get_settings
@@ -122,8 +122,10 @@ def test_the_model_says_whether_evidence_answers(pipeline: QuestionService) -> N
     answering = [e for e in shown(visitors) if "450" in e.sentence.context][:1]
     other = [e for e in shown("Qui préside l'association Les Interconnectés ?") if "450" not in e.sentence.context][:1]
     assert answering and other
-    yes = [
-        pipeline.generator.judge(verdict_prompt(pipeline.prefix, visitors, evidence)) for evidence in (answering, other)
-    ]
+    answer = build_prompt(pipeline.prefix, visitors, answering)
+    before = "".join(pipeline.generator.stream(answer))
+    yes = [pipeline.generator.judge(verdict_prompt(visitors, evidence)) for evidence in (answering, other)]
     assert yes[0] is not None and yes[1] is not None
     assert 0.0 <= yes[1] < yes[0] <= 1.0, yes
+    # The verdict is read from a prompt of its own: the prefix's cache it overwrote is put back, answers unchanged
+    assert "".join(pipeline.generator.stream(answer)) == before
