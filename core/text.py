@@ -29,8 +29,8 @@ FUNCTION_LEMMAS = {
 _THOUSANDS = re.compile(r"(?<![\d,])\d{1,3}(?:[ \u00a0\u202f.]\d{3})+(?![\d])")
 _NUMBER = re.compile(r"\d+(?:,\d+)?")
 _GLUED_DIGITS = re.compile(r"[^\W\d_]+\d+")
-# A date some PDFs typeset as four spaced pairs of digits: "16 04 20 24" for 16/04/2024
-_SPACED_DATE = re.compile(r"(?<!\d)(?<!\d )(\d{2}) (\d{2}) (19|20) (\d{2})(?!\d)(?! \d)")
+# A date some PDFs typeset as four spaced pairs of digits: "16 04 20 24" for 16/04/2024, or one pair a line
+_SPACED_DATE = re.compile(r"(?<!\d)(?<!\d\s)(\d{2})\s(\d{2})\s(19|20)\s(\d{2})(?!\d)(?!\s\d)")
 _NEGATION = re.compile(
     r"\b(?:jamais|aucun|aucune|rien|ni|personne|sans)\b|\bn[e'’]\s*\S+\s+(?:pas|plus|point|guère)\b", re.I
 )

@@ -51,8 +51,9 @@ from ingest.store import (
 )
 from ingest.vectors import Previous, ProgressCallback, compute_vectors, timed
 
-# Bump when loaders or chunking change: every file is then read and embedded again.
-INDEX_VERSION = 7
+# Bump when loaders, chunking or the analysis stored with each sentence (core/text.py) change: every file is then
+# read and embedded again. v8: dates typeset one pair of digits a line.
+INDEX_VERSION = 8
 
 
 def index_signature(settings: Settings) -> str:

@@ -36,6 +36,8 @@ VISITORS = "Le Numericamp a réuni de nombreux visiteurs à Artois Expo."
 VISITORS_2023 = "Le Numericamp 2023 a réuni 450 visiteurs à Artois Expo."
 CHALLENGES = "Ethik-IA voit pour les élus des défis : la confiance, la transparence et la formation des agents."
 WATER = "Grâce à l'IA, Nevers Agglomération a économisé 200.000 m³ d'eau sur l'année."
+# A PDF's figure sheet: the date typeset one pair of digits a line (16/04/2024)
+FIGURES = "FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES\n450 visiteurs"
 
 
 @pytest.mark.parametrize(
@@ -50,6 +52,7 @@ WATER = "Grâce à l'IA, Nevers Agglomération a économisé 200.000 m³ d'eau s
         # A number the question states in digits must be in the evidence
         ("Combien de visiteurs au Numericamp 2024 ?", VISITORS_2023, 0.7, Outcome.REFUSE),
         ("Combien de visiteurs au Numericamp 2023 ?", VISITORS_2023, 0.7, Outcome.ANSWER),
+        ("combien de visiteurs au Numericamp 2024", FIGURES, 0.7, Outcome.ANSWER),
         # A count in words or a unit's digit is not required in the evidence
         ("Quels sont les trois défis pour les élus selon Ethik-IA ?", CHALLENGES, 0.6, Outcome.ANSWER),
         ("Combien de m3 d'eau Nevers Agglomération a économisé ?", WATER, 0.6, Outcome.ANSWER),

@@ -43,6 +43,13 @@ def test_numbers_in_digits_and_words_are_one_notation() -> None:
     assert numbers_in("le 16 avril 2024, 450 visiteurs") == {"16", "2024", "450"}
 
 
+def test_a_date_typeset_in_pairs_of_digits_holds_its_year() -> None:
+    assert {"16", "4", "2024"} <= numbers_in("FICHE D'IDENTITÉ 16 04 20 24 EN CHIFFRES")
+    # one pair a line, as the PDF's text layer gives it
+    assert {"16", "4", "2024"} <= numbers_in("FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES")
+    assert "2024" not in numbers_in("tables 16 04 20 24 25")  # a run of numbers is not a date
+
+
 def test_lemmas_fold_inflections_and_drop_function_words() -> None:
     lemmas = analyse("Combien de visiteurs sont venus ?").lemmas
     assert "visiteur" in lemmas and "combien" not in lemmas and "de" not in lemmas
