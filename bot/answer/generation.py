@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import math
 import threading
 import time
@@ -15,6 +16,8 @@ import numpy as np
 from bot.answer.prompts import NOT_FOUND_PHRASE, Prompt
 from core.models import QWEN_CODER_GGUF, is_installed, model_path
 from core.settings import Settings
+
+log = logging.getLogger("cuabot.service")
 
 
 class GenerationError(RuntimeError):
@@ -93,14 +96,19 @@ class LlamaCppGenerator:
         return cells, written, self._llm.input_ids[: self._prefix_len].copy()
 
     def _restore_prefix(self) -> None:
+        """Put the prefix's cache back; should llama.cpp refuse it, read the prefix again (a few seconds) rather
+        than answer after a cache that no longer holds it."""
         import llama_cpp
 
         cells, written, tokens = self._prefix_state
         llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self._llm.ctx), 0, -1, -1)
-        if llama_cpp.llama_state_seq_set_data(self._llm.ctx, cells, written, 0) != written:
-            raise GenerationError("cache du préfixe non restauré")
-        self._llm.input_ids[: self._prefix_len] = tokens
-        self._llm.n_tokens = self._prefix_len
+        if llama_cpp.llama_state_seq_set_data(self._llm.ctx, cells, written, 0) == written:
+            self._llm.input_ids[: self._prefix_len] = tokens
+            self._llm.n_tokens = self._prefix_len
+            return
+        log.warning("prefix cache not restored: reading the prefix again")
+        self._llm.n_tokens = 0
+        self._llm.eval(tokens.tolist())
 
     def judge(self, prompt: Prompt) -> float | None:
         """Read the prompt from its start (it does not begin with the prefix), take the first token's logits,

@@ -129,3 +129,21 @@ def test_the_model_says_whether_evidence_answers(pipeline: QuestionService) -> N
     assert 0.0 <= yes[1] < yes[0] <= 1.0, yes
     # The verdict is read from a prompt of its own: the prefix's cache it overwrote is put back, answers unchanged
     assert "".join(pipeline.generator.stream(answer)) == before
+
+
+def test_the_prefix_is_read_again_when_its_cache_cannot_be_put_back(
+    pipeline: QuestionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llama_cpp
+
+    visitors = "Combien de visiteurs au Numericamp ?"
+    question = read_question(visitors, [], 8)
+    vector = pipeline.embedder.embed_query(question.query)
+    evidence = pipeline.evidence(
+        question, pipeline.ranker.terms(question), vector, pipeline.retriever.search(question.query, vector)
+    )[:2]
+    answer = build_prompt(pipeline.prefix, visitors, evidence)
+    before = "".join(pipeline.generator.stream(answer))
+    monkeypatch.setattr(llama_cpp, "llama_state_seq_set_data", lambda *args: 0)  # llama.cpp refuses the saved cells
+    assert pipeline.generator.judge(verdict_prompt(visitors, evidence)) is not None
+    assert "".join(pipeline.generator.stream(answer)) == before
