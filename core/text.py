@@ -175,8 +175,13 @@ def stated_numbers(question: str) -> frozenset[str]:
     return _digit_numbers(_GLUED_DIGITS.sub(" ", question))
 
 
+def typeset_dates(text: str) -> frozenset[str]:
+    """Day, month and year of each date typeset in spaced pairs of digits ("16 04 20 24"), as digits read elsewhere."""
+    return frozenset(part for match in _SPACED_DATE.finditer(text) for part in _date_parts(match))
+
+
 def _digit_numbers(text: str) -> frozenset[str]:
-    found = {part for match in _SPACED_DATE.finditer(text) for part in _date_parts(match)}
+    found = set(typeset_dates(text))
     text = _SPACED_DATE.sub(" ", text)
     found |= {re.sub(r"\D", "", m) for m in _THOUSANDS.findall(text)}
     remaining = _THOUSANDS.sub(" ", text)
@@ -185,7 +190,6 @@ def _digit_numbers(text: str) -> frozenset[str]:
 
 
 def _date_parts(match: re.Match[str]) -> set[str]:
-    """Day, month and year of a date typeset in spaced pairs ("16 04 20 24"), as digits read elsewhere."""
     day, month, century, year = match.groups()
     return {str(int(day)), str(int(month)), month, century + year}
 

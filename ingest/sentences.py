@@ -8,7 +8,7 @@ question time.
 
 from __future__ import annotations
 
-from core.text import Analysis, SentenceUnit, analyse_many, analyse_passages, numbers_in, union
+from core.text import Analysis, SentenceUnit, analyse_many, analyse_passages, typeset_dates, union
 from core.types import Chunk, Sentence
 
 
@@ -31,8 +31,8 @@ def _sentence(
     start, end = unit.start, read_with[-1].end
     context = " ".join(chunk.text[u.start : u.end] for u in read_with)
     analysis = union([u.analysis for u in read_with])
-    # A number typeset over lines (« 16 / 04 / 20 / 24 », one pair a line) is whole in the context only
-    numbers = analysis.numbers | numbers_in(context)
+    # A date typeset one pair of digits a line (« 16 / 04 / 20 / 24 ») is whole in the joined context only
+    numbers = analysis.numbers | typeset_dates(context)
     return Sentence(
         sentence_id=f"{chunk.chunk_id}:{position}",
         chunk_id=chunk.chunk_id,
