@@ -109,18 +109,20 @@ def test_injection_inside_a_document_is_treated_as_data(tmp_path: Path) -> None:
     assert "pwned" not in text.lower() and not answer.refused and "samedi" in text
 
 
+def shown(pipeline: QuestionService, text: str) -> list[Evidence]:
+    """The evidence the service shows for a question."""
+    question = read_question(text, [], 8)
+    vector = pipeline.embedder.embed_query(question.query)
+    passages = pipeline.retriever.search(question.query, vector)
+    return pipeline.evidence(question, pipeline.ranker.terms(question), vector, passages)
+
+
 def test_the_model_says_whether_evidence_answers(pipeline: QuestionService) -> None:
     """The real model's « oui » share: high for the sentence holding the answer, lower for one about another topic."""
-
-    def shown(text: str) -> list[Evidence]:
-        question = read_question(text, [], 8)
-        vector = pipeline.embedder.embed_query(question.query)
-        passages = pipeline.retriever.search(question.query, vector)
-        return pipeline.evidence(question, pipeline.ranker.terms(question), vector, passages)
-
     visitors = "Combien de visiteurs au Numericamp ?"
-    answering = [e for e in shown(visitors) if "450" in e.sentence.context][:1]
-    other = [e for e in shown("Qui préside l'association Les Interconnectés ?") if "450" not in e.sentence.context][:1]
+    answering = [e for e in shown(pipeline, visitors) if "450" in e.sentence.context][:1]
+    presides = "Qui préside l'association Les Interconnectés ?"
+    other = [e for e in shown(pipeline, presides) if "450" not in e.sentence.context][:1]
     assert answering and other
     answer = build_prompt(pipeline.prefix, visitors, answering)
     before = "".join(pipeline.generator.stream(answer))
@@ -137,11 +139,7 @@ def test_the_prefix_is_read_again_when_its_cache_cannot_be_put_back(
     import llama_cpp
 
     visitors = "Combien de visiteurs au Numericamp ?"
-    question = read_question(visitors, [], 8)
-    vector = pipeline.embedder.embed_query(question.query)
-    evidence = pipeline.evidence(
-        question, pipeline.ranker.terms(question), vector, pipeline.retriever.search(question.query, vector)
-    )[:2]
+    evidence = shown(pipeline, visitors)[:2]
     answer = build_prompt(pipeline.prefix, visitors, evidence)
     before = "".join(pipeline.generator.stream(answer))
     monkeypatch.setattr(llama_cpp, "llama_state_seq_set_data", lambda *args: 0)  # llama.cpp refuses the saved cells
