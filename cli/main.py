@@ -75,7 +75,9 @@ def ingest(
 
 
 def _ensure_index() -> None:
-    """Index the default corpus when there is no index; exit 2 when the index's embedder is not the settings' one."""
+    """Index the default corpus when there is no index; exit 2 when the index's embedder is not the settings' one,
+    warn when the index is of an earlier version."""
+    from ingest.build import outdated_index
     from ingest.store import embedder_mismatch, read_pointer
 
     settings = get_settings()
@@ -85,6 +87,8 @@ def _ensure_index() -> None:
     if problem := embedder_mismatch(settings):
         console.print(f"[red]Démarrage impossible[/] : {problem}")
         raise typer.Exit(2)
+    if warning := outdated_index(settings):
+        console.print(f"[yellow]Attention[/] : {warning}")
 
 
 def _model_problems(settings: Settings) -> list[str]:

@@ -66,6 +66,19 @@ def index_signature(settings: Settings) -> str:
     )
 
 
+def outdated_index(settings: Settings) -> str | None:
+    """The start-up warning: a French message when the live index was built by an earlier version of the
+    assistant or with other chunking settings, else None. It still answers; the next re-index rebuilds it whole."""
+    pointer = read_pointer(settings.index_dir)
+    if pointer is None or pointer.get("signature") == index_signature(settings):
+        return None
+    return (
+        f"L'index {settings.index_dir} a été construit par une version antérieure de l'assistant ou avec d'autres "
+        "réglages de découpage : il répond toujours, mais lancez « cuabot ingest » (ou « Réindexer » sur la page "
+        "d'administration) pour le reconstruire."
+    )
+
+
 @dataclass
 class BuildReport:
     added: list[str] = field(default_factory=list)

@@ -145,6 +145,7 @@ class OnnxGemma:
 
         folder = model_path(EMBEDDING_GEMMA, models_dir)
         self._session = onnx_session(None, models_dir)
+        self._run_options = _shrinking_arena()
         config = json.loads((folder / "config_sentence_transformers.json").read_text())
         self.prompts: dict[str, str] = {k: v or "" for k, v in config.get("prompts", {}).items()}
         max_length = json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"]
@@ -161,7 +162,7 @@ class OnnxGemma:
         encodings = self._tokenizer.encode_batch([prompt + text for text in texts])
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         attention = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": attention})[0]
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": attention}, self._run_options)[0]
         encoded = {"offset_mapping": np.array([e.offsets for e in encodings]), "attention_mask": attention}
         masks = _span_masks(encoded, spans, len(prompt), pool_prompt)
         documents = attention == 1
@@ -172,6 +173,21 @@ class OnnxGemma:
         for weight, bias, activation in self._heads:
             out = activation(out @ weight.T + (bias if bias is not None else 0.0))
         return _split(_normalise(out), masks)
+
+
+def _shrinking_arena() -> Any:
+    """Run options that hand the memory arena's growth back after each run.
+
+    A build embeds its passages shortest first, so each batch is longer than the last and needs a larger
+    block: without shrinking, onnxruntime keeps every block it ever grew, and a long PDF's build grows by
+    hundreds of MiB (docs/benchmarks.md). Freed blocks are allocated again on the next run at no
+    measurable cost.
+    """
+    import onnxruntime
+
+    options = onnxruntime.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
 
 
 def _split(vectors: np.ndarray, masks: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:

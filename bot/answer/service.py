@@ -32,6 +32,7 @@ from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, ver
 from bot.answer.retrieval import Retriever
 from bot.answer.verification import has_citation, parse_draft, verify
 from core.injection import looks_like_injection
+from core.memory import give_back_freed_memory
 from core.privacy import mask_personal_data
 from core.settings import Settings, get_settings
 from core.text import AnswerKind, analyse, expected_answer_kind, fold, question_parts, stated_numbers
@@ -114,9 +115,12 @@ class QuestionService:
         return service
 
     def _use(self, reader: IndexReader) -> None:
+        """Answer from `reader` from now on; what loading it (and the models before it) left freed goes back to
+        the system."""
         self.reader = reader
         self.retriever = Retriever(reader, self.settings)
         self.ranker = EvidenceRanker(reader, self.settings)
+        give_back_freed_memory()
 
     def _load_reader(self) -> IndexReader:
         self._pointer_mtime = self._pointer_path.stat().st_mtime if self._pointer_path.exists() else 0.0

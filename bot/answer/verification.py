@@ -1,7 +1,8 @@
 """Verification of the model's sentences against the evidence they cite.
 
 The model only phrases: each of its sentences must be borne out by an evidence sentence
-(the one it cites, else another one it was shown). A sentence is supported when the
+(the one it cites, else another one it was shown), or by the sentences of one document it cites together
+when it joins facts from several (« 180 000 personnes … et 120 à 130 000 PC [1, 2] »). A sentence is supported when the
 evidence holds its numbers (digits or words) and its proper names, every content word it
 echoes from the question (a draft that answers a neighbouring question borrows the
 question's words: "gagné" where the document never says who won), most of its own content
@@ -19,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.answer.evidence import holds_fact_of_kind
-from core.text import Analysis, AnswerKind, analyse_passages, fold
+from core.text import Analysis, AnswerKind, analyse_passages, fold, union
 from core.types import AnswerSentence, DroppedSentence, Evidence, Question
 
 CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -105,8 +106,10 @@ def _supported_sentences(
     for sentence in draft:
         cited = [by_number[n] for n in sentence.citations if n in by_number]
         others = [e for e in evidence if e not in cited]
-        reasons = [_unsupported_because(sentence.analysis, question, e, min_support) for e in cited + others]
+        reasons = [_unsupported_because(sentence.analysis, question, [e], min_support) for e in cited + others]
         supporting = [e.number for e, reason in zip(cited + others, reasons, strict=True) if reason is None]
+        if not supporting and _jointly_supported(sentence.analysis, question, cited, min_support):
+            supporting = [e.number for e in cited]
         if not supporting:
             reason = next(iter(reasons), None) or "aucune phrase des documents"
             verdict.dropped.append(DroppedSentence(_with_citations(sentence), reason))
@@ -118,14 +121,23 @@ def _supported_sentences(
     return verdict
 
 
+def _jointly_supported(claim: Analysis, question: Analysis, cited: list[Evidence], min_support: float) -> bool:
+    """A sentence joining facts from the several sentences it cites, all of one document, is borne out by them
+    together (facts of two documents joined in one sentence are the model's, not a source's)."""
+    one_document = len({e.chunk.doc_id for e in cited}) == 1
+    return len(cited) > 1 and one_document and _unsupported_because(claim, question, cited, min_support) is None
+
+
 def _with_citations(sentence: DraftSentence) -> str:
     return sentence.text + "".join(f" [{n}]" for n in sentence.citations)
 
 
-def _unsupported_because(claim: Analysis, question: Analysis, evidence: Evidence, min_support: float) -> str | None:
-    """Why `evidence` does not support `claim`, or None when it does."""
-    source = evidence.sentence.source
-    folded = fold(" ".join((evidence.chunk.title, evidence.chunk.section or "", evidence.sentence.context)))
+def _unsupported_because(
+    claim: Analysis, question: Analysis, evidence: list[Evidence], min_support: float
+) -> str | None:
+    """Why the `evidence` sentences, read together, do not support `claim`, or None when they do."""
+    source = union([e.sentence.source for e in evidence])
+    folded = fold(" ".join(f"{e.chunk.title} {e.chunk.section or ''} {e.sentence.context}" for e in evidence))
     if missing := claim.numbers - source.numbers:
         return f"nombre absent de la source : {', '.join(sorted(missing))}"
     if absent := {name for name in claim.names if name not in folded}:

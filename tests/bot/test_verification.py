@@ -1,5 +1,7 @@
 """Verification of model sentences against the evidence sentences they cite."""
 
+from dataclasses import replace
+
 from bot.answer.service import read_question
 from bot.answer.verification import parse_draft, verify
 from core.types import Chunk, Evidence
@@ -61,3 +63,21 @@ def test_an_answer_without_the_asked_number_is_dropped() -> None:
     assert check("Les visiteurs étaient quatre cent cinquante [1].")[0] == [
         "Les visiteurs étaient quatre cent cinquante [1]"
     ]
+
+
+def test_a_sentence_joining_the_facts_of_the_sentences_it_cites_is_kept() -> None:
+    region = [
+        evidence(1, "Au niveau régional, 180 000 personnes n'ont pas de PC portable."),
+        evidence(2, "En région, on a entre 120 et 130 000 PC reconditionnables."),
+    ]
+    question = read_question("Combien de personnes sans PC portable et combien de PC reconditionnables ?", [], 8)
+    joined = "180 000 personnes n'ont pas de PC portable et 120 à 130 000 PC sont reconditionnables"
+
+    def kept(citations: str) -> list[list[int]]:
+        verdict = verify(parse_draft(f"{joined} {citations}."), question, region, min_support=0.6)
+        return [s.citations for s in verdict.kept]
+
+    assert kept("[1, 2]") == [[1, 2]]
+    assert kept("[1]") == []  # one sentence alone does not hold both facts
+    region[1] = replace(region[1], chunk=replace(region[1].chunk, doc_id="autre"))
+    assert kept("[1, 2]") == []  # facts of two documents joined are the model's

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from ingest.build import build_index
+from ingest.build import build_index, outdated_index
 from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader, read_pointer
 
@@ -61,6 +61,12 @@ def test_rerun_on_unchanged_corpus_embeds_nothing(built: Settings, corpus_copy: 
     report = build_index(built, corpus_copy, lambda _s: counting)
     assert counting.texts == [] and len(report.unchanged) == 5 and not report.changed
     assert read_pointer(built.index_dir) == pointer
+
+
+def test_an_index_of_other_chunking_or_an_earlier_version_is_told_at_start(built: Settings) -> None:
+    assert outdated_index(built) is None
+    rechunked = built.changed(ingestion__chunk_size=built.ingestion.chunk_size + 100)
+    assert "cuabot ingest" in (outdated_index(rechunked) or "")
 
 
 def test_only_the_edited_file_is_embedded_again(built: Settings, corpus_copy: Path) -> None:
