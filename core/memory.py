@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import logging
-
-log = logging.getLogger("cuabot.memory")
 
 
 def give_back_freed_memory() -> None:
-    """Return the C heap's free pages to the system (glibc's `malloc_trim`).
+    """Return the C heap's free pages to the system (glibc's `malloc_trim`; nothing under another C library).
 
     Loading the models and the index allocates large temporary buffers (llama.cpp reads the GGUF, then
     repacks it); once freed, glibc keeps most of them mapped for later use, as resident memory no one
-    uses. Without glibc (another C library), nothing is done.
+    uses.
     """
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        trim = getattr(libc, "malloc_trim", None)
-    except OSError:
-        trim = None
-    if trim is None:
-        log.debug("malloc_trim indisponible : mémoire libre non rendue au système")
-        return
-    trim(0)
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
