@@ -102,6 +102,8 @@ class Analysis:
     negated: bool
     # « comment » then an infinitive or the asker as subject (« comment bloquer… », « comment je fais… »)
     asks_steps: bool = False
+    # the lemmas of its verbs: how a question frames what it asks (« elle court jusqu'à », « ça atterrit où »)
+    verbs: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1024)
@@ -285,7 +287,8 @@ def _analysis(doc: Any, text: str) -> Analysis:
     )
     names = {fold(t.text) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
     names |= {fold(t.text) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
-    return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text), _asks_steps(doc))
+    verbs = frozenset(fold(t.lemma_) for t in doc if t.pos_ == "VERB") & lemmas
+    return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text), _asks_steps(doc), verbs)
 
 
 def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:

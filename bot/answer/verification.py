@@ -1,11 +1,12 @@
 """Verification of the model's sentences against the evidence they cite.
 
 The model only phrases: each of its sentences must be borne out by an evidence sentence
-(the one it cites, else another one it was shown), or by the sentences of one document it cites together
-when it joins facts from several (« 180 000 personnes … et 120 à 130 000 PC [1, 2] »). A sentence is supported when the
+(the one it cites, else another one it was shown), or by sentences of one document read together when it
+joins facts from several (« 180 000 personnes … et 120 à 130 000 PC [1, 2] »). A sentence is supported when the
 evidence holds its numbers (digits or words) and its proper names, every content word it
 echoes from the question (a draft that answers a neighbouring question borrows the
-question's words: "gagné" where the document never says who won), most of its own content
+question's words: "gagné" where the document never says who won; the question's verb may be reworded
+when the sentence gives the asked fact), most of its own content
 words, and a negation where it negates. What fails is dropped with its reason. When the
 question asks for a number and the evidence holds numbers, an answer without any number
 does not answer it (the model copied a neighbouring sentence): it is dropped as a whole.
@@ -76,7 +77,7 @@ def _tidy(text: str) -> str:
 def verify(draft: list[DraftSentence], question: Question, evidence: list[Evidence], min_support: float) -> Verdict:
     """Keep the draft's sentences that an evidence sentence supports, each cited by it; drop the whole answer
     when it does not give the kind of fact asked for although the evidence holds one."""
-    verdict = _supported_sentences(draft, question.analysis, evidence, min_support)
+    verdict = _supported_sentences(draft, question, evidence, min_support)
     reason = REASONS_MISSING_FACT.get(question.kind) if question.kind else None
     if reason and verdict.kept and _misses_the_asked_fact(verdict.kept, draft, question, evidence):
         verdict.dropped += [DroppedSentence(sentence.text, reason) for sentence in verdict.kept]
@@ -99,33 +100,73 @@ def _misses_the_asked_fact(
 
 
 def _supported_sentences(
-    draft: list[DraftSentence], question: Analysis, evidence: list[Evidence], min_support: float
+    draft: list[DraftSentence], question: Question, evidence: list[Evidence], min_support: float
 ) -> Verdict:
     verdict = Verdict()
     by_number = {e.number: e for e in evidence}
     for sentence in draft:
+        asked = _words_to_find(sentence.analysis, question)
         cited = [by_number[n] for n in sentence.citations if n in by_number]
         others = [e for e in evidence if e not in cited]
-        reasons = [_unsupported_because(sentence.analysis, question, [e], min_support) for e in cited + others]
+        reasons = [_unsupported_because(sentence.analysis, asked, [e], min_support) for e in cited + others]
         supporting = [e.number for e, reason in zip(cited + others, reasons, strict=True) if reason is None]
-        if not supporting and _jointly_supported(sentence.analysis, question, cited, min_support):
-            supporting = [e.number for e in cited]
-        if not supporting:
+        cited_numbers = [e.number for e in cited]
+        citations = [n for n in supporting if n in cited_numbers] or supporting[:1]
+        citations = citations or _jointly_supporting(sentence.analysis, asked, cited, evidence, min_support)
+        if citations:
+            verdict.kept.append(AnswerSentence(sentence.text, citations))
+        else:
             reason = next(iter(reasons), None) or "aucune phrase des documents"
             verdict.dropped.append(DroppedSentence(_with_citations(sentence), reason))
-            continue
-        cited_numbers = [e.number for e in cited]
-        verdict.kept.append(
-            AnswerSentence(sentence.text, [n for n in supporting if n in cited_numbers] or supporting[:1])
-        )
     return verdict
 
 
-def _jointly_supported(claim: Analysis, question: Analysis, cited: list[Evidence], min_support: float) -> bool:
-    """A sentence joining facts from the several sentences it cites, all of one document, is borne out by them
-    together (facts of two documents joined in one sentence are the model's, not a source's)."""
-    one_document = len({e.chunk.doc_id for e in cited}) == 1
-    return len(cited) > 1 and one_document and _unsupported_because(claim, question, cited, min_support) is None
+def _words_to_find(claim: Analysis, question: Question) -> frozenset[str]:
+    """The question's words a claim that echoes them must find in its source. The verb a question is framed with
+    may be the model's rewording (« les paquets atterrissent dans /var/cache/apt/archives » where the manual says
+    « sont placés ») when the claim gives the kind of fact asked for: it then counts among the claim's own words.
+    A claim without that fact that echoes the verb answers a neighbouring question (« … a gagné le Numericamp »
+    where nobody won)."""
+    asked = question.analysis
+    kinds = (AnswerKind.NUMBER, AnswerKind.NAME, AnswerKind.PLACE)
+    if question.kind in kinds and not holds_fact_of_kind(
+        question.kind, claim.numbers, claim.names, asked.numbers, asked.names
+    ):
+        return asked.lemmas
+    return asked.lemmas - asked.verbs
+
+
+def _jointly_supporting(
+    claim: Analysis, asked: frozenset[str], cited: list[Evidence], evidence: list[Evidence], min_support: float
+) -> list[int]:
+    """The numbers of the sentences that bear out, read together, a sentence joining facts from several sentences
+    of one document: those it cites, else those and the document's other sentences it was shown (« sept ateliers
+    et quatre conférences au forum de Lambersart [2] », the figures in [1], the place in [2]). Facts of two
+    documents joined in one sentence are the model's, not a source's: [] then."""
+    documents = {e.chunk.doc_id for e in cited}
+    if len(documents) != 1:
+        return []
+    groups = [cited]
+    if _read_in_the_cited(claim, cited):
+        groups.append([e for e in evidence if e.chunk.doc_id in documents])
+    for group in groups:
+        if len(group) > 1 and _unsupported_because(claim, asked, group, min_support) is None:
+            return [e.number for e in group]
+    return []
+
+
+def _read_in_the_cited(claim: Analysis, cited: list[Evidence]) -> bool:
+    """Whether the claim's names and its negation are in the sentences it cites: who did what, and whether it
+    did not, are read where the model read them, never borrowed from a neighbouring sentence (« Nicolas
+    DESFACHELLE » on one line, « Secrétaire adjoint à la Préfecture » of another person on the next)."""
+    folded = _folded_words(cited)
+    negation_read = not claim.negated or any(e.sentence.negated for e in cited)
+    return negation_read and all(name in folded for name in claim.names)
+
+
+def _folded_words(evidence: list[Evidence]) -> str:
+    """The sentences' words with their contexts and their passages' headings, folded (names are looked up in it)."""
+    return fold(" ".join(f"{e.chunk.title} {e.chunk.section or ''} {e.sentence.context}" for e in evidence))
 
 
 def _with_citations(sentence: DraftSentence) -> str:
@@ -133,18 +174,18 @@ def _with_citations(sentence: DraftSentence) -> str:
 
 
 def _unsupported_because(
-    claim: Analysis, question: Analysis, evidence: list[Evidence], min_support: float
+    claim: Analysis, asked: frozenset[str], evidence: list[Evidence], min_support: float
 ) -> str | None:
     """Why the `evidence` sentences, read together, do not support `claim`, or None when they do."""
     source = union([e.sentence.source for e in evidence])
-    folded = fold(" ".join(f"{e.chunk.title} {e.chunk.section or ''} {e.sentence.context}" for e in evidence))
+    folded = _folded_words(evidence)
     if missing := claim.numbers - source.numbers:
         return f"nombre absent de la source : {', '.join(sorted(missing))}"
     if absent := {name for name in claim.names if name not in folded}:
         return f"nom absent de la source : {', '.join(sorted(absent))}"
-    if missing := (claim.lemmas & question.lemmas) - source.lemmas:
+    if missing := (claim.lemmas & asked) - source.lemmas:
         return f"mot de la question absent de la source : {', '.join(sorted(missing))}"
-    own = claim.lemmas - question.lemmas
+    own = claim.lemmas - asked
     if own and len(own & source.lemmas) / len(own) < min_support:
         return f"mots absents de la source : {', '.join(sorted(own - source.lemmas))}"
     if claim.negated and not source.negated:

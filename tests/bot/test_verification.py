@@ -65,7 +65,7 @@ def test_an_answer_without_the_asked_number_is_dropped() -> None:
     ]
 
 
-def test_a_sentence_joining_the_facts_of_the_sentences_it_cites_is_kept() -> None:
+def test_a_sentence_joining_the_facts_of_one_documents_sentences_is_kept() -> None:
     region = [
         evidence(1, "Au niveau régional, 180 000 personnes n'ont pas de PC portable."),
         evidence(2, "En région, on a entre 120 et 130 000 PC reconditionnables."),
@@ -78,6 +78,37 @@ def test_a_sentence_joining_the_facts_of_the_sentences_it_cites_is_kept() -> Non
         return [s.citations for s in verdict.kept]
 
     assert kept("[1, 2]") == [[1, 2]]
-    assert kept("[1]") == []  # one sentence alone does not hold both facts
+    # the sentence cited alone does not hold both facts: the document's other sentence shown is read with it
+    assert kept("[1]") == [[1, 2]]
     region[1] = replace(region[1], chunk=replace(region[1].chunk, doc_id="autre"))
     assert kept("[1, 2]") == []  # facts of two documents joined are the model's
+    assert kept("[1]") == []
+
+
+def test_the_documents_other_sentences_lend_figures_but_not_who() -> None:
+    forum = [
+        evidence(1, "À travers sept ateliers et quatre conférences, les participants ont exploré l'IA."),
+        evidence(2, "La Ville de Lambersart a organisé, ce 18 mars, un forum consacré à l'IA."),
+    ]
+    question = read_question("Combien d'ateliers et de conférences au forum de Lambersart ?", [], 8)
+    draft = parse_draft("Il y avait sept ateliers et quatre conférences au forum de Lambersart [2].")
+    assert [s.citations for s in verify(draft, question, forum, min_support=0.6).kept] == [[1, 2]]
+
+    speakers = [
+        evidence(1, "Nicolas DESFACHELLE"),
+        evidence(2, "François FLAHAUT, Secrétaire adjoint à la Préfecture du Pas-de-Calais."),
+    ]
+    question = read_question("Quelle est la fonction de Nicolas Desfachelle ?", [], 8)
+    draft = parse_draft("Nicolas DESFACHELLE est Secrétaire adjoint à la Préfecture du Pas-de-Calais [2].")
+    assert verify(draft, question, speakers, min_support=0.6).kept == []
+
+
+def test_the_questions_verb_may_be_reworded_by_a_sentence_giving_the_asked_fact() -> None:
+    seniors = [evidence(1, "Eurasenior compte comme seniors toutes les personnes à partir de 60 ans.")]
+    question = read_question("On devient senior à partir de quel âge ?", [], 8)
+
+    def kept(draft: str) -> list[str]:
+        return [s.text for s in verify(parse_draft(draft), question, seniors, min_support=0.6).kept]
+
+    assert kept("On devient senior à partir de 60 ans [1].") == ["On devient senior à partir de 60 ans."]
+    assert kept("On devient senior avec Eurasenior [1].") == []  # without the asked figure
