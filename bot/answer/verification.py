@@ -88,15 +88,16 @@ def verify(draft: list[DraftSentence], question: Question, evidence: list[Eviden
 def _misses_the_asked_fact(
     kept: list[AnswerSentence], draft: list[DraftSentence], question: Question, evidence: list[Evidence]
 ) -> bool:
-    asked = question.analysis
-
-    def answers(numbers: frozenset[str] | tuple[str, ...], names: frozenset[str] | tuple[str, ...]) -> bool:
-        return holds_fact_of_kind(question.kind, numbers, names, asked.numbers, asked.names)
-
     kept_texts = {s.text for s in kept}
     kept_analyses = [d.analysis for d in draft if d.text in kept_texts]
-    in_evidence = any(answers(e.sentence.numbers, e.sentence.names) for e in evidence)
-    return in_evidence and not any(answers(a.numbers, a.names) for a in kept_analyses)
+    in_evidence = any(_gives_the_asked_fact(e.sentence.numbers, e.sentence.names, question) for e in evidence)
+    return in_evidence and not any(_gives_the_asked_fact(a.numbers, a.names, question) for a in kept_analyses)
+
+
+def _gives_the_asked_fact(
+    numbers: frozenset[str] | tuple[str, ...], names: frozenset[str] | tuple[str, ...], question: Question
+) -> bool:
+    return holds_fact_of_kind(question.kind, numbers, names, question.analysis.numbers, question.analysis.names)
 
 
 def _supported_sentences(
@@ -128,10 +129,7 @@ def _words_to_find(claim: Analysis, question: Question) -> frozenset[str]:
     A claim without that fact that echoes the verb answers a neighbouring question (« … a gagné le Numericamp »
     where nobody won)."""
     asked = question.analysis
-    kinds = (AnswerKind.NUMBER, AnswerKind.NAME, AnswerKind.PLACE)
-    if question.kind in kinds and not holds_fact_of_kind(
-        question.kind, claim.numbers, claim.names, asked.numbers, asked.names
-    ):
+    if question.kind in REASONS_MISSING_FACT and not _gives_the_asked_fact(claim.numbers, claim.names, question):
         return asked.lemmas
     return asked.lemmas - asked.verbs
 
