@@ -40,7 +40,9 @@ _SENTENCE_END = set(".!?:;…»")
 # A line at least this long that runs on into a capitalised line was wrapped at the margin; a shorter
 # one is a heading or a label ("EN CHIFFRES", "Horaires", a speaker's name) and ends its sentence.
 WRAPPED_LINE_MIN_CHARS = 50
+_YEAR = re.compile(r"(?:1[5-9]|2[01])\d\d")
 # What kind of fact a question asks for, read from its question words (folded text).
+_ASKS_YEAR = re.compile(r"\bquelle annee\b")
 _ASKS_NUMBER = re.compile(
     r"\bcombien|\bquand\b|\bcombientieme|\bquel(?:le)?s? (?:annee|jour|date|age|pourcentage|nombre|montant|"
     r"prix|duree|heure|edition|mois|semaine|part|taux|cout|budget|superficie|surface|population)\b|%"
@@ -170,6 +172,11 @@ def numbers_in(text: str) -> frozenset[str]:
     return _digit_numbers(fold_number_words(text))
 
 
+def is_year(number: str) -> bool:
+    """Whether a normalised number reads as a year of the documents' times (1500 to 2199)."""
+    return bool(_YEAR.fullmatch(number))
+
+
 def stated_numbers(question: str) -> frozenset[str]:
     """The numbers a question states in digits ("en 2024", "Debian 12"), which its evidence must hold: not a
     count in words ("les trois défis": the documents list them without the figure), nor a digit glued to a
@@ -204,7 +211,8 @@ def fold_number_words(text: str) -> str:
 
 
 class AnswerKind(StrEnum):
-    NUMBER = "number"  # how many, when, which year: the answer holds a figure or a date
+    NUMBER = "number"  # how many, when: the answer holds a figure or a date
+    YEAR = "year"  # which year: the answer holds a year (« dont 3 dans la ville » does not answer it)
     NAME = "name"  # who: the answer holds a person's or an organisation's name
     PLACE = "place"  # where: the answer holds a place's or an organisation's name
     PROCEDURE = "procedure"  # how to, what to bring, what to do: the answer is the steps, in order
@@ -215,6 +223,8 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
     folded = fold(question)
     if _ASKS_PROCEDURE.search(folded) or analyse(question).asks_steps:
         return AnswerKind.PROCEDURE
+    if _ASKS_YEAR.search(folded):
+        return AnswerKind.YEAR
     if _ASKS_NUMBER.search(folded):
         return AnswerKind.NUMBER
     if _ASKS_NAME.search(folded):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.settings import Settings
-from core.text import AnswerKind, fold
+from core.text import AnswerKind, fold, is_year
 from core.types import Chunk, Evidence, Passage, Question, Sentence
 from ingest.store import IndexReader
 
@@ -309,9 +309,12 @@ def holds_fact_of_kind(
     asked_names: frozenset[str],
 ) -> bool:
     """True when a text with these numbers and names holds a fact of the asked kind that the question does not:
-    a figure or a date for "combien / quand", a name for "qui", a place's or organisation's name for "où"."""
+    a figure or a date for "combien / quand", a year for "quelle année", a name for "qui", a place's or
+    organisation's name for "où"."""
     if kind is AnswerKind.NUMBER:
         return bool(set(numbers) - asked_numbers)
+    if kind is AnswerKind.YEAR:
+        return any(is_year(number) for number in set(numbers) - asked_numbers)
     if kind in (AnswerKind.NAME, AnswerKind.PLACE):
         return bool(set(names) - asked_names)
     return False

@@ -8,8 +8,9 @@ echoes from the question (a draft that answers a neighbouring question borrows t
 question's words: "gagné" where the document never says who won; the question's verb may be reworded
 when the sentence gives the asked fact), most of its own content
 words, and a negation where it negates. What fails is dropped with its reason. When the
-question asks for a number and the evidence holds numbers, an answer without any number
-does not answer it (the model copied a neighbouring sentence): it is dropped as a whole.
+question asks for a number (a year, for « en quelle année ») and the evidence holds one, an answer
+without one does not answer it (the model copied a neighbouring sentence): it is dropped as a whole. A last sentence
+the model had no tokens left to finish (« … depuis un serveur de cl ») is dropped, never shown cut off.
 
 The evidence was analysed at ingestion (`Sentence.source`); only the draft is analysed here,
 in one pass that also cuts it into sentences.
@@ -18,7 +19,7 @@ in one pass that also cuts it into sentences.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.answer.evidence import holds_fact_of_kind
 from core.text import Analysis, AnswerKind, analyse_passages, fold, union
@@ -26,8 +27,11 @@ from core.types import AnswerSentence, DroppedSentence, Evidence, Question
 
 CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.,])")
+SENTENCE_ENDS = (".", "!", "?", "…", "»", ")", '"', "`")
+UNFINISHED = "phrase inachevée (réponse coupée)"
 REASONS_MISSING_FACT = {
     AnswerKind.NUMBER: "la question demande un nombre, la réponse n'en donne aucun",
+    AnswerKind.YEAR: "la question demande une année, la réponse n'en donne aucune",
     AnswerKind.NAME: "la question demande un nom, la réponse n'en donne aucun",
     AnswerKind.PLACE: "la question demande un lieu, la réponse n'en donne aucun",
 }
@@ -40,6 +44,7 @@ class DraftSentence:
     text: str
     citations: list[int]
     analysis: Analysis
+    finished: bool = True
 
 
 @dataclass
@@ -62,11 +67,22 @@ def parse_draft(draft: str) -> list[DraftSentence]:
         owner = max((i for i, u in enumerate(units) if u.start <= match.start()), default=0)
         if units:
             cited[owner] += [int(n) for n in re.split(r"[,;]", match.group(1))]
-    return [
+    sentences = [
         DraftSentence(_tidy(blanked[u.start : u.end]), numbers, u.analysis)
         for u, numbers in zip(units, cited, strict=True)
         if any(c.isalnum() for c in blanked[u.start : u.end])
     ]
+    return _marked_unfinished(sentences)
+
+
+def _marked_unfinished(sentences: list[DraftSentence]) -> list[DraftSentence]:
+    """The draft's sentences, its last one marked unfinished when the model ran out of tokens in it (« … depuis un
+    serveur de cl »: no citation of its own, no mark that ends a sentence), and so the one before when it only
+    announced it (« … la commande suivante : »)."""
+    if not sentences or sentences[-1].citations or sentences[-1].text.rstrip().endswith(SENTENCE_ENDS):
+        return sentences
+    cut = 2 if len(sentences) > 1 and sentences[-2].text.rstrip(" .").endswith(":") else 1
+    return sentences[:-cut] + [replace(s, finished=False) for s in sentences[-cut:]]
 
 
 def _tidy(text: str) -> str:
@@ -106,6 +122,9 @@ def _supported_sentences(
     verdict = Verdict()
     by_number = {e.number: e for e in evidence}
     for sentence in draft:
+        if not sentence.finished:
+            verdict.dropped.append(DroppedSentence(_with_citations(sentence), UNFINISHED))
+            continue
         asked = _words_to_find(sentence.analysis, question)
         cited = [by_number[n] for n in sentence.citations if n in by_number]
         others = [e for e in evidence if e not in cited]

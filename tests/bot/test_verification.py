@@ -65,6 +65,22 @@ def test_an_answer_without_the_asked_number_is_dropped() -> None:
     ]
 
 
+def test_a_year_question_is_answered_by_a_year_not_by_any_number() -> None:
+    created = [
+        evidence(1, "Les conseillers numériques, c'est un dispositif mis en place par l'état en 2020."),
+        evidence(2, "L'état a mis les conseillers numériques en place, dont 3 dans la ville d'Arras."),
+    ]
+    question = read_question("Les conseillers numériques ont été créés en quelle année ?", [], 8)
+
+    def kept(draft: str) -> list[str]:
+        return [s.text for s in verify(parse_draft(draft), question, created, min_support=0.6).kept]
+
+    assert kept("L'état a mis les conseillers numériques en place, dont 3 dans la ville d'Arras [2].") == []
+    assert kept("Le dispositif a été mis en place par l'état en 2020 [1].") == [
+        "Le dispositif a été mis en place par l'état en 2020."
+    ]
+
+
 def test_a_sentence_joining_the_facts_of_one_documents_sentences_is_kept() -> None:
     region = [
         evidence(1, "Au niveau régional, 180 000 personnes n'ont pas de PC portable."),
@@ -112,3 +128,20 @@ def test_the_questions_verb_may_be_reworded_by_a_sentence_giving_the_asked_fact(
 
     assert kept("On devient senior à partir de 60 ans [1].") == ["On devient senior à partir de 60 ans."]
     assert kept("On devient senior avec Eurasenior [1].") == []  # without the asked figure
+
+
+def test_a_sentence_cut_off_when_the_model_ran_out_of_tokens_is_dropped() -> None:
+    kept, dropped = check("Le Numericamp a réuni 450 visiteurs [1]. Il a aussi réuni 36 partenaires exp")
+    assert kept == ["Le Numericamp a réuni 450 visiteurs [1]"]
+    assert dropped == ["phrase inachevée (réponse coupée)"]
+
+
+def test_a_sentence_announcing_what_was_cut_off_is_dropped_with_it() -> None:
+    draft = "Le Numericamp a réuni 450 visiteurs [1]. Pour les compter, tapez la commande suivante :\n```\ncompte les"
+    kept, dropped = check(draft)
+    assert kept == ["Le Numericamp a réuni 450 visiteurs [1]"]
+    assert dropped == ["phrase inachevée (réponse coupée)"] * 2
+
+
+def test_a_last_sentence_ending_without_a_citation_but_with_its_full_stop_is_verified_as_usual() -> None:
+    assert check("Le Numericamp a réuni 450 visiteurs.")[0] == ["Le Numericamp a réuni 450 visiteurs [1]"]

@@ -2,7 +2,17 @@
 
 import pytest
 
-from core.text import analyse, fold, numbers_in, question_parts, sentence_spans, split_sentences
+from core.text import (
+    AnswerKind,
+    analyse,
+    expected_answer_kind,
+    fold,
+    is_year,
+    numbers_in,
+    question_parts,
+    sentence_spans,
+    split_sentences,
+)
 
 
 def test_sentences_end_at_punctuation_headings_and_labels() -> None:
@@ -86,3 +96,20 @@ def test_fold_ignores_case_accents_and_apostrophe_shapes() -> None:
 )
 def test_a_question_that_asks_several_things_is_read_part_by_part(question: str, parts: tuple[str, ...]) -> None:
     assert question_parts(question) == parts
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Les conseillers numériques ont été créés en quelle année ?", AnswerKind.YEAR),
+        ("debian ça existe depuis quelle année ?", AnswerKind.YEAR),
+        ("Combien de visiteurs au Numericamp ?", AnswerKind.NUMBER),
+        ("C'était quel jour, la journée Numericamp ?", AnswerKind.NUMBER),
+    ],
+)
+def test_a_question_asking_which_year_asks_for_a_year(question: str, kind: AnswerKind) -> None:
+    assert expected_answer_kind(question) is kind
+
+
+def test_a_year_is_a_number_of_four_digits_of_the_documents_times() -> None:
+    assert [is_year(n) for n in ("2020", "1993", "3", "450", "130000", "9999")] == [True, True] + [False] * 4
