@@ -291,7 +291,7 @@ def _analysis(doc: Any, text: str) -> Analysis:
         frozenset(
             fold(token.lemma_ or token.text)
             for token in doc
-            if not (token.is_stop or token.is_punct or token.is_space) and (token.is_alpha or token.like_num)
+            if not (token.is_stop or token.is_punct or token.is_space) and (_is_word(token) or token.like_num)
         )
         - FUNCTION_LEMMAS
     )
@@ -313,8 +313,14 @@ def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:
     return units
 
 
+def _is_word(token: Any) -> bool:
+    """Letters only, or words of letters joined by hyphens: « Saint-Laurent-Blangy », « Jean-Marc », « vice-président »
+    (spaCy keeps them as one token that is not `is_alpha`)."""
+    return token.is_alpha or all(part.isalpha() for part in token.text.split("-"))
+
+
 def _is_name_word(token: Any) -> bool:
-    return token.is_alpha and not token.is_stop and len(token.text) > 1 and token.text[0].isupper()
+    return _is_word(token) and not token.is_stop and len(token.text) > 1 and token.text[0].isupper()
 
 
 def _stripped(text: str, start: int, end: int) -> tuple[int, int]:

@@ -52,8 +52,9 @@ from ingest.store import (
 from ingest.vectors import Previous, ProgressCallback, compute_vectors, timed
 
 # Bump when loaders, chunking or the analysis stored with each sentence (core/text.py) change: every file is then
-# read and embedded again. v8: dates typeset one pair of digits a line.
-INDEX_VERSION = 8
+# read and embedded again. v8: dates typeset one pair of digits a line; v9: hyphenated words and names
+# (« Saint-Laurent-Blangy »).
+INDEX_VERSION = 9
 
 
 def index_signature(settings: Settings) -> str:

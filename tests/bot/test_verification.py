@@ -45,6 +45,11 @@ def test_a_wrong_number_or_name_is_dropped_with_its_reason() -> None:
     assert kept == [] and "nom absent" in dropped[0]
 
 
+def test_a_hyphenated_place_name_must_be_in_the_evidence() -> None:
+    kept, dropped = check("Le Numericamp a réuni 450 visiteurs à Saint-Laurent-Blangy [1].")
+    assert kept == [] and dropped == ["nom absent de la source : saint-laurent-blangy"]
+
+
 def test_a_word_borrowed_from_the_question_must_be_in_the_evidence() -> None:
     kept, dropped = check("Le Numericamp a gagné 450 visiteurs [1].", "Qui a gagné le Numericamp ?")
     assert kept == [] and "gagner" in dropped[0]

@@ -113,3 +113,9 @@ def test_a_question_asking_which_year_asks_for_a_year(question: str, kind: Answe
 
 def test_a_year_is_a_number_of_four_digits_of_the_documents_times() -> None:
     assert [is_year(n) for n in ("2020", "1993", "3", "450", "130000", "9999")] == [True, True] + [False] * 4
+
+
+def test_hyphenated_names_and_words_are_read_whole() -> None:
+    analysis = analyse("Jean-Marc LORIOT est vice-président, à Saint-Laurent-Blangy.")
+    assert {"jean-marc", "saint-laurent-blangy"} <= analysis.names
+    assert {"jean-marc", "vice-president", "saint-laurent-blangy"} <= analysis.lemmas
