@@ -316,7 +316,7 @@ def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:
 def _is_word(token: Any) -> bool:
     """Letters only, or words of letters joined by hyphens: « Saint-Laurent-Blangy », « Jean-Marc », « vice-président »
     (spaCy keeps them as one token that is not `is_alpha`)."""
-    return token.is_alpha or all(part.isalpha() for part in token.text.split("-"))
+    return all(part.isalpha() for part in token.text.split("-"))
 
 
 def _is_name_word(token: Any) -> bool:

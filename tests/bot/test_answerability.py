@@ -49,6 +49,9 @@ FIGURES = "FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES\n450 visiteurs"
         # A number question whose evidence holds no new number is refused
         ("Combien de visiteurs au Numericamp ?", VISITORS, 0.7, Outcome.REFUSE),
         ("Combien de visiteurs au Numericamp ?", VISITORS + " Ils étaient 450.", 0.7, Outcome.ANSWER),
+        # A year question whose evidence holds numbers but no year is refused
+        ("Le Numericamp a réuni 450 visiteurs en quelle année ?", VISITORS + " Ils étaient 450.", 0.7, Outcome.REFUSE),
+        ("Le Numericamp a réuni 450 visiteurs en quelle année ?", VISITORS_2023, 0.7, Outcome.ANSWER),
         # A number the question states in digits must be in the evidence
         ("Combien de visiteurs au Numericamp 2024 ?", VISITORS_2023, 0.7, Outcome.REFUSE),
         ("Combien de visiteurs au Numericamp 2023 ?", VISITORS_2023, 0.7, Outcome.ANSWER),
