@@ -217,6 +217,16 @@ class AnswerKind(StrEnum):
     PLACE = "place"  # where: the answer holds a place's or an organisation's name
     PROCEDURE = "procedure"  # how to, what to bring, what to do: the answer is the steps, in order
 
+    @property
+    def is_fact(self) -> bool:
+        """The answer is one fact of this kind (a figure, a year, a name, a place), not steps."""
+        return self is not AnswerKind.PROCEDURE
+
+    @property
+    def is_figure(self) -> bool:
+        """The answer is a figure (a number, a year): evidence holding none cannot answer, whatever its words."""
+        return self in (AnswerKind.NUMBER, AnswerKind.YEAR)
+
 
 def expected_answer_kind(question: str) -> AnswerKind | None:
     """The kind of fact the question asks for, from its question words, or None."""

@@ -23,7 +23,7 @@ from core.settings import Settings
 from core.text import AnswerKind
 from core.types import Evidence, Outcome, Question
 
-# The questions whose evidence must hold a figure of the asked kind, and why they are refused when it does not
+# Why a question asking for a figure (`AnswerKind.is_figure`) is refused when its evidence holds none
 REASONS_NO_FIGURE = {
     AnswerKind.NUMBER: "la question demande un nombre ou une date, les preuves n'en donnent aucun",
     AnswerKind.YEAR: "la question demande une année, les preuves n'en donnent aucune",
@@ -50,9 +50,9 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
     numbers = frozenset().union(*(e.sentence.numbers for e in shown))
     if missing := question.stated_numbers - numbers:
         return Decision(Outcome.REFUSE, f"nombre de la question absent des preuves : {', '.join(sorted(missing))}")
-    no_figure = REASONS_NO_FIGURE.get(question.kind) if question.kind else None
-    if no_figure and not any(terms.answered_kind(e.sentence) for e in shown):
-        return Decision(Outcome.REFUSE, no_figure)
+    kind = question.kind
+    if kind is not None and kind.is_figure and not any(terms.answered_kind(e.sentence) for e in shown):
+        return Decision(Outcome.REFUSE, REASONS_NO_FIGURE[kind])
     coverage = terms.coverage(frozenset().union(*(e.sentence.lemmas for e in shown)))
     strong = best.dense_score >= settings.answerability.strong_evidence_score
     # A reworded question ("j'ai perdu…" for "en cas de perte") shares few words with its answer: word

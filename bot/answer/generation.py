@@ -7,7 +7,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator as Steps
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -24,10 +24,15 @@ class GenerationError(RuntimeError):
     """The model failed or ran out of time; the pipeline falls back to an extractive answer."""
 
 
+# The answer's text piece by piece as the model writes it; the return value says whether the model was stopped
+# by its token limit (`generation.max_tokens`), its last sentence cut off, rather than ending the answer itself.
+Tokens = Steps[str, None, bool]
+
+
 class Generator(Protocol):
     name: str
 
-    def stream(self, prompt: Prompt) -> Iterator[str]: ...
+    def stream(self, prompt: Prompt) -> Tokens: ...
 
     def judge(self, prompt: Prompt) -> float | None:
         """The share of « oui » in the model's first word answering the prompt's yes-or-no question (« oui » against
@@ -140,8 +145,9 @@ class LlamaCppGenerator:
         text = "".join(m["content"] for m in messages)
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
 
-    def stream(self, prompt: Prompt) -> Iterator[str]:
+    def stream(self, prompt: Prompt) -> Tokens:
         deadline = time.monotonic() + self._timeout
+        cut = False
         with self._lock:
             self._llm.n_tokens = self._prefix_len
             try:
@@ -155,13 +161,15 @@ class LlamaCppGenerator:
                 for chunk in chunks:
                     if time.monotonic() > deadline:
                         raise GenerationError("délai de génération dépassé")
-                    delta: Any = chunk["choices"][0]["delta"]  # type: ignore[index]
-                    if text := delta.get("content"):
+                    choice: Any = chunk["choices"][0]  # type: ignore[index]
+                    if text := choice["delta"].get("content"):
                         yield str(text)
+                    cut = cut or choice.get("finish_reason") == "length"
             except GenerationError:
                 raise
             except Exception as exc:
                 raise GenerationError(str(exc)) from exc
+        return cut
 
 
 def _chatml(messages: list[dict[str, str]]) -> str:
@@ -220,7 +228,8 @@ class OpenAICompatibleGenerator:
             probabilities[candidate.token] = probabilities.get(candidate.token, 0.0) + math.exp(candidate.logprob)
         return yes_share(probabilities)
 
-    def stream(self, prompt: Prompt) -> Iterator[str]:
+    def stream(self, prompt: Prompt) -> Tokens:
+        cut = False
         try:
             response = self._client.chat.completions.create(
                 model=self._model,
@@ -230,10 +239,14 @@ class OpenAICompatibleGenerator:
                 stream=True,
             )
             for event in response:
-                if event.choices and event.choices[0].delta.content:
+                if not event.choices:
+                    continue
+                if event.choices[0].delta.content:
                     yield event.choices[0].delta.content
+                cut = cut or event.choices[0].finish_reason == "length"
         except Exception as exc:
             raise GenerationError(str(exc)) from exc
+        return cut
 
 
 class MockGenerator:
@@ -252,12 +265,13 @@ class MockGenerator:
         """The mock has no verdict: evidence it could not phrase is judged as before (retrieval-only runs)."""
         return None
 
-    def stream(self, prompt: Prompt) -> Iterator[str]:
+    def stream(self, prompt: Prompt) -> Tokens:
         first = prompt.evidence[0] if prompt.evidence else None
         restated = " ".join(first.sentence.context.split()).rstrip(" .") if first else ""
         answer = f"{restated} [{first.number}]." if first else f"{NOT_FOUND_PHRASE}."
         for word in answer.split(" "):
             yield word + " "
+        return False
 
 
 def generator_problem(generator: Generator) -> str | None:

@@ -10,7 +10,8 @@ when the sentence gives the asked fact), most of its own content
 words, and a negation where it negates. What fails is dropped with its reason. When the
 question asks for a number (a year, for « en quelle année ») and the evidence holds one, an answer
 without one does not answer it (the model copied a neighbouring sentence): it is dropped as a whole. A last sentence
-the model had no tokens left to finish (« … depuis un serveur de cl ») is dropped, never shown cut off.
+the model had no tokens left to finish (« … depuis un serveur de cl »: the generator says it was stopped by its
+token limit) is dropped, never shown cut off.
 
 The evidence was analysed at ingestion (`Sentence.source`); only the draft is analysed here,
 in one pass that also cuts it into sentences.
@@ -29,6 +30,7 @@ CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.,])")
 SENTENCE_ENDS = (".", "!", "?", "…", "»", ")", '"', "`")
 UNFINISHED = "phrase inachevée (réponse coupée)"
+# Why an answer to a question asking for one fact (`AnswerKind.is_fact`) is dropped when it gives none
 REASONS_MISSING_FACT = {
     AnswerKind.NUMBER: "la question demande un nombre, la réponse n'en donne aucun",
     AnswerKind.YEAR: "la question demande une année, la réponse n'en donne aucune",
@@ -57,8 +59,9 @@ def has_citation(draft: str) -> bool:
     return bool(CITATION.search(draft))
 
 
-def parse_draft(draft: str) -> list[DraftSentence]:
-    """The draft cut into sentences, each with the citations written after it (spaCy runs once)."""
+def parse_draft(draft: str, cut: bool = False) -> list[DraftSentence]:
+    """The draft cut into sentences, each with the citations written after it (spaCy runs once); `cut`: the model
+    was stopped by its token limit, so its last sentence may be unfinished."""
     citations = list(CITATION.finditer(draft))
     blanked = CITATION.sub(lambda m: " " * len(m.group(0)), draft)
     units = analyse_passages([blanked])[0]
@@ -72,13 +75,13 @@ def parse_draft(draft: str) -> list[DraftSentence]:
         for u, numbers in zip(units, cited, strict=True)
         if any(c.isalnum() for c in blanked[u.start : u.end])
     ]
-    return _marked_unfinished(sentences)
+    return _marked_unfinished(sentences) if cut else sentences
 
 
 def _marked_unfinished(sentences: list[DraftSentence]) -> list[DraftSentence]:
-    """The draft's sentences, its last one marked unfinished when the model ran out of tokens in it (« … depuis un
-    serveur de cl »: no citation of its own, no mark that ends a sentence), and so the one before when it only
-    announced it (« … la commande suivante : »)."""
+    """The sentences of a draft cut by the token limit, its last one marked unfinished when the limit fell inside
+    it (« … depuis un serveur de cl »: no citation of its own, no mark that ends a sentence), and so the one before
+    when it only announced it (« … la commande suivante : »)."""
     if not sentences or sentences[-1].citations or sentences[-1].text.rstrip().endswith(SENTENCE_ENDS):
         return sentences
     cut = 2 if len(sentences) > 1 and sentences[-2].text.rstrip(" .").endswith(":") else 1
@@ -94,9 +97,11 @@ def verify(draft: list[DraftSentence], question: Question, evidence: list[Eviden
     """Keep the draft's sentences that an evidence sentence supports, each cited by it; drop the whole answer
     when it does not give the kind of fact asked for although the evidence holds one."""
     verdict = _supported_sentences(draft, question, evidence, min_support)
-    reason = REASONS_MISSING_FACT.get(question.kind) if question.kind else None
-    if reason and verdict.kept and _misses_the_asked_fact(verdict.kept, draft, question, evidence):
-        verdict.dropped += [DroppedSentence(sentence.text, reason) for sentence in verdict.kept]
+    kind = question.kind
+    if kind is None or not kind.is_fact or not verdict.kept:
+        return verdict
+    if _misses_the_asked_fact(verdict.kept, draft, question, evidence):
+        verdict.dropped += [DroppedSentence(sentence.text, REASONS_MISSING_FACT[kind]) for sentence in verdict.kept]
         verdict.kept = []
     return verdict
 
@@ -147,8 +152,8 @@ def _words_to_find(claim: Analysis, question: Question) -> frozenset[str]:
     « sont placés ») when the claim gives the kind of fact asked for: it then counts among the claim's own words.
     A claim without that fact that echoes the verb answers a neighbouring question (« … a gagné le Numericamp »
     where nobody won)."""
-    asked = question.analysis
-    if question.kind in REASONS_MISSING_FACT and not _gives_the_asked_fact(claim.numbers, claim.names, question):
+    asked, kind = question.analysis, question.kind
+    if kind is not None and kind.is_fact and not _gives_the_asked_fact(claim.numbers, claim.names, question):
         return asked.lemmas
     return asked.lemmas - asked.verbs
 

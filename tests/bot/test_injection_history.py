@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.answer.generation import MockGenerator
+from bot.answer.generation import MockGenerator, Tokens
 from bot.answer.prompts import Prompt
 from bot.api.app import create_api
 from bot.api.display import INJECTION_MESSAGE
@@ -24,7 +24,7 @@ class RecordingGenerator(MockGenerator):
     def __init__(self) -> None:
         self.prompts: list[str] = []
 
-    def stream(self, prompt: Prompt) -> Iterator[str]:
+    def stream(self, prompt: Prompt) -> Tokens:
         self.prompts.append("\n".join(m["content"] for m in prompt.messages))
         return super().stream(prompt)
 

@@ -76,6 +76,18 @@ def test_an_empty_draft_is_not_judged(indexed: Settings) -> None:
     assert not any(prompt.endswith(VERDICT_QUESTION) for prompt in generator.prompts)
 
 
+@pytest.mark.parametrize("cut", [True, False])
+def test_a_last_sentence_is_dropped_as_unfinished_only_when_the_model_hit_its_token_limit(
+    indexed: Settings, cut: bool
+) -> None:
+    generator = ScriptedGenerator("Le Numericamp a eu 450 visiteurs [1]. Il y avait 450 visiteurs", cut=cut)
+    answer = make_pipeline(indexed, generator).ask(QUESTION)
+    assert answer.outcome is Outcome.ANSWER, answer.reason
+    unfinished = [d.text for d in answer.dropped if d.reason == "phrase inachevée (réponse coupée)"]
+    assert unfinished == (["Il y avait 450 visiteurs"] if cut else [])
+    assert len(answer.sentences) == (1 if cut else 2)
+
+
 def test_generator_failure_becomes_evidence_only(indexed: Settings) -> None:
     answer = make_pipeline(indexed, ScriptedGenerator(error=GenerationError("délai dépassé"))).ask(QUESTION)
     assert answer.outcome is Outcome.EVIDENCE_ONLY and "délai dépassé" in answer.reason

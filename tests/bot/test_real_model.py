@@ -15,7 +15,7 @@ from bot.api.display import INJECTION_MESSAGE, answer_text
 from core.settings import get_settings
 from core.types import Answer, Evidence, Outcome
 from ingest.build import build_index
-from tests.fixtures.doubles import write_injected_document
+from tests.fixtures.doubles import drained, write_injected_document
 from tests.fixtures.factories import make_settings
 
 pytestmark = pytest.mark.slow
@@ -145,3 +145,18 @@ def test_the_prefix_is_read_again_when_its_cache_cannot_be_put_back(
     monkeypatch.setattr(llama_cpp, "llama_state_seq_set_data", lambda *args: 0)  # llama.cpp refuses the saved cells
     assert pipeline.generator.judge(verdict_prompt(visitors, evidence)) is not None
     assert "".join(pipeline.generator.stream(answer)) == before
+
+
+def test_the_model_says_when_its_token_limit_cut_the_answer(pipeline: QuestionService) -> None:
+    """llama.cpp's finish reason: « length » at the token limit (the last sentence is then checked as unfinished),
+    « stop » when the model ends its answer itself."""
+    from bot.answer.generation import LlamaCppGenerator
+
+    visitors = "Combien de visiteurs au Numericamp ?"
+    answer = build_prompt(pipeline.prefix, visitors, shown(pipeline, visitors))
+
+    short = LlamaCppGenerator(get_settings().changed(generation__max_tokens=3), pipeline.prefix)
+    assert drained(short.stream(answer))[1] is True
+    assert isinstance(pipeline.generator, LlamaCppGenerator)
+    text, cut = drained(pipeline.generator.stream(answer))
+    assert "450" in text and cut is False

@@ -17,6 +17,11 @@ import pytest
 
 from bench.load.run import llama_server_command, uvicorn_command
 from bench.servers import free_port, served
+from bot.answer.generation import OpenAICompatibleGenerator
+from bot.answer.prompts import build_prompt, fixed_prefix
+from core.settings import Authority
+from tests.fixtures.doubles import drained
+from tests.fixtures.factories import make_settings
 from tests.fixtures.live_server import served_api_env
 
 pytestmark = pytest.mark.slow
@@ -53,6 +58,15 @@ def api(llama_server: str, e5_corpus_index: Path, tmp_path_factory: pytest.TempP
     port = free_port()
     with served(uvicorn_command(port, workers=2), port, env, ready_timeout_s=300) as url:
         yield url
+
+
+def test_the_remote_model_says_when_its_token_limit_cut_the_answer(llama_server: str) -> None:
+    """The server's finish reason « length » at the token limit, « stop » when the model ends its answer."""
+    question = "Quel jour a lieu la collecte ?"
+    prompt = build_prompt(fixed_prefix(Authority()), question, [])
+    settings = make_settings(generation__backend="openai", generation__base_url=llama_server)
+    assert drained(OpenAICompatibleGenerator(settings.changed(generation__max_tokens=2)).stream(prompt))[1] is True
+    assert drained(OpenAICompatibleGenerator(settings).stream(prompt))[1] is False
 
 
 def ask(api: str, question: str) -> dict[str, Any]:

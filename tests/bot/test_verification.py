@@ -23,8 +23,10 @@ EVIDENCE = [
 ]
 
 
-def check(draft: str, question: str = "Combien de visiteurs au Numericamp ?") -> tuple[list[str], list[str]]:
-    verdict = verify(parse_draft(draft), read_question(question, [], 8), EVIDENCE, min_support=0.6)
+def check(
+    draft: str, question: str = "Combien de visiteurs au Numericamp ?", cut: bool = False
+) -> tuple[list[str], list[str]]:
+    verdict = verify(parse_draft(draft, cut), read_question(question, [], 8), EVIDENCE, min_support=0.6)
     return [f"{s.text.rstrip(' .')} {s.citations}" for s in verdict.kept], [d.reason for d in verdict.dropped]
 
 
@@ -136,14 +138,27 @@ def test_the_questions_verb_may_be_reworded_by_a_sentence_giving_the_asked_fact(
 
 
 def test_a_sentence_cut_off_when_the_model_ran_out_of_tokens_is_dropped() -> None:
-    kept, dropped = check("Le Numericamp a réuni 450 visiteurs [1]. Il a aussi réuni 36 partenaires exp")
+    kept, dropped = check("Le Numericamp a réuni 450 visiteurs [1]. Il a aussi réuni 36 partenaires exp", cut=True)
     assert kept == ["Le Numericamp a réuni 450 visiteurs [1]"]
     assert dropped == ["phrase inachevée (réponse coupée)"]
 
 
+def test_a_last_sentence_without_an_end_mark_is_verified_as_usual_when_the_model_ended_the_answer_itself() -> None:
+    kept, dropped = check("Le Numericamp a réuni 450 visiteurs [1]. Il a aussi réuni 36 partenaires exposants")
+    assert kept == ["Le Numericamp a réuni 450 visiteurs [1]", "Il a aussi réuni 36 partenaires exposants [1]"]
+    assert dropped == []
+
+
+def test_a_draft_cut_after_a_finished_sentence_keeps_it() -> None:
+    assert check("Le Numericamp a réuni 450 visiteurs [1].", cut=True) == (
+        ["Le Numericamp a réuni 450 visiteurs [1]"],
+        [],
+    )
+
+
 def test_a_sentence_announcing_what_was_cut_off_is_dropped_with_it() -> None:
     draft = "Le Numericamp a réuni 450 visiteurs [1]. Pour les compter, tapez la commande suivante :\n```\ncompte les"
-    kept, dropped = check(draft)
+    kept, dropped = check(draft, cut=True)
     assert kept == ["Le Numericamp a réuni 450 visiteurs [1]"]
     assert dropped == ["phrase inachevée (réponse coupée)"] * 2
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.answer.generation import Tokens
 from bot.answer.prompts import Prompt
 from bot.api.admission import BUSY_MESSAGE, REASON_BUSY
 from tests.fixtures.doubles import build_small_index
@@ -37,10 +38,11 @@ class HeldGenerator:
         self.started = threading.Event()
         self.release = threading.Event()
 
-    def stream(self, prompt: Prompt) -> Iterator[str]:
+    def stream(self, prompt: Prompt) -> Tokens:
         self.started.set()
         self.release.wait(timeout=60)
         yield "La déchetterie de Dainville est ouverte le samedi [1]."
+        return False
 
     def judge(self, prompt: Prompt) -> float | None:
         return None
