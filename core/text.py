@@ -299,7 +299,7 @@ def has_negation(text: str) -> bool:
 def _analysis(doc: Any, text: str) -> Analysis:
     lemmas = (
         frozenset(
-            fold(token.lemma_ or token.text)
+            _lemma(token)
             for token in doc
             if not (token.is_stop or token.is_punct or token.is_space) and (_is_word(token) or token.like_num)
         )
@@ -307,7 +307,7 @@ def _analysis(doc: Any, text: str) -> Analysis:
     )
     names = {fold(t.text) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
     names |= {fold(t.text) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
-    verbs = frozenset(fold(t.lemma_) for t in doc if t.pos_ == "VERB") & lemmas
+    verbs = frozenset(_lemma(t) for t in doc if t.pos_ == "VERB") & lemmas
     return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text), _asks_steps(doc), verbs)
 
 
@@ -321,6 +321,12 @@ def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:
                 span = doc.char_span(start, end, alignment_mode="expand")
                 units.append(SentenceUnit(start, end, _analysis(span, text[start:end])))
     return units
+
+
+def _lemma(token: Any) -> str:
+    """A word's lemma as matched: folded, and without hyphens, which are the spelling's choice (« re-conditionnables »
+    and « reconditionnables », « e-mail » and « email » are one word)."""
+    return fold(token.lemma_ or token.text).replace("-", "")
 
 
 def _is_word(token: Any) -> bool:

@@ -53,8 +53,8 @@ from ingest.vectors import Previous, ProgressCallback, compute_vectors, timed
 
 # Bump when loaders, chunking or the analysis stored with each sentence (core/text.py) change: every file is then
 # read and embedded again. v8: dates typeset one pair of digits a line; v9: hyphenated words and names
-# (« Saint-Laurent-Blangy »).
-INDEX_VERSION = 9
+# (« Saint-Laurent-Blangy »); v10: lemmas without hyphens (« re-conditionnables » and « reconditionnables »).
+INDEX_VERSION = 10
 
 
 def index_signature(settings: Settings) -> str:

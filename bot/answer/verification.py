@@ -205,11 +205,14 @@ def _unsupported_because(
         return f"nombre absent de la source : {', '.join(sorted(missing))}"
     if absent := {name for name in claim.names if name not in folded}:
         return f"nom absent de la source : {', '.join(sorted(absent))}"
-    if missing := (claim.lemmas & asked) - source.lemmas:
+    # A word the source holds as a name is its word too: « Maureen SEARLE, adjointe » tags SEARLE a name, the draft's
+    # « Maureen SEARLE est élue » a common word
+    words = source.lemmas | source.names
+    if missing := (claim.lemmas & asked) - words:
         return f"mot de la question absent de la source : {', '.join(sorted(missing))}"
     own = claim.lemmas - asked
-    if own and len(own & source.lemmas) / len(own) < min_support:
-        return f"mots absents de la source : {', '.join(sorted(own - source.lemmas))}"
+    if own and len(own & words) / len(own) < min_support:
+        return f"mots absents de la source : {', '.join(sorted(own - words))}"
     if claim.negated and not source.negated:
         return "négation absente de la source"
     return None

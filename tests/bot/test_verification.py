@@ -165,3 +165,13 @@ def test_a_sentence_announcing_what_was_cut_off_is_dropped_with_it() -> None:
 
 def test_a_last_sentence_ending_without_a_citation_but_with_its_full_stop_is_verified_as_usual() -> None:
     assert check("Le Numericamp a réuni 450 visiteurs.")[0] == ["Le Numericamp a réuni 450 visiteurs [1]"]
+
+
+def test_a_word_the_source_holds_as_a_name_is_its_word() -> None:
+    """spaCy tags « SEARLE » a name in the source's list of speakers, a common word in the draft's sentence."""
+    speakers = [evidence(1, "Maureen SEARLE, 1ère Adjointe et Référente Numérique de la Commune de Mont-Saint-Eloi.")]
+    question = read_question("Maureen Searle est élue dans quelle commune ?", [], 8)
+    draft = parse_draft("Maureen SEARLE est élue dans la commune de Mont-Saint-Eloi [2].")
+    assert [s.text for s in verify(draft, question, speakers, min_support=0.6).kept] == [
+        "Maureen SEARLE est élue dans la commune de Mont-Saint-Eloi."
+    ]

@@ -118,4 +118,9 @@ def test_a_year_is_a_number_of_four_digits_of_the_documents_times() -> None:
 def test_hyphenated_names_and_words_are_read_whole() -> None:
     analysis = analyse("Jean-Marc LORIOT est vice-président, à Saint-Laurent-Blangy.")
     assert {"jean-marc", "saint-laurent-blangy"} <= analysis.names
-    assert {"jean-marc", "vice-president", "saint-laurent-blangy"} <= analysis.lemmas
+    assert {"jeanmarc", "vicepresident", "saintlaurentblangy"} <= analysis.lemmas
+
+
+def test_a_word_written_with_or_without_a_hyphen_is_one_lemma() -> None:
+    hyphenated = analyse("En région, on a entre 120 et 130.000 PC re-conditionnables.")
+    assert "reconditionnable" in hyphenated.lemmas & analyse("des PC reconditionnables").lemmas
