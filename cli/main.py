@@ -269,21 +269,13 @@ def calibrate_command(
     """Search the evidence weights and answerability thresholds on the dev splits of every corpus (never held-out)."""
     from rich.table import Table
 
-    from bot.answer.service import build_service
-    from eval.calibrate import calibrate, prepare, remembering
-    from eval.corpora import CORPORA, CorpusMissing, index_corpus
+    from eval.calibrate import calibrate, corpus_services, prepare, remembering
 
     _ensure_index()
     base = get_settings().changed(generation__backend="mock")
-    services = {}
-    for corpus in CORPORA:
-        try:
-            settings = base if corpus == "cua" else index_corpus(corpus, base)[0]
-        except CorpusMissing as exc:
-            console.print(f"[yellow]{exc}[/] : corpus {corpus} laissé de côté")
-            continue
-        services[corpus] = build_service(settings)
-    services = remembering(services)
+    services = remembering(
+        corpus_services(base, lambda corpus, exc: console.print(f"[yellow]{exc}[/] : corpus {corpus} laissé de côté"))
+    )
     ranking, decision = calibrate(services, prepare(services), ranking=not decision_only)
     for title, trials in (("Classement des preuves", ranking), ("Décision (sur le meilleur classement)", decision)):
         table = Table(title=title)

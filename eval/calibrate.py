@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from bot.answer.answerability import decide
-from bot.answer.service import QuestionService, read_question
+from bot.answer.service import QuestionService, build_service, read_question
+from core.settings import Settings
 from core.types import Outcome, Passage, Question
+from eval.corpora import CORPORA, DEFAULT_CORPUS, CorpusMissing, index_corpus
 from eval.metrics import ANSWERABLE, holds_all_facts
 from eval.runner import load_items
 from ingest.embeddings import Embedder
@@ -84,6 +86,20 @@ def remembering(services: dict[str, QuestionService]) -> dict[str, QuestionServi
     for service in copies.values():
         service.embedder = Remembering(service.embedder)
     return copies
+
+
+def corpus_services(base: Settings, missing: Callable[[str, Exception], None]) -> dict[str, QuestionService]:
+    """A question service per evaluation corpus on `base` settings, each corpus's index brought up to date first;
+    `missing` is told of a corpus whose documents are not installed (it is left out)."""
+    services = {}
+    for corpus in CORPORA:
+        try:
+            settings = base if corpus == DEFAULT_CORPUS else index_corpus(corpus, base)[0]
+        except CorpusMissing as exc:
+            missing(corpus, exc)
+            continue
+        services[corpus] = build_service(settings)
+    return services
 
 
 def prepare(services: dict[str, QuestionService], split: str = "dev") -> list[Prepared]:
