@@ -194,6 +194,7 @@ class Generation(BaseModel):
     # The cached prefix (~450 tokens), a question's evidence (at most 626 tokens in the three corpora's full runs)
     # and the answer fit in 2,048 tokens; 4,096 held ~60 MiB more of cache that no prompt used
     context: int = Field(default=2048, ge=512)
+    # An answer stopped at this limit is cut: its unfinished last sentence is dropped, never shown (verification)
     max_tokens: int = Field(default=80, ge=1)
     batch: int = Field(default=512, ge=1)  # prompt tokens llama.cpp reads per step
     # llama.cpp repacks the GGUF's weights for this CPU: read into memory (False) they are held once; mapped
