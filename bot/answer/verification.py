@@ -84,13 +84,15 @@ def _marked_unfinished(sentences: list[DraftSentence]) -> list[DraftSentence]:
     when it only announced it (« … la commande suivante : »)."""
     if not sentences or sentences[-1].citations or sentences[-1].text.rstrip().endswith(SENTENCE_ENDS):
         return sentences
-    cut = 2 if len(sentences) > 1 and sentences[-2].text.rstrip(" .").endswith(":") else 1
+    cut = 2 if len(sentences) > 1 and sentences[-2].text.endswith(":") else 1
     return sentences[:-cut] + [replace(s, finished=False) for s in sentences[-cut:]]
 
 
 def _tidy(text: str) -> str:
-    """A sentence whose citations were blanked out: single spaces, none before a full stop or comma."""
-    return _SPACE_BEFORE_STOP.sub(r"\1", " ".join(text.split()))
+    """A sentence whose citations were blanked out: single spaces, none before a full stop or comma, and no full stop
+    after the colon that ends it (« … la commande suivante : [1]. » reads « … la commande suivante : »)."""
+    tidy = _SPACE_BEFORE_STOP.sub(r"\1", " ".join(text.split()))
+    return tidy[:-1] if tidy.endswith(":.") else tidy
 
 
 def verify(draft: list[DraftSentence], question: Question, evidence: list[Evidence], min_support: float) -> Verdict:

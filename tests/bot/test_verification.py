@@ -175,3 +175,15 @@ def test_a_word_the_source_holds_as_a_name_is_its_word() -> None:
     assert [s.text for s in verify(draft, question, speakers, min_support=0.6).kept] == [
         "Maureen SEARLE est élue dans la commune de Mont-Saint-Eloi."
     ]
+
+
+def test_a_sentence_announcing_what_follows_keeps_its_colon_as_its_end() -> None:
+    (sentence,) = parse_draft("Pour les compter, tapez la commande suivante : [1].")
+    assert sentence.text == "Pour les compter, tapez la commande suivante :" and sentence.citations == [1]
+
+
+def test_a_cited_sentence_announcing_what_was_cut_off_is_dropped_with_it() -> None:
+    draft = "Le Numericamp a réuni 450 visiteurs [1]. Pour les compter, tapez la commande suivante : [1].\ncompte les"
+    kept, dropped = check(draft, cut=True)
+    assert kept == ["Le Numericamp a réuni 450 visiteurs [1]"]
+    assert dropped == ["phrase inachevée (réponse coupée)"] * 2
