@@ -20,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from bot.answer.answerability import decide
+from bot.answer.service import QuestionService
 from core.settings import get_settings
 from core.types import Outcome
 from eval.calibrate import Prepared, corpus_services, prepare
@@ -29,7 +30,7 @@ SIGNALS = ("dense", "best_dense_shown", "score", "lexical", "coverage", "kind", 
 CHOICES = {"every signal": SIGNALS, "similarity and coverage": ("dense", "coverage")}
 
 
-def signals(p: Prepared, service: Any) -> tuple[dict[str, float], bool] | None:
+def signals(p: Prepared, service: QuestionService) -> tuple[dict[str, float], bool] | None:
     """The question's signals, and whether today's rule refuses it; None without any evidence (always refused)."""
     terms = service.ranker.terms(p.question)
     evidence = service.evidence(p.question, terms, p.vector, p.passages)

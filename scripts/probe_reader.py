@@ -22,6 +22,7 @@ from llama_cpp import Llama, LlamaGrammar
 
 from bot.answer.answerability import decide
 from bot.answer.prompts import neutralise
+from bot.answer.service import QuestionService
 from core.models import QWEN_CODER_GGUF, model_path
 from core.settings import get_settings
 from core.types import Evidence, Outcome
@@ -72,7 +73,7 @@ def main(split: str) -> None:
         print(corpus, json.dumps(summary(judged), ensure_ascii=False))
 
 
-def judge(p: Prepared, service: Any, llm: Llama, grammar: LlamaGrammar) -> dict[str, Any]:
+def judge(p: Prepared, service: QuestionService, llm: Llama, grammar: LlamaGrammar) -> dict[str, Any]:
     terms = service.ranker.terms(p.question)
     shown = service.evidence(p.question, terms, p.vector, p.passages)
     ranked = service.ranker.rank(terms, p.vector, p.passages)[:CANDIDATES]

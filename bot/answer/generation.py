@@ -8,6 +8,7 @@ import math
 import threading
 import time
 from collections.abc import Generator as Steps
+from collections.abc import Iterator
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -27,6 +28,17 @@ class GenerationError(RuntimeError):
 # The answer's text piece by piece as the model writes it; the return value says whether the model was stopped
 # by its token limit (`generation.max_tokens`), its last sentence cut off, rather than ending the answer itself.
 Tokens = Steps[str, None, bool]
+
+
+class Streamed:
+    """A generator's stream read as plain text pieces; `cut` holds its return value once it is read to the end."""
+
+    def __init__(self, tokens: Tokens) -> None:
+        self._tokens = tokens
+        self.cut = False
+
+    def __iter__(self) -> Iterator[str]:
+        self.cut = yield from self._tokens
 
 
 class Generator(Protocol):

@@ -27,7 +27,7 @@ import numpy as np
 
 from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
 from bot.answer.evidence import EvidenceRanker, QuestionTerms
-from bot.answer.generation import GenerationError, Generator, Tokens, build_generator
+from bot.answer.generation import GenerationError, Generator, Streamed, build_generator
 from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, verdict_prompt
 from bot.answer.retrieval import Retriever
 from bot.answer.verification import has_citation, parse_draft, verify
@@ -233,8 +233,13 @@ class QuestionService:
         assert answer.question is not None
         prompt = build_prompt(self.prefix, answer.question.text, answer.evidence)
         answer.prompt_tokens = self.generator.count_tokens(prompt.own_messages)
+        draft = ""
         try:
-            draft, cut = yield from self._drafted(self.generator.stream(prompt), answer, started)
+            streamed = Streamed(self.generator.stream(prompt))
+            for token in streamed:
+                answer.timings.setdefault("first_token_s", time.perf_counter() - started)
+                draft += token
+                yield StreamEvent("token", text=token)
         except GenerationError as exc:
             log.warning("generation failed, evidence alone or a refusal: %s", exc)
             decision = without_phrasing(answer.strong_evidence, f"le modèle n'a pas répondu ({exc})")
@@ -245,9 +250,8 @@ class QuestionService:
         if fold(NOT_FOUND_PHRASE) in fold(draft) and not has_citation(draft):
             decision = not_found()
         else:
-            verdict = verify(
-                parse_draft(draft, cut), answer.question, answer.evidence, self.settings.answerability.min_claim_support
-            )
+            sentences = parse_draft(draft, streamed.cut)
+            verdict = verify(sentences, answer.question, answer.evidence, self.settings.answerability.min_claim_support)
             answer.sentences, answer.dropped = verdict.kept, verdict.dropped
             # Asked only of a draft the evidence did not bear out (as calibrated); an empty one is the model failing
             min_yes = self.settings.answerability.min_model_verdict
@@ -255,19 +259,6 @@ class QuestionService:
             yes = self._verdict(answer) if judged else None
             decision = after_verification(verdict, before, yes, min_yes)
         answer.outcome, answer.reason = decision.outcome, decision.reason
-
-    def _drafted(self, tokens: Tokens, answer: Answer, started: float) -> Steps[StreamEvent, None, tuple[str, bool]]:
-        """The model's tokens as events as they come; returns the whole draft, and whether the model was stopped by
-        its token limit."""
-        draft = ""
-        while True:
-            try:
-                token = next(tokens)
-            except StopIteration as end:
-                return draft, bool(end.value)
-            answer.timings.setdefault("first_token_s", time.perf_counter() - started)
-            draft += token
-            yield StreamEvent("token", text=token)
 
     def _verdict(self, answer: Answer) -> float | None:
         """The model's « oui » share, asked apart whether the evidence answers the question (None: it cannot tell)."""
