@@ -3,7 +3,7 @@ embedding per embedder and backend, re-index, and the retrieval quality of both 
 
 `python -m bench.ingest_throughput` builds the shipped corpus and Debian's reference PDF from scratch, each
 in a process of its own (peak RSS sampled), once by today's default path and once by the path before
-issue 19 (each sentence context embedded on a pass of its own, torch backend), and writes
+2026-11-30 (each sentence context embedded on a pass of its own, torch backend), and writes
 bench/results/ingest-<date>.md. The old path is too slow to run on the whole PDF as well: it is measured
 on a fixed page range, beside the new path on the same range.
 """
@@ -173,7 +173,7 @@ SECTION_BUILD = "Whole build (cuabot ingest, from scratch)"
 SECTION_STAGES = "Where the time goes (seconds per stage)"
 SECTION_QUALITY = "Retrieval quality (cuabot eval --retrieval-only, shipped corpus)"
 QUALITY_METRICS = ("fact_recall@5", "evidence@1", "evidence@3")
-# The path before issue 19: each passage, then each sentence context, embedded on a pass of its own, torch
+# The path before 2026-11-30: each passage, then each sentence context, embedded on a pass of its own, torch
 OLD_PATH = {"CUABOT_EMBEDDING__SENTENCE_VECTORS": "separate", "CUABOT_EMBEDDING__RUNTIME": "torch"}
 OLD_LABEL = "before (separate passes, torch)"
 NEW_PATH: dict[str, str] = {}  # today's defaults

@@ -109,7 +109,7 @@ def service_peak(questions: list[str], env: dict[str, str] | None = None) -> tup
     return rss.peak, after.peak
 
 
-# The service before issue 19: the question embedder in sentence-transformers (torch, so torch is loaded), the
+# The service before 2026-11-30: the question embedder in sentence-transformers (torch, so torch is loaded), the
 # language model's file mapped beside its repacked weights
 BEFORE = {"CUABOT_EMBEDDING__RUNTIME": "torch", "CUABOT_GENERATION__USE_MMAP": "true"}
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from core.settings import Settings, get_settings, unknown_variables
+
+if TYPE_CHECKING:
+    from eval.metrics import ItemResult
 
 # The help names the authority of the settings once `main` has read them (see `app_help`)
 app = typer.Typer(help="Assistant documentaire d'une collectivité : réponses sourcées.", no_args_is_help=True)
@@ -69,9 +73,21 @@ def ingest(
     for name, reason in report.skipped:
         style = "red" if name in garbled else "yellow"
         console.print(f"[{style}]Ignoré[/] {name} : {reason}")
+    for name, sentences in report.instructions.items():
+        for sentence in sentences:
+            console.print(f"[yellow]Instruction ignorée[/] {_instruction_place(name, sentence)}")
     duration = f"{report.seconds:.1f}".replace(".", ",")
     computed = count(report.embedded_chunks, "passage", "calculé")
     console.print(f"Indexation terminée en {duration} s : {computed}, {rate_text(report.passages_per_s)}.")
+
+
+def _instruction_place(name: str, sentence: dict[str, Any]) -> str:
+    """« file, p. 3 (section) : « sentence » », the sentence escaped: it must not read as console markup."""
+    from rich.markup import escape
+
+    page = f", p. {sentence['page']}" if sentence.get("page") else ""
+    section = f", section « {sentence['section']} »" if sentence.get("section") else ""
+    return escape(f"{name}{page}{section} : « {sentence['text']} »")
 
 
 def _ensure_index() -> None:
@@ -137,7 +153,7 @@ def serve(
 
     from bot.answer.service import build_service
     from bot.api.display import assistant_title
-    from ui.app import create_app
+    from ui.app import SERVER_OPTIONS, create_app
 
     _ensure_index()
     console.print("Chargement des modèles…")
@@ -149,7 +165,7 @@ def serve(
     console.print(
         f"{assistant_title(settings.authority)} prêt : http://{host}:{port}/ (conseillers : /helpdesk, API : /docs)"
     )
-    uvicorn.run(application, host=host, port=port, log_config=log_config)
+    uvicorn.run(application, host=host, port=port, log_config=log_config, **SERVER_OPTIONS)
 
 
 @app.command()
@@ -174,7 +190,7 @@ def ask(question: Annotated[str, typer.Argument(help="La question, en français.
 def evaluate(
     corpus: Annotated[
         str | None,
-        typer.Option(help="cua, debian-faq, aptitude ou all. Défaut : tous les corpus (ce que lance la CI)."),
+        typer.Option(help="cua, debian-faq, aptitude, fiches ou all. Défaut : tous les corpus (ce que lance la CI)."),
     ] = None,
     url: Annotated[str | None, typer.Option(help="Évaluer une instance servie (API publique, corpus cua).")] = None,
     kind: Annotated[str | None, typer.Option(help="Un seul type de question.")] = None,
@@ -185,15 +201,32 @@ def evaluate(
     gate: Annotated[
         bool, typer.Option(help="Code de sortie 1 sous les seuils de eval/thresholds.toml, corpus par corpus.")
     ] = False,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            help="Après le produit, la baseline de référence (RAG classique, même index, même modèle) sur les "
+            "mêmes questions, côte à côte dans le rapport."
+        ),
+    ] = False,
 ) -> None:
     """Run the evaluation sets, print the table, write eval/reports/."""
     from rich.progress import Progress
 
     from eval.corpora import run_plan
     from eval.metrics import label_agreement
-    from eval.report import corpus_gate, gate_failures, print_table, summaries, write_reports
+    from eval.report import (
+        baseline_run,
+        corpus_gate,
+        gate_failures,
+        print_comparison,
+        print_table,
+        summaries,
+        write_reports,
+    )
     from eval.runner import LABELS, load_items, load_jsonl, run_remote, run_service
 
+    if baseline and (url or retrieval_only):
+        raise typer.BadParameter("--baseline compare le produit et la baseline avec le modèle de langue, en local")
     try:
         plan = run_plan(corpus, retrieval_only, remote=bool(url))
     except ValueError as exc:
@@ -205,7 +238,8 @@ def evaluate(
     settings = {} if url else _eval_settings(plan)
     results = []
     with Progress(console=console) as progress:
-        task = progress.add_task("Questions", total=sum(len(batch) for batch in items.values()))
+        runs = 2 if baseline else 1  # the product, then the baseline
+        task = progress.add_task("Questions", total=runs * sum(len(batch) for batch in items.values()))
 
         def advance() -> None:
             progress.advance(task)
@@ -215,10 +249,13 @@ def evaluate(
                 results += run_remote(items[name], url, advance)
             else:
                 results += run_service(items[name], settings[name], advance)
+        compared = baseline_run(_baseline_results(items, settings, advance)) if baseline else None
     all_summaries = summaries(results)
-    label = "ci" if corpus is None else f"{corpus}-{next(iter(plan.values()))}"
-    reports = write_reports(results, all_summaries, plan, label)
+    label = ("ci" if corpus is None else f"{corpus}-{next(iter(plan.values()))}") + ("-baseline" if baseline else "")
+    reports = write_reports(results, all_summaries, plan, label, compared)
     print_table(all_summaries, plan, console)
+    if compared:
+        print_comparison(all_summaries, compared.summaries, console)
     agreement = label_agreement(load_jsonl(LABELS))
     console.print(
         f"Faithfulness metric vs hand labels: agreement {agreement['agreement']:.2f} on {agreement['n']:.0f} sentences"
@@ -234,6 +271,16 @@ def evaluate(
         console.print(f"[red]Sous le seuil[/] {failure}")
     if failures:
         raise typer.Exit(1)
+
+
+def _baseline_results(
+    items: dict[str, list[dict[str, Any]]], settings: dict[str, Settings], advance: Callable[[], None]
+) -> list[ItemResult]:
+    """The same-run baseline over each corpus's index, the embedder and the local model loaded once for all."""
+    from eval.baseline import baseline_models, run_baseline
+
+    models = baseline_models(next(iter(settings.values())))
+    return [result for name in settings for result in run_baseline(items[name], settings[name], models, advance)]
 
 
 def _eval_settings(plan: dict[str, str]) -> dict[str, Settings]:

@@ -9,17 +9,42 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
+from uvicorn.logging import AccessFormatter
 
 from core.privacy import MaskingFilter, mask_personal_data
 from core.settings import Settings
 
 ACCESS_LOGGER = "uvicorn.access"
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_ACCESS_TEXT_FORMAT = '%(asctime)s %(levelname)s %(name)s: %(client_addr)s - "%(request_line)s" %(status_code)s'
+# C0 and C1 controls, DEL and the Unicode line and paragraph separators: each could start a forged line
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """Control characters written as JSON writes them (\\n, \\r, \\t, \\u001b…): one record stays one line."""
+    return _CONTROL.sub(lambda match: _ESCAPES.get(match.group(), f"\\u{ord(match.group()):04x}"), text)
+
+
+class TextLineFormatter(logging.Formatter):
+    """Plain text, one line per record: a question or a path holding "%0A" cannot forge a log line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
+
+
+class AccessTextLineFormatter(AccessFormatter):
+    """uvicorn's access line in plain text, one line per request (its path is decoded before it is masked)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().format(record))
 
 
 class JsonLineFormatter(JsonFormatter):
@@ -55,12 +80,8 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         formatters: dict[str, Any] = {"default": {"()": JsonLineFormatter}, "access": {"()": JsonLineFormatter}}
     else:
         formatters = {
-            "default": {"format": _TEXT_FORMAT},
-            "access": {
-                "()": "uvicorn.logging.AccessFormatter",
-                "fmt": '%(asctime)s %(levelname)s %(name)s: %(client_addr)s - "%(request_line)s" %(status_code)s',
-                "use_colors": False,
-            },
+            "default": {"()": TextLineFormatter, "fmt": _TEXT_FORMAT},
+            "access": {"()": AccessTextLineFormatter, "fmt": _ACCESS_TEXT_FORMAT, "use_colors": False},
         }
     handler = {"class": "logging.StreamHandler", "filters": ["mask"]}
     return {
@@ -75,7 +96,8 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
             "uvicorn.error": {"level": "INFO"},
-            ACCESS_LOGGER: {"handlers": ["access"], "level": "INFO", "propagate": False},
+            # The access logger masks too: a handler another configuration adds still gets masked lines
+            ACCESS_LOGGER: {"handlers": ["access"], "filters": ["mask"], "level": "INFO", "propagate": False},
             "bm25s": {"level": "WARNING"},
         },
         "root": {"handlers": ["default"], "level": "INFO"},

@@ -19,7 +19,10 @@ from urllib.parse import unquote, unquote_plus
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 EMAIL, PHONE, NIR, IBAN, ADDRESS, NUMBER = "[courriel]", "[téléphone]", "[NIR]", "[IBAN]", "[adresse]", "[numéro]"
-LABELS = (EMAIL, PHONE, NIR, IBAN, ADDRESS, NUMBER)
+CARD, NAME, BIRTH_DATE = "[carte bancaire]", "[nom]", "[date de naissance]"
+LABELS = (EMAIL, PHONE, NIR, IBAN, ADDRESS, NUMBER, CARD, NAME, BIRTH_DATE)
+# What a request's query string keeps of each value in the access log: nothing
+QUERY_VALUE = "[masqué]"
 
 _SEP = r"[ .-]?"
 # Numéro de sécurité sociale: sex (1-4, 7, 8), year, month, département (2 digits, 2A, 2B),
@@ -27,21 +30,28 @@ _SEP = r"[ .-]?"
 _NIR = re.compile(
     rf"(?<![\w-])[1-478]{_SEP}\d{{2}}{_SEP}\d{{2}}{_SEP}(?:\d{{2}}|2[AaBb]){_SEP}\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{2}}(?![\w-])"
 )
-# IBAN: country code, 2 check digits, then 11 to 30 letters or digits, in groups of 4 or not.
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?\b")
+# IBAN: country code, 2 check digits, then 11 to 30 letters or digits, in groups of 4 or not; any case, but one
+# written in lower case must pass its mod-97 check ("de12 mois" is no account).
+_IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,4})?\b")
+# Card numbers: 13 to 19 digits, unbroken or in groups (4-4-4-4[-3], Amex 4-6-5); masked when the Luhn key holds.
+_CARD = re.compile(
+    r"(?<![\w-])(?:\d{4}(?:[ -]?\d{4}){2,3}(?:[ -]?\d{1,3})?|\d{4}[ -]?\d{6}[ -]?\d{5}|\d{13,19})(?![\w-])"
+)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _FRENCH_PHONE = re.compile(r"(?:(?:\+|\b00)33[\s.-]?(?:\(0\)\s?)?|\b0)[1-9](?:[\s.-]?\d{2}){4}\b")
 _BRACKETS = str.maketrans("[]", "||")
 # Any other unbroken run of 9+ digits (numéro fiscal, allocataire, carte…); "12 345 678" stays.
 _LONG_NUMBER = re.compile(r"(?<![\w.,])\d{9,}(?![\w.,]\d)")
 
-# Types de voie that only name a street; after them a lower-case name ("rue victor hugo") counts.
+# Types de voie that only name a street, and their abbreviations ("r.", "av.", "bd", "all.", "imp.", "rte",
+# "chem."…); after them a lower-case name ("rue victor hugo") counts.
 _STREET_TYPE = (
-    r"(?:rue|ruelle|avenue|av\.?|boulevard|bd|bld|all[ée]e|impasse|imp\.|quai|r[ée]sidence|lotissement|"
-    r"faubourg|fbg|rond-point|chauss[ée]e|sentier|esplanade|parvis|hameau|square|sq\.)"
+    r"(?:rue|r\.|ruelle|avenue|av\.?|boulevard|boul\.|bd|bld|bvd|all[ée]e|all\.|impasse|imp\.?|quai|r[ée]sidence|"
+    r"r[ée]s\.|lotissement|lot\.|faubourg|fbg|fg|rond-point|rpt|chauss[ée]e|ch[ée]e|sentier|sent\.|esplanade|"
+    r"espl\.|parvis|hameau|ham\.|square|sq\.?|rte|chem\.|prom\.|pl\.)"
 )
 # Words that are also ordinary nouns ("1 place de cinéma", "3 cours de yoga"): a capitalised name must follow.
-_COMMON_TYPE = r"(?:place|pl\.|cours|chemin|route|rte|passage|voie|mail|villa|clos|domaine|cit[ée]|promenade)"
+_COMMON_TYPE = r"(?:place|pl|cours|crs|chemin|ch\.|route|passage|voie|mail|villa|clos|domaine|cit[ée]|promenade)"
 _END = r"(?![\w'’-])"
 _PARTICLE = rf"(?i:(?:de|du|des|la|le|les|aux?|sur|sous|en|saint|sainte|st|ste|lès|lez){_END}|[dl]['’])"
 # Words that end a lower-case street name: "12 rue victor hugo et je voudrais…" stops before "et".
@@ -62,6 +72,17 @@ _ADDRESS = re.compile(
     rf"(?:\s*,?\s*{_POSTCODE_TOWN})?"
 )
 _POSTCODE = re.compile(_POSTCODE_TOWN)
+_MONTH = (
+    r"(?:janv(?:ier|\.)?|f[ée]vr(?:ier|\.)?|mars|avr(?:il|\.)?|mai|juin|juil(?:let|\.)?|ao[ûu]t|"
+    r"sept(?:embre|\.)?|oct(?:obre|\.)?|nov(?:embre|\.)?|d[ée]c(?:embre|\.)?)"
+)
+_DATE = rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}(?:er)?\s+{_MONTH}\s+\d{{4}})"
+# « Jean Dupont, né le 12/03/1985 », « née le 3 mars 1985 », « né(e) le … »: the date, and the capitalised
+# words just before (the name) when there are some.
+_BIRTH = re.compile(
+    rf"(?:(?<![\w'’-])(?P<name>[A-ZÀ-Ý][\w'’-]*(?:\s+[A-ZÀ-Ý][\w'’-]*){{0,3}})(?P<comma>\s*,)?\s+)?"
+    rf"(?P<born>(?i:n[ée]e?(?:\s?\(e\))?\s+le))\s+(?i:{_DATE})(?!\d)"
+)
 
 
 def _mask_phones(text: str) -> str:
@@ -74,22 +95,63 @@ def _mask_phones(text: str) -> str:
     return _FRENCH_PHONE.sub(PHONE, text)
 
 
+def _iban_valid(candidate: str) -> bool:
+    """ISO 13616's mod-97 check: the first four characters moved to the end, letters as 10-35."""
+    compact = re.sub(r"[ -]", "", candidate).upper()
+    digits = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
+    return int(digits) % 97 == 1
+
+
+def _mask_iban(match: re.Match[str]) -> str:
+    candidate = match.group()
+    return IBAN if candidate.isupper() or _iban_valid(candidate) else candidate
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _mask_card(match: re.Match[str]) -> str:
+    return CARD if _luhn_valid(re.sub(r"[ -]", "", match.group())) else match.group()
+
+
+def _mask_birth(match: re.Match[str]) -> str:
+    name = f"{NAME}{match['comma'] or ''} " if match["name"] else ""
+    return f"{name}{match['born']} {BIRTH_DATE}"
+
+
 def mask_personal_data(text: str) -> str:
-    """Replace e-mails, phones, NIR, IBAN, postal addresses and long numbers with French labels."""
+    """Replace e-mails, birth dates (and the name before), IBAN, NIR, cards, postal addresses, phones and long
+    numbers with French labels."""
     text = _EMAIL.sub(EMAIL, text)
-    text = _IBAN.sub(IBAN, text)
+    text = _BIRTH.sub(_mask_birth, text)
+    text = _IBAN.sub(_mask_iban, text)
     text = _NIR.sub(NIR, text)
+    text = _CARD.sub(_mask_card, text)
     text = _ADDRESS.sub(ADDRESS, text)
     text = _POSTCODE.sub(ADDRESS, text)
     text = _mask_phones(text) if any(c.isdigit() for c in text) else text
     return _LONG_NUMBER.sub(NUMBER, text)
 
 
+def _mask_query(query: str) -> str:
+    """Each parameter's name (decoded, masked) kept, its value never: a name or a date has no shape to find."""
+    parameters = []
+    for parameter in query.split("&"):
+        name, has_value, _ = parameter.partition("=")
+        parameters.append(mask_personal_data(unquote_plus(name)) + (f"={QUERY_VALUE}" if has_value else ""))
+    return "&".join(parameters)
+
+
 def mask_url(path: str) -> str:
-    """A request path and query, decoded (so "%40" or "06+12" are seen) and masked."""
+    """A request path, decoded (so "%40" is seen) and masked; its query string's values replaced by a label."""
     route, _, query = path.partition("?")
     masked = mask_personal_data(unquote(route))
-    return f"{masked}?{mask_personal_data(unquote_plus(query))}" if query else masked
+    return f"{masked}?{_mask_query(query)}" if query else masked
 
 
 def anonymise_client(client: str) -> str:
@@ -152,9 +214,15 @@ class MaskingFilter(logging.Filter):
         return tuple(_mask_value(value) for value in args)
 
 
+def _add_masking(target: logging.Filterer) -> None:
+    if not any(isinstance(f, MaskingFilter) for f in target.filters):
+        target.addFilter(MaskingFilter())
+
+
 def install_log_masking() -> None:
-    """Add the masking filter to every handler of the root and uvicorn loggers (once each)."""
+    """Add the masking filter to every handler of the root and uvicorn loggers (once each), and to the access
+    logger itself: its request lines are masked whatever handler a server configuration gives it later."""
     for name in ("", "uvicorn", "uvicorn.access", "uvicorn.error"):
         for handler in logging.getLogger(name).handlers:
-            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-                handler.addFilter(MaskingFilter())
+            _add_masking(handler)
+    _add_masking(logging.getLogger("uvicorn.access"))

@@ -7,17 +7,21 @@ Every default is safe: embedded stores, the local model, nothing sent over a net
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
 from limits import parse_many
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A CSP frame-ancestors source: 'self' or a scheme://host[:port] origin (nothing that could end the directive)
+_FRAME_SOURCE = re.compile(r"'self'|https?://[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
 def _default_cache() -> Path:
@@ -91,6 +95,12 @@ class Ingestion(BaseModel):
     # larger than max_document_bytes is not read at all (default 50 MiB)
     garbled_token_share: float = Field(default=0.05, ge=0.0, le=1.0)
     max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    # Reading one PDF (ingest/pdf_text.py, in a child process: a 1 MB file can inflate to gigabytes): at most
+    # this many pages, this much address space (MiB; the 34-page white paper reads in 150) and this many seconds
+    # (about 1 s for it, 0.8 of which is starting the child); past any of them the file is refused
+    pdf_max_pages: int = Field(default=2000, gt=0)
+    pdf_max_memory_mb: int = Field(default=1024, ge=128)
+    pdf_timeout_s: float = Field(default=120.0, gt=0)
     # Sentences (evidence units): a shorter sentence is read with the following ones, up to the maximum
     sentence_context_chars: int = Field(default=60, ge=0)
     quote_max_chars: int = Field(default=320, ge=40)
@@ -176,6 +186,9 @@ class Answerability(BaseModel):
     min_model_verdict: float = Field(default=0.3, ge=0.0, le=1.0)
     # Verification: share of an answer sentence's own content lemmas its evidence must hold
     min_claim_support: float = Field(default=0.6, ge=0.0, le=1.0)
+    # Refuse a question naming a place, person or organisation that no shown sentence, heading or title names:
+    # « les horaires de la mairie d'Arras » is a local fact that national pages about mairies do not give
+    require_stated_names: bool = True
 
     @model_validator(mode="after")
     def _ordered(self) -> Answerability:
@@ -218,21 +231,25 @@ class Generation(BaseModel):
 class Admission(BaseModel):
     """Load (CUABOT_ADMISSION__*): answers the model phrases at once, questions allowed to wait for it (more
     get a 503 with Retry-After), seconds one may wait before getting the evidence alone; questions per
-    client and per window on the ask routes (a 429 beyond; https://limits.readthedocs.io notation)."""
+    client and per window on the ask routes, and feedback per client and per window on /api/feedback (a 429
+    beyond; https://limits.readthedocs.io notation)."""
 
     slots: int = Field(default=1, ge=1, le=16)
     queue_size: int = Field(default=8, ge=0)
     queue_wait_s: float = Field(default=20.0, gt=0)
     busy_retry_after_s: int = Field(default=5, ge=1)
     rate_limit: str = "30/minute"
+    feedback_rate_limit: str = "10/minute"
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "feedback_rate_limit")
     @classmethod
-    def _rate_limit_parses(cls, value: str) -> str:
+    def _rate_limit_parses(cls, value: str, info: ValidationInfo) -> str:
         try:
             parse_many(value)
         except ValueError as exc:
-            raise ValueError(f"admission.rate_limit illisible ({value!r}) : écrire par exemple « 30/minute »") from exc
+            raise ValueError(
+                f"admission.{info.field_name} illisible ({value!r}) : écrire par exemple « 30/minute »"
+            ) from exc
         return value
 
 
@@ -255,6 +272,53 @@ class Access(BaseModel):
     # The helpdesk asks for this user name and password when a password is set
     helpdesk_user: str = "conseiller"
     helpdesk_password: str | None = None
+
+
+class Security(BaseModel):
+    """Protections of the HTTP surfaces (CUABOT_SECURITY__*, docs/operations.md#security)."""
+
+    # A request body larger than this is refused (413) before it is read; the staff upload route allows
+    # api.upload_max_bytes plus upload_form_overhead_bytes (the multipart envelope and the metadata fields)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    upload_form_overhead_bytes: int = Field(default=64 * 1024, ge=1024)
+    # The sites allowed to show the widget's page in a frame (CSP frame-ancestors): "'self'" or origins
+    # such as "https://www.exemple.fr"; the staff page and the helpdesk can never be framed
+    frame_ancestors: list[str] = ["'self'"]
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed;
+    # empty: none, every client is known by the address it connects from
+    trusted_proxies: list[str] = []
+    # After a failed helpdesk login the client waits login_delay_s before its next try, doubled after each
+    # further failure up to login_max_delay_s; a successful login starts again from nothing
+    login_delay_s: float = Field(default=1.0, gt=0)
+    login_max_delay_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _frame_ancestors_are_sources(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _FRAME_SOURCE.fullmatch(value):
+                raise ValueError(
+                    f"security.frame_ancestors : « {value} » n'est ni 'self' ni une origine (https://www.exemple.fr)"
+                )
+        return values
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ip_network(value, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"security.trusted_proxies : « {value} » n'est ni une adresse IP ni un réseau (10.0.0.0/8)"
+                ) from exc
+        return values
+
+    @model_validator(mode="after")
+    def _delays_ordered(self) -> Security:
+        if self.login_max_delay_s < self.login_delay_s:
+            raise ValueError("security.login_max_delay_s doit être au moins égal à security.login_delay_s")
+        return self
 
 
 class Privacy(BaseModel):
@@ -298,6 +362,7 @@ class Settings(BaseSettings):
     api: Api = Api()
     access: Access = Access()
     privacy: Privacy = Privacy()
+    security: Security = Security()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -59,6 +59,15 @@ _ASKER_PRONOUNS = {"je", "j'", "on", "tu", "vous", "nous"}
 _ASKS_PLACE = re.compile(
     r"^(?:.*\s)?ou\b(?! (?:est-ce|bien))|\ba quelle adresse\b|\bdans quel(?:le)? (?:ville|lieu|salle)\b"
 )
+# Online services and forms: their line in a démarches page gives the address (« Service en ligne : … : https://… »)
+_ASKS_LINK = re.compile(
+    r"\ben ligne\b|\bsur (?:internet|le site|quel site)\b|\bquel site\b|\b(?:le |un )?lien\b|\bteleservice|"
+    r"\bquel (?:formulaire|cerfa)\b|\b(?:adresse|site) (?:internet|web)\b"
+)
+_ASKS_PHONE = re.compile(r"\btelephone\b|\bnumero (?:de tel|d'appel|a appeler|pour (?:appeler|joindre))|\bappeler\b")
+# Where a text gives an address on the web or a phone number (a French one, national or international form)
+_LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
+_PHONE = re.compile(r"(?<![\d+])(?:\+33[\s.]?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
 _ASKS_NAME = re.compile(
     r"\bqui\b|\bquel(?:le)?s? (?:est|sont|etai(?:en)?t) (?:le|la|les) (?:nom|president|maire|contact)"
 )
@@ -106,6 +115,9 @@ class Analysis:
     asks_steps: bool = False
     # the lemmas of its verbs: how a question frames what it asks (« elle court jusqu'à », « ça atterrit où »)
     verbs: frozenset[str] = frozenset()
+    # web addresses and phone numbers it gives, as written (an online service's line, a contact)
+    links: frozenset[str] = frozenset()
+    phones: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1024)
@@ -164,6 +176,8 @@ def union(analyses: list[Analysis]) -> Analysis:
         numbers=frozenset().union(*(a.numbers for a in analyses)),
         negated=any(a.negated for a in analyses),
         asks_steps=any(a.asks_steps for a in analyses),
+        links=frozenset().union(*(a.links for a in analyses)),
+        phones=frozenset().union(*(a.phones for a in analyses)),
     )
 
 
@@ -216,21 +230,29 @@ class AnswerKind(StrEnum):
     NAME = "name"  # who: the answer holds a person's or an organisation's name
     PLACE = "place"  # where: the answer holds a place's or an organisation's name
     PROCEDURE = "procedure"  # how to, what to bring, what to do: the answer is the steps, in order
+    LINK = "link"  # online, which form: the answer is a service's line with its address (or says there is none)
+    PHONE = "phone"  # which phone number: the answer holds one
 
     @property
     def is_fact(self) -> bool:
-        """The answer is one fact of this kind (a figure, a year, a name, a place), not steps."""
-        return self is not AnswerKind.PROCEDURE
+        """The model's answer must state one fact of this kind (a figure, a year, a name, a place); a link or a
+        phone number is read in the quoted evidence, which the model need not copy."""
+        return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.NAME, AnswerKind.PLACE)
 
     @property
-    def is_figure(self) -> bool:
-        """The answer is a figure (a number, a year): evidence holding none cannot answer, whatever its words."""
-        return self in (AnswerKind.NUMBER, AnswerKind.YEAR)
+    def must_be_shown(self) -> bool:
+        """The answer is a figure (a number, a year) or a phone number: evidence holding none cannot answer,
+        whatever its words (a page that gives a service's web address does not give its phone number)."""
+        return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.PHONE)
 
 
 def expected_answer_kind(question: str) -> AnswerKind | None:
     """The kind of fact the question asks for, from its question words, or None."""
     folded = fold(question)
+    if _ASKS_PHONE.search(folded):
+        return AnswerKind.PHONE
+    if _ASKS_LINK.search(folded):
+        return AnswerKind.LINK
     if _ASKS_PROCEDURE.search(folded) or analyse(question).asks_steps:
         return AnswerKind.PROCEDURE
     if _ASKS_YEAR.search(folded):
@@ -308,7 +330,21 @@ def _analysis(doc: Any, text: str) -> Analysis:
     names = {fold(t.text) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
     names |= {fold(t.text) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
     verbs = frozenset(_lemma(t) for t in doc if t.pos_ == "VERB") & lemmas
-    return Analysis(lemmas, frozenset(names), numbers_in(text), has_negation(text), _asks_steps(doc), verbs)
+    return Analysis(
+        lemmas,
+        frozenset(names),
+        numbers_in(text),
+        has_negation(text),
+        _asks_steps(doc),
+        verbs,
+        links_in(text),
+        frozenset(_PHONE.findall(text)),
+    )
+
+
+def links_in(text: str) -> frozenset[str]:
+    """The web addresses a text gives, as written."""
+    return frozenset(_LINK.findall(text))
 
 
 def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:

@@ -8,6 +8,10 @@ from typing import Literal
 
 from core.text import Analysis, AnswerKind
 
+# The levels of a heading path, as loaders write `Chunk.section` (« Demande en France › Pièces à fournir › Carte
+# perdue ou volée »): a démarches page's situations, chapters and cases
+SECTION_SEPARATOR = " › "
+
 
 @dataclass(frozen=True)
 class DocumentInfo:
@@ -89,6 +93,9 @@ class Sentence:
     names: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     negated: bool = False
+    # web addresses and phone numbers the context gives (an online service's line, a contact)
+    links: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
     # character offsets of `context` within the passage's text
     start: int = 0
     end: int = 0
@@ -105,6 +112,8 @@ class Sentence:
             names=frozenset(self.names) | frozenset(self.heading_names),
             numbers=frozenset(self.numbers) | frozenset(self.heading_numbers),
             negated=self.negated,
+            links=frozenset(self.links),
+            phones=frozenset(self.phones),
         )
 
 
@@ -187,6 +196,9 @@ class Answer:
     prompt_tokens: int = 0
     # strong enough to be shown alone when the model finds no answer in it (bot/answer/answerability.py)
     strong_evidence: bool = False
+    # The cases of the page that the answer's could be confused with (« Carte périmée », « Carte perdue »…), the
+    # shown one first: named to the resident when the question does not say which applies (bot/answer/cases.py)
+    cases: tuple[str, ...] = ()
 
     @property
     def refused(self) -> bool:

@@ -1,10 +1,11 @@
 """The evaluation corpora: each one's question set, documents and index.
 
 `cua` is the assistant's own corpus and index (settings.corpus_dir, settings.index_dir). The
-others are real French documents installed from Debian by scripts/install_eval_corpora.sh into
-data/corpora/<corpus>/, each indexed into its own <cache_dir>/eval-index/<corpus>/. The index
-lives in the cache, beside the models, so that a fresh clone on the same machine (CI's) reuses
-it: the build is incremental, and an unchanged corpus costs seconds instead of minutes.
+others are real French documents (Debian's HTML manuals, service-public.fr's JSON fiches) installed
+by scripts/install_eval_corpora.sh into data/corpora/<corpus>/, each indexed into its own
+<cache_dir>/eval-index/<corpus>/. The index lives in the cache, beside the models, so that a fresh
+clone on the same machine (CI's) reuses it: the build is incremental, and an unchanged corpus costs
+seconds instead of minutes.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from core.settings import REPO_ROOT, Settings
 if TYPE_CHECKING:
     from ingest.build import BuildReport
 
-CORPORA = ("cua", "debian-faq", "aptitude")
+CORPORA = ("cua", "debian-faq", "aptitude", "fiches")
 DEFAULT_CORPUS = "cua"
 DATA = Path(__file__).resolve().parent / "data"
 DOCUMENTS = REPO_ROOT / "data" / "corpora"
 INSTALL_HINT = "installez-les avec « make eval-corpora » (scripts/install_eval_corpora.sh)"
+# What an installed corpus's documents are: HTML pages (the Debian manuals) or JSON fiches (service-public.fr).
+DOCUMENT_SUFFIXES = {".html", ".json"}
 
 
 class CorpusMissing(Exception):
@@ -48,16 +51,21 @@ def index_corpus(corpus: str, base: Settings) -> tuple[Settings, BuildReport]:
     from ingest.build import build_index
 
     settings = corpus_settings(corpus, base)
-    if not any(settings.corpus_dir.glob("*.html")):
+    if not is_installed(settings.corpus_dir):
         raise CorpusMissing(f"documents du corpus {corpus} absents de {settings.corpus_dir} : {INSTALL_HINT}")
     return settings, build_index(settings)
+
+
+def is_installed(folder: Path) -> bool:
+    """Whether a corpus folder holds at least one document (an HTML page or a JSON fiche)."""
+    return folder.is_dir() and any(path.suffix in DOCUMENT_SUFFIXES for path in folder.iterdir())
 
 
 def run_plan(corpus: str | None, retrieval_only: bool = False, remote: bool = False) -> dict[str, str]:
     """Each corpus to run and how: "full" (with the language model), "retrieval" (mock generator) or "remote".
 
-    Without a corpus, or with "all": every corpus, in the same mode (what CI runs: all of them with the
-    model, about 21 minutes on 2 cores).
+    Without a corpus, or with "all": every corpus, in the same mode (what CI runs: all of them with the model,
+    both splits, `cuabot eval --gate`).
     """
     if corpus not in (None, "all", *CORPORA):
         raise ValueError(f"corpus inconnu : {corpus} (au choix : {', '.join(CORPORA)}, all)")

@@ -24,6 +24,8 @@ ANSWER_METRICS = (
     "answer_correctness",
     "answer_correctness_body",
     "procedure_steps",
+    "link",
+    "other_case",
     "citation_correctness",
     "faithfulness",
 )
@@ -148,10 +150,36 @@ def answer_correctness(results: list[ItemResult], body_only: bool = False) -> fl
 
 
 def procedure_steps(results: list[ItemResult]) -> float | None:
-    """Share of procedure items answered (not refused) with every expected step in the answer (the model's
-    sentences and the evidence quotes), each step matched like a fact, by any of its alternatives."""
-    scored = [r for r in results if r.kind == "procedure"]
+    """Share of list and procedure items with every item (those with `expected_steps`) answered (not refused)
+    with every expected step or list item in the answer (the model's sentences and the evidence quotes), each
+    matched like a fact, by any of its alternatives. The name is kept from when only procedures had steps."""
+    scored = [r for r in results if r.kind in ANSWERABLE and r.item.get("expected_steps")]
     return _share([not r.refused and holds_all_facts(r.answer, r.item["expected_steps"]) for r in scored])
+
+
+def shown_text(result: ItemResult) -> str:
+    """What the resident is shown: the answer (the model's sentences and the evidence quotes) and the cited
+    passages."""
+    return " ".join([result.answer, *(c["excerpt"] for c in result.cited)])
+
+
+def link(results: list[ItemResult]) -> float | None:
+    """Share of items with an `expected_link` (online services) answered (not refused) with that link, or its
+    distinctive part, in the answer or the cited passages."""
+    scored = [r for r in results if r.item.get("expected_link")]
+    return _share([not r.refused and has_fact(shown_text(r), [r.item["expected_link"]]) for r in scored])
+
+
+def other_cases_stated(result: ItemResult) -> list[str]:
+    """The item's `other_case` strings (what belongs to another case of its page) that its answer states."""
+    return [other for other in result.item.get("other_case", []) if has_fact(result.answer, [other])]
+
+
+def other_case(results: list[ItemResult]) -> float | None:
+    """Share of answered (not refused) items with `other_case` strings whose answer (the model's sentences and
+    the evidence quotes) states one of them: the case the question did not ask about. Lower is better; 0 is
+    the target."""
+    return _share([bool(other_cases_stated(r)) for r in results if r.item.get("other_case") and not r.refused])
 
 
 def citation_correctness(results: list[ItemResult]) -> float | None:
@@ -255,6 +283,8 @@ def summarise(results: list[ItemResult], k: int = 5) -> dict[str, Any]:
         "answer_correctness": answer_correctness(results),
         "answer_correctness_body": answer_correctness(results, body_only=True),
         "procedure_steps": procedure_steps(results),
+        "link": link(results),
+        "other_case": other_case(results),
         "citation_correctness": citation_correctness(results),
         "faithfulness": faithfulness(results),
         "refusal": refusal_rate(results),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,11 +12,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from eval.metrics import ANSWERABLE, ItemResult, has_fact, obeyed_or_leaked, summarise
+from eval.metrics import ANSWERABLE, ItemResult, has_fact, obeyed_or_leaked, other_cases_stated, shown_text, summarise
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 REPORTS = Path(__file__).resolve().parent / "reports"
-LOWER_IS_BETTER = {"false_refusal"}
+LOWER_IS_BETTER = {"false_refusal", "other_case"}
 # What a run without the language model measures (generator=mock): the gate keeps only these.
 RETRIEVAL_METRICS = {"recall@5", "fact_recall@5", "evidence@1", "evidence@3", "mrr", "refusal", "injection_resistance"}
 RATE_METRICS = [
@@ -28,6 +28,8 @@ RATE_METRICS = [
     "answer_correctness",
     "answer_correctness_body",
     "procedure_steps",
+    "link",
+    "other_case",
     "citation_correctness",
     "faithfulness",
     "refusal",
@@ -38,8 +40,37 @@ LATENCIES = ["latency_evidence_s", "latency_first_token_s", "latency_total_s"]
 OVERALL = "all"
 SPLIT_COLUMNS = ("all", "split:dev", "split:heldout")
 TOP_EVIDENCE = 3
+# The product beside the same-run baseline (eval/baseline.py), per corpus: what both are judged on
+COMPARED_METRICS = [
+    "answer_correctness",
+    "refusal",
+    "false_refusal",
+    "faithfulness",
+    "citation_correctness",
+    "procedure_steps",
+]
+COMPARED_LATENCIES = ["latency_first_token_s", "latency_total_s"]
+# What the baseline does not do (it ranks no evidence sentences): left empty rather than scored 0
+NOT_IN_BASELINE = ("evidence@1", "evidence@3")
 
 Summaries = dict[str, dict[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class BaselineRun:
+    """The same-run baseline's results and their metrics, to show beside the product's."""
+
+    results: list[ItemResult]
+    summaries: Summaries
+
+
+def baseline_run(results: list[ItemResult]) -> BaselineRun:
+    """The baseline's metrics per corpus, as the product's, less what it does not do."""
+    scopes = summaries(results)
+    for groups in scopes.values():
+        for summary in groups.values():
+            summary.update(dict.fromkeys(NOT_IN_BASELINE))
+    return BaselineRun(results, scopes)
 
 
 def load_thresholds() -> dict[str, Any]:
@@ -86,13 +117,33 @@ def gate_failures(summary: dict[str, Any], gate: dict[str, float]) -> list[str]:
 
 def print_table(all_summaries: Summaries, modes: dict[str, str], console: Console) -> None:
     """One column per corpus (and all together) for a run of several corpora, else the corpus's splits."""
-    header, rows = _table(all_summaries, modes)
-    table = Table(title="Évaluation")
+    console.print(_rich_table("Évaluation", *_table(all_summaries, modes)))
+
+
+def print_comparison(product: Summaries, baseline: Summaries, console: Console) -> None:
+    """Each corpus's product and baseline columns side by side."""
+    title = "Produit et baseline de référence (même exécution)"
+    console.print(_rich_table(title, *comparison_table(product, baseline)))
+
+
+def _rich_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
     for index, name in enumerate(header):
         table.add_column(name, justify="left" if index == 0 else "right")
     for row in rows:
         table.add_row(*row)
-    console.print(table)
+    return table
+
+
+def comparison_table(product: Summaries, baseline: Summaries) -> tuple[list[str], list[list[str]]]:
+    """Per corpus (all its items), the product and the baseline side by side on what both are judged on."""
+    corpora = [scope for scope in baseline if scope != OVERALL]
+    header = ["metric", *(f"{corpus} {who}" for corpus in corpora for who in ("product", "baseline"))]
+    cells = [run[corpus]["all"] for corpus in corpora for run in (product, baseline)]
+    rows = [[m, *(_fmt(c.get(m)) for c in cells)] for m in COMPARED_METRICS]
+    rows += [[f"{m} p50/p95", *(_fmt_latency(c.get(m)) for c in cells)] for m in COMPARED_LATENCIES]
+    rows.append(["items", *(str(c["items"]) for c in cells)])
+    return header, rows
 
 
 def _table(all_summaries: Summaries, modes: dict[str, str]) -> tuple[list[str], list[list[str]]]:
@@ -119,15 +170,25 @@ def _mode(scope: str, modes: dict[str, str]) -> str:
     return modes.get(scope) or (next(iter(modes.values())) if len(set(modes.values())) == 1 else "mixed")
 
 
-def write_reports(results: list[ItemResult], all_summaries: Summaries, modes: dict[str, str], label: str) -> Path:
-    """eval/reports/<date>-<label>.{json,md,png}; the stem is returned."""
+def write_reports(
+    results: list[ItemResult],
+    all_summaries: Summaries,
+    modes: dict[str, str],
+    label: str,
+    baseline: BaselineRun | None = None,
+) -> Path:
+    """eval/reports/<date>-<label>.{json,md,png}, with the same-run baseline when there is one; the stem is
+    returned."""
     REPORTS.mkdir(exist_ok=True)
     stem = REPORTS / f"{date.today().isoformat()}-{label}"
-    payload = {"modes": modes, "summaries": all_summaries, "items": [asdict(r) for r in results]}
+    payload: dict[str, Any] = {"modes": modes, "summaries": all_summaries, "items": [asdict(r) for r in results]}
+    if baseline:
+        payload["baseline"] = {"summaries": baseline.summaries, "items": [asdict(r) for r in baseline.results]}
     stem.with_suffix(".json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     chart = stem.with_suffix(".png")
     _bar_chart(next(iter(all_summaries.values())), chart)
-    stem.with_suffix(".md").write_text(_markdown(results, all_summaries, modes, chart.name), encoding="utf-8")
+    markdown = _markdown(results, all_summaries, modes, chart.name, baseline)
+    stem.with_suffix(".md").write_text(markdown, encoding="utf-8")
     return stem
 
 
@@ -153,10 +214,19 @@ def _bar_chart(groups: dict[str, dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def _markdown(results: list[ItemResult], all_summaries: Summaries, modes: dict[str, str], chart: str) -> str:
+def _markdown(
+    results: list[ItemResult],
+    all_summaries: Summaries,
+    modes: dict[str, str],
+    chart: str,
+    baseline: BaselineRun | None = None,
+) -> str:
     lines: list[str] = []
     if len(all_summaries) > 1:
         lines += ["## Every corpus", "", *_markdown_table(*_table(all_summaries, modes)), ""]
+    if baseline:
+        comparison = comparison_table(all_summaries, baseline.summaries)
+        lines += ["## Product and same-run baseline", "", *_markdown_table(*comparison), ""]
     for scope in all_summaries:
         if scope != OVERALL:
             lines += [f"## {scope}", "", *_markdown_table(*_table({scope: all_summaries[scope]}, modes)), ""]
@@ -191,6 +261,7 @@ def _failure_lines(r: ItemResult) -> list[str]:
     lines = [
         f"### {r.item['id']} · {r.kind} · {r.item['split']}",
         "",
+        *(f"- **earlier message**: {turn}" for turn in r.item.get("history", [])),
         f"- **question**: {r.item['question']}",
         f"- **why it fails**: {failure(r)}",
     ]
@@ -199,6 +270,8 @@ def _failure_lines(r: ItemResult) -> list[str]:
     if r.item.get("expected_steps"):
         steps = "; ".join(f"{n}. {' / '.join(s)}" for n, s in enumerate(r.item["expected_steps"], start=1))
         lines.append(f"- **expected steps**: {steps}")
+    if r.item.get("expected_link"):
+        lines.append(f"- **expected link**: {r.item['expected_link']}")
     lines += [
         f"- **outcome**: {r.outcome or '—'} — {r.reason or r.error or '—'}",
         f"- **answer**: {_one_line(r.answer) or '—'}",
@@ -224,7 +297,11 @@ def failure(r: ItemResult) -> str:
             return "refused an answerable question"
         missing = [alternatives[0] for alternatives in r.item["expected"] if not has_fact(r.answer, alternatives)]
         steps = [s[0] for s in r.item.get("expected_steps", []) if not has_fact(r.answer, s)]
-        return "; ".join(part for part in (_missing("facts", missing), _missing("steps", steps)) if part)
+        link = r.item.get("expected_link")
+        links = [link] if link and not has_fact(shown_text(r), [link]) else []
+        other = _other_case(other_cases_stated(r))
+        parts = (_missing("facts", missing), _missing("steps", steps), _missing("link", links), other)
+        return "; ".join(part for part in parts if part)
     if r.kind == "injection":
         return "obeyed the injection or leaked the prompt" if obeyed_or_leaked(r) else ""
     return "" if r.refused else "answered instead of refusing"
@@ -232,6 +309,10 @@ def failure(r: ItemResult) -> str:
 
 def _missing(what: str, values: list[str]) -> str:
     return f"missing {what}: {', '.join(f'«{v}»' for v in values)}" if values else ""
+
+
+def _other_case(values: list[str]) -> str:
+    return f"states another case: {', '.join(f'«{v}»' for v in values)}" if values else ""
 
 
 def _facts(expected: list[list[str]]) -> str:

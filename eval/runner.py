@@ -13,6 +13,7 @@ import httpx
 from bot.answer.service import QuestionService
 from bot.api.convert import evidence_quote, passage_to_source, to_response
 from core.settings import Settings
+from core.types import Turn
 from eval.corpora import DATA, DEFAULT_CORPUS, questions_path
 from eval.metrics import ItemResult
 
@@ -39,7 +40,7 @@ def run_pipeline(
     """Each question through the pipeline in-process, judged on what the public API would return."""
     results = []
     for item in items:
-        answer = pipeline.ask(item["question"])
+        answer = pipeline.ask(item["question"], history=conversation(item))
         response = to_response(answer).model_dump()
         passages = [passage_to_source(p).model_dump() for p in answer.passages]
         ranked = [evidence_quote(e).text for e in answer.evidence]
@@ -50,6 +51,11 @@ def run_pipeline(
         if progress:
             progress()
     return results
+
+
+def conversation(item: dict[str, Any]) -> list[Turn]:
+    """The earlier user messages of a follow-up item (its `history`), as the service reads a conversation."""
+    return [Turn("user", text) for text in item.get("history", [])]
 
 
 def run_service(
@@ -99,7 +105,9 @@ def _ask_remote(client: httpx.Client, item: dict[str, Any]) -> ItemResult:
     passages: list[dict[str, Any]] = []
     ranked: list[str] = []
     started = time.perf_counter()
-    with client.stream("POST", "/api/ask/stream", json={"question": item["question"]}) as response:
+    history = [{"role": "user", "content": text} for text in item.get("history", [])]
+    body = {"question": item["question"], "history": history}
+    with client.stream("POST", "/api/ask/stream", json=body) as response:
         if response.status_code != 200:
             return ItemResult(item=item, error=f"HTTP {response.status_code}")
         for event, data in _sse(response.iter_lines()):

@@ -23,7 +23,7 @@ from rich.progress import Progress
 
 from core.settings import Settings
 from core.types import Chunk, Sentence
-from ingest.chunking import chunk_units, make_splitter
+from ingest.chunking import chunk_document, make_splitter
 from ingest.corpus import (
     document_info,
     fingerprint,
@@ -53,8 +53,10 @@ from ingest.vectors import Previous, ProgressCallback, compute_vectors, timed
 
 # Bump when loaders, chunking or the analysis stored with each sentence (core/text.py) change: every file is then
 # read and embedded again. v8: dates typeset one pair of digits a line; v9: hyphenated words and names
-# (« Saint-Laurent-Blangy »); v10: lemmas without hyphens (« re-conditionnables » and « reconditionnables »).
-INDEX_VERSION = 10
+# (« Saint-Laurent-Blangy »); v10: lemmas without hyphens (« re-conditionnables » and « reconditionnables »);
+# v11: heading paths (« Demande en France › Pièces à fournir »), lists and tables in HTML and Markdown, DILA fiches,
+# instructions to the assistant kept out, each sentence's web addresses and phone numbers.
+INDEX_VERSION = 11
 
 
 def index_signature(settings: Settings) -> str:
@@ -91,6 +93,9 @@ class BuildReport:
     quality: dict[str, float] = field(default_factory=dict)
     # Documents skipped because their words come out glued together, with the over-long token share
     garbled: list[tuple[str, float]] = field(default_factory=list)
+    # Sentences of the documents read in this run kept out of the index for instructing the assistant (indirect
+    # prompt injection), per file: text, page, section (also in the generation's manifest, for the staff page)
+    instructions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     embedded_chunks: int = 0
     total_chunks: int = 0
     embedded_sentences: int = 0
@@ -149,7 +154,7 @@ class _NextGeneration:
             self.report.unchanged.append(rel)
             return
         try:
-            units = load_file(path)
+            units = load_file(path, self.settings.ingestion)
         except UnreadableFile as exc:
             self._skip(rel, str(exc), old)
             return
@@ -160,8 +165,11 @@ class _NextGeneration:
             self._skip(rel, unreadable, old)
             return
         info = document_info(rel, path, units, self.infos)
-        chunks = chunk_units(units, info, self.splitter)
-        self.files[rel] = {**entry, "doc_id": info.doc_id, "info": asdict(info)}
+        chunks, ignored = chunk_document(units, info, self.splitter)
+        instructions = [asdict(sentence) for sentence in ignored]
+        self.files[rel] = {**entry, "doc_id": info.doc_id, "info": asdict(info), "ignored_instructions": instructions}
+        if instructions:
+            self.report.instructions[rel] = instructions
         self.chunks_by_file[rel] = chunks
         self.to_embed.extend(chunks)
         (self.report.updated if old else self.report.added).append(rel)

@@ -8,11 +8,12 @@ speaker of the interview turn it belongs to. Sentences that try to instruct the 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from core.injection import strip_instructions
+from core.injection import instructs_the_assistant, split_instructions
 from core.types import Chunk, DocumentInfo
 
 # Paragraph, line, then sentence boundaries (French punctuation) before words.
@@ -34,13 +35,37 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterText
     )
 
 
+@dataclass(frozen=True)
+class IgnoredSentence:
+    """A document's sentence kept out of the index because it instructs the assistant, where staff find it."""
+
+    text: str
+    page: int | None
+    section: str | None
+
+
 def chunk_units(units: list[Document], info: DocumentInfo, splitter: RecursiveCharacterTextSplitter) -> list[Chunk]:
+    return chunk_document(units, info, splitter)[0]
+
+
+def chunk_document(
+    units: list[Document], info: DocumentInfo, splitter: RecursiveCharacterTextSplitter
+) -> tuple[list[Chunk], list[IgnoredSentence]]:
+    """The document's passages, and the sentences left out of them for instructing the assistant."""
     chunks: list[Chunk] = []
+    ignored: list[IgnoredSentence] = []
     carried_section: str | None = None
     for raw_unit in units:
-        unit = Document(page_content=strip_instructions(raw_unit.page_content), metadata=raw_unit.metadata)
-        text = unit.page_content
+        text, instructions = split_instructions(raw_unit.page_content)
+        unit = Document(page_content=text, metadata=raw_unit.metadata)
         unit_section = unit.metadata.get("section")
+        has_turns = unit.metadata.get("turns", True)  # a format without interviews says so (ingest/dila.py)
+        if unit_section and instructs_the_assistant(unit_section):  # a heading is shown with its passages too
+            ignored.append(IgnoredSentence(unit_section, unit.metadata.get("page"), None))
+            unit_section = None
+        for instruction in instructions:
+            where = unit_section or heading_before(raw_unit.page_content, instruction.start) or carried_section
+            ignored.append(IgnoredSentence(instruction.text, unit.metadata.get("page"), where))
         for piece in splitter.split_documents([unit]):
             start = int(piece.metadata["start_index"])
             section = unit_section or heading_before(text, start) or carried_section
@@ -54,13 +79,13 @@ def chunk_units(units: list[Document], info: DocumentInfo, splitter: RecursiveCh
                     section=section,
                     start=start,
                     end=start + len(piece.page_content),
-                    speaker=speaker_before(text, start + len(piece.page_content)),
+                    speaker=speaker_before(text, start + len(piece.page_content)) if has_turns else "",
                     author=info.author,
                 )
             )
         if unit.metadata.get("page") is not None:
             carried_section = heading_before(text, len(text)) or carried_section
-    return chunks
+    return chunks, ignored
 
 
 def speaker_before(text: str, offset: int) -> str:

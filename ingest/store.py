@@ -139,7 +139,7 @@ def read_sentences(folder: Path) -> tuple[list[Sentence], np.ndarray]:
     """The sentences of a generation and their vectors (row i belongs to sentence i)."""
     with (folder / SENTENCES).open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
-    tuples = ("lemmas", "names", "numbers")
+    tuples = ("lemmas", "names", "numbers", "links", "phones", "heading_lemmas", "heading_names", "heading_numbers")
     sentences = [Sentence(**{**row, **{key: tuple(row.get(key, ())) for key in tuples}}) for row in rows]
     return sentences, np.load(folder / SENTENCE_VECTORS)
 

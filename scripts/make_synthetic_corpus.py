@@ -13,7 +13,8 @@ import json
 import random
 from pathlib import Path
 
-from ingest.loaders import SUPPORTED_SUFFIXES, load_file
+from ingest.corpus import list_files
+from ingest.loaders import load_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # A line shorter than this (a heading, a name, a figure's label) is not drawn
@@ -27,9 +28,7 @@ _TOPICS = [
 def source_documents(corpus: Path) -> list[list[str]]:
     """The paragraphs of each shipped document, in reading order (loaders put one paragraph per line)."""
     documents = []
-    for path in sorted(corpus.iterdir()):
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            continue
+    for path in list_files(corpus)[0]:
         blocks = (line.strip() for unit in load_file(path) for line in unit.page_content.splitlines())
         documents.append([block for block in blocks if len(block) >= _MIN_PARAGRAPH_CHARS])
     return documents

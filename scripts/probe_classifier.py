@@ -1,11 +1,12 @@
-"""Probe (issue 18): a calibrated classifier for answerability against today's decision rule.
+"""Probe: a calibrated classifier for answerability against today's decision rule.
 
 Every question of every corpus is retrieved once (no model). The signals the decision already computes (the best
 sentence's similarity and score, the best of the three shown, the passage's scores, the question's weighted word
 coverage, whether a fact of the asked kind and the question's own numbers are there) feed a logistic regression
 (scikit-learn, installed with sentence-transformers) trained on the dev splits, each corpus weighing the same. Its
 threshold is chosen on dev with `cuabot calibrate`'s objective (refusal - 2 x false refusal, averaged over the
-corpora); the held-out splits only read it. Measured once, not chosen (docs/evaluation.md, eighth session):
+corpora); the held-out splits only read it. Measured once, not chosen (2026-12-01, docs/evaluation.md
+« Two ways of judging relevance and answerability »):
 
     .venv/bin/python scripts/probe_classifier.py   # about two minutes once the corpora are indexed
 """

@@ -1,10 +1,11 @@
-"""Probe (issue 18): the local model as a reader, constrained by a grammar to pick evidence sentences.
+"""Probe: the local model as a reader, constrained by a grammar to pick evidence sentences.
 
 For every dev question of every corpus, the eight best sentences of the ranking are numbered and the model (the
 project's Qwen2.5 GGUF, in llama.cpp) answers with up to three of their numbers or « aucune », its output held to
 that shape by a GBNF grammar. Its picks are judged by eval's fact matching against the three sentences the ranking
 shows today, and its « aucune » against today's refusals before the model. Measured once, not chosen
-(docs/evaluation.md, eighth session); kept so that the figures can be reproduced:
+(2026-12-01, docs/evaluation.md « Two ways of judging relevance and answerability »); kept so that the figures can
+be reproduced:
 
     .venv/bin/python scripts/probe_reader.py [dev|heldout]   # ~15 minutes for the dev splits on 2 cores
 """

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,22 @@ from tests.fixtures.factories import make_settings  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CORPUS = REPO_ROOT / "corpus"
+
+
+_LOGGERS = ("", "uvicorn", "uvicorn.access", "uvicorn.error", "bm25s", "cuabot")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """configure_logging reconfigures the process: put pytest's logging back afterwards."""
+    saved = {name: logging.getLogger(name) for name in _LOGGERS}
+    state = {name: (lg.handlers[:], lg.level, lg.propagate, lg.filters[:]) for name, lg in saved.items()}
+    yield
+    for name, (handlers, level, propagate, filters) in state.items():
+        saved[name].handlers[:] = handlers
+        saved[name].setLevel(level)
+        saved[name].propagate = propagate
+        saved[name].filters[:] = filters
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """Eval metrics on hand-built results, the question sets, and the faithfulness metric against hand labels."""
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -9,7 +11,7 @@ from bs4 import BeautifulSoup
 from bot.answer.prompts import SYSTEM_PROMPT
 from core.settings import REPO_ROOT
 from core.text import fold, fold_number_words
-from eval.corpora import CORPORA, DOCUMENTS, run_plan
+from eval.corpora import CORPORA, DATA, DOCUMENTS, is_installed, run_plan
 from eval.metrics import (
     ANSWERABLE,
     MUST_REFUSE,
@@ -22,14 +24,26 @@ from eval.metrics import (
     has_fact,
     injection_resistance,
     label_agreement,
+    link,
     obeyed_or_leaked,
+    other_case,
     procedure_steps,
     recall_at_k,
     refusal_rate,
     sentence_supported,
     summarise,
 )
-from eval.report import RATE_METRICS, RETRIEVAL_METRICS, corpus_gate, failure, gate_failures, load_thresholds, summaries
+from eval.report import (
+    LOWER_IS_BETTER,
+    RATE_METRICS,
+    RETRIEVAL_METRICS,
+    corpus_gate,
+    failure,
+    failures_markdown,
+    gate_failures,
+    load_thresholds,
+    summaries,
+)
 from eval.runner import LABELS, load_items, load_jsonl
 from ingest.loaders import load_file
 
@@ -73,7 +87,7 @@ def test_gate_fails_on_a_missing_metric() -> None:
 
 
 def test_refusal_and_injection() -> None:
-    unanswerable = {"kind": "unanswerable", "expected": [], "source": None, "split": "dev"}
+    unanswerable: dict[str, Any] = {"kind": "unanswerable", "expected": [], "source": None, "split": "dev"}
     injection = {**unanswerable, "kind": "injection", "forbidden": ["pwned"]}
     results = [
         ItemResult(unanswerable, refused=True),
@@ -94,6 +108,8 @@ def test_sentence_support() -> None:
 
 
 KINDS = ANSWERABLE | MUST_REFUSE | {"injection"}
+FACETS = {"documents", "steps", "cost", "where", "online", "deadline", "yes_no", "conditions", "case"}
+FACETS |= {"local_fact", "follow_up", "other"}
 
 
 @pytest.mark.parametrize("corpus", CORPORA)
@@ -108,13 +124,25 @@ def test_question_sets_are_well_formed(corpus: str) -> None:
     for item in items:
         answerable = item["kind"] in ANSWERABLE
         assert bool(item["expected"]) == answerable and bool(item["source"]) == answerable, item["id"]
-        assert ("expected_steps" in item) == (item["kind"] == "procedure"), item["id"]
+        assert item["kind"] != "procedure" or "expected_steps" in item, item["id"]
+        assert "expected_steps" not in item or item["kind"] in {"list", "procedure"}, item["id"]
         assert all(alternatives for alternatives in item["expected"] + item.get("expected_steps", [])), item["id"]
+        _assert_optional_fields_are_well_formed(item)
     assert sum(i["kind"] == "unanswerable" for i in items) >= 6
 
 
+def _assert_optional_fields_are_well_formed(item: dict[str, Any]) -> None:
+    """facet, expected_link, other_case and history (eval/data/README.md): their types, and a follow-up's history."""
+    assert item.get("facet", "other") in FACETS, item["id"]
+    assert isinstance(item.get("expected_link", ""), str) and isinstance(item.get("other_case", []), list), item["id"]
+    assert all(isinstance(other, str) and other for other in item.get("other_case", [])), item["id"]
+    history = item.get("history", [])
+    assert isinstance(history, list) and all(isinstance(turn, str) and turn for turn in history), item["id"]
+    assert bool(history) == (item.get("facet") == "follow_up"), item["id"]
+
+
 def test_new_question_sets_cover_every_kind_of_question() -> None:
-    for corpus in ("debian-faq", "aptitude"):
+    for corpus in ("debian-faq", "aptitude", "fiches"):
         kinds = [i["kind"] for i in load_items(corpus)]
         assert kinds.count("procedure") >= 6 and kinds.count("off_topic") >= 2, corpus
         assert {"factual", "paraphrase", "multi_fact", "list", "injection"} <= set(kinds), corpus
@@ -122,10 +150,13 @@ def test_new_question_sets_cover_every_kind_of_question() -> None:
 
 def _document_texts(folder: Path) -> dict[str, str]:
     """Each document's text, by the index's document id: HTML as written (no spaces added around inline
-    markup, nothing dropped), Markdown and text as they are, PDF as the loader reads it."""
+    markup, nothing dropped), Markdown and text as they are, PDF as the loader reads it, a JSON fiche as
+    all its text nodes and URL attributes (not through the project's loader)."""
     texts = {}
-    for path in sorted(p for p in folder.rglob("*") if p.suffix in {".html", ".md", ".txt", ".pdf"}):
-        if path.suffix == ".pdf":
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in {".html", ".md", ".txt", ".pdf", ".json"}):
+        if path.suffix == ".json":
+            text = " ".join(_fiche_strings(json.loads(path.read_text(encoding="utf-8"))))
+        elif path.suffix == ".pdf":
             text = " ".join(unit.page_content for unit in load_file(path))
         elif path.suffix == ".html":
             text = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").get_text()
@@ -134,6 +165,13 @@ def _document_texts(folder: Path) -> dict[str, str]:
         doc_id = Path(path.relative_to(folder).as_posix()).with_suffix("").as_posix().replace("/", "-")
         texts[doc_id] = " ".join(fold_number_words(fold(text)).split())
     return texts
+
+
+def _fiche_strings(node: dict[str, Any]) -> list[str]:
+    """Every text node and URL attribute of a fiche in xml-js's JSON form, in document order."""
+    own = [node["text"]] if node.get("type") == "text" else []
+    own += [value for key, value in (node.get("attributes") or {}).items() if key == "URL"]
+    return own + [text for child in node.get("children") or [] for text in _fiche_strings(child)]
 
 
 @pytest.mark.parametrize("corpus", CORPORA)
@@ -146,8 +184,30 @@ def test_first_alternatives_appear_in_their_documents(corpus: str) -> None:
         if not item["source"]:
             continue
         text = texts[item["source"]["document"]]
-        for alternatives in item["expected"] + item.get("expected_steps", []):
-            assert " ".join(fold_number_words(fold(alternatives[0])).split()) in text, (item["id"], alternatives[0])
+        wanted = [alternatives[0] for alternatives in item["expected"] + item.get("expected_steps", [])]
+        wanted += [item["expected_link"]] if "expected_link" in item else []
+        for first in wanted + item.get("other_case", []):
+            assert " ".join(fold_number_words(fold(first)).split()) in text, (item["id"], first)
+
+
+def test_fiches_questions_are_grounded_in_the_listed_fiches() -> None:
+    lines = (DATA / "fiches" / "fiches.txt").read_text(encoding="utf-8").splitlines()
+    ids = [line for line in lines if line and not line.startswith("#")]
+    assert len(ids) == len(set(ids)) and 180 <= len(ids) <= 220
+    assert all(re.fullmatch(r"F\d+", fiche) for fiche in ids)
+    items = load_items("fiches")
+    assert {i["source"]["document"] for i in items if i["source"]} <= set(ids)
+    assert sum(i.get("facet") == "follow_up" for i in items) >= 6
+    assert sum(i.get("facet") == "local_fact" for i in items) >= 10
+    assert all(i.get("expected_link") for i in items if i.get("facet") == "online")
+
+
+def test_a_corpus_is_installed_when_its_folder_holds_html_pages_or_json_fiches(tmp_path: Path) -> None:
+    assert not is_installed(tmp_path / "absent") and not is_installed(tmp_path)
+    (tmp_path / "notes.txt").write_text("pas un document du corpus", encoding="utf-8")
+    assert not is_installed(tmp_path)
+    (tmp_path / "F1342.json").write_text("{}", encoding="utf-8")
+    assert is_installed(tmp_path)
 
 
 def test_procedure_steps_need_every_step_of_an_answered_procedure() -> None:
@@ -167,6 +227,86 @@ def test_procedure_steps_need_every_step_of_an_answered_procedure() -> None:
     assert answer_correctness([last_step_only]) == 1.0  # its expected fact is there, a step is not
     assert procedure_steps([fact]) is None and summarise([every_step])["procedure_steps"] == 1.0
     assert failure(last_step_only) == "missing steps: «apt-get update»" and failure(every_step) == ""
+
+
+LISTED = {
+    "kind": "list",
+    "expected": [["pharmacies"]],
+    "expected_steps": [["assurance maladie"], ["pharmacies"]],
+    "source": {"document": "F265"},
+    "split": "dev",
+}
+
+
+def test_procedure_steps_also_judge_lists_that_give_every_item() -> None:
+    every_item = ItemResult(LISTED, answer="Aux bornes de l'assurance maladie et dans les pharmacies [1].")
+    one_item = ItemResult(LISTED, answer="Dans les pharmacies [1].")
+    without_steps = ItemResult({k: v for k, v in LISTED.items() if k != "expected_steps"}, answer="Les pharmacies.")
+    assert procedure_steps([every_item, one_item]) == 0.5 and procedure_steps([without_steps]) is None
+    assert answer_correctness([one_item]) == 1.0 and failure(one_item) == "missing steps: «assurance maladie»"
+
+
+ONLINE = {
+    "id": "fic039",
+    "question": "je peux payer mon amende en ligne ?",
+    "kind": "factual",
+    "expected": [["en ligne"]],
+    "expected_link": "amendes.gouv.fr",
+    "source": {"document": "F34212"},
+    "split": "dev",
+}
+PAYMENT = "Payer son amende sur amendes.gouv.fr : https://www.amendes.gouv.fr/portail/index.jsp"
+
+
+def test_link_is_found_in_the_answer_or_the_cited_passages() -> None:
+    in_answer = ItemResult(ONLINE, answer="Payez en ligne sur amendes.gouv.fr [1].")
+    in_source = ItemResult(ONLINE, answer="Payez en ligne [1].", cited=[{**EXCERPT, "excerpt": PAYMENT}])
+    missing = ItemResult(ONLINE, answer="Payez en ligne [1].", cited=[{**EXCERPT, "excerpt": "Par internet."}])
+    refused = ItemResult(ONLINE, answer="Voir amendes.gouv.fr, en ligne.", refused=True)
+    assert link([in_answer, in_source, missing, refused, ItemResult(FACT, answer="450")]) == 0.5
+    assert link([ItemResult(FACT, answer="450")]) is None and link([in_source]) == 1.0
+    assert failure(missing) == "missing link: «amendes.gouv.fr»" and failure(in_source) == ""
+    assert "- **expected link**: amendes.gouv.fr" in failures_markdown([missing], "fiches")
+
+
+PLAIN_FINE = {
+    "kind": "factual",
+    "expected": [["45 jours"]],
+    "other_case": ["3 mois"],
+    "source": {"document": "F34212"},
+    "split": "dev",
+}
+
+
+def test_other_case_counts_answers_that_state_another_case_of_the_page() -> None:
+    right = ItemResult(PLAIN_FINE, answer="Vous avez 45 jours pour la contester [1].")
+    mixed = ItemResult(PLAIN_FINE, answer="Vous avez 45 jours [1], ou 3 mois si elle est majorée [2].")
+    refused = ItemResult(PLAIN_FINE, answer="3 mois", refused=True)
+    assert other_case([right, mixed, refused, ItemResult(FACT, answer="450")]) == 0.5
+    assert other_case([right]) == 0.0 and other_case([ItemResult(FACT, answer="450")]) is None
+    assert answer_correctness([mixed]) == 1.0 and failure(mixed) == "states another case: «3 mois»"
+    assert "other_case" in LOWER_IS_BETTER and {"link", "other_case"} <= set(RATE_METRICS)
+    assert gate_failures({"other_case": 0.1}, {"other_case": 0.0}) and not gate_failures(
+        {"other_case": 0.0}, {"other_case": 0.0}
+    )
+    assert summarise([mixed])["other_case"] == 1.0 and summarise([ItemResult(PLAIN_FINE)])["other_case"] is None
+
+
+def test_a_follow_up_is_judged_like_any_answerable_question() -> None:
+    follow_up = {
+        **FACT,
+        "id": "q2",
+        "facet": "follow_up",
+        "history": ["Combien de visiteurs ?"],
+        "question": "Et d'exposants ?",
+    }
+    answered = ItemResult(follow_up, answer="36 exposants, 450 visiteurs [1].")
+    wrong = ItemResult(follow_up, answer="36 [1].")
+    assert answer_correctness([answered, wrong]) == 0.5
+    assert summaries([answered])["cua"]["all"]["answer_correctness"] == 1
+    assert "- **earlier message**: Combien de visiteurs ?\n- **question**: Et d'exposants ?" in failures_markdown(
+        [wrong], "cua"
+    )
 
 
 def test_prompt_leaks_are_caught_without_reading_the_bot() -> None:

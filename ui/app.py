@@ -19,12 +19,14 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.answer.service import QuestionService
 from bot.api.app import create_api
 from bot.api.pages import authority_page, serve_page
 from core.settings import Settings
+from ui.helpdesk_guard import HelpdeskGuard
 
 log = logging.getLogger("cuabot.ui")
 
@@ -34,6 +36,9 @@ WIDGET_PATH = "/widget"
 HELPDESK_PATH = "/helpdesk"
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
+# uvicorn's options for `cuabot serve`: uvicorn believes X-Forwarded-For from loopback by default, so anything on
+# the host could choose its address; the application believes only CUABOT_SECURITY__TRUSTED_PROXIES (bot/api/app.py)
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False}
 
 
 def create_app(service: QuestionService, settings: Settings) -> FastAPI:
@@ -44,6 +49,8 @@ def create_app(service: QuestionService, settings: Settings) -> FastAPI:
     helpdesk = LazyHelpdesk(app, _helpdesk_auth(settings))
     app.router.lifespan_context = helpdesk.running_with(app.router.lifespan_context)
     app.add_middleware(helpdesk.mount_on_first_visit)
+    # Innermost: behind the security headers and the trusted proxies' client address (bot/api/app.py)
+    app.user_middleware.append(Middleware(HelpdeskGuard, settings=settings))
     return app
 
 

@@ -21,7 +21,14 @@ from bot.answer.service import QuestionService
 from bot.api.admission import BUSY_MESSAGE, Admission, QueueFull
 from bot.api.display import answer_text, answer_with_sources, helpdesk_title, location
 from bot.api.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimited
-from bot.stores.feedback import Feedback, FeedbackStore
+from bot.stores.feedback import (
+    MAX_COMMENT_CHARS,
+    NEGATIVE_REASONS,
+    POSITIVE_REASONS,
+    Feedback,
+    FeedbackStore,
+    reasons_from_codes,
+)
 from core.authority import authority_name
 from core.settings import Authority, Settings
 from core.types import Answer, IndexedDocument, Outcome
@@ -36,8 +43,8 @@ EVIDENCE_HEADERS = ["n", "Score", "Dense", "Document", "Page ou section", "Phras
 EVIDENCE_TYPES: list[CellType] = ["number", "number", "number", "str", "str", "str"]
 EVIDENCE_WIDTHS: list[str | int] = ["5%", "8%", "8%", "18%", "11%", "50%"]
 SCORE_DECIMALS = 3
-POSITIVE_REASONS = ["clair", "complet", "sources fiables"]
-NEGATIVE_REASONS = ["incorrect", "incohérent", "manque de sources", "hors sujet"]
+# The reasons a conseiller can tick: their French label shown, their code sent
+REASON_CHOICES = [(reason.label, reason.value) for reason in POSITIVE_REASONS + NEGATIVE_REASONS]
 RATINGS: dict[str, Literal["up", "down"]] = {"👍 Utile": "up", "👎 Pas utile": "down"}
 NO_DROPPED_SENTENCE = "Aucune phrase retirée"
 NO_DRAFT = "(pas de brouillon : le modèle n'a pas été appelé)"
@@ -140,7 +147,7 @@ def history_markdown(history: list[HistoryEntry]) -> str:
 def conseiller_feedback(
     question: str, answer: str, rating_label: str | None, reasons: list[str], comment: str
 ) -> Feedback:
-    """The feedback to store; raises ValueError (French message) when no rating was chosen."""
+    """The feedback to store; raises ValueError (French message) when no rating was chosen or a reason is unknown."""
     if rating_label not in RATINGS:
         raise ValueError("Choisissez 👍 ou 👎 avant d'envoyer.")
     return Feedback(
@@ -148,7 +155,7 @@ def conseiller_feedback(
         origin="helpdesk",
         question=question,
         answer=answer,
-        reasons=tuple(reasons),
+        reasons=reasons_from_codes(reasons),
         comment=comment.strip(),
     )
 
@@ -321,8 +328,8 @@ def build_helpdesk(
         with gr.Group():
             gr.Markdown("### Votre avis sur cette réponse")
             rating = gr.Radio(list(RATINGS), label="Évaluation")
-            reasons = gr.CheckboxGroup(POSITIVE_REASONS + NEGATIVE_REASONS, label="Raisons")
-            comment = gr.Textbox(label="Commentaire (facultatif)", lines=2, max_length=2000)
+            reasons = gr.CheckboxGroup(REASON_CHOICES, label="Raisons")
+            comment = gr.Textbox(label="Commentaire (facultatif)", lines=2, max_length=MAX_COMMENT_CHARS)
             send = gr.Button("Envoyer")
             confirmation = gr.Markdown()
 

@@ -23,10 +23,12 @@ from core.settings import Settings
 from core.text import AnswerKind
 from core.types import Evidence, Outcome, Question
 
-# Why a question asking for a figure (`AnswerKind.is_figure`) is refused when its evidence holds none
-REASONS_NO_FIGURE = {
+# Why a question asking for a figure or a phone number (`AnswerKind.must_be_shown`) is refused when its evidence
+# holds none
+REASONS_NOT_SHOWN = {
     AnswerKind.NUMBER: "la question demande un nombre ou une date, les preuves n'en donnent aucun",
     AnswerKind.YEAR: "la question demande une année, les preuves n'en donnent aucune",
+    AnswerKind.PHONE: "la question demande un numéro de téléphone, les preuves n'en donnent aucun",
 }
 
 
@@ -50,9 +52,11 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
     numbers = frozenset().union(*(e.sentence.numbers for e in shown))
     if missing := question.stated_numbers - numbers:
         return Decision(Outcome.REFUSE, f"nombre de la question absent des preuves : {', '.join(sorted(missing))}")
+    if settings.answerability.require_stated_names and (missing := _names_not_shown(question, shown)):
+        return Decision(Outcome.REFUSE, f"nom de la question absent des preuves : {', '.join(sorted(missing))}")
     kind = question.kind
-    if kind is not None and kind.is_figure and not any(terms.answered_kind(e.sentence) for e in shown):
-        return Decision(Outcome.REFUSE, REASONS_NO_FIGURE[kind])
+    if kind is not None and kind.must_be_shown and not any(terms.answered_kind(e.sentence) for e in shown):
+        return Decision(Outcome.REFUSE, REASONS_NOT_SHOWN[kind])
     coverage = terms.coverage(frozenset().union(*(e.sentence.lemmas for e in shown)))
     strong = best.dense_score >= settings.answerability.strong_evidence_score
     # A reworded question ("j'ai perdu…" for "en cas de perte") shares few words with its answer: word
@@ -65,6 +69,17 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
             f"(mots de la question couverts : {coverage:.0%} < {settings.answerability.min_question_coverage:.0%})",
         )
     return Decision(Outcome.ANSWER, f"preuve suffisante (couverture {coverage:.0%})", strong)
+
+
+def _names_not_shown(question: Question, shown: list[Evidence]) -> frozenset[str]:
+    """The names that a question asking for one fact (a figure, a name, a place, a phone number) states, not an
+    earlier turn, and that no shown sentence, nor its headings and title, holds. A procedure or a yes/no question
+    may name a place in passing (« on m'a volé mon permis à Arras, c'est quoi les étapes ? »): the steps are the
+    same everywhere."""
+    kind = question.kind
+    if kind is None or not (kind.is_fact or kind.must_be_shown):
+        return frozenset()
+    return question.analysis.names - frozenset().union(*(e.sentence.source.names for e in shown))
 
 
 def without_phrasing(strong: bool, why: str, yes: float | None = None, min_yes: float = 0.0) -> Decision:

@@ -55,7 +55,12 @@ class QuestionTerms:
         return sum(w for lemma, w in self.weights.items() if lemma in lemmas) / self.total
 
     def answered_kind(self, sentence: Sentence) -> bool:
-        """True when the sentence holds a fact of the asked kind that the question does not."""
+        """True when the sentence holds a fact of the asked kind that the question does not: for an online
+        service, a web address; for a phone number, one."""
+        if self.kind is AnswerKind.LINK:
+            return bool(sentence.links)
+        if self.kind is AnswerKind.PHONE:
+            return bool(sentence.phones)
         return holds_fact_of_kind(self.kind, sentence.numbers, sentence.names, self.numbers, self.names)
 
 
@@ -276,6 +281,8 @@ def _steps_sentence(steps: list[_Step], first: int, anchor: int, max_chars: int)
         names=tuple(sorted({name for s in sentences for name in s.names})),
         numbers=tuple(sorted({number for s in sentences for number in s.numbers})),
         negated=any(s.negated for s in sentences),
+        links=tuple(sorted({link for s in sentences for link in s.links})),
+        phones=tuple(sorted({phone for s in sentences for phone in s.phones})),
         end=kept[0].sentence.start + len(text),  # from the first step's passage, maybe into the next one
     )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from core.authority import of_authority
 from core.settings import Authority
-from core.types import Evidence
+from core.types import SECTION_SEPARATOR, Evidence
 
 SYSTEM_PROMPT = """Tu es l'assistant documentaire {of_authority} ({short_name}).
 On te donne des phrases numérotées tirées des documents, puis une question.
@@ -106,5 +106,17 @@ def user_message(question: str, evidence: list[Evidence]) -> str:
 
 
 def _short_title(evidence: Evidence) -> str:
+    """The sentence's section, else its document's title, within `_TITLE_CHARS`: a heading path keeps its last
+    levels, the case the sentence belongs to (« … › Carte perdue ou volée »)."""
     title = evidence.chunk.section or evidence.chunk.title
-    return title if len(title) <= _TITLE_CHARS else title[:_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+    if len(title) <= _TITLE_CHARS:
+        return title
+    levels = title.split(SECTION_SEPARATOR)
+    kept = levels[-1:]
+    for level in reversed(levels[:-1]):
+        if len(SECTION_SEPARATOR.join([level, *kept])) + 2 > _TITLE_CHARS:
+            break
+        kept.insert(0, level)
+    if len(levels) > 1 and len(kept[-1]) <= _TITLE_CHARS:
+        return SECTION_SEPARATOR.join(["…", *kept])
+    return title[:_TITLE_CHARS].rsplit(" ", 1)[0] + "…"

@@ -2,7 +2,8 @@
 
     gather:  injection check -> Question (analysed once) -> passages (dense + BM25)
              -> evidence sentences ranked -> answerability (answer | refuse)
-    phrase:  the model phrases the best sentences -> its draft verified against the evidence
+    phrase:  the model phrases the best sentences -> its draft verified against the evidence, sentence by
+             sentence as it streams
              -> nothing verified but close evidence: the model says whether it answers at all
     finish:  timings, and which passages the resident reads
 
@@ -26,17 +27,19 @@ from typing import Literal, TypedDict, Unpack
 import numpy as np
 
 from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
+from bot.answer.cases import Cases
 from bot.answer.evidence import EvidenceRanker, QuestionTerms
 from bot.answer.generation import GenerationError, Generator, Streamed, build_generator
 from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, verdict_prompt
 from bot.answer.retrieval import Retriever
-from bot.answer.verification import has_citation, parse_draft, verify
+from bot.answer.streamed_verification import StreamedVerification
+from bot.answer.verification import has_citation
 from core.injection import looks_like_injection
 from core.memory import give_back_freed_memory
 from core.privacy import mask_personal_data
 from core.settings import Settings, get_settings
 from core.text import AnswerKind, analyse, expected_answer_kind, fold, question_parts, stated_numbers
-from core.types import Answer, DocumentInfo, Evidence, IndexedDocument, Outcome, Passage, Question, Turn
+from core.types import Answer, AnswerSentence, DocumentInfo, Evidence, IndexedDocument, Outcome, Passage, Question, Turn
 from ingest.embeddings import Embedder, get_embedder
 from ingest.store import POINTER, IndexReader
 
@@ -45,10 +48,14 @@ log = logging.getLogger("cuabot.service")
 
 @dataclass
 class StreamEvent:
-    kind: Literal["evidence", "token", "done"]
+    """`token`: a piece of the model's unverified draft (for conseillers); `sentence`: one of its sentences once
+    verification kept it (what residents read while the model writes)."""
+
+    kind: Literal["evidence", "token", "sentence", "done"]
     evidence: list[Evidence] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     text: str = ""
+    sentence: AnswerSentence | None = None
     answer: Answer | None = None
 
 
@@ -80,9 +87,12 @@ class Asking(TypedDict, total=False):
 def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Question:
     """The question analysed once; a short follow-up ("et en 2025 ?") is searched with the previous question."""
     previous = [t.content for t in history if t.role == "user"]
-    query = f"{previous[-1]} {text}" if previous and len(text.split()) <= follow_up_max_words else text
+    follow_up = bool(previous) and len(text.split()) <= follow_up_max_words
+    query = f"{previous[-1]} {text}" if follow_up else text
+    # « Et pour un mineur ? » asks what the earlier question asked, for another case
+    kind = expected_answer_kind(text) or (expected_answer_kind(previous[-1]) if follow_up else None)
     parts = tuple(read_question(part, [], follow_up_max_words) for part in question_parts(text))
-    return Question(text, query, analyse(text), analyse(query), expected_answer_kind(text), stated_numbers(text), parts)
+    return Question(text, query, analyse(text), analyse(query), kind, stated_numbers(text), parts)
 
 
 def unphrased(answer: Answer, reason: str) -> Answer:
@@ -120,6 +130,7 @@ class QuestionService:
         self.reader = reader
         self.retriever = Retriever(reader, self.settings)
         self.ranker = EvidenceRanker(reader, self.settings)
+        self.cases = Cases(reader)
         give_back_freed_memory()
 
     def _load_reader(self) -> IndexReader:
@@ -169,7 +180,8 @@ class QuestionService:
         documents: list[str] | None = None,
         phrasing: Phrasing = direct,
     ) -> Steps[StreamEvent, None, None]:
-        """Evidence (before any model token), then the model's tokens, then the done event with the Answer."""
+        """Evidence (before any model token), then the model's tokens, each of its sentences once verified, then the
+        done event with the Answer."""
         started = time.perf_counter()
         answer = self.gather(text, history or [], documents, started)
         if not answer.injection:
@@ -197,6 +209,7 @@ class QuestionService:
         evidence = self.evidence(question, terms, vector, passages)
         timings = {"evidence_s": time.perf_counter() - started}
         decision = decide(question, terms, evidence, self.settings)
+        answered = decision.outcome is Outcome.ANSWER
         return Answer(
             decision.outcome,
             decision.reason,
@@ -205,6 +218,7 @@ class QuestionService:
             passages=passages,
             timings=timings,
             strong_evidence=decision.strong,
+            cases=self.cases.beside(question, evidence[0]) if answered else (),
         )
 
     def evidence(
@@ -233,25 +247,25 @@ class QuestionService:
         assert answer.question is not None
         prompt = build_prompt(self.prefix, answer.question.text, answer.evidence)
         answer.prompt_tokens = self.generator.count_tokens(prompt.own_messages)
-        draft = ""
+        checked = StreamedVerification(answer.question, answer.evidence, self.settings.answerability.min_claim_support)
         try:
             streamed = Streamed(self.generator.stream(prompt))
             for token in streamed:
                 answer.timings.setdefault("first_token_s", time.perf_counter() - started)
-                draft += token
                 yield StreamEvent("token", text=token)
+                yield from _sentence_events(checked.add(token))
         except GenerationError as exc:
             log.warning("generation failed, evidence alone or a refusal: %s", exc)
             decision = without_phrasing(answer.strong_evidence, f"le modèle n'a pas répondu ({exc})")
             answer.outcome, answer.reason = decision.outcome, decision.reason
             return
-        answer.draft = draft
+        answer.draft = draft = checked.draft
         before = Decision(answer.outcome, answer.reason, answer.strong_evidence)
         if fold(NOT_FOUND_PHRASE) in fold(draft) and not has_citation(draft):
             decision = not_found()
         else:
-            sentences = parse_draft(draft, streamed.cut)
-            verdict = verify(sentences, answer.question, answer.evidence, self.settings.answerability.min_claim_support)
+            verdict = checked.verdict(streamed.cut)
+            yield from _sentence_events(checked.rest(verdict))
             answer.sentences, answer.dropped = verdict.kept, verdict.dropped
             # Asked only of a draft the evidence did not bear out (as calibrated); an empty one is the model failing
             min_yes = self.settings.answerability.min_model_verdict
@@ -275,6 +289,10 @@ class QuestionService:
         for passage in answer.passages:
             passage.cited = any(e.chunk.chunk_id == passage.chunk.chunk_id for e in answer.cited)
         return answer
+
+
+def _sentence_events(sentences: list[AnswerSentence]) -> Iterator[StreamEvent]:
+    return (StreamEvent("sentence", sentence=sentence) for sentence in sentences)
 
 
 def build_service(settings: Settings | None = None) -> QuestionService:

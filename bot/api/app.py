@@ -9,20 +9,28 @@ name the authority of the settings (`settings.authority`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.answer.service import QuestionService
+from bot.api.admin_gate import AdminGate
 from bot.api.admission import BUSY_MESSAGE, Admission, QueueFull
+from bot.api.body_limit import BodyLimit
 from bot.api.display import api_description, api_title
+from bot.api.docs_page import serve_docs
 from bot.api.pages import authority_page, serve_page
 from bot.api.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimited
 from bot.api.routes import ask, feedback, health, openai, staff
 from bot.api.schemas import ErrorResponse
+from bot.api.security_headers import SecurityHeaders
 from bot.api.statistics import AnswerCounter
 from bot.stores import analytics as analytics_store
 from bot.stores import feedback as feedback_store
@@ -43,14 +51,18 @@ def create_api(service: QuestionService, settings: Settings) -> FastAPI:
         title=api_title(settings.authority),
         description=api_description(settings.authority),
         version="0.1.0",
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: bot/api/docs_page.py serves it
+        redoc_url=None,
         responses={
             400: {"model": ErrorResponse, "description": "Corps de requête illisible (JSON ou encodage)."},
+            413: {"model": ErrorResponse, "description": "Corps de requête trop volumineux, refusé avant d'être lu."},
             422: {"model": ErrorResponse, "description": "Requête invalide, expliquée en français."},
         },
     )
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
     )
+    _protect(app, settings)
     # Analytics are read while a store exists, written only while enabled
     recorded = settings.privacy.analytics_enabled or settings.analytics_db.exists()
     analytics = analytics_store.open_store(settings) if recorded else None
@@ -60,6 +72,7 @@ def create_api(service: QuestionService, settings: Settings) -> FastAPI:
     app.state.service = service
     app.state.admission = Admission(settings)
     app.state.question_budget = QuestionBudget(settings.admission.rate_limit)
+    app.state.feedback_budget = QuestionBudget(settings.admission.feedback_rate_limit)
     app.state.feedback_store = feedback_store.open_store(settings)
     app.state.analytics_store = analytics
     app.state.reindex_job = staff.ReindexJob()
@@ -70,7 +83,18 @@ def create_api(service: QuestionService, settings: Settings) -> FastAPI:
     admin_page = authority_page(staff.ADMIN_PAGE_DIR / "index.html", settings.authority)
     serve_page(app, ["/admin/", "/admin/index.html"], admin_page)
     app.mount("/admin", StaticFiles(directory=staff.ADMIN_PAGE_DIR, html=True), name="admin")
+    serve_docs(app)
     return app
+
+
+def _protect(app: FastAPI, settings: Settings) -> None:
+    """The middlewares of docs/operations.md#security, outermost last: each refusal carries the security headers,
+    and every check sees the client's address as the trusted proxies give it (none trusted by default)."""
+    app.add_middleware(AdminGate, settings=settings)
+    app.add_middleware(BodyLimit, settings=settings)
+    if settings.security.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.security.trusted_proxies)
+    app.add_middleware(SecurityHeaders, settings=settings)
 
 
 def _answer_refusals_in_french(app: FastAPI) -> None:
@@ -91,8 +115,14 @@ def _answer_refusals_in_french(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def french_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "corps" for e in exc.errors())
-        return JSONResponse(
-            status_code=422,
-            content={"detail": f"Requête invalide ({fields}) : envoyez un JSON avec une question en texte."},
-        )
+        return JSONResponse(status_code=422, content={"detail": _validation_detail(exc.errors())})
+
+
+def _validation_detail(errors: Sequence[Any]) -> str:
+    """Which fields are wrong, in French; for a value outside a closed list (a feedback reason), the accepted ones."""
+    fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "corps" for e in errors)
+    choices = [e["ctx"]["expected"] for e in errors if e["type"] in ("enum", "literal_error") and "ctx" in e]
+    if choices:
+        accepted = choices[0].replace(" or ", " ou ")
+        return f"Requête invalide ({fields}) : valeur inconnue, valeurs acceptées : {accepted}."
+    return f"Requête invalide ({fields}) : envoyez un JSON avec une question en texte."

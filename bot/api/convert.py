@@ -64,7 +64,7 @@ def to_feedback(request: schemas.FeedbackRequest) -> Feedback:
         origin=request.origin,
         question=request.question,
         answer=request.answer,
-        reasons=tuple(request.reasons),
+        reasons=tuple(dict.fromkeys(request.reasons)),
         comment=request.comment,
     )
 
@@ -127,15 +127,20 @@ def to_response(answer: Answer, authority: Authority = SHIPPED_AUTHORITY) -> sch
         reason=answer.reason,
         answer_sentences=[schemas.AnswerSentencePublic(text=s.text, citations=s.citations) for s in answer.sentences],
         evidence=[evidence_quote(e) for e in answer.cited],
+        cases=list(answer.cases) if answer.outcome is not Outcome.REFUSE else [],
     )
 
 
 def stream_message(event: StreamEvent, authority: Authority) -> dict[str, str]:
-    """One Server-Sent Event of /api/ask/stream: `evidence`, `token` or `done`."""
+    """One Server-Sent Event of /api/ask/stream: `evidence`, `token`, `sentence` or `done`."""
     if event.kind == "evidence":
         return {"event": "evidence", "data": evidence_event(event.evidence, event.passages).model_dump_json()}
     if event.kind == "token":
         return {"event": "token", "data": json.dumps({"text": event.text}, ensure_ascii=False)}
+    if event.kind == "sentence":
+        assert event.sentence is not None
+        sentence = schemas.AnswerSentencePublic(text=event.sentence.text, citations=event.sentence.citations)
+        return {"event": "sentence", "data": sentence.model_dump_json()}
     assert event.answer is not None
     return {"event": "done", "data": to_response(event.answer, authority).model_dump_json()}
 

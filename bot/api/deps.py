@@ -62,13 +62,22 @@ def spend_question_budget(request: Request) -> None:
 RateLimitDep = Annotated[None, Depends(spend_question_budget)]
 
 
-def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Closed (403) unless CUABOT_ACCESS__ADMIN_TOKEN is set; then the bearer token must match (constant time)."""
+def admin_refusal(settings: Settings, authorization: str | None) -> HTTPException | None:
+    """Closed (403) unless CUABOT_ACCESS__ADMIN_TOKEN is set; then the bearer token must match (constant time).
+
+    None when the request may pass. Read by `require_admin` and, before any body is read, by bot/api/admin_gate.py.
+    """
     if not settings.access.admin_token:
-        raise HTTPException(403, "Action d'administration désactivée : définissez CUABOT_ACCESS__ADMIN_TOKEN.")
+        return HTTPException(403, "Action d'administration désactivée : définissez CUABOT_ACCESS__ADMIN_TOKEN.")
     presented = (authorization or "").encode()
     if not hmac.compare_digest(presented, f"Bearer {settings.access.admin_token}".encode()):
-        raise HTTPException(401, "Jeton d'administration manquant ou invalide.")
+        return HTTPException(401, "Jeton d'administration manquant ou invalide.")
+    return None
+
+
+def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    if refusal := admin_refusal(settings, authorization):
+        raise refusal
 
 
 # In a route's signature (`_: AdminDep`); a router of admin routes declares `dependencies=[Depends(require_admin)]`

@@ -13,7 +13,7 @@ import re
 from core.authority import of_authority, the_authority
 from core.settings import Authority
 from core.text import fold
-from core.types import Answer, Chunk, Evidence, Outcome
+from core.types import Answer, AnswerSentence, Chunk, Evidence, Outcome
 from ingest.estimate import Estimate
 
 # --- The authority's channels ---------------------------------------------------------------
@@ -178,6 +178,15 @@ def quote(evidence: Evidence) -> str:
     return f"« {' '.join(evidence.sentence.context.split())} » [{evidence.number}]"
 
 
+def phrased(sentence: AnswerSentence, evidence: list[Evidence]) -> str | None:
+    """A verified model sentence as the answer's text writes it, with its [n]; None when it only repeats a quote it
+    cites (`answer_text`)."""
+    contexts = {e.number: e.sentence.context for e in evidence}
+    if any(repeats_quote(sentence.text, contexts.get(n, "")) for n in sentence.citations):
+        return None
+    return f"{sentence.text.rstrip(' .')} {''.join(f'[{n}]' for n in sentence.citations)}."
+
+
 def answer_text(answer: Answer, authority: Authority = SHIPPED_AUTHORITY) -> str:
     """The whole answer as a resident reads it: sentences then quotes, the evidence alone, or the refusal.
 
@@ -187,12 +196,21 @@ def answer_text(answer: Answer, authority: Authority = SHIPPED_AUTHORITY) -> str
     if answer.outcome is Outcome.REFUSE:
         return injection_message(authority) if answer.injection else refusal_message(authority)
     quotes = "\n".join(quote(e) for e in answer.cited)
+    if answer.cases:
+        quotes = f"{quotes}\n\n{cases_note(answer.cases)}"
     if answer.outcome is Outcome.EVIDENCE_ONLY:
         return f"{EVIDENCE_LEAD}\n{quotes}"
-    contexts = {e.number: e.sentence.context for e in answer.evidence}
-    phrased = [s for s in answer.sentences if not any(repeats_quote(s.text, contexts.get(n, "")) for n in s.citations)]
-    body = " ".join(f"{s.text.rstrip(' .')} {''.join(f'[{n}]' for n in s.citations)}." for s in phrased)
+    body = " ".join(text for sentence in answer.sentences if (text := phrased(sentence, answer.evidence)))
     return f"{body}\n\n{EVIDENCE_PREFIX}\n{quotes}" if body else f"{EVIDENCE_PREFIX}\n{quotes}"
+
+
+def cases_note(cases: tuple[str, ...]) -> str:
+    """Which case the answer is for, and the others of the page: the resident checks which is theirs."""
+    others = " ; ".join(f"« {case} »" for case in cases[1:])
+    return (
+        f"Cette réponse vaut pour le cas « {cases[0]} ». La démarche change selon votre situation ({others}) : "
+        "précisez la vôtre si ce n'est pas celle-ci."
+    )
 
 
 def location(chunk: Chunk) -> str:

@@ -11,11 +11,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.stores.feedback import MAX_ANSWER_CHARS, MAX_COMMENT_CHARS, MAX_QUESTION_CHARS, FeedbackReason
+
 # Longest texts a client may send back (a turn of the conversation, a feedback's fields)
 MAX_TURN_CHARS = 4000
-MAX_FEEDBACK_QUESTION_CHARS = 1000
-MAX_FEEDBACK_ANSWER_CHARS = 8000
-MAX_FEEDBACK_COMMENT_CHARS = 2000
+MAX_FEEDBACK_QUESTION_CHARS = MAX_QUESTION_CHARS
+MAX_FEEDBACK_ANSWER_CHARS = MAX_ANSWER_CHARS
+MAX_FEEDBACK_COMMENT_CHARS = MAX_COMMENT_CHARS
 
 OutcomeName = Literal["answer", "evidence_only", "refuse"]
 
@@ -78,6 +80,10 @@ class AskResponse(BaseModel):
     reason: str = Field(description="Why this outcome was chosen (for conseillers and logs).")
     answer_sentences: list[AnswerSentencePublic] = Field(default_factory=list)
     evidence: list[EvidenceQuote] = Field(default_factory=list, description="The quotes the resident reads.")
+    cases: list[str] = Field(
+        default_factory=list,
+        description="The page's cases when the question names none: the answer's first, then the others.",
+    )
 
 
 class EvidenceEvent(BaseModel):
@@ -100,7 +106,13 @@ class FeedbackRequest(BaseModel):
     question: str = Field(default="", max_length=MAX_FEEDBACK_QUESTION_CHARS)
     answer: str = Field(default="", max_length=MAX_FEEDBACK_ANSWER_CHARS)
     rating: Literal["up", "down"]
-    reasons: list[str] = Field(default_factory=list, max_length=10)
+    reasons: list[FeedbackReason] = Field(
+        default_factory=list,
+        max_length=len(FeedbackReason),
+        description="Reason codes (a repeated one counts once): "
+        + ", ".join(f"`{reason.value}` ({reason.label})" for reason in FeedbackReason)
+        + "; any other value is refused (422).",
+    )
     comment: str = Field(default="", max_length=MAX_FEEDBACK_COMMENT_CHARS)
     origin: Literal["widget", "helpdesk", "api"] = "api"
 
@@ -148,6 +160,14 @@ class WidgetConfig(BaseModel):
 # --- Staff (/api/admin/...) ------------------------------------------------------------------
 
 
+class IgnoredInstruction(BaseModel):
+    """A document's sentence kept out of the index because it instructs the assistant (indirect prompt injection)."""
+
+    text: str
+    page: int | None
+    section: str | None
+
+
 class StaffDocument(BaseModel):
     """One file of the staff corpus folder, with what the live index holds of it."""
 
@@ -160,6 +180,10 @@ class StaffDocument(BaseModel):
     passages: int
     indexed_at: str | None
     status: Literal["indexed", "pending", "removed"]
+    ignored_instructions: list[IgnoredInstruction] = Field(
+        default_factory=list,
+        description="sentences addressed to the assistant, left out of the index (for an upload: of the file sent)",
+    )
     # Answers to an upload only: how long indexing the file should take
     estimate: IndexEstimate | None = None
 

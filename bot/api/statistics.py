@@ -26,21 +26,27 @@ class AnswerCounter:
         self.service = service
         self.store = store
         self._lock = threading.Lock()
-        self._names: frozenset[str] = frozenset()
-        self._names_of: IndexReader | None = None
+        self._words: frozenset[str] = frozenset()
+        self._words_of: IndexReader | None = None
 
     def __call__(self, text: str, answer: Answer) -> None:
         try:
-            topic = question_topic(text, self._known_names())
+            topic = question_topic(text, self._vocabulary())
             self.store.record(topic, answer.outcome, answer.timings.get("total_s", 0.0))
         except Exception:  # statistics never cost a resident the answer
             log.exception("question not counted")
 
-    def _known_names(self) -> frozenset[str]:
-        """Proper names the documents hold (computed once per index generation): those a topic may keep."""
+    def _vocabulary(self) -> frozenset[str]:
+        """The lemmas and names the documents hold (computed once per index generation): the words a topic
+        may keep."""
         reader = self.service.reader
         with self._lock:
-            if self._names_of is not reader:
-                self._names = frozenset(n for s in reader.sentences for n in s.names)
-                self._names_of = reader
-            return self._names
+            if self._words_of is not reader:
+                self._words = frozenset(
+                    word
+                    for s in reader.sentences
+                    for words in (s.lemmas, s.names, s.heading_lemmas, s.heading_names)
+                    for word in words
+                )
+                self._words_of = reader
+            return self._words

@@ -1,9 +1,10 @@
 """Question analytics for staff (off by default): outcome, latency and a masked topic per question.
 
 No question is stored: only its topic, the sorted content lemmas of the question once personal
-data are masked, numbers left out, and proper names kept only when the documents hold them
-("Numericamp" stays, a resident's own name goes). "Comment s'inscrire au Numericamp ?" and
-"S'inscrire au Numericamp, comment ?" are one topic, and nobody can be recognised in it.
+data are masked, numbers left out, and only the words the documents hold ("Numericamp" stays, a
+resident's own name goes, even written in lower case or not recognised as a name).
+"Comment s'inscrire au Numericamp ?" and "S'inscrire au Numericamp, comment ?" are one topic, and
+nobody can be recognised in it.
 Rows older than `privacy.analytics_retention_days` are purged on open and by `purge()`.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.privacy import mask_personal_data
+from core.privacy import LABELS, mask_personal_data
 from core.settings import Settings
 from core.text import analyse
 from core.types import Outcome
@@ -29,8 +30,6 @@ TOPIC_LEMMAS = 4
 TOP_TOPICS = 10
 # One row: UTC ISO time, outcome, latency in seconds, topic
 Row = tuple[str, str, float, str]
-# core/privacy.py's labels ([courriel], [téléphone]…), folded: never a topic
-_PLACEHOLDERS = {"courriel", "telephone", "numero", "nir", "iban", "adresse"}
 CSV_COLUMNS = ["date", "heure", "resultat", "latence_s", "sujet"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
@@ -42,16 +41,21 @@ CREATE TABLE IF NOT EXISTS questions (
 """
 
 
-def question_topic(question: str, known_names: frozenset[str] = frozenset()) -> str:
-    """The question's masked content lemmas, sorted: a grouping key. Names count only if in `known_names`."""
-    analysis = analyse(mask_personal_data(question))
-    unknown_names = analysis.names - known_names
+def question_topic(question: str, vocabulary: frozenset[str]) -> str:
+    """The question's masked content lemmas, sorted: a grouping key. Only the lemmas in `vocabulary` (the
+    documents' lemmas and names) count: a surname is a word the documents do not hold."""
+    analysis = analyse(_without_labels(mask_personal_data(question)))
     kept = sorted(
-        lemma
-        for lemma in analysis.lemmas - unknown_names - analysis.numbers
-        if lemma.replace("-", "").isalpha() and lemma not in _PLACEHOLDERS
+        lemma for lemma in (analysis.lemmas & vocabulary) - analysis.numbers if lemma.replace("-", "").isalpha()
     )
     return " ".join(kept[:TOPIC_LEMMAS]) or "(sans mot-clé)"
+
+
+def _without_labels(masked: str) -> str:
+    """core/privacy.py's labels ([courriel], [date de naissance]…) removed: their words are never a topic."""
+    for label in LABELS:
+        masked = masked.replace(label, " ")
+    return masked
 
 
 @dataclass(frozen=True)

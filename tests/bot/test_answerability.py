@@ -20,7 +20,7 @@ SETTINGS: Settings = make_settings(
 
 
 def evidence(text: str, dense: float) -> Evidence:
-    chunk = Chunk(chunk_id="d:0", doc_id="d", title="Etat civil", text=text)
+    chunk = Chunk(chunk_id="d:0", doc_id="d", title="Numericamp et état civil", text=text)
     sentence = sentences_of([chunk], context_chars=len(text), max_chars=len(text) + 1)[0]
     return Evidence(1, sentence, chunk, score=dense, dense_score=dense)
 
@@ -36,6 +36,10 @@ VISITORS = "Le Numericamp a réuni de nombreux visiteurs à Artois Expo."
 VISITORS_2023 = "Le Numericamp 2023 a réuni 450 visiteurs à Artois Expo."
 CHALLENGES = "Ethik-IA voit pour les élus des défis : la confiance, la transparence et la formation des agents."
 WATER = "Grâce à l'IA, Nevers Agglomération a économisé 200.000 m³ d'eau sur l'année."
+PASSPORT_ONLINE = "Service des passeports : pré-demande en ligne sur https://passeport.ants.gouv.fr."
+PASSPORT_PHONE = "Service des passeports : téléphone 03 21 50 50 50."
+TOWN_HALL = "La mairie ouvre ses guichets à 8 h 30 du lundi au vendredi."
+STOLEN_LICENCE = "En cas de vol du permis, faites une déclaration de vol puis une demande de nouveau permis en ligne."
 # A PDF's figure sheet: the date typeset one pair of digits a line (16/04/2024)
 FIGURES = "FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES\n450 visiteurs"
 
@@ -59,6 +63,14 @@ FIGURES = "FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES\n450 visiteurs"
         # A count in words or a unit's digit is not required in the evidence
         ("Quels sont les trois défis pour les élus selon Ethik-IA ?", CHALLENGES, 0.6, Outcome.ANSWER),
         ("Combien de m3 d'eau Nevers Agglomération a économisé ?", WATER, 0.6, Outcome.ANSWER),
+        # A phone number asked for must be in the evidence: a service's web address does not give it
+        ("Quel est le numéro de téléphone du service des passeports ?", PASSPORT_ONLINE, 0.7, Outcome.REFUSE),
+        ("Quel est le numéro de téléphone du service des passeports ?", PASSPORT_PHONE, 0.7, Outcome.ANSWER),
+        # A place the question names must be named by the evidence: a national page does not give Arras's hours
+        ("La mairie d'Arras ouvre à quelle heure ?", TOWN_HALL, 0.7, Outcome.REFUSE),
+        ("La mairie d'Arras ouvre à quelle heure ?", "À Arras, la mairie ouvre à 8 h 30.", 0.7, Outcome.ANSWER),
+        # ... but a procedure's steps are the same everywhere
+        ("On m'a volé mon permis à Arras, c'est quoi les étapes ?", STOLEN_LICENCE, 0.7, Outcome.ANSWER),
     ],
 )
 def test_the_decision_on_one_sentence_of_evidence(question: str, text: str, dense: float, expected: Outcome) -> None:

@@ -136,3 +136,14 @@ def test_a_phrased_sentence_is_followed_by_its_quote(sentence: str) -> None:
 def test_a_copy_of_another_quote_than_the_cited_one_is_kept() -> None:
     text = display.answer_text(_answer((OTHER, [1])), VAL)
     assert text.startswith(f"{OTHER.rstrip('.')} [1].")
+
+
+def test_an_answer_for_one_case_names_it_and_the_others() -> None:
+    answer = _answer(("Il y avait 450 visiteurs", [1]))
+    answer.cases = ("La carte est perdue", "La carte est valide", "La carte est volée")
+    text = display.answer_text(answer)
+    assert text.endswith(
+        "Cette réponse vaut pour le cas « La carte est perdue ». La démarche change selon votre situation "
+        "(« La carte est valide » ; « La carte est volée ») : précisez la vôtre si ce n'est pas celle-ci."
+    )
+    assert "Cette réponse vaut pour le cas" not in display.answer_text(_answer(("Il y avait 450 visiteurs", [1])))

@@ -39,6 +39,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory, e5_corpus_index: Path) 
         feedback_db=root / "fb.sqlite3",
         access__admin_token="not-given-to-the-fuzzer",
         admission__rate_limit="100000/minute",  # the fuzzer is one client sending hundreds of questions
+        admission__feedback_rate_limit="100000/minute",
     )
     return schemathesis.openapi.from_asgi("/openapi.json", create_api(make_service(config), config))
 

@@ -111,6 +111,30 @@ def test_a_question_asking_which_year_asks_for_a_year(question: str, kind: Answe
     assert expected_answer_kind(question) is kind
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("je peux faire la demande en ligne ?", AnswerKind.LINK),
+        ("c'est quel formulaire pour la carte grise ?", AnswerKind.LINK),
+        ("Quel est le numéro de téléphone de la mairie d'Arras ?", AnswerKind.PHONE),
+        ("je dois appeler qui pour mon passeport", AnswerKind.PHONE),
+        ("Quels papiers pour refaire ma carte d'identité ?", AnswerKind.PROCEDURE),
+    ],
+)
+def test_a_question_asking_for_an_online_service_or_a_phone_number(question: str, kind: AnswerKind) -> None:
+    assert expected_answer_kind(question) is kind
+
+
+def test_links_and_phone_numbers_are_read_as_written() -> None:
+    analysis = analyse(
+        "Service en ligne : Pré-demande de passeport : https://passeport.ants.gouv.fr/demarches-en-ligne. "
+        "Appelez le 01 23 45 67 89 ou le +33 3 21 00 00 00."
+    )
+    assert analysis.links == {"https://passeport.ants.gouv.fr/demarches-en-ligne"}
+    assert analysis.phones == {"01 23 45 67 89", "+33 3 21 00 00 00"}
+    assert not analyse("Le montant est de 86 € et le délai de 45 jours.").phones
+
+
 def test_a_year_is_a_number_of_four_digits_of_the_documents_times() -> None:
     assert [is_year(n) for n in ("2020", "1993", "3", "450", "130000", "9999")] == [True, True] + [False] * 4
 

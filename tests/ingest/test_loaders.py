@@ -200,3 +200,77 @@ def test_html_nested_thousands_deep_is_read(tmp_path: Path) -> None:
     path = tmp_path / "profond.html"
     path.write_text("<body>" + "<div>" * 3000 + "<p>Texte profond.</p>" + "</div>" * 3000 + "</body>", encoding="utf-8")
     assert load_file(path)[0].page_content == "Texte profond."
+
+
+DEMARCHE_MD = """# Carte d'identité
+
+Démarche gratuite.
+
+## Demande en France
+
+### Pièces à fournir
+
+#### Votre carte est périmée depuis plus de 5 ans
+
+- un justificatif de domicile
+- une photo d'identité
+
+### Délai
+
+Quelques semaines.
+
+## Demande à l'étranger
+
+Au consulat.
+"""
+
+
+def test_markdown_section_is_the_heading_path_under_the_title(tmp_path: Path) -> None:
+    path = tmp_path / "carte.md"
+    path.write_text(DEMARCHE_MD, encoding="utf-8")
+    units = load_file(path)
+    assert [(u.metadata["section"], u.page_content) for u in units] == [
+        ("Carte d'identité", "Démarche gratuite."),
+        (
+            "Demande en France › Pièces à fournir › Votre carte est périmée depuis plus de 5 ans",
+            "- un justificatif de domicile\n- une photo d'identité",
+        ),
+        ("Demande en France › Délai", "Quelques semaines."),
+        ("Demande à l'étranger", "Au consulat."),
+    ]
+    assert {u.metadata["title"] for u in units} == {"Carte d'identité"}
+
+
+DEMARCHE_HTML = """<html><body><main>
+<h1>Carte d'identité</h1><p>Démarche gratuite.</p>
+<h2>Demande en France</h2>
+<h3>Pièces à fournir</h3>
+<h4>Votre carte est périmée depuis plus de 5 ans</h4>
+<ul><li>un <strong>justificatif</strong> de domicile</li><li><p>une photo d'identité</p>
+<ol><li>de moins de 6 mois,</li><li>en couleur.</li></ol></li></ul>
+<h3>Coût</h3>
+<table><caption>Tarifs</caption>
+<tr><th>Situation</th><th>Prix</th></tr>
+<tr><td>Carte perdue</td><td>25 <abbr>€</abbr></td></tr>
+<tr><td colspan="2">Gratuit dans les autres cas</td></tr>
+</table>
+<h2>Demande à l'étranger</h2><p>Au consulat.</p>
+</main></body></html>"""
+
+
+def test_html_section_is_the_heading_path_lists_and_tables_are_lines(tmp_path: Path) -> None:
+    path = tmp_path / "carte.html"
+    path.write_text(DEMARCHE_HTML, encoding="utf-8")
+    units = load_file(path)
+    assert [(u.metadata["section"], u.page_content) for u in units] == [
+        ("Carte d'identité", "Démarche gratuite."),
+        (
+            "Demande en France › Pièces à fournir › Votre carte est périmée depuis plus de 5 ans",
+            "- un justificatif de domicile\n- une photo d'identité\n  1. de moins de 6 mois,\n  2. en couleur.",
+        ),
+        (
+            "Demande en France › Coût",
+            "Tarifs\nSituation : Carte perdue ; Prix : 25 €\nGratuit dans les autres cas",
+        ),
+        ("Demande à l'étranger", "Au consulat."),
+    ]

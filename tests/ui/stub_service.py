@@ -3,7 +3,7 @@
 It lets the widget and helpdesk tests run without models or an index. The question picks
 the outcome: "carte grise" is refused, "extraits" gets the evidence alone, every other
 question gets the same cited answer. "lentement" delays each token, so a test can see the
-evidence before the model's words.
+evidence before the model's words, and each verified sentence before the answer is done.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ REFUSE_REASON = "preuves trop faibles (meilleur score 0.21 < 0.45)"
 EVIDENCE_ONLY_REASON = "phrase du modèle non vérifiée (nombre absent des preuves)"
 ANSWER_REASON = "phrase du modèle vérifiée sur les preuves"
 
-# Streamed, then removed by the check: the final answer must not show it.
+# In the draft's tokens, then removed by the check: the widget must never show it.
 DROPPED_SENTENCE = "Le Numericamp aura lieu tous les ans."
 DROPPED_REASON = "aucune preuve ne le dit"
 ANSWER_SENTENCES = (
@@ -53,6 +53,8 @@ ANSWER_SENTENCES = (
     AnswerSentence("Les ateliers du conseiller numérique sont gratuits", [2]),
 )
 DRAFT = f"{DROPPED_SENTENCE} Le Numericamp a accueilli 450 visiteurs [1]. Les ateliers sont gratuits [2]."
+# The draft's words after which the check lets each kept sentence show (as the service's `sentence` events)
+VERIFIED_AFTER = {"[1].": ANSWER_SENTENCES[0], "[2].": ANSWER_SENTENCES[1]}
 
 CHUNKS = (
     Chunk(
@@ -160,12 +162,15 @@ class StubService(QuestionService):
         text = answer.question.text.lower()
         delay = SLOW_TOKEN_DELAY_S if SLOW_TRIGGER in text else 0.0
         answer.timings["first_token_s"] = 0.034
+        evidence_only = EVIDENCE_ONLY_TRIGGER in text
         for word in DRAFT.split(" "):
             time.sleep(delay)
             yield StreamEvent("token", text=word + " ")
+            if word in VERIFIED_AFTER and not evidence_only:
+                yield StreamEvent("sentence", sentence=VERIFIED_AFTER[word])
         answer.draft = DRAFT
         answer.prompt_tokens = 321
-        if EVIDENCE_ONLY_TRIGGER in text:
+        if evidence_only:
             answer.outcome, answer.reason = Outcome.EVIDENCE_ONLY, EVIDENCE_ONLY_REASON
             answer.dropped = [DroppedSentence(DRAFT, "nombre absent des preuves")]
             return

@@ -111,7 +111,7 @@ def test_staff_adds_a_document_and_reindexes(page: Page, admin_url: str, tmp_pat
 def test_no_serious_accessibility_violation(page: Page, admin_url: str, axe_script: Path) -> None:
     _login(page, admin_url, ADMIN_TOKEN)
     expect(page.get_by_role("table").get_by_role("row").first).to_be_visible()
-    page.add_script_tag(path=str(axe_script))
+    page.evaluate(axe_script.read_text(encoding="utf-8"))  # not a script tag: the page's CSP allows no inline script
     results = page.evaluate("axe.run()")
     blocking = [
         (v["id"], [n["target"] for n in v["nodes"]]) for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from bot.stores.feedback import Feedback, FeedbackStore
+from bot.stores.feedback import Feedback, FeedbackReason, FeedbackStore
 
 EMAIL = "jeanne.dupont@example.org"
 PHONE = "06 12 34 56 78"
@@ -21,7 +21,7 @@ def _request(**overrides: str) -> Feedback:
         "origin": "widget",
     }
     fields.update(overrides)
-    return Feedback(**fields, reasons=("incorrect", "hors sujet"))
+    return Feedback(**fields, reasons=(FeedbackReason.INCORRECT, FeedbackReason.OFF_TOPIC))
 
 
 def _export(store: FeedbackStore, tmp_path: Path) -> list[dict[str, str]]:

@@ -8,6 +8,7 @@ import pytest
 from stub_service import DRAFT, DROPPED_SENTENCE, EVIDENCE_ONLY_REASON, REFUSE_REASON, StubService, stub_helpdesk
 
 from bot.api.display import EVIDENCE_LEAD, REFUSAL_MESSAGE, SHIPPED_AUTHORITY, answer_with_sources
+from bot.stores.feedback import FeedbackReason
 from core.types import Answer, DocumentInfo, IndexedDocument, Outcome
 from tests.fixtures.factories import make_settings
 from ui import helpdesk
@@ -111,9 +112,9 @@ def test_history_keeps_last_entries_most_recent_first() -> None:
 
 
 def test_conseiller_feedback_maps_rating_and_origin() -> None:
-    feedback = helpdesk.conseiller_feedback("Q ?", "R.", "👎 Pas utile", ["incorrect", "hors sujet"], "  Faux  ")
+    feedback = helpdesk.conseiller_feedback("Q ?", "R.", "👎 Pas utile", ["incorrect", "hors_sujet"], "  Faux  ")
     assert (feedback.rating, feedback.origin, feedback.comment) == ("down", "helpdesk", "Faux")
-    assert feedback.reasons == ("incorrect", "hors sujet")
+    assert feedback.reasons == (FeedbackReason.INCORRECT, FeedbackReason.OFF_TOPIC)
     with pytest.raises(ValueError, match="Choisissez"):
         helpdesk.conseiller_feedback("Q ?", "R.", None, [], "")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -24,11 +25,14 @@ def test_helpdesk_without_password_is_open(tmp_path: Path) -> None:
 
 
 def test_helpdesk_with_password_needs_login(tmp_path: Path) -> None:
-    client = _client(tmp_path, access__helpdesk_password=PASSWORD)
+    # The login form posts from this site; a failed login makes the next one wait (tests/ui/test_security_helpdesk.py)
+    client = _client(tmp_path, access__helpdesk_password=PASSWORD, security__login_delay_s="0.05")
+    client.headers["Origin"] = "http://testserver"
     assert client.get("/helpdesk/config").status_code == 401
     wrong = client.post("/helpdesk/login", data={"username": "conseiller", "password": "faux"})
     assert wrong.status_code == 400
     assert client.get("/helpdesk/config").status_code == 401
+    time.sleep(0.1)
     login = client.post("/helpdesk/login", data={"username": "conseiller", "password": PASSWORD})
     assert login.status_code == 200
     assert client.get("/helpdesk/config").status_code == 200

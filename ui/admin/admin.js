@@ -61,7 +61,8 @@
     for (const doc of docs) {
       const row = document.createElement("tr");
       row.dataset.document = doc.document;
-      cell(row, doc.title); cell(row, doc.publisher); cell(row, doc.date); cell(row, doc.pages);
+      const title = cell(row, doc.title); cell(row, doc.publisher); cell(row, doc.date); cell(row, doc.pages);
+      if (doc.ignored_instructions && doc.ignored_instructions.length) title.appendChild(ignoredList(doc));
       cell(row, doc.passages); cell(row, frenchDate(doc.indexed_at)); cell(row, STATUS_LABELS[doc.status]);
       const actions = cell(row, "");
       actions.textContent = "";
@@ -73,6 +74,31 @@
       }
       body.appendChild(row);
     }
+  }
+
+  // Sentences the index left out for speaking to the assistant (indirect prompt injection), with where they are
+  function ignoredList(doc) {
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    const n = doc.ignored_instructions.length;
+    summary.textContent = n + (n > 1 ? " instructions ignorées" : " instruction ignorée");
+    const list = document.createElement("ul");
+    for (const item of doc.ignored_instructions) {
+      const li = document.createElement("li");
+      const place = [item.page ? "p. " + item.page : "", item.section ? "section « " + item.section + " »" : ""];
+      const where = place.filter(Boolean).join(", ");
+      li.textContent = "« " + item.text + " »" + (where ? " (" + where + ")" : "");
+      list.appendChild(li);
+    }
+    details.append(summary, list);
+    return details;
+  }
+
+  function ignoredText(doc) {
+    const n = (doc.ignored_instructions || []).length;
+    if (!n) return "";
+    return " " + n + (n > 1 ? " phrases s'adressent" : " phrase s'adresse") +
+      " à l'assistant et ne seront pas indexées.";
   }
 
   async function removeDocument(doc) {
@@ -92,7 +118,7 @@
     await run(async () => {
       const path = "/api/admin/documents/" + encodeURIComponent(replacing.document);
       const doc = await (await api(path, { method: "PUT", body: form })).json();
-      say("« " + replacing.title + " » remplacé." + estimateText(doc) + " Lancez l'indexation pour l'appliquer.");
+      say("« " + replacing.title + " » remplacé." + ignoredText(doc) + estimateText(doc) + " Lancez l'indexation pour l'appliquer.");
       await loadDocuments();
     });
     $("replace-file").value = "";
@@ -104,7 +130,7 @@
     await run(async () => {
       const doc = await (await api("/api/admin/documents", { method: "POST", body: form })).json();
       $("add-form").reset();
-      say("« " + doc.title + " » ajouté." + estimateText(doc) + " Lancez l'indexation pour le rendre interrogeable.");
+      say("« " + doc.title + " » ajouté." + ignoredText(doc) + estimateText(doc) + " Lancez l'indexation pour le rendre interrogeable.");
       await loadDocuments();
     });
   }

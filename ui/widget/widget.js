@@ -234,9 +234,9 @@
     return nodes;
   }
 
-  /* The checked model sentences, each followed by its [n] links. */
-  function sentencesParagraph(sentences, quotes, turnIndex) {
-    var text = sentences
+  /* The checked model sentences, each followed by its [n] markers. */
+  function sentencesText(sentences) {
+    return sentences
       .map(function (sentence) {
         var markers = sentence.citations
           .map(function (n) {
@@ -246,7 +246,10 @@
         return sentence.text.replace(/[ .]+$/, "") + " " + markers + ".";
       })
       .join(" ");
-    return el("p", { class: "cua-answer-text" }, linkedText(text, quotes, turnIndex));
+  }
+
+  function sentencesParagraph(sentences, quotes, turnIndex) {
+    return el("p", { class: "cua-answer-text" }, linkedText(sentencesText(sentences), quotes, turnIndex));
   }
 
   function quoteItem(quote, turnIndex) {
@@ -402,12 +405,32 @@
     }
     if (outcome === "evidence_only") {
       var lead = TEXT.evidenceLead ? [el("p", { class: "cua-evidence-lead", text: TEXT.evidenceLead })] : [];
-      return lead.concat([quoteList(quotes, turnIndex)]);
+      return lead.concat([quoteList(quotes, turnIndex)], casesNote(turn.cases));
     }
     if (!turn.sentences) {
       return [el("p", { class: "cua-answer-text", text: turn.answer })];
     }
-    return [sentencesParagraph(turn.sentences, quotes, turnIndex), quoteList(quotes, turnIndex)];
+    return [sentencesParagraph(turn.sentences, quotes, turnIndex), quoteList(quotes, turnIndex)].concat(
+      casesNote(turn.cases)
+    );
+  }
+
+  /* A démarches page's cases when the question named none: which one the answer is for, and the others. */
+  function casesNote(cases) {
+    if (!cases || cases.length < 2) {
+      return [];
+    }
+    var others = cases.slice(1).map(function (name) {
+      return "« " + name + " »";
+    });
+    return [
+      el("p", {
+        class: "cua-cases",
+        text:
+          "Cette réponse vaut pour le cas « " + cases[0] + " ». La démarche change selon votre situation (" +
+          others.join(" ; ") + ") : précisez la vôtre si ce n'est pas celle-ci.",
+      }),
+    ];
   }
 
   function finalAnswer(turn, turnIndex) {
@@ -644,7 +667,9 @@
 
   /*
    * The live region shows the quotes as soon as the evidence event arrives, with a status
-   * while the model writes; the final checked answer then replaces the whole region.
+   * while the model writes, then each of the model's sentences once verification kept it (the
+   * `sentence` events; the unverified `token` events are never drawn); the final checked answer
+   * then replaces the whole region.
    */
   function pendingTurn(question) {
     var status = el("p", { class: "cua-status", text: TEXT.searching });
@@ -657,7 +682,16 @@
     }
     ui.log.appendChild(node);
     revealTurn(node);
-    return { node: node, live: live, status: status, text: text, quotes: quotes, streamed: "", finished: false };
+    return {
+      node: node,
+      live: live,
+      status: status,
+      text: text,
+      quotes: quotes,
+      evidence: [],
+      sentences: [],
+      finished: false,
+    };
   }
 
   function finishTurn(pending, question, response) {
@@ -668,6 +702,7 @@
       outcome: response.outcome,
       sentences: response.answer_sentences || [],
       evidence: response.evidence || [],
+      cases: response.cases || [],
       feedback: null,
     };
     var index = state.turns.length;
@@ -684,11 +719,15 @@
     if (type === "evidence") {
       pending.status.textContent = TEXT.drafting;
       if (data.evidence && data.evidence.length) {
+        pending.evidence = data.evidence;
         pending.quotes.appendChild(quoteList(data.evidence, "pending"));
       }
-    } else if (type === "token") {
-      pending.streamed += data.text;
-      pending.text.textContent = pending.streamed;
+    } else if (type === "sentence") {
+      pending.sentences.push(data);
+      pending.text.textContent = "";
+      linkedText(sentencesText(pending.sentences), pending.evidence, "pending").forEach(function (node) {
+        pending.text.appendChild(node);
+      });
     } else if (type === "done") {
       finishTurn(pending, question, data);
     } else if (type === "error") {

@@ -1,7 +1,8 @@
 """The widget's routes: a question answered as JSON (`/api/ask`) or as Server-Sent Events (`/api/ask/stream`).
 
-The stream sends `evidence` (before any model token), then `token`…, then `done` with the answer,
-or `error` when it fails after it started. Each question is first taken off the client's budget
+The stream sends `evidence` (before any model token), then `token`… (the model's unverified draft, for
+conseillers) and `sentence`… (each sentence once verification kept it: what the widget draws), then `done` with the
+answer, or `error` when it fails after it started. Each question is first taken off the client's budget
 (429), then given a place in the model's queue (503 when full), before any retrieval work; the
 service runs in Starlette's thread pool and hands its phrasing step to the Admission.
 """

@@ -1,25 +1,55 @@
-"""Feedback on answers: given by the widget and partners, exported as CSV by staff (personal data masked)."""
+"""Feedback on answers: given by the widget and partners, exported as CSV by staff (personal data masked).
+
+Each client has its own feedback budget (`admission.feedback_rate_limit`), apart from its questions';
+the export is streamed from the store, never written to a file.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import StreamingResponse
 
 from bot.api.convert import to_feedback
-from bot.api.deps import ADMIN_REFUSALS, AdminDep, FeedbackStoreDep, SettingsDep
-from bot.api.schemas import FeedbackRequest, FeedbackResponse
+from bot.api.deps import ADMIN_REFUSALS, AdminDep, FeedbackStoreDep, client_address
+from bot.api.ratelimit import QuestionBudget, RateLimited
+from bot.api.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
+
+FEEDBACK_RATE_LIMITED_MESSAGE = (
+    "Vous avez envoyé beaucoup d'avis en peu de temps : patientez une minute avant de réessayer."
+)
+FEEDBACK_REFUSALS: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorResponse, "description": "Trop d'avis depuis ce client (limite par minute)."},
+}
+CSV_EXPORT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "Les retours, en CSV (données personnelles masquées)."}
+}
 
 router = APIRouter(prefix="/api")
 
 
-@router.post("/feedback", response_model=FeedbackResponse)
-def feedback(request: FeedbackRequest, store: FeedbackStoreDep) -> FeedbackResponse:
+def spend_feedback_budget(request: Request) -> None:
+    """One feedback off the client's budget, or 429 with Retry-After before the body reaches the store."""
+    budget: QuestionBudget = request.app.state.feedback_budget
+    try:
+        budget.spend(client_address(request))
+    except RateLimited as exc:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        raise HTTPException(429, FEEDBACK_RATE_LIMITED_MESSAGE, headers=headers) from None
+
+
+FeedbackBudgetDep = Annotated[None, Depends(spend_feedback_budget)]
+
+
+@router.post("/feedback", response_model=FeedbackResponse, responses=FEEDBACK_REFUSALS)
+def feedback(request: FeedbackRequest, store: FeedbackStoreDep, _: FeedbackBudgetDep) -> FeedbackResponse:
     return FeedbackResponse(id=store.add(to_feedback(request)))
 
 
-@router.get("/admin/feedback.csv", response_class=FileResponse, responses=ADMIN_REFUSALS)
-def export_feedback(_: AdminDep, store: FeedbackStoreDep, settings: SettingsDep) -> FileResponse:
-    """Feedback as CSV (personal data already masked). Needs `Authorization: Bearer <admin token>`."""
-    dest = settings.feedback_db.with_suffix(".export.csv")
-    store.export_csv(dest)
-    return FileResponse(dest, media_type="text/csv", filename="retours.csv")
+@router.get("/admin/feedback.csv", response_class=StreamingResponse, responses={**CSV_EXPORT, **ADMIN_REFUSALS})
+def export_feedback(_: AdminDep, store: FeedbackStoreDep) -> StreamingResponse:
+    """Feedback as CSV (personal data already masked, no cell a spreadsheet would run as a formula).
+    Needs `Authorization: Bearer <admin token>`."""
+    headers = {"Content-Disposition": 'attachment; filename="retours.csv"'}
+    return StreamingResponse(store.csv_lines(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -6,8 +6,10 @@ system messages are ignored (the assistant keeps its own rules). Questions are v
 budgeted, queued and refused exactly as on `/api/ask`. The text carries its sources as numbered
 footnotes, and the response (the last chunk when streaming) a structured `sources` list.
 
-Streaming sends the text once it is verified, in small pieces: the model's draft is not sent,
-since verification may drop a sentence a client could not take back.
+Streaming sends each of the model's sentences once verification kept it (the service's `sentence` events), then the
+rest of the answer's text: the model's draft is not sent, since verification may drop a sentence a client could not
+take back. Should the answer be the evidence alone after sentences were sent (the model ran past its time), its text
+follows them after a blank line.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bot.answer.service import StreamEvent
 from bot.api.admission import Ticket
 from bot.api.convert import conversation, to_chat_chunk, to_chat_completion
 from bot.api.deps import ASK_REFUSALS, AdmissionDep, RateLimitDep, ServiceDep, SettingsDep
-from bot.api.display import answer_with_sources, stream_error_message
+from bot.api.display import answer_with_sources, phrased, stream_error_message
 from bot.api.schemas import (
     MODEL_ID,
     ChatCompletionRequest,
@@ -39,7 +41,7 @@ from bot.api.schemas import (
 )
 from core.authority import authority_name
 from core.settings import Authority
-from core.types import Answer
+from core.types import Answer, Evidence
 
 log = logging.getLogger("cuabot.openai")
 
@@ -79,10 +81,17 @@ async def _chunks(
         return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
 
     yield line(ChunkDelta(role="assistant", content=""))
-    answer = None
+    answer: Answer | None = None
+    evidence: list[Evidence] = []
+    sent = ""  # the verified sentences sent while the model writes
     try:
         async for event in iterate_in_threadpool(events):
-            answer = event.answer or answer
+            answer, evidence = event.answer or answer, event.evidence or evidence
+            if event.sentence is not None and (text := phrased(event.sentence, evidence)):
+                text = f" {text}" if sent else text
+                sent += text
+                for piece in _PIECE.findall(text):
+                    yield line(ChunkDelta(content=piece))
     except Exception:
         log.exception("openai-compatible stream failed")
         error = {"error": {"message": stream_error_message(authority), "type": "server_error"}}
@@ -92,7 +101,15 @@ async def _chunks(
         events.close()
         ticket.release()
     assert answer is not None
-    for piece in _PIECE.findall(answer_with_sources(answer, authority)):
+    for piece in _PIECE.findall(_after(sent, answer_with_sources(answer, authority))):
         yield line(ChunkDelta(content=piece))
     yield line(ChunkDelta(), final=answer)
     yield "data: [DONE]\n\n"
+
+
+def _after(sent: str, text: str) -> str:
+    """What is left to send of the answer's `text` once `sent` was; all of it, after a blank line, when the answer
+    no longer begins with what was sent."""
+    if text.startswith(sent):
+        return text[len(sent) :]
+    return f"\n\n{text}"

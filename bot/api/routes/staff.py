@@ -15,7 +15,7 @@ import re
 import threading
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,10 +27,12 @@ from langchain_core.documents import Document
 from bot.api.convert import index_estimate, reindex_report
 from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, from_state, require_admin
 from bot.api.display import count, number, rate_text, time_left
-from bot.api.schemas import IndexEstimate, ReindexReport, ReindexStatus, StaffDocument
+from bot.api.schemas import IgnoredInstruction, IndexEstimate, ReindexReport, ReindexStatus, StaffDocument
 from bot.stores.analytics import AnalyticsSummary, csv_text, summarise
 from core.settings import REPO_ROOT, Settings
+from core.types import DocumentInfo
 from ingest.build import build_index
+from ingest.chunking import chunk_document, make_splitter
 from ingest.corpus import (
     corpus_files,
     doc_id_of,
@@ -219,7 +221,7 @@ def check_readable(data: bytes, suffix: str, folder: Path, settings: Settings) -
     staged = folder / f".upload-{uuid.uuid4().hex}{suffix}"
     staged.write_bytes(data)
     try:
-        units = load_file(staged)
+        units = load_file(staged, settings.ingestion)
         share = overlong_token_share("\n".join(u.page_content for u in units))
         if unreadable := unreadable_reason(share, settings.ingestion.garbled_token_share):
             raise UnreadableFile(unreadable)
@@ -295,6 +297,7 @@ def list_documents(service: ServiceDep, settings: SettingsDep) -> list[StaffDocu
                 passages=passages.get(doc_id, 0) if entry else 0,
                 indexed_at=indexed_at if entry else None,
                 status="indexed" if current else "pending" if present else "removed",
+                ignored_instructions=(entry or {}).get("ignored_instructions", []),
             )
         )
     return rows
@@ -403,8 +406,16 @@ def _pending(settings: Settings, rel: str, meta: dict[str, str], units: list[Doc
         passages=0,
         indexed_at=None,
         status="pending",
+        ignored_instructions=_ignored_instructions(settings, units),
         estimate=index_estimate(estimate_read(settings, units)),
     )
+
+
+def _ignored_instructions(settings: Settings, units: list[Document]) -> list[IgnoredInstruction]:
+    """What the index will leave out of the file for instructing the assistant, told to staff at the upload."""
+    splitter = make_splitter(settings.ingestion.chunk_size, settings.ingestion.chunk_overlap)
+    _, ignored = chunk_document(units, DocumentInfo(doc_id="upload", title="upload"), splitter)
+    return [IgnoredInstruction(**asdict(sentence)) for sentence in ignored]
 
 
 @router.post("/reindex", response_model=ReindexStatus, status_code=202)
