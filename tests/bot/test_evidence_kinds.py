@@ -1,0 +1,23 @@
+"""A sentence holds the asked kind of fact: an online service's web address, a phone number."""
+
+from bot.answer.evidence import QuestionTerms
+from core.text import AnswerKind
+from core.types import Chunk
+from ingest.sentences import sentences_of
+
+ONLINE = "Service en ligne : Demande de RSA (Caf) : https://wwwd.caf.fr/wps/portal/caffr"
+COUNTER = "Vous pouvez aussi faire la demande au guichet de la Caf."
+PHONE = "Vous pouvez appeler la Caf au 03 21 00 00 00."
+
+
+def _holds(kind: AnswerKind, text: str) -> bool:
+    sentence = sentences_of([Chunk("c:0", "c", "RSA", text)], context_chars=0, max_chars=len(text) + 1)[0]
+    return QuestionTerms({}, kind).answered_kind(sentence)
+
+
+def test_an_online_question_is_answered_by_a_line_with_a_web_address() -> None:
+    assert _holds(AnswerKind.LINK, ONLINE) and not _holds(AnswerKind.LINK, COUNTER)
+
+
+def test_a_phone_question_is_answered_by_a_sentence_with_a_phone_number() -> None:
+    assert _holds(AnswerKind.PHONE, PHONE) and not _holds(AnswerKind.PHONE, ONLINE)
