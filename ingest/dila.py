@@ -19,7 +19,8 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-SECTION_SEPARATOR = " › "
+from core.types import SECTION_SEPARATOR
+
 _DC_NAMESPACE = "{http://purl.org/dc/elements/1.1/}"
 # Elements that open a section: their Titre is the heading
 _HEADED = {"Situation", "Chapitre", "SousChapitre", "Cas"}

@@ -22,7 +22,8 @@ from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 
 from core.settings import Ingestion
-from ingest.dila import SECTION_SEPARATOR, Cells, NotAFiche, column_names, read_json_fiche, read_xml_fiche, table_row
+from core.types import SECTION_SEPARATOR
+from ingest.dila import Cells, NotAFiche, column_names, read_json_fiche, read_xml_fiche, table_row
 from ingest.pdf_text import PdfLimits, PdfRefused, read_pdf
 
 log = logging.getLogger(__name__)
