@@ -193,7 +193,7 @@ def test_first_alternatives_appear_in_their_documents(corpus: str) -> None:
 def test_fiches_questions_are_grounded_in_the_listed_fiches() -> None:
     lines = (DATA / "fiches" / "fiches.txt").read_text(encoding="utf-8").splitlines()
     ids = [line for line in lines if line and not line.startswith("#")]
-    assert len(ids) == len(set(ids)) and 180 <= len(ids) <= 220
+    assert len(ids) == len(set(ids)) and 100 <= len(ids) <= 220
     assert all(re.fullmatch(r"F\d+", fiche) for fiche in ids)
     items = load_items("fiches")
     assert {i["source"]["document"] for i in items if i["source"]} <= set(ids)
