@@ -5,13 +5,17 @@ export TRANSFORMERS_OFFLINE := 1
 CUABOT := .venv/bin/cuabot
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: install browser index run test test-fast test-onnx security eval eval-baseline eval-corpora lint load bench corpora debian-reference
+.PHONY: install browser postgres index run test test-fast test-onnx security eval eval-baseline eval-corpora lint load soak scale bench corpora debian-reference
 
 install:
 	bash scripts/setup.sh
 
 browser:
 	@start=$$(date +%s); bash scripts/install_browser.sh; rc=$$?; echo "    browser tools: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+## PostgreSQL's server binaries, for the tests of the PostgreSQL stores (skipped without them)
+postgres:
+	@start=$$(date +%s); bash scripts/install_postgres.sh; rc=$$?; echo "    postgres: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 ## Test corpora, outside git (data/corpora/): Debian's French reference manual, and a synthetic 100x corpus
 ## for the benchmarks. The manual needs apt (root or password-less sudo); without it, its tests are skipped.
@@ -33,8 +37,8 @@ run: index
 ## Install, then every test (fast, slow with the real models, browser) and the evaluation gate: every corpus, both
 ## splits, with the model (the floors hold for the whole run: a held-out split alone is 20-48 questions). The
 ## evaluation runs even when a test fails, so its report is always there to read.
-test: index browser debian-reference eval-corpora
-	@start=$$(date +%s); $(PYTEST) -m "not onnx"; tests=$$?; \
+test: index browser postgres debian-reference eval-corpora
+	@start=$$(date +%s); $(PYTEST) -m "not onnx" --durations=20; tests=$$?; \
 	echo "    pytest: $$(( $$(date +%s) - start )) s"; \
 	start=$$(date +%s); $(CUABOT) eval --gate; gate=$$?; \
 	echo "    eval: $$(( $$(date +%s) - start )) s"; \
@@ -72,6 +76,18 @@ eval-corpora:
 ## Load test (locust, loopback): one resident alone, then 50 residents for 60 s, against `cuabot serve`
 load: index
 	.venv/bin/python -m bench.load.run --users 50 --time 60s
+
+## Soak (bench/soak.py): `cuabot serve` with the local model for 30 minutes, 4 clients asking mixed questions, one
+## staff re-index halfway; memory, latency and errors per minute in bench/results/soak-<date>.md and .png. Not part
+## of `make test`
+soak: index
+	.venv/bin/python -m bench.soak --minutes 30
+
+## Two workers on shared stores (bench/scale.py): llama.cpp's server, a Chroma server, PostgreSQL and two `cuabot
+## serve` on loopback, 50 clients for 60 s split over them, a staff re-index on one; issue 29's targets in
+## bench/results/scale-<date>.md. Not part of `make test`
+scale: index postgres
+	.venv/bin/python -m bench.scale
 
 ## Benchmarks (ingestion, retrieval at 1x/10x/100x, latency, memory), each beside a same-run baseline:
 ## bench/results/bench.md and bench.png. Not part of `make test`. Options: BENCH_ARGS="--only retrieval"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -43,9 +43,14 @@ def ingest(
 ) -> None:
     """Index a folder of PDF, HTML, Markdown and text files (incremental, atomic)."""
     from bot.api.display import count, rate_text
-    from ingest.build import build_index
+    from ingest.build import DiskFull, build_index
+    from ingest.lock import IndexBusy
 
-    report = build_index(get_settings(), folder)
+    try:
+        report = build_index(get_settings(), folder)
+    except (IndexBusy, DiskFull) as exc:  # staff read what to do, not a traceback
+        console.print(f"[red]Indexation impossible[/] : {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
     table = Table(title="Indexation", show_header=False)
     for label, value in [
         ("Ajoutés", len(report.added)),
@@ -339,7 +344,8 @@ def feedback_export(dest: Annotated[Path, typer.Argument(help="Fichier CSV à é
     """Write every feedback row (personal data already masked) to a CSV file."""
     from bot.stores.feedback import open_store
 
-    rows = open_store(get_settings()).export_csv(dest)
+    with _database_reachable():
+        rows = open_store(get_settings()).export_csv(dest)
     console.print(f"{rows} retours écrits dans {dest}")
 
 
@@ -350,10 +356,26 @@ def purge() -> None:
 
     settings = get_settings()
     privacy = settings.privacy
+    with _database_reachable():
+        feedback_rows, analytics_rows = feedback.purge(settings), analytics.purge(settings)
     console.print(
-        f"Retours supprimés (plus de {privacy.feedback_retention_days} jours) : {feedback.purge(settings)}\n"
-        f"Statistiques supprimées (plus de {privacy.analytics_retention_days} jours) : {analytics.purge(settings)}"
+        f"Retours supprimés (plus de {privacy.feedback_retention_days} jours) : {feedback_rows}\n"
+        f"Statistiques supprimées (plus de {privacy.analytics_retention_days} jours) : {analytics_rows}"
     )
+
+
+@contextlib.contextmanager
+def _database_reachable() -> Iterator[None]:
+    """The stores' database down: a French message and exit code 1, not a traceback."""
+    from bot.stores.database import DatabaseUnavailable
+
+    try:
+        yield
+    except DatabaseUnavailable:
+        console.print(
+            "[red]Base de données des retours injoignable[/] : rien n'a été lu ni supprimé, réessayez plus tard."
+        )
+        raise typer.Exit(1) from None
 
 
 def app_help(settings: Settings) -> str:

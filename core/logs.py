@@ -3,6 +3,10 @@
 `logging_config` is one `logging.config.dictConfig` dictionary used twice: by `configure_logging`
 (our own loggers while the models load) and by uvicorn (`uvicorn.run(log_config=...)`), which
 applies it again, so uvicorn's loggers, ours and exception tracebacks share the masking filter.
+
+Every line written while a request is handled carries that request's id (`request_id`, "-" outside one):
+bot/api/request_id.py opens the scope, and since the id lives in a context variable, the threads that
+answer the request (Starlette's thread pool, the model's queue) write it too.
 """
 
 from __future__ import annotations
@@ -10,6 +14,10 @@ from __future__ import annotations
 import logging
 import logging.config
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,11 +29,34 @@ from core.privacy import MaskingFilter, mask_personal_data
 from core.settings import Settings
 
 ACCESS_LOGGER = "uvicorn.access"
-_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_ACCESS_TEXT_FORMAT = '%(asctime)s %(levelname)s %(name)s: %(client_addr)s - "%(request_line)s" %(status_code)s'
+_TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+_ACCESS_TEXT_FORMAT = (
+    '%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(client_addr)s - "%(request_line)s" %(status_code)s'
+)
 # C0 and C1 controls, DEL and the Unicode line and paragraph separators: each could start a forged line
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+NO_REQUEST = "-"
+_request_id: ContextVar[str] = ContextVar("cuabot_request_id", default=NO_REQUEST)
+
+
+@contextmanager
+def request_scope(request_id: str | None = None) -> Iterator[str]:
+    """The log lines written inside (in this context and the threads it hands work to) carry `request_id`, a new
+    one when None."""
+    token = _request_id.set(request_id or uuid.uuid4().hex)
+    try:
+        yield _request_id.get()
+    finally:
+        _request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to every record, as the line's context says."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get()
+        return True
 
 
 def escape_controls(text: str) -> str:
@@ -83,11 +114,11 @@ def logging_config(settings: Settings) -> dict[str, Any]:
             "default": {"()": TextLineFormatter, "fmt": _TEXT_FORMAT},
             "access": {"()": AccessTextLineFormatter, "fmt": _ACCESS_TEXT_FORMAT, "use_colors": False},
         }
-    handler = {"class": "logging.StreamHandler", "filters": ["mask"]}
+    handler = {"class": "logging.StreamHandler", "filters": ["mask", "request_id"]}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"mask": {"()": MaskingFilter}},
+        "filters": {"mask": {"()": MaskingFilter}, "request_id": {"()": RequestIdFilter}},
         "formatters": formatters,
         "handlers": {
             "default": {**handler, "formatter": "default", "stream": "ext://sys.stderr"},

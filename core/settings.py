@@ -22,6 +22,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # A CSP frame-ancestors source: 'self' or a scheme://host[:port] origin (nothing that could end the directive)
 _FRAME_SOURCE = re.compile(r"'self'|https?://[A-Za-z0-9.-]+(:\d{1,5})?")
+# The database URL schemes accepted, and the SQLAlchemy driver each is read with
+_DATABASE_DRIVERS = {
+    "postgresql+psycopg": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "sqlite": "sqlite",
+}
 
 
 def _default_cache() -> Path:
@@ -127,6 +134,14 @@ class Store(BaseModel):
     # passage at exact dense rank 4 of 168 (and the answer with it; not reproduced on later loads, the
     # graph being built by several threads); numpy takes ~6 ms p50 at 16,800 passages (bench/).
     exact_search_max_passages: int = Field(default=50_000, ge=0)
+    # Seconds a Chroma server has to answer the health check's heartbeat; 503 to questions while it does not
+    health_timeout_s: float = Field(default=2.0, gt=0)
+    # Seconds a question tells its client to wait (Retry-After) while the Chroma server is unreachable
+    unavailable_retry_after_s: int = Field(default=10, gt=0)
+    # Seconds between two looks of a serving process at the index pointer: a generation written by another
+    # process (a worker's re-index, `cuabot ingest`) is loaded within this delay even while every question waits
+    # in the queue; 0: only at the next question
+    watch_interval_s: float = Field(default=1.0, ge=0)
 
 
 class Retrieval(BaseModel):
@@ -220,6 +235,9 @@ class Generation(BaseModel):
     model: str = "qwen2.5-1.5b-instruct"
     # Seconds an OpenAI-compatible server has to answer the health check's model list
     health_timeout_s: float = Field(default=2.0, gt=0)
+    # A reply from the model server (a token, a verdict) this many seconds ago counts as alive in /api/health,
+    # unless a call failed since: a llama.cpp server busy generating does not answer its model list in time
+    alive_after_reply_s: float = Field(default=15.0, ge=0)
 
     @model_validator(mode="after")
     def _server_named(self) -> Generation:
@@ -272,6 +290,8 @@ class Access(BaseModel):
     # The helpdesk asks for this user name and password when a password is set
     helpdesk_user: str = "conseiller"
     helpdesk_password: str | None = None
+    # Bearer token a Prometheus scrape of /metrics must present; unset: /metrics is open (keep it off the proxy)
+    metrics_token: str | None = None
 
 
 class Security(BaseModel):
@@ -332,6 +352,30 @@ class Privacy(BaseModel):
     log_json: bool = True
 
 
+class Database(BaseModel):
+    """Where feedback and analytics live (CUABOT_DATABASE__*): the SQLite files `feedback_db` and `analytics_db`
+    by default; with a URL, both stores' tables in that database (postgresql+psycopg://user:password@host/base)."""
+
+    url: str | None = None
+    # Seconds a refused feedback or staff read tells its client to wait (Retry-After) while the database is down
+    retry_after_s: int = Field(default=30, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url_names_a_supported_database(cls, value: str | None) -> str | None:
+        """PostgreSQL through psycopg (the driver installed; "postgresql://" and "postgres://" are read so), or
+        SQLite; empty is the default."""
+        if not value:
+            return None
+        scheme, separator, rest = value.partition("://")
+        if not separator or scheme not in _DATABASE_DRIVERS:
+            raise ValueError(
+                f"database.url : schéma « {scheme} » non pris en charge ; "
+                "écrire postgresql+psycopg://utilisateur:mot_de_passe@hôte:5432/base ou sqlite:///chemin.sqlite3"
+            )
+        return f"{_DATABASE_DRIVERS[scheme]}://{rest}"
+
+
 class Settings(BaseSettings):
     """Every setting, in named sections; CUABOT_<SECTION>__<NAME> sets one (docs/configuration.md)."""
 
@@ -362,6 +406,7 @@ class Settings(BaseSettings):
     api: Api = Api()
     access: Access = Access()
     privacy: Privacy = Privacy()
+    database: Database = Database()
     security: Security = Security()
 
     @model_validator(mode="after")

@@ -8,11 +8,14 @@ half-way leaves the previous index whole and in use.
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -36,6 +39,7 @@ from ingest.corpus import (
 from ingest.embeddings import Embedder, get_embedder
 from ingest.estimate import record_pace
 from ingest.loaders import UnreadableFile, load_file
+from ingest.lock import IndexLock
 from ingest.store import (
     POINTER,
     ChromaStore,
@@ -50,6 +54,8 @@ from ingest.store import (
     write_sentences,
 )
 from ingest.vectors import Previous, ProgressCallback, compute_vectors, timed
+
+log = logging.getLogger("cuabot.ingest")
 
 # Bump when loaders, chunking or the analysis stored with each sentence (core/text.py) change: every file is then
 # read and embedded again. v8: dates typeset one pair of digits a line; v9: hyphenated words and names
@@ -67,6 +73,48 @@ def index_signature(settings: Settings) -> str:
     return signature + (
         ":late" if settings.embedding.backend == "gemma" and settings.embedding.sentence_vectors == "late" else ""
     )
+
+
+DISK_FULL = (
+    "Espace disque insuffisant pour écrire le nouvel index : l'index précédent reste en service. "
+    "Libérez de la place puis relancez l'indexation."
+)
+# The same on a first build, when no earlier index can serve
+DISK_FULL_FIRST = "Espace disque insuffisant pour écrire l'index. Libérez de la place puis relancez l'indexation."
+# How the embedded store (Chroma over SQLite) says it: « (code: 13) database or disk is full »
+_DISK_FULL_WORDS = ("database or disk is full", "no space left on device")
+
+
+class DiskFull(RuntimeError):
+    """The index folder's disk filled up while the next generation was written (that generation is removed)."""
+
+    def __init__(self, first_build: bool = False) -> None:
+        super().__init__(DISK_FULL_FIRST if first_build else DISK_FULL)
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    """ENOSPC, or a store error saying so, anywhere in the chain of causes."""
+    cause: BaseException | None = error
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+            return True
+        if any(words in str(cause).lower() for words in _DISK_FULL_WORDS):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+@contextmanager
+def _raising_disk_full(index_dir: Path) -> Iterator[None]:
+    """A full disk raised as DiskFull (what staff can act on), any other error as it is."""
+    try:
+        yield
+    except Exception as exc:
+        if _is_disk_full(exc):
+            raise DiskFull(first_build=read_pointer(index_dir) is None) from exc
+        raise
 
 
 def outdated_index(settings: Settings) -> str | None:
@@ -192,16 +240,33 @@ def build_index(
     store: VectorStore | None = None,
     on_file_read: Callable[[int, int], None] | None = None,
     on_progress: ProgressCallback | None = None,
+    lock: IndexLock | None = None,
 ) -> BuildReport:
     """`on_file_read(done, total)` follows the reading of the files (the admin page's progress bar), then
     `on_progress(done, total, rate, eta_s)` the passages analysed and embedded: done out of total,
-    passages per second, seconds left (ingest/vectors.py)."""
+    passages per second, seconds left (ingest/vectors.py).
+
+    The whole build holds the index folder's lock (`lock`, when the caller took it already): IndexBusy when
+    another build runs; DiskFull when the disk filled up, the previous generation still live."""
+    with lock or IndexLock(settings.index_dir):
+        return _build(settings, folder, embedder_factory, store, on_file_read, on_progress)
+
+
+def _build(
+    settings: Settings,
+    folder: Path | None,
+    embedder_factory: Callable[[Settings], Embedder],
+    store: VectorStore | None,
+    on_file_read: Callable[[int, int], None] | None,
+    on_progress: ProgressCallback | None,
+) -> BuildReport:
     started = time.perf_counter()
     folder = (folder or settings.corpus_dir).resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"Dossier introuvable : {folder}")
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    store = store or ChromaStore.from_settings(settings)
+    with _raising_disk_full(settings.index_dir):  # the embedded store writes to its database as it opens
+        store = store or ChromaStore.from_settings(settings)
     previous = _load_previous(settings)
     plan = _NextGeneration(
         previous,
@@ -266,12 +331,45 @@ def _write_generation(
     embedder_factory: Callable[[Settings], Embedder],
     on_progress: ProgressCallback | None = None,
 ) -> None:
-    previous, files, chunks_by_file, to_embed = plan.previous, plan.files, plan.chunks_by_file, plan.to_embed
-    report, timings = plan.report, plan.report.timings
+    """Write the next generation aside, then point `current.json` at it.
+
+    A failure leaves nothing of it behind (its folder and collection removed), the pointer naming the previous
+    generation; a full disk is told as DiskFull, any other error propagates as it is."""
     generation_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     generation = settings.index_dir / f"gen-{generation_id}"
     collection = f"cuabot-{generation_id}"
-    generation.mkdir()
+    with _raising_disk_full(settings.index_dir):
+        try:
+            generation.mkdir()
+            _fill_generation(settings, store, plan, embedder_factory, on_progress, generation, collection)
+            _point_to(settings, generation, collection)
+        except BaseException:
+            _remove_partial_generation(store, generation, collection)
+            raise
+
+
+def _remove_partial_generation(store: VectorStore, generation: Path, collection: str) -> None:
+    """Best effort: what a full disk keeps from being removed now, the next build removes (stale generations)."""
+    shutil.rmtree(generation, ignore_errors=True)
+    try:
+        if collection in store.names():
+            store.drop(collection)
+    except Exception:
+        log.warning("collection %s of the failed build left for the next build to remove", collection, exc_info=True)
+
+
+def _fill_generation(
+    settings: Settings,
+    store: VectorStore,
+    plan: _NextGeneration,
+    embedder_factory: Callable[[Settings], Embedder],
+    on_progress: ProgressCallback | None,
+    generation: Path,
+    collection: str,
+) -> None:
+    """The new collection's vectors and the generation folder's files (chunks, sentences, BM25, manifest)."""
+    previous, files, chunks_by_file, to_embed = plan.previous, plan.files, plan.chunks_by_file, plan.to_embed
+    report, timings = plan.report, plan.report.timings
     fresh_ids = {c.chunk_id for c in to_embed}
     kept = [c for chunks in chunks_by_file.values() for c in chunks if c.chunk_id not in fresh_ids]
     with timed(timings, "store"):
@@ -296,6 +394,10 @@ def _write_generation(
     with timed(timings, "bm25"):
         build_bm25(all_chunks, generation / "bm25")
     write_json_atomically({"embedder": embedder_identity(settings), "files": files}, generation / "manifest.json")
+
+
+def _point_to(settings: Settings, generation: Path, collection: str) -> None:
+    """Make `generation` the live one (atomic), remembering the one before for the servers still reading it."""
     old_pointer = read_pointer(settings.index_dir) or {}
     write_json_atomically(
         {

@@ -17,13 +17,15 @@ from __future__ import annotations
 import itertools
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 import bm25s
 import chromadb
+import httpx
 import numpy as np
 import Stemmer
 from chromadb.config import Settings as ChromaSettings
@@ -37,6 +39,11 @@ SENTENCES = "sentences.jsonl"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 VECTOR_BATCH = 1000  # ids per read from the store (a Chroma server caps a request's size)
 _STEMMER = Stemmer.Stemmer("french")
+_T = TypeVar("_T")
+
+
+class StoreUnavailable(RuntimeError):
+    """The vector store's server cannot be reached: no question can be searched until it is back."""
 
 
 class VectorStore(Protocol):
@@ -56,55 +63,91 @@ class VectorStore(Protocol):
 
 
 class ChromaStore:
-    """Chroma with embeddings always passed in: its default embedding function never runs."""
+    """Chroma with embeddings always passed in: its default embedding function never runs.
 
-    def __init__(self, client: Any) -> None:
+    On a Chroma server (`store.chroma_url`), a failure to reach it is `StoreUnavailable`; the client's connections
+    are opened per request, so the same store answers again once the server is back.
+    """
+
+    def __init__(self, client: Any, url: str | None = None) -> None:
         self._client = client
+        self._url = url
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChromaStore:
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if settings.store.chroma_url:
-            url = urlparse(settings.store.chroma_url)
+        if not settings.store.chroma_url:
+            path = str(settings.index_dir / "chroma")
+            return cls(chromadb.PersistentClient(path=path, settings=chroma_settings))
+        url = urlparse(settings.store.chroma_url)
+        try:  # the client asks the server for its tenant at once; chromadb says ValueError when it is down
             client = chromadb.HttpClient(
                 host=url.hostname or "localhost",
                 port=url.port or (443 if url.scheme == "https" else 8000),
                 ssl=url.scheme == "https",
                 settings=chroma_settings,
             )
-        else:
-            client = chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
-        return cls(client)
+        except (ValueError, httpx.TransportError) as exc:
+            raise StoreUnavailable(f"{settings.store.chroma_url} : {exc}") from exc
+        return cls(client, settings.store.chroma_url)
+
+    def problem(self, timeout_s: float) -> str | None:
+        """Why the Chroma server cannot answer now (for /api/health), or None; always None when embedded."""
+        if self._url is None:
+            return None
+        try:
+            httpx.get(f"{self._url.rstrip('/')}/api/v2/heartbeat", timeout=timeout_s).raise_for_status()
+        except httpx.HTTPError as exc:
+            return f"serveur Chroma de l'index injoignable ({self._url}) : {type(exc).__name__}"
+        return None
 
     def create(self, name: str) -> None:
-        self._client.create_collection(name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+        self._reach(
+            lambda: self._client.create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+        )
 
     def add(self, name: str, ids: list[str], vectors: np.ndarray, doc_ids: list[str]) -> None:
         if ids:
-            collection = self._collection(name)
-            collection.add(ids=ids, embeddings=vectors, metadatas=[{"doc_id": d} for d in doc_ids])
+            metadatas = [{"doc_id": d} for d in doc_ids]
+            self._reach(lambda: self._collection(name).add(ids=ids, embeddings=vectors, metadatas=metadatas))
 
     def vectors(self, name: str, ids: list[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
-        got = self._collection(name).get(ids=ids, include=["embeddings"])
+        got = self._reach(lambda: self._collection(name).get(ids=ids, include=["embeddings"]))
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
 
     def query(self, name: str, vector: np.ndarray, k: int, doc_ids: list[str] | None) -> list[tuple[str, float]]:
         where = {"doc_id": {"$in": doc_ids}} if doc_ids else None
-        result = self._collection(name).query(
-            query_embeddings=[vector], n_results=k, where=where, include=["distances"]
+        result = self._reach(
+            lambda: self._collection(name).query(
+                query_embeddings=[vector], n_results=k, where=where, include=["distances"]
+            )
         )
         return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def drop(self, name: str) -> None:
-        self._client.delete_collection(name)
+        self._reach(lambda: self._client.delete_collection(name))
 
     def names(self) -> list[str]:
-        return [c.name for c in self._client.list_collections()]
+        return self._reach(lambda: [c.name for c in self._client.list_collections()])
 
     def _collection(self, name: str) -> Any:
         return self._client.get_collection(name, embedding_function=None)
+
+    def _reach(self, call: Callable[[], _T]) -> _T:
+        """`call` on the store; a server that does not answer is `StoreUnavailable`."""
+        try:
+            return call()
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"{self._url} : {type(exc).__name__}") from exc
+
+
+def store_problem(store: VectorStore, timeout_s: float) -> str | None:
+    """Why the vector store cannot answer now; only a Chroma server can be unreachable."""
+    return store.problem(timeout_s) if isinstance(store, ChromaStore) else None
 
 
 def tokenize(texts: list[str]) -> Any:

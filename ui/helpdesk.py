@@ -20,7 +20,10 @@ import gradio as gr
 from bot.answer.service import QuestionService
 from bot.api.admission import BUSY_MESSAGE, Admission, QueueFull
 from bot.api.display import answer_text, answer_with_sources, helpdesk_title, location
+from bot.api.metrics import asked_from
 from bot.api.ratelimit import RATE_LIMITED_MESSAGE, QuestionBudget, RateLimited
+from bot.api.routes.feedback import FEEDBACK_UNAVAILABLE_MESSAGE
+from bot.stores.database import DatabaseUnavailable
 from bot.stores.feedback import (
     MAX_COMMENT_CHARS,
     NEGATIVE_REASONS,
@@ -30,6 +33,7 @@ from bot.stores.feedback import (
     reasons_from_codes,
 )
 from core.authority import authority_name
+from core.logs import request_scope
 from core.settings import Authority, Settings
 from core.types import Answer, IndexedDocument, Outcome
 
@@ -170,21 +174,23 @@ def ask_in_turn(
 ) -> Answer:
     """The answer, asked as the API's routes ask: off the client's budget, through the model's queue.
 
-    Raises gr.Error with the API's French message when the client asked too often or the queue is full.
+    Raises gr.Error with the API's French message when the client asked too often or the queue is full. Gradio's
+    queue runs it outside any HTTP request: the question gets its own request id, and counts for the helpdesk.
     """
-    try:
-        budget.spend(client)
-        ticket = admission.admit()
-    except RateLimited:
-        raise gr.Error(RATE_LIMITED_MESSAGE) from None
-    except QueueFull:
-        raise gr.Error(BUSY_MESSAGE) from None
-    with ticket:
+    with request_scope(), asked_from("helpdesk"):
         try:
-            return service.ask(question, documents=documents, phrasing=admission.phrasing)
-        except Exception as error:
-            logger.exception("helpdesk question failed")
-            raise gr.Error(f"La réponse n'a pas pu être produite : {error}") from error
+            budget.spend(client)
+            ticket = admission.admit()
+        except RateLimited:
+            raise gr.Error(RATE_LIMITED_MESSAGE) from None
+        except QueueFull:
+            raise gr.Error(BUSY_MESSAGE) from None
+        with ticket:
+            try:
+                return service.ask(question, documents=documents, phrasing=admission.phrasing)
+            except Exception as error:
+                logger.exception("helpdesk question failed")
+                raise gr.Error(f"La réponse n'a pas pu être produite : {error}") from error
 
 
 # ---------- Gradio page ----------
@@ -256,7 +262,10 @@ def _make_send_feedback(store: FeedbackStore) -> Any:
             feedback = conseiller_feedback(question, answer, rating, reasons, comment)
         except ValueError as error:
             return str(error)
-        feedback_id = store.add(feedback)
+        try:
+            feedback_id = store.add(feedback)
+        except DatabaseUnavailable:
+            return FEEDBACK_UNAVAILABLE_MESSAGE
         return f"Merci, votre avis est enregistré (n° {feedback_id})."
 
     return send_feedback

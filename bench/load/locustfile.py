@@ -2,9 +2,11 @@
 
 Run by `bench/load/run.py` (or `locust -f bench/load/locustfile.py --headless ...`). Questions come
 from eval/data/cua/questions.jsonl: answerable, unanswerable (off topic included) and injection
-attempts, weighted 3:1:1. A request still unanswered after 60 s is a client time-out. A 503 (queue
-full) or 429 (rate limit) is a deliberate refusal of the service, counted apart from errors.
-`--report-json FILE` writes requests, status codes, time-outs and p50/p95 per route.
+attempts, weighted 3:1:1. After an answer, a resident now and then sends a feedback (/api/feedback), as
+the widget's buttons do. A request still unanswered after 60 s is a client time-out. A 503 (queue full, or
+the feedback database unreachable) or 429 (rate limit) is a deliberate refusal of the service, counted apart
+from errors. `--report-json FILE` writes requests, status codes, time-outs and p50/p95 per route, and the
+feedback accepted (200) and refused.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ GROUPS = {
     "injection": {"injection"},
 }
 HEALTH = "/api/health"
+FEEDBACK = "/api/feedback"
+FEEDBACK_SHARE = 0.5  # of the answered questions
+FEEDBACK_BODY = {"rating": "up", "reasons": ["clair"], "origin": "widget"}
 
 # status code (or "timeout" / "error") per request name, and the exact times of the 200s (ms);
 # users are greenlets of one process
@@ -60,6 +65,14 @@ def record(name: str, response: Any, started: float) -> str:
     return outcome
 
 
+def settle(response: Any, outcome: str) -> None:
+    """A 200 or a deliberate refusal is a success for locust; anything else a failure."""
+    if outcome == "200" or outcome in {str(code) for code in DELIBERATE}:
+        response.success()
+    else:
+        response.failure(f"{outcome}: {str(response.text)[:200]}")
+
+
 def percentile(values: list[float], share: float) -> float | None:
     """Exact percentile (inclusive method) of the 200 responses' times; None without any."""
     if len(values) < 2:
@@ -80,10 +93,16 @@ class Resident(HttpUser):
             "/api/ask", json={"question": question}, name=name, timeout=CLIENT_TIMEOUT_S, catch_response=True
         ) as response:
             outcome = record(name, response, started)
-            if outcome == "200" or outcome in {str(code) for code in DELIBERATE}:
-                response.success()
-            else:
-                response.failure(f"{outcome}: {str(response.text)[:200]}")
+            settle(response, outcome)
+        if outcome == "200" and random.random() < FEEDBACK_SHARE:
+            self.give_feedback()
+
+    def give_feedback(self) -> None:
+        started = time.perf_counter()
+        with self.client.post(
+            FEEDBACK, json=FEEDBACK_BODY, name=FEEDBACK, timeout=CLIENT_TIMEOUT_S, catch_response=True
+        ) as response:
+            settle(response, record(FEEDBACK, response, started))
 
     @task(3)
     def answerable(self) -> None:
@@ -114,7 +133,8 @@ class HealthProbe(HttpUser):
 
 def summary(environment: Environment) -> dict[str, Any]:
     """Per route: requests, failures, status codes, p50/p95 in ms of all requests (locust's two-significant-digit
-    buckets, 503s included) and of the answered ones (200, exact)."""
+    buckets, 503s included) and of the answered ones (200, exact; their times in `answered_ms`); the feedback
+    accepted and refused."""
     routes = {}
     for name in sorted(STATUSES):
         stats = environment.stats.get(name, "GET" if name == HEALTH else "POST")
@@ -126,13 +146,16 @@ def summary(environment: Environment) -> dict[str, Any]:
             "answered_p50_ms": percentile(ANSWERED_MS[name], 0.5),
             "answered_p95_ms": percentile(ANSWERED_MS[name], 0.95),
             "statuses": dict(STATUSES[name]),
+            "answered_ms": sorted(ANSWERED_MS[name]),
         }
+    feedback = STATUSES.get(FEEDBACK, Counter())
     options = environment.parsed_options
     return {
         "host": environment.host,
         "users": getattr(options, "num_users", None),
         "run_time": getattr(options, "run_time", None),
         "routes": routes,
+        "feedback": {"accepted": feedback["200"], "refused": sum(feedback[str(code)] for code in DELIBERATE)},
     }
 
 

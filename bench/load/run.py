@@ -27,7 +27,7 @@ from core.settings import Settings
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # One client address for every simulated resident: the per-client limit must not be what is measured
-LOAD_ENV = {"CUABOT_ADMISSION__RATE_LIMIT": "100000/minute"}
+LOAD_ENV = {"CUABOT_ADMISSION__RATE_LIMIT": "100000/minute", "CUABOT_ADMISSION__FEEDBACK_RATE_LIMIT": "100000/minute"}
 
 
 def uvicorn_command(port: int, workers: int = 1) -> list[str]:

@@ -206,11 +206,17 @@ class OpenAICompatibleGenerator:
         )
         self._base_url = settings.generation.base_url
         self._health_timeout = settings.generation.health_timeout_s
+        self._alive_after_reply = settings.generation.alive_after_reply_s
         self._model = settings.generation.model
         self._max_tokens = settings.generation.max_tokens
+        # time.monotonic() of the server's last reply and of the last failed call
+        self._replied_at = self._failed_at = -math.inf
 
     def problem(self) -> str | None:
-        """Why the server cannot answer now (for /api/health), or None when it lists its models."""
+        """Why the server cannot answer now (for /api/health), or None when it replied lately with no failure
+        since, or lists its models."""
+        if self._failed_at < self._replied_at > time.monotonic() - self._alive_after_reply:
+            return None
         try:
             self._client.with_options(timeout=self._health_timeout).models.list()
         except Exception as exc:
@@ -232,6 +238,7 @@ class OpenAICompatibleGenerator:
                 logprobs=True,
                 top_logprobs=10,
             )
+            self._replied_at = time.monotonic()
             top = response.choices[0].logprobs.content[0].top_logprobs
         except Exception:
             return None
@@ -251,12 +258,14 @@ class OpenAICompatibleGenerator:
                 stream=True,
             )
             for event in response:
+                self._replied_at = time.monotonic()
                 if not event.choices:
                     continue
                 if event.choices[0].delta.content:
                     yield event.choices[0].delta.content
                 cut = cut or event.choices[0].finish_reason == "length"
         except Exception as exc:
+            self._failed_at = time.monotonic()
             raise GenerationError(str(exc)) from exc
         return cut
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from collections.abc import Generator as Steps
 from dataclasses import dataclass, field, replace
@@ -113,6 +115,8 @@ class QuestionService:
         # Called with the question and its final Answer once each question is finished (statistics)
         self.listeners: list[Callable[[str, Answer], None]] = []
         self._pointer_mtime = 0.0
+        self._reload_lock = threading.Lock()
+        self.watcher: threading.Thread | None = None
         self._use(reader or self._load_reader())
 
     def with_settings(self, settings: Settings) -> QuestionService:
@@ -134,17 +138,34 @@ class QuestionService:
         give_back_freed_memory()
 
     def _load_reader(self) -> IndexReader:
-        self._pointer_mtime = self._pointer_path.stat().st_mtime if self._pointer_path.exists() else 0.0
-        return IndexReader(self.settings)
+        """The live generation; the pointer counts as read once it is loaded, so that a load the vector store's
+        server failed (`StoreUnavailable`) is tried again at the next question."""
+        mtime = self._pointer_path.stat().st_mtime if self._pointer_path.exists() else 0.0
+        reader = IndexReader(self.settings)
+        self._pointer_mtime = mtime
+        return reader
 
     @property
     def _pointer_path(self) -> Path:
         return self.settings.index_dir / POINTER
 
     def reload_if_reindexed(self) -> None:
-        """Pick up a new index generation written by `cuabot ingest` while serving."""
-        if self._pointer_path.exists() and self._pointer_path.stat().st_mtime != self._pointer_mtime:
-            self._use(self._load_reader())
+        """Pick up a new index generation written while serving (by this process, another worker or `cuabot
+        ingest`); one load at a time, whichever thread looks first."""
+        with self._reload_lock:
+            if self._pointer_path.exists() and self._pointer_path.stat().st_mtime != self._pointer_mtime:
+                self._use(self._load_reader())
+
+    def watch_index(self) -> None:
+        """Look at the index pointer every `store.watch_interval_s` in a thread of its own, so that a new
+        generation is loaded even while every question waits for the model (a question only looks when it is
+        admitted). Once per service; the thread ends with the service."""
+        interval = self.settings.store.watch_interval_s
+        if interval and self.watcher is None:
+            self.watcher = threading.Thread(
+                target=_watch, args=(weakref.ref(self), interval), daemon=True, name="index-watch"
+            )
+            self.watcher.start()
 
     def documents(self) -> list[IndexedDocument]:
         counts: dict[str, int] = {}
@@ -299,3 +320,18 @@ def build_service(settings: Settings | None = None) -> QuestionService:
     settings = settings or get_settings()
     generator = build_generator(settings, fixed_prefix(settings.authority))
     return QuestionService(settings, get_embedder(settings), generator)
+
+
+def _watch(service: weakref.ref[QuestionService], interval_s: float) -> None:
+    """The watcher's loop: holds the service weakly, so that a service nobody uses any more is freed."""
+    failing = False
+    while (watched := service()) is not None:
+        try:
+            watched.reload_if_reindexed()
+            failing = False
+        except Exception as exc:  # the Chroma server down: the next look, or the next question, tries again
+            if not failing:
+                log.warning("new index generation not loaded yet, tried again every %s s: %s", interval_s, exc)
+            failing = True
+        del watched
+        time.sleep(interval_s)

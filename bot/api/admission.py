@@ -6,11 +6,13 @@ any retrieval work. An admitted question's phrasing step (`QuestionService.phras
 slot, then runs on the generator's own threads while the question's thread relays its events;
 after `admission.queue_wait_s` without a slot, or when the model runs past `generation.timeout_s`,
 the service answers with the evidence alone (`PhrasingUnavailable`). The widget's API, the
-OpenAI-compatible API and the helpdesk all hand their questions' phrasing to the same Admission.
+OpenAI-compatible API and the helpdesk all hand their questions' phrasing to the same Admission. The questions
+in flight, those waiting for the model and those shed are in the metrics (bot/api/metrics.py).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -19,6 +21,7 @@ from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.answer.service import PhrasingUnavailable, StreamEvent
+from bot.api.metrics import IN_FLIGHT, SHED, WAITING, current_surface
 from core.settings import Settings
 
 log = logging.getLogger("cuabot.admission")
@@ -54,6 +57,7 @@ class Ticket:
             if not self._released:
                 self._released = True
                 self._admission.in_flight -= 1
+                IN_FLIGHT.dec()
 
     def __enter__(self) -> Ticket:
         return self
@@ -79,17 +83,22 @@ class Admission:
         """A place for one question, or QueueFull (decided before any retrieval work)."""
         with self.lock:
             if self.in_flight >= self.capacity:
+                SHED.labels(current_surface()).inc()
                 raise QueueFull(self.retry_after_s)
             self.in_flight += 1
+            IN_FLIGHT.inc()
         return Ticket(self)
 
     def phrasing(self, steps: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
         """The phrasing step's events, once a slot is free, relayed from a generation thread until the deadline."""
-        if not self._free.acquire(timeout=self.wait_s):
+        with WAITING.track_inprogress():
+            free = self._free.acquire(timeout=self.wait_s)
+        if not free:
             raise PhrasingUnavailable(REASON_BUSY)
         events: queue.Queue[_Relayed] = queue.Queue()
         stop = threading.Event()
-        work = self._threads.submit(_drain, steps, events, stop)
+        # In the question's context: the model's log lines carry its request id
+        work = self._threads.submit(contextvars.copy_context().run, _drain, steps, events, stop)
         work.add_done_callback(lambda _: self._free.release())  # the slot frees when the model really stops
         deadline = time.monotonic() + self.timeout_s
         try:

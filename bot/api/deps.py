@@ -23,7 +23,11 @@ from core.settings import Settings
 # What an asking route may answer instead of an answer, documented for partners (OpenAPI)
 ASK_REFUSALS: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorResponse, "description": "Trop de questions depuis ce client (limite par minute)."},
-    503: {"model": ErrorResponse, "description": "File d'attente du modèle pleine : réessayer après Retry-After."},
+    503: {
+        "model": ErrorResponse,
+        "description": "File d'attente du modèle pleine, ou recherche dans les documents momentanément indisponible "
+        "(serveur Chroma injoignable) : réessayer après Retry-After.",
+    },
 }
 # What an admin route answers without the right token
 ADMIN_REFUSALS: dict[int | str, dict[str, Any]] = {

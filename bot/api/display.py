@@ -88,6 +88,12 @@ def injection_message(authority: Authority) -> str:
     )
 
 
+# The 503 of a question that cannot be searched: the Chroma server holding the index does not answer
+STORE_UNAVAILABLE_MESSAGE = (
+    "La recherche dans les documents est momentanément indisponible : réessayez dans quelques instants."
+)
+
+
 def stream_error_message(authority: Authority) -> str:
     """When a stream fails after it started (no status code can be sent any more)."""
     first = next((c for c in authority.channels if c.strip()), "")

@@ -137,7 +137,8 @@ class HealthResponse(BaseModel):
     chunks: int
     embedder: str
     generator: str
-    reason: str | None = None  # why the service is degraded (evidence only until it is fixed)
+    # why the service is degraded: the model server (evidence only) or the Chroma server (503) unreachable
+    reason: str | None = None
 
 
 class WidgetConfig(BaseModel):

@@ -6,39 +6,44 @@ resident's own name goes, even written in lower case or not recognised as a name
 "Comment s'inscrire au Numericamp ?" and "S'inscrire au Numericamp, comment ?" are one topic, and
 nobody can be recognised in it.
 Rows older than `privacy.analytics_retention_days` are purged on open and by `purge()`.
+The rows live in a SQLite file, or in PostgreSQL when `database.url` is set (bot/stores/database.py).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import sqlite3
+import logging
 import threading
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import Column, Float, MetaData, Table, Text, select
 
+from bot.stores.database import Database, DatabaseUnavailable, sqlite_url
 from core.privacy import LABELS, mask_personal_data
 from core.settings import Settings
 from core.text import analyse
 from core.types import Outcome
+
+log = logging.getLogger("cuabot.stores")
 
 TOPIC_LEMMAS = 4
 TOP_TOPICS = 10
 # One row: UTC ISO time, outcome, latency in seconds, topic
 Row = tuple[str, str, float, str]
 CSV_COLUMNS = ["date", "heure", "resultat", "latence_s", "sujet"]
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS questions (
-    at TEXT NOT NULL,          -- UTC ISO time
-    outcome TEXT NOT NULL,     -- answer | evidence_only | refuse
-    latency_s REAL NOT NULL,
-    topic TEXT NOT NULL        -- masked, lemmatised
+_METADATA = MetaData()
+QUESTIONS = Table(
+    "questions",
+    _METADATA,
+    Column("at", Text, nullable=False),  # UTC ISO time
+    Column("outcome", Text, nullable=False),  # answer | evidence_only | refuse
+    Column("latency_s", Float, nullable=False),
+    Column("topic", Text, nullable=False),  # masked, lemmatised
 )
-"""
 
 
 def question_topic(question: str, vocabulary: frozenset[str]) -> str:
@@ -86,33 +91,38 @@ class AnalyticsSummary:
 
 
 class AnalyticsStore:
-    """SQLite rows (one per answered question); safe to share between request threads."""
+    """Rows (one per answered question) in the SQLite file at `path`, or in the database of `url`; safe to share
+    between request threads."""
 
-    def __init__(self, path: Path, retention_days: int) -> None:
+    def __init__(self, path: Path, retention_days: int, url: str | None = None) -> None:
         self.path = path
         self.retention_days = retention_days
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute(_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+        if url is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.database = Database(url or sqlite_url(path), _METADATA)
 
     def record(self, topic: str, outcome: Outcome, latency_s: float, at: datetime | None = None) -> None:
-        row = ((at or datetime.now(UTC)).isoformat(), outcome.value, round(latency_s, 3), topic)
-        with self._lock, closing(self._connect()) as db, db:
-            db.execute("INSERT INTO questions VALUES (?, ?, ?, ?)", row)
+        """One row (DatabaseUnavailable when the database does not answer)."""
+        row = {
+            "at": (at or datetime.now(UTC)).isoformat(),
+            "outcome": outcome.value,
+            "latency_s": round(latency_s, 3),
+            "topic": topic,
+        }
+        with self._lock, self.database.begin() as connection:
+            connection.execute(QUESTIONS.insert().values(row))
 
     def purge(self, now: datetime | None = None) -> int:
         """Delete rows older than the retention period; returns how many."""
         cutoff = ((now or datetime.now(UTC)) - timedelta(days=self.retention_days)).isoformat()
-        with self._lock, closing(self._connect()) as db, db:
-            return db.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
+        with self._lock, self.database.begin() as connection:
+            return connection.execute(QUESTIONS.delete().where(QUESTIONS.c.at < cutoff)).rowcount
 
     def rows(self) -> list[Row]:
-        with closing(self._connect()) as db:
-            return db.execute("SELECT at, outcome, latency_s, topic FROM questions ORDER BY at").fetchall()
+        with self.database.begin() as connection:
+            result = connection.execute(select(QUESTIONS).order_by(QUESTIONS.c.at))
+            return [(at, outcome, latency, topic) for at, outcome, latency, topic in result]
 
     def summary(self, enabled: bool = True) -> AnalyticsSummary:
         return summarise(self.rows(), enabled, self.retention_days)
@@ -156,15 +166,28 @@ def _share(rows: list[Row], outcome: Outcome) -> float:
     return round(sum(r[1] == outcome.value for r in rows) / len(rows), 4) if rows else 0.0
 
 
+def _store(settings: Settings) -> AnalyticsStore:
+    return AnalyticsStore(settings.analytics_db, settings.privacy.analytics_retention_days, url=settings.database.url)
+
+
+def recorded(settings: Settings) -> bool:
+    """Whether the settings name a store that may hold rows: always in a database, else once its file exists."""
+    return settings.database.url is not None or settings.analytics_db.exists()
+
+
 def open_store(settings: Settings) -> AnalyticsStore:
-    """The store the settings describe, its rows past retention deleted."""
-    store = AnalyticsStore(settings.analytics_db, settings.privacy.analytics_retention_days)
-    store.purge()
+    """The store the settings describe, its rows past retention deleted (skipped, logged, while the database
+    does not answer: its tables are created on its first use that reaches it)."""
+    store = _store(settings)
+    try:
+        store.purge()
+    except DatabaseUnavailable as exc:
+        log.warning("analytics store unreachable at start-up, retention purge skipped: %s", exc)
     return store
 
 
 def purge(settings: Settings) -> int:
     """For `cuabot purge`: delete analytics rows past retention; return how many (none without a store)."""
-    if not settings.analytics_db.exists():
+    if not recorded(settings):
         return 0
-    return AnalyticsStore(settings.analytics_db, settings.privacy.analytics_retention_days).purge()
+    return _store(settings).purge()

@@ -1,11 +1,12 @@
-"""Feedback from residents (widget) and conseillers (helpdesk), kept in a local SQLite file.
+"""Feedback from residents (widget) and conseillers (helpdesk), kept in a local SQLite file or, when
+`database.url` is set, in PostgreSQL (bot/stores/database.py).
 
 Personal data is masked before anything is written, and questions are kept only when
 the `privacy.store_questions` setting allows it. The reasons are a closed list of codes
 (`FeedbackReason`): nothing personal can be written in them. Rows older than
-`privacy.feedback_retention_days` are deleted by `open_store` and by `cuabot purge`, and
-overwritten on disk (SQLite's secure_delete). A store written before the reason codes is
-migrated when it opens. One connection per call keeps it safe to use from FastAPI's worker threads.
+`privacy.feedback_retention_days` are deleted by `open_store` and by `cuabot purge` (in SQLite,
+overwritten on disk: secure_delete). A SQLite store written before the reason codes is
+migrated when it opens. Every call takes its own connection: safe from FastAPI's worker threads.
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
+import logging
 from collections.abc import Iterable, Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy import Column, Engine, Index, Integer, MetaData, Table, Text, func, select, text
+
+from bot.stores.database import Database, DatabaseUnavailable, sqlite_url
 from core.privacy import mask_personal_data
 from core.settings import Settings
 from core.text import fold
+
+log = logging.getLogger("cuabot.stores")
 
 _COLUMNS = ("id", "created_at", "origin", "rating", "reasons", "comment", "question", "answer")
 # Longest texts kept of one feedback (the API refuses longer ones; other senders are cut)
@@ -37,19 +42,18 @@ _PAGE_ROWS = 500
 # A spreadsheet runs a cell starting with one of these as a formula (« =HYPERLINK(…) »)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    rating TEXT NOT NULL,
-    reasons TEXT NOT NULL,
-    comment TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_created_at ON feedback (created_at);
-"""
+
+_METADATA = MetaData()
+# Times are UTC ISO texts to the second (`_timestamp`): they sort like the times they name, in any database
+FEEDBACK = Table(
+    "feedback",
+    _METADATA,
+    Column("id", Integer, primary_key=True),
+    *(Column(name, Text, nullable=False) for name in _COLUMNS[1:]),
+    Index("feedback_created_at", "created_at"),
+    sqlite_autoincrement=True,  # a purged row's id is never given again
+)
+_TEXTS = (FEEDBACK.c.reasons, FEEDBACK.c.comment, FEEDBACK.c.question, FEEDBACK.c.answer)
 
 
 class FeedbackReason(StrEnum):
@@ -122,68 +126,64 @@ def _timestamp(moment: datetime) -> str:
 
 
 class FeedbackStore:
-    """Append-only store of feedback rows, with a CSV export for the team."""
+    """Append-only store of feedback rows, with a CSV export for the team.
 
-    def __init__(self, path: Path, store_questions: bool, retention_days: int | None = None) -> None:
+    The SQLite file at `path` unless `url` names another database (PostgreSQL)."""
+
+    def __init__(
+        self, path: Path, store_questions: bool, retention_days: int | None = None, url: str | None = None
+    ) -> None:
         self.path = Path(path)
         self.store_questions = store_questions
         self.retention_days = retention_days
-        with closing(self._connect()) as connection:
-            _migrate(connection)
-        # The copy earlier versions' export left beside the database, out of reach of the retention purge
-        self.path.with_suffix(".export.csv").unlink(missing_ok=True)
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path)
-        connection.execute("PRAGMA secure_delete = ON")  # a purged row is overwritten, not left in free pages
-        connection.executescript(_SCHEMA)
-        return connection
+        if url is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # The copy earlier versions' export left beside the database, out of reach of the retention purge
+            self.path.with_suffix(".export.csv").unlink(missing_ok=True)
+        self.database = Database(url or sqlite_url(self.path), _METADATA, prepare=_migrate)
 
     def purge(self, now: datetime | None = None) -> int:
         """Delete the rows older than the retention period (none without one); return how many."""
         if self.retention_days is None:
             return 0
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
-        with closing(self._connect()) as connection, connection:
-            cursor = connection.execute("DELETE FROM feedback WHERE created_at < ?", (_timestamp(cutoff),))
-            return cursor.rowcount
+        with self.database.begin() as connection:
+            return connection.execute(FEEDBACK.delete().where(FEEDBACK.c.created_at < _timestamp(cutoff))).rowcount
 
-    def _row(self, feedback: Feedback) -> tuple[str, ...]:
+    def _row(self, feedback: Feedback) -> dict[str, str]:
         question = masked(feedback.question, MAX_QUESTION_CHARS) if self.store_questions else ""
         reasons = reasons_from_codes(feedback.reasons)
-        return (
-            _timestamp(datetime.now(UTC)),
-            feedback.origin,
-            feedback.rating,
-            json.dumps([reason.value for reason in reasons]),
-            masked(feedback.comment, MAX_COMMENT_CHARS),
-            question,
-            masked(feedback.answer, MAX_ANSWER_CHARS),
-        )
+        return {
+            "created_at": _timestamp(datetime.now(UTC)),
+            "origin": feedback.origin,
+            "rating": feedback.rating,
+            "reasons": json.dumps([reason.value for reason in reasons]),
+            "comment": masked(feedback.comment, MAX_COMMENT_CHARS),
+            "question": question,
+            "answer": masked(feedback.answer, MAX_ANSWER_CHARS),
+        }
 
     def add(self, feedback: Feedback) -> int:
-        """Store one feedback and return its id."""
-        with closing(self._connect()) as connection, connection:
-            cursor = connection.execute(
-                "INSERT INTO feedback (created_at, origin, rating, reasons, comment, question, answer)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self._row(feedback),
-            )
-            return int(cursor.lastrowid or 0)
+        """Store one feedback and return its id (DatabaseUnavailable when the database does not answer)."""
+        row = self._row(feedback)
+        with self.database.begin() as connection:
+            return int(connection.execute(FEEDBACK.insert().values(row).returning(FEEDBACK.c.id)).scalar_one())
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         """Every row in order, read a page at a time (one short connection per page)."""
         last = 0
         while True:
-            with closing(self._connect()) as connection:
-                page = connection.execute(
-                    f"SELECT {', '.join(_COLUMNS)} FROM feedback WHERE id > ? ORDER BY id LIMIT ?", (last, _PAGE_ROWS)
-                ).fetchall()
+            query = select(FEEDBACK).where(FEEDBACK.c.id > last).order_by(FEEDBACK.c.id).limit(_PAGE_ROWS)
+            with self.database.begin() as connection:
+                page = [tuple(row) for row in connection.execute(query)]
             yield from page
             if len(page) < _PAGE_ROWS:
                 return
             last = page[-1][0]
+
+    def check(self) -> None:
+        """Raise DatabaseUnavailable unless the database answers: before an export starts streaming."""
+        self.database.check()
 
     def csv_lines(self) -> Iterator[str]:
         """The export for the team, line by line (header first): reasons as French labels, no cell a
@@ -197,16 +197,24 @@ class FeedbackStore:
             buffer.truncate()
 
     def export_csv(self, dest: Path) -> int:
-        """For `cuabot feedback export`: write the export to `dest` (UTF-8); return the number of rows."""
+        """For `cuabot feedback export`: write the export to `dest` (UTF-8); return the number of rows. The file
+        appears whole or not at all (the database lost half-way leaves no truncated export)."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with dest.open("w", encoding="utf-8", newline="") as handle:
-            handle.writelines(self.csv_lines())
-        return self.count()
+        partial = dest.with_name(f".{dest.name}.partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as handle:
+                handle.writelines(self.csv_lines())
+            rows = self.count()
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(dest)
+        return rows
 
     def count(self) -> int:
-        with closing(self._connect()) as connection:
-            return int(connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+        with self.database.begin() as connection:
+            return int(connection.execute(select(func.count()).select_from(FEEDBACK)).scalar_one())
 
 
 def _export_rows(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
@@ -217,22 +225,23 @@ def _export_rows(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
         yield tuple(spreadsheet_safe(value) for value in (*row[:4], reasons, *row[5:]))
 
 
-def _migrate(connection: sqlite3.Connection) -> None:
-    """Bring a store written by an earlier version to `_VERSION`: reasons as codes (a free-text reason goes,
+def _migrate(engine: Engine) -> None:
+    """Bring a SQLite store written by an earlier version to `_VERSION`: reasons as codes (a free-text reason goes,
     masked, to the comment), every text masked by today's masking and cut to today's bounds; then the file is
-    rewritten (VACUUM) so that no earlier text stays in its free pages."""
-    if connection.execute("PRAGMA user_version").fetchone()[0] >= _VERSION:
+    rewritten (VACUUM) so that no earlier text stays in its free pages. A PostgreSQL store starts at `_VERSION`."""
+    if engine.dialect.name != "sqlite":
         return
-    rows = connection.execute("SELECT id, reasons, comment, question, answer FROM feedback").fetchall()
-    with connection:
-        for row_id, reasons, comment, question, answer in rows:
-            connection.execute(
-                "UPDATE feedback SET reasons = ?, comment = ?, question = ?, answer = ? WHERE id = ?",
-                (*_migrated(reasons, comment, question, answer), row_id),
-            )
-        connection.execute(f"PRAGMA user_version = {_VERSION}")
+    with engine.begin() as connection:
+        if connection.execute(text("PRAGMA user_version")).scalar_one() >= _VERSION:
+            return
+        rows = connection.execute(select(FEEDBACK.c.id, *_TEXTS)).all()
+        for row_id, *texts in rows:
+            values = dict(zip((column.name for column in _TEXTS), _migrated(*texts), strict=True))
+            connection.execute(FEEDBACK.update().where(FEEDBACK.c.id == row_id).values(values))
+        connection.execute(text(f"PRAGMA user_version = {_VERSION}"))
     if rows:
-        connection.execute("VACUUM")
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM"))
 
 
 def _migrated(reasons: str, comment: str, question: str, answer: str) -> tuple[str, str, str, str]:
@@ -252,19 +261,28 @@ def _migrated(reasons: str, comment: str, question: str, answer: str) -> tuple[s
     )
 
 
-def open_store(settings: Settings) -> FeedbackStore:
-    """The store the settings describe, its expired rows deleted (one indexed DELETE)."""
-    store = FeedbackStore(
-        settings.feedback_db, settings.privacy.store_questions, settings.privacy.feedback_retention_days
+def _store(settings: Settings) -> FeedbackStore:
+    return FeedbackStore(
+        settings.feedback_db,
+        settings.privacy.store_questions,
+        settings.privacy.feedback_retention_days,
+        url=settings.database.url,
     )
-    store.purge()
+
+
+def open_store(settings: Settings) -> FeedbackStore:
+    """The store the settings describe, its expired rows deleted (one indexed DELETE). A database that does not
+    answer yet is logged: the store creates its tables and purges on its first use that reaches it."""
+    store = _store(settings)
+    try:
+        store.purge()
+    except DatabaseUnavailable as exc:
+        log.warning("feedback store unreachable at start-up, retention purge skipped: %s", exc)
     return store
 
 
 def purge(settings: Settings) -> int:
-    """For `cuabot purge`: delete the expired rows; return how many (none when there is no store)."""
-    if not settings.feedback_db.exists():
+    """For `cuabot purge`: delete the expired rows; return how many (none when there is no SQLite store)."""
+    if settings.database.url is None and not settings.feedback_db.exists():
         return 0
-    return FeedbackStore(
-        settings.feedback_db, settings.privacy.store_questions, settings.privacy.feedback_retention_days
-    ).purge()
+    return _store(settings).purge()

@@ -44,7 +44,7 @@ PERSONAL = f"écrire à {EMAIL}, {PHONE}, IBAN {IBAN}"
 def _client(root: Path, **overrides: Any) -> TestClient:
     """The API over a stand-in service: the feedback routes never ask a question."""
     settings = make_settings(feedback_db=root / "fb.sqlite3", access__admin_token=TOKEN, **overrides)
-    service = cast(QuestionService, SimpleNamespace(listeners=[]))
+    service = cast(QuestionService, SimpleNamespace(listeners=[], watch_index=lambda: None))
     return TestClient(create_api(service, settings))
 
 

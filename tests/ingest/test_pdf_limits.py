@@ -6,9 +6,7 @@ a page tree announcing 10,000 pages, objects nested 100,000 deep, a zip bomb nam
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 import zlib
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from bot.api.routes.staff import check_readable, sniff_suffix
 from core.settings import Ingestion
 from ingest.loaders import UnreadableFile, load_file
 from tests.fixtures.factories import make_settings
+from tests.fixtures.pdf_files import raw_pdf, zip_bomb
 
 pytestmark = pytest.mark.security
 
@@ -27,21 +26,6 @@ pytestmark = pytest.mark.security
 LIMITS = Ingestion(pdf_max_memory_mb=256, pdf_timeout_s=30)
 TEXT = b"BT /F1 12 Tf 72 720 Td (Bonjour le monde) Tj ET"
 MEBIBYTE = 1 << 20
-
-
-def raw_pdf(objects: list[bytes], info: int | None = None) -> bytes:
-    """A PDF of these objects (numbered from 1, the first the catalog) with its cross-reference table."""
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    trailer = b"/Size %d /Root 1 0 R" % (len(objects) + 1) + (b" /Info %d 0 R" % info if info else b"")
-    out += b"trailer\n<< %s >>\nstartxref\n%d\n%%%%EOF\n" % (trailer, xref)
-    return bytes(out)
 
 
 def one_page_pdf(content: bytes, count: int = 1, stream_filter: bytes = b"", extra: list[bytes] | None = None) -> bytes:
@@ -118,15 +102,6 @@ def test_objects_nested_too_deep_are_refused(tmp_path: Path) -> None:
 def test_a_pdf_read_past_its_time_limit_is_refused(inflating_pdf: Path) -> None:
     with pytest.raises(UnreadableFile, match=r"^PDF trop long à lire \(plus de 0,5 s\)$"):
         load_file(inflating_pdf, Ingestion(pdf_timeout_s=0.5))
-
-
-def zip_bomb() -> bytes:
-    """A zip holding 200 MiB of zeros (about 200 KB)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, archive.open("zeros.bin", "w") as member:
-        for _ in range(200):
-            member.write(bytes(MEBIBYTE))
-    return buffer.getvalue()
 
 
 def test_a_zip_bomb_named_pdf_is_refused_in_the_corpus_and_at_the_upload(tmp_path: Path) -> None:

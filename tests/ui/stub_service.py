@@ -100,6 +100,7 @@ class StubReader:
     chunks: tuple[Chunk, ...] = CHUNKS
     documents: tuple[str, ...] = tuple(chunk.doc_id for chunk in CHUNKS)
     sentences: tuple[Sentence, ...] = ()
+    store: None = None  # an embedded store: never unreachable (ingest.store.store_problem)
 
 
 def _evidence(weak: bool) -> list[Evidence]:
@@ -139,6 +140,9 @@ class StubService(QuestionService):
         self.embedder = StubEmbedder()
         self.reader = StubReader()
         self.listeners = []
+
+    def watch_index(self) -> None:
+        """No index folder to watch."""
 
     def documents(self) -> list[IndexedDocument]:
         return [

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from stub_service import DROPPED_REASON, DROPPED_SENTENCE
 
 from bot.api.display import EVIDENCE_LEAD, REFUSAL_MESSAGE
+from bot.api.routes.feedback import FEEDBACK_UNAVAILABLE_MESSAGE
 from bot.stores.feedback import FeedbackStore
 
 pytestmark = pytest.mark.browser
@@ -211,6 +212,18 @@ def test_errors_are_explained_in_french(page: Page, stub_server: dict[str, Any],
     expect(page.locator(".cua-turn")).to_have_count(0)
     expect(page.locator(".cua-send")).to_be_enabled()
     expect(page.get_by_label("Votre question")).to_have_value(QUESTION)
+
+
+def test_a_refused_feedback_shows_the_reason_and_can_be_sent_again(page: Page, stub_server: dict[str, Any]) -> None:
+    reason = FEEDBACK_UNAVAILABLE_MESSAGE  # what the API answers while its database is down
+    page.route("**/api/feedback", lambda route: route.fulfill(status=503, json={"detail": reason}))
+    _open_demo(page, stub_server["url"])
+    page.locator(".cua-launcher").click()
+    _ask(page, QUESTION)
+    useful = page.get_by_role("button", name="Réponse utile")
+    useful.click()
+    expect(page.locator(".cua-feedback-status")).to_have_text(reason)
+    expect(useful).to_be_enabled()
 
 
 def test_phone_screen_gets_a_full_screen_panel(browser: Any, stub_server: dict[str, Any], artifacts_dir: Path) -> None:

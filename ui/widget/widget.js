@@ -367,10 +367,10 @@
           saveTurns();
           status.textContent = TEXT.thanks;
         },
-        function () {
+        function (failure) {
           up.disabled = false;
           down.disabled = false;
-          status.textContent = TEXT.feedbackError;
+          status.textContent = (failure && failure.refusal) || TEXT.feedbackError;
         },
       );
     }
@@ -640,7 +640,10 @@
       origin: "widget",
     }).then(function (response) {
       if (!response.ok) {
-        throw new Error(String(response.status));
+        /* The server's reason (« réessayez dans quelques minutes » while its database is down) */
+        return errorMessage(response).then(function (message) {
+          throw { refusal: message };
+        });
       }
     });
   }

@@ -4,19 +4,20 @@ The stream sends `evidence` (before any model token), then `token`… (the model
 conseillers) and `sentence`… (each sentence once verification kept it: what the widget draws), then `done` with the
 answer, or `error` when it fails after it started. Each question is first taken off the client's budget
 (429), then given a place in the model's queue (503 when full), before any retrieval work; the
-service runs in Starlette's thread pool and hands its phrasing step to the Admission.
+service runs in Starlette's thread pool and hands its phrasing step to the Admission. A question that cannot be
+searched (the Chroma server unreachable) is a 503 on both routes, the stream's decided before it begins.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 
 from bot.answer.service import StreamEvent
 from bot.api.admission import Ticket
@@ -24,6 +25,7 @@ from bot.api.convert import question_text, stream_message, to_response, to_turns
 from bot.api.deps import ASK_REFUSALS, AdmissionDep, RateLimitDep, ServiceDep, SettingsDep
 from bot.api.display import stream_error_message
 from bot.api.schemas import AskRequest, AskResponse
+from bot.api.streams import Events, first_event, relayed
 from core.settings import Authority
 
 log = logging.getLogger("cuabot.api")
@@ -50,15 +52,17 @@ async def ask_stream(
     question, history = question_text(body.question, settings), to_turns(body.history, settings)
     ticket = admission.admit()
     events = service.stream(question, history, body.documents, admission.phrasing)
+    first = await first_event(events, ticket)
+    messages = _messages(relayed(first, events), events, ticket, settings.authority)
     # released by the stream's end, or here when the client left before it began
-    return EventSourceResponse(_messages(events, ticket, settings.authority), background=BackgroundTask(ticket.release))
+    return EventSourceResponse(messages, background=BackgroundTask(ticket.release))
 
 
 async def _messages(
-    events: Generator[StreamEvent, None, None], ticket: Ticket, authority: Authority
+    relay: AsyncIterator[StreamEvent], events: Events, ticket: Ticket, authority: Authority
 ) -> AsyncIterator[dict[str, str]]:
     try:
-        async for event in iterate_in_threadpool(events):
+        async for event in relay:
             yield stream_message(event, authority)
     except Exception:
         log.exception("stream failed")

@@ -20,14 +20,20 @@ from bot.api.schemas import (
     WidgetConfig,
 )
 from core.authority import authority_name
+from ingest.store import store_problem
 
 router = APIRouter(prefix="/api")
 
 
 @router.get("/health", response_model=HealthResponse)
-async def health(service: ServiceDep) -> HealthResponse:
-    """On the event loop, never behind the model's queue; degraded while a remote model is unreachable."""
-    problem = await run_in_threadpool(generator_problem, service.generator)
+async def health(service: ServiceDep, settings: SettingsDep) -> HealthResponse:
+    """On the event loop, never behind the model's queue; degraded while a remote model or the Chroma server
+    holding the index is unreachable (the reason names which)."""
+    problems = [
+        await run_in_threadpool(generator_problem, service.generator),
+        await run_in_threadpool(store_problem, service.reader.store, settings.store.health_timeout_s),
+    ]
+    problem = " ; ".join(p for p in problems if p) or None
     return HealthResponse(
         status="degraded" if problem else "ok",
         model_loaded=service.generator is not None,

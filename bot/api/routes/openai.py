@@ -19,12 +19,12 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 
 from bot.answer.service import StreamEvent
 from bot.api.admission import Ticket
@@ -39,6 +39,7 @@ from bot.api.schemas import (
     ModelCard,
     ModelList,
 )
+from bot.api.streams import Events, first_event, relayed
 from core.authority import authority_name
 from core.settings import Authority
 from core.types import Answer, Evidence
@@ -66,7 +67,8 @@ async def chat_completions(
     if request.stream:
         ticket = admission.admit()
         events = service.stream(question, history, None, admission.phrasing)
-        chunks = _chunks(events, ticket, completion_id, created, settings.authority)
+        first = await first_event(events, ticket)
+        chunks = _chunks(relayed(first, events), events, ticket, completion_id, created, settings.authority)
         return StreamingResponse(chunks, media_type="text/event-stream", background=BackgroundTask(ticket.release))
     with admission.admit():
         answer = await run_in_threadpool(service.ask, question, history=history, phrasing=admission.phrasing)
@@ -74,7 +76,12 @@ async def chat_completions(
 
 
 async def _chunks(
-    events: Generator[StreamEvent, None, None], ticket: Ticket, completion_id: str, created: int, authority: Authority
+    relay: AsyncIterator[StreamEvent],
+    events: Events,
+    ticket: Ticket,
+    completion_id: str,
+    created: int,
+    authority: Authority,
 ) -> AsyncIterator[str]:
     def line(delta: ChunkDelta, final: Answer | None = None) -> str:
         chunk = to_chat_chunk(completion_id, created, delta, final)
@@ -85,7 +92,7 @@ async def _chunks(
     evidence: list[Evidence] = []
     sent = ""  # the verified sentences sent while the model writes
     try:
-        async for event in iterate_in_threadpool(events):
+        async for event in relay:
             answer, evidence = event.answer or answer, event.evidence or evidence
             if event.sentence is not None and (text := phrased(event.sentence, evidence)):
                 text = f" {text}" if sent else text

@@ -31,7 +31,7 @@ from bot.api.schemas import IgnoredInstruction, IndexEstimate, ReindexReport, Re
 from bot.stores.analytics import AnalyticsSummary, csv_text, summarise
 from core.settings import REPO_ROOT, Settings
 from core.types import DocumentInfo
-from ingest.build import build_index
+from ingest.build import DiskFull, build_index
 from ingest.chunking import chunk_document, make_splitter
 from ingest.corpus import (
     corpus_files,
@@ -45,6 +45,7 @@ from ingest.corpus import (
 from ingest.embeddings import Embedder
 from ingest.estimate import estimate, estimate_read
 from ingest.loaders import UnreadableFile, load_file
+from ingest.lock import IndexBusy, IndexLock
 from ingest.store import IndexReader, VectorStore
 
 log = logging.getLogger("cuabot.staff")
@@ -54,7 +55,8 @@ _READ_CHUNK = 1024 * 1024
 _HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<article|<main)", re.IGNORECASE)
 _MARKDOWN_HINT = re.compile(r"^(#{1,6} |[-*] |\d+\. |>)", re.MULTILINE)
 _FORMATS = "un PDF, une page HTML, un fichier Markdown ou un texte"
-BUSY = "Une indexation est en cours : réessayez quand elle sera terminée."
+# Same wording as a build of another process refused by the index lock (ingest/lock.py)
+BUSY = "Une indexation est déjà en cours : réessayez quand elle sera finie."
 
 router = APIRouter(
     prefix="/api/admin", tags=["administration"], dependencies=[Depends(require_admin)], responses=ADMIN_REFUSALS
@@ -103,18 +105,22 @@ class ReindexJob:
         return self.state == "running"
 
     def start(self, settings: Settings, embedder: Embedder, store: VectorStore) -> bool:
-        """Start the build in a thread; False when one is already running."""
+        """Start the build in a thread; False when one is already running here, IndexBusy when another process
+        builds in the same index folder (its lock is taken here, so that the refusal comes before the 202)."""
         with self._lock:
             if self.running:
                 return False
+            index_lock = IndexLock(settings.index_dir)
+            index_lock.acquire()
             self.state, self.started_at, self.finished_at, self.report, self.error = "running", _now(), None, None, None
             self.done = self.total = self.passages_done = self.passages_total = 0
             self.passages_per_s = self.eta_s = None
             self.phase = "reading"
-        threading.Thread(target=self._run, args=(settings, embedder, store), daemon=True, name="reindex").start()
+        args = (settings, embedder, store, index_lock)
+        threading.Thread(target=self._run, args=args, daemon=True, name="reindex").start()
         return True
 
-    def _run(self, settings: Settings, embedder: Embedder, store: VectorStore) -> None:
+    def _run(self, settings: Settings, embedder: Embedder, store: VectorStore, index_lock: IndexLock) -> None:
         try:
             report = build_index(
                 settings,
@@ -123,12 +129,15 @@ class ReindexJob:
                 store=store,
                 on_file_read=self._file_read,
                 on_progress=self._passages,
+                lock=index_lock,
             )
             self.report, self.done, self.state = reindex_report(report), self.total, "done"
         except Exception as exc:  # the page must show the failure, not a bar stuck at 80 %
             log.exception("re-index failed")
-            self.error = f"L'indexation a échoué ({exc.__class__.__name__}) : l'index précédent reste en service."
+            self.error = failure_message(exc)
             self.state, self.eta_s = "failed", None
+        finally:
+            index_lock.release()
         self.phase = ""
         self.finished_at = _now()
 
@@ -167,6 +176,13 @@ class ReindexJob:
 
     def status(self) -> ReindexStatus:
         return ReindexStatus(**{k: getattr(self, k) for k in ReindexStatus.model_fields})
+
+
+def failure_message(error: Exception) -> str:
+    """What staff read of a failed build: the build's own French message when it has one (a full disk)."""
+    if isinstance(error, DiskFull):
+        return str(error)
+    return f"L'indexation a échoué ({error.__class__.__name__}) : l'index précédent reste en service."
 
 
 def _now() -> str:
@@ -422,8 +438,12 @@ def _ignored_instructions(settings: Settings, units: list[Document]) -> list[Ign
 def start_reindex(service: ServiceDep, settings: SettingsDep, job: ReindexJobDep) -> ReindexStatus:
     """Build the next index generation aside; the service answers from the current one meanwhile."""
     with job.corpus_lock:
-        if not job.start(settings, service.embedder, service.reader.store):
-            raise HTTPException(409, BUSY)
+        try:
+            started = job.start(settings, service.embedder, service.reader.store)
+        except IndexBusy as exc:  # `cuabot ingest` or another worker builds in the same index folder
+            raise HTTPException(409, str(exc)) from exc
+    if not started:
+        raise HTTPException(409, BUSY)
     return job.status()
 
 
