@@ -39,7 +39,7 @@ import httpx
 from chromadb.config import Settings as ChromaSettings
 from sqlalchemy import create_engine, text
 
-from bench.load.run import llama_server_command, run_locust, warm_up
+from bench.load.run import LOAD_ENV, llama_server_command, run_locust, warm_up
 from bench.servers import free_port, running_postgres, served
 from core.settings import get_settings
 from ingest.store import POINTER, read_chunks, read_pointer
@@ -132,9 +132,7 @@ def worker_env(
         "CUABOT_INDEX_DIR": str(index),
         "CUABOT_CORPUS_DIR": str(corpus),
         "CUABOT_ACCESS__ADMIN_TOKEN": token,
-        # every client comes from 127.0.0.1: the per-client limits must not be what is measured
-        "CUABOT_ADMISSION__RATE_LIMIT": "100000/minute",
-        "CUABOT_ADMISSION__FEEDBACK_RATE_LIMIT": "100000/minute",
+        **LOAD_ENV,  # every client comes from 127.0.0.1: the per-client limits must not be what is measured
     }
 
 
