@@ -37,6 +37,16 @@ _NEGATION = re.compile(
 _LINE = re.compile(r"[^\n]+")
 _LIST_ITEM = re.compile(r"^(?:[-•*▪–]|\d{1,2}[.)]|[a-z][.)])\s")
 _SENTENCE_END = set(".!?:;…»")
+# A line naming a web address at its end (« Service en ligne : Déclaration de perte - Service gratuit : https://… »,
+# as the loaders write services and links) is cut only after a full stop: spaCy's other cuts (here at the dash) would
+# part the address from what it is.
+_LINK_LINE = re.compile(r" : https?://\S+$")
+_ENDS_SENTENCE = re.compile(r"[.!?…][»\"')\]]*$")
+# What continues a sentence, never opens one (« Où déposer les textiles ? : https://… » is one line's title and link)
+_NEVER_OPENS = (":", ";", ",", ")")
+# A table row as the loaders write it (« Colonne : valeur ; Colonne : valeur »): one sentence, and a line of its
+# own, never a wrap (« Enfants : 3 ; Montant : 994,56 € », not cut at its « ; »).
+_TABLE_ROW = re.compile(r"^[^:;]+ : [^;]+ ; [^:;]+ : ")
 # A line at least this long that runs on into a capitalised line was wrapped at the margin; a shorter
 # one is a heading or a label ("EN CHIFFRES", "Horaires", a speaker's name) and ends its sentence.
 WRAPPED_LINE_MIN_CHARS = 50
@@ -68,6 +78,11 @@ _ASKS_PHONE = re.compile(r"\btelephone\b|\bnumero (?:de tel|d'appel|a appeler|po
 # Where a text gives an address on the web or a phone number (a French one, national or international form)
 _LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
 _PHONE = re.compile(r"(?<![\d+])(?:\+33[\s.]?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
+# A question word (folded): a question holding none, and no other kind, asks yes or no
+_ASKS_WHAT = re.compile(
+    r"\b(?:comment|quoi|quel(?:le)?s?|qui|quand|combien|pourquoi|ou|d'ou|qu'est|lequel|laquelle)\b|^que\b"
+)
+_SETTLES = re.compile(r"^\W*(oui|non)\b(?!-)")
 _ASKS_NAME = re.compile(
     r"\bqui\b|\bquel(?:le)?s? (?:est|sont|etai(?:en)?t) (?:le|la|les) (?:nom|president|maire|contact)"
 )
@@ -165,6 +180,8 @@ def _wraps(line: str, following: str) -> bool:
     line, following = line.strip(), following.strip()
     if not line or not following or _LIST_ITEM.match(following) or line[-1] in _SENTENCE_END:
         return False
+    if _TABLE_ROW.match(line) or _TABLE_ROW.match(following):
+        return False
     return following[0].islower() or len(line) >= WRAPPED_LINE_MIN_CHARS
 
 
@@ -232,6 +249,7 @@ class AnswerKind(StrEnum):
     PROCEDURE = "procedure"  # how to, what to bring, what to do: the answer is the steps, in order
     LINK = "link"  # online, which form: the answer is a service's line with its address (or says there is none)
     PHONE = "phone"  # which phone number: the answer holds one
+    YES_NO = "yes_no"  # « peut-on… ? », « je dois… ? »: a sentence opening with « Oui » or « Non » settles it
 
     @property
     def is_fact(self) -> bool:
@@ -263,7 +281,16 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
         return AnswerKind.NAME
     if _ASKS_PLACE.search(folded):
         return AnswerKind.PLACE
+    if "?" in folded and not _ASKS_WHAT.search(folded):
+        return AnswerKind.YES_NO
     return None
+
+
+def settles(text: str) -> bool | None:
+    """What a sentence opening with « Oui » or « Non » answers a yes/no question: True, False, or None for another
+    sentence (« Non, la mairie n'en a pas le pouvoir. »)."""
+    opening = _SETTLES.match(fold(text))
+    return None if opening is None else opening.group(1) == "oui"
 
 
 # Words that open a question of their own (folded): a part after « et » or « ? » that holds one asks something
@@ -348,15 +375,34 @@ def links_in(text: str) -> frozenset[str]:
 
 
 def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:
-    """The sentences of a passage whose wrapping breaks are spaces: spaCy's, cut again at every line break left."""
+    """The sentences of a passage whose wrapping breaks are spaces: its lines, each cut where spaCy ends a
+    sentence (a table row is one sentence, a line ending with a web address is cut only after a full stop)."""
+    cuts = [sent.start_char for sent in doc.sents]
     units: list[SentenceUnit] = []
-    for sent in doc.sents:
-        for line in _LINE.finditer(text, sent.start_char, sent.end_char):
-            start, end = _stripped(text, line.start(), line.end())
+    for line in _LINE.finditer(text):
+        for start, end in _line_sentences(text, line.start(), line.end(), cuts):
+            start, end = _stripped(text, start, end)
             if start < end:
                 span = doc.char_span(start, end, alignment_mode="expand")
                 units.append(SentenceUnit(start, end, _analysis(span, text[start:end])))
     return units
+
+
+def _line_sentences(text: str, start: int, end: int, cuts: list[int]) -> list[tuple[int, int]]:
+    """The line text[start:end] cut at spaCy's sentence starts (see _TABLE_ROW and _LINK_LINE)."""
+    line = text[start:end].rstrip()
+    if _TABLE_ROW.match(line):
+        return [(start, end)]
+    after_stop_only = bool(_LINK_LINE.search(line))
+    spans = []
+    for cut in cuts:
+        if not start < cut < end or text[cut:end].lstrip().startswith(_NEVER_OPENS):
+            continue
+        if after_stop_only and not _ENDS_SENTENCE.search(text[start:cut].rstrip()):
+            continue
+        spans.append((start, cut))
+        start = cut
+    return [*spans, (start, end)]
 
 
 def _lemma(token: Any) -> str:

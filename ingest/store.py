@@ -203,12 +203,12 @@ def read_pointer(index_dir: Path) -> dict[str, Any] | None:
 
 
 def embedder_identity(settings: Settings) -> str:
-    """The embedder as the index records it: "gemma", "e5", "openai:<model>" (vectors of two differ)."""
-    return (
-        RemoteConfig.from_settings(settings).identity
-        if settings.embedding.backend == "openai"
-        else settings.embedding.backend
-    )
+    """The embedder as the index records it: "gemma", "gemma-int8", "e5", "openai:<model>" (vectors of two differ;
+    gemma's torch and onnx runtimes give the same vectors, its int8 copy close but other ones)."""
+    embedding = settings.embedding
+    if embedding.backend == "openai":
+        return RemoteConfig.from_settings(settings).identity
+    return "gemma-int8" if embedding.backend == "gemma" and embedding.runtime == "int8" else embedding.backend
 
 
 def embedder_mismatch(settings: Settings) -> str | None:

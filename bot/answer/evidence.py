@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.settings import Settings
-from core.text import AnswerKind, fold, is_year
+from core.text import AnswerKind, fold, is_year, settles
 from core.types import Chunk, Evidence, Passage, Question, Sentence
 from ingest.store import IndexReader
 
@@ -61,6 +61,8 @@ class QuestionTerms:
             return bool(sentence.links)
         if self.kind is AnswerKind.PHONE:
             return bool(sentence.phones)
+        if self.kind is AnswerKind.YES_NO:
+            return settles(sentence.text) is not None
         return holds_fact_of_kind(self.kind, sentence.numbers, sentence.names, self.numbers, self.names)
 
 

@@ -91,8 +91,10 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
     previous = [t.content for t in history if t.role == "user"]
     follow_up = bool(previous) and len(text.split()) <= follow_up_max_words
     query = f"{previous[-1]} {text}" if follow_up else text
-    # « Et pour un mineur ? » asks what the earlier question asked, for another case
-    kind = expected_answer_kind(text) or (expected_answer_kind(previous[-1]) if follow_up else None)
+    # « Et pour un mineur ? » asks what the earlier question asked, for another case (read alone, yes or no)
+    kind = expected_answer_kind(text)
+    if follow_up and kind in (None, AnswerKind.YES_NO):
+        kind = expected_answer_kind(previous[-1]) or kind
     parts = tuple(read_question(part, [], follow_up_max_words) for part in question_parts(text))
     return Question(text, query, analyse(text), analyse(query), kind, stated_numbers(text), parts)
 

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from bot.answer.evidence import holds_fact_of_kind
-from core.text import Analysis, AnswerKind, analyse_passages, fold, union
+from core.text import Analysis, AnswerKind, analyse_passages, fold, settles, union
 from core.types import AnswerSentence, DroppedSentence, Evidence, Question
 
 CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -100,12 +100,40 @@ def verify(draft: list[DraftSentence], question: Question, evidence: list[Eviden
     when it does not give the kind of fact asked for although the evidence holds one."""
     verdict = _supported_sentences(draft, question, evidence, min_support)
     kind = question.kind
+    contradiction = (
+        _contradicts_the_settling(verdict.kept, draft, question, evidence) if kind is AnswerKind.YES_NO else None
+    )
+    if contradiction:
+        verdict.dropped += [DroppedSentence(sentence.text, contradiction) for sentence in verdict.kept]
+        verdict.kept = []
     if kind is None or not kind.is_fact or not verdict.kept:
         return verdict
     if _misses_the_asked_fact(verdict.kept, draft, question, evidence):
         verdict.dropped += [DroppedSentence(sentence.text, REASONS_MISSING_FACT[kind]) for sentence in verdict.kept]
         verdict.kept = []
     return verdict
+
+
+def _contradicts_the_settling(
+    kept: list[AnswerSentence], draft: list[DraftSentence], question: Question, evidence: list[Evidence]
+) -> str | None:
+    """Why an answer to a yes/no question says the opposite of the best evidence sentence that settles it (« Non,
+    elle n'en a pas le pouvoir. » against « La mairie peut refuser notre dossier de mariage. »), or None.
+
+    The answer's first sentence says yes or no when it opens with « Oui » or « Non », or when it restates the
+    question (all its words): then yes unless it negates. Another sentence is not read as yes or no (« Il est
+    interdit de brûler… » answers « j'ai le droit de brûler… ? » with no negation a rule can read)."""
+    settling = next((e for e in evidence if settles(e.sentence.text) is not None), None)
+    if settling is None or not kept:
+        return None
+    first = kept[0].text
+    said = settles(first)
+    analysis = next((d.analysis for d in draft if d.text == first), None)
+    if said is None and analysis is not None and question.analysis.lemmas <= analysis.lemmas:
+        said = not analysis.negated
+    if said is not None and said != settles(settling.sentence.text):
+        return f"la réponse contredit la phrase qui tranche la question [{settling.number}]"
+    return None
 
 
 def _misses_the_asked_fact(

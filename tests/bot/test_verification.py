@@ -187,3 +187,23 @@ def test_a_cited_sentence_announcing_what_was_cut_off_is_dropped_with_it() -> No
     kept, dropped = check(draft, cut=True)
     assert kept == ["Le Numericamp a réuni 450 visiteurs [1]"]
     assert dropped == ["phrase inachevée (réponse coupée)"] * 2
+
+
+def test_a_yes_no_answer_saying_the_opposite_of_the_settling_sentence_is_dropped() -> None:
+    question = read_question("La mairie peut-elle refuser notre dossier de mariage ?", [], 8)
+    shown = [
+        evidence(1, "Non, elle n'en a pas le pouvoir : la mairie doit accepter un dossier de mariage complet."),
+        evidence(2, "Si un maire refuse un dossier de mariage, les futurs époux alertent le procureur."),
+    ]
+    verdict = verify(parse_draft("La mairie peut refuser un dossier de mariage [2].", False), question, shown, 0.6)
+    assert verdict.kept == [] and "contredit la phrase qui tranche la question [1]" in verdict.dropped[0].reason
+    agreeing = "Non, la mairie n'en a pas le pouvoir [1]. Elle doit accepter un dossier de mariage complet [1]."
+    kept = verify(parse_draft(agreeing, False), question, shown, 0.6).kept
+    assert [s.citations for s in kept] == [[1], [1]]
+
+
+def test_a_yes_no_answer_is_read_as_yes_or_no_only_when_it_says_so_or_restates_the_question() -> None:
+    question = read_question("j'ai le droit de brûler mes feuilles mortes dans mon jardin ?", [], 8)
+    shown = [evidence(1, "Non, il est interdit de brûler des déchets verts chez soi.")]
+    draft = parse_draft("Il est interdit de brûler des déchets verts chez soi [1].", False)
+    assert [s.citations for s in verify(draft, question, shown, 0.6).kept] == [[1]]

@@ -11,6 +11,7 @@ from core.text import (
     numbers_in,
     question_parts,
     sentence_spans,
+    settles,
     split_sentences,
 )
 
@@ -44,6 +45,21 @@ def test_a_sentence_continues_over_a_wrapped_line_but_not_into_a_list_or_heading
         "Horaires",
         "La mairie est ouverte le lundi.",
     ]
+
+
+def test_a_table_row_and_an_online_service_line_stay_whole() -> None:
+    table = (
+        "Prime de déménagement - Montant maximum en fonction du nombre d'enfants à charge\n"
+        "Enfants à charges : 3 enfants ; Montant maximum : 994,56 €\n"
+        "Enfants à charges : 4 enfants ; Montant maximum : 1 077,44 €"
+    )
+    rows = table.split("\n")[1:]
+    assert split_sentences(table)[-2:] == rows  # no row glued to the title, none cut at its « ; »
+    service = "Service en ligne : Déclaration de perte de papiers - Service gratuit : https://www.service-public.fr/R1"
+    assert split_sentences(service) == [service]
+    assert split_sentences(f"Déclarez la perte. {service}") == ["Déclarez la perte.", service]
+    titled = "Outil de recherche : Où déposer les déchets textiles et chaussures ? : https://www.lafibredutri.fr/"
+    assert split_sentences(titled) == [titled]
 
 
 def test_numbers_in_digits_and_words_are_one_notation() -> None:
@@ -123,6 +139,27 @@ def test_a_question_asking_which_year_asks_for_a_year(question: str, kind: Answe
 )
 def test_a_question_asking_for_an_online_service_or_a_phone_number(question: str, kind: AnswerKind) -> None:
     assert expected_answer_kind(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("la mairie peut elle refuser notre dossier de mariage ?", AnswerKind.YES_NO),
+        ("Est-ce que je dois changer l'adresse de ma carte d'identité ?", AnswerKind.YES_NO),
+        ("Debian est-il gratuit ?", AnswerKind.YES_NO),
+        ("c'est quoi une pré-demande ?", None),
+        ("la mairie peut refuser notre dossier", None),  # no question mark: not read as yes or no
+    ],
+)
+def test_a_question_without_a_question_word_asks_yes_or_no(question: str, kind: AnswerKind | None) -> None:
+    assert expected_answer_kind(question) is kind
+
+
+def test_a_sentence_opening_with_oui_or_non_settles_a_yes_no_question() -> None:
+    assert settles("Non, elle n'en a pas le pouvoir.") is False
+    assert settles("« Oui, vous pouvez la refaire. »") is True
+    assert settles("Nonobstant ce délai, la demande reste possible.") is None
+    assert settles("Non-résident : la démarche se fait au consulat.") is None
 
 
 def test_links_and_phone_numbers_are_read_as_written() -> None:

@@ -1,11 +1,13 @@
-"""The ONNX backend of EmbeddingGemma must give the torch backend's vectors (documents and queries)."""
+"""The ONNX backend of EmbeddingGemma must give the torch backend's vectors (documents and queries); its int8
+copy close ones, recorded as another embedder."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ingest.embeddings import build_embedder
+from ingest.embeddings import INT8_RECIPE, ONNX_MARKER, build_embedder, quantised_onnx
+from ingest.store import embedder_identity
 from tests.fixtures.factories import make_settings
 
 # Texts of the kind the corpus holds (dates, places, amounts), of different lengths (padding)
@@ -29,3 +31,23 @@ def test_onnx_backend_gives_the_torch_vectors() -> None:
     assert documents.min() >= 0.999
     assert query >= 0.999
     np.testing.assert_allclose(np.linalg.norm(onnx_embedder.embed_documents(TEXTS[:1]), axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_int8_runtime_stays_close_to_the_float_vectors_and_is_quantised_once() -> None:
+    float_embedder = build_embedder(make_settings(embedding__backend="gemma", embedding__runtime="onnx"))
+    int8_settings = make_settings(embedding__backend="gemma", embedding__runtime="int8")
+    int8_embedder = build_embedder(int8_settings)
+    question = "Quand a eu lieu le Numericamp ?"
+    documents = (float_embedder.embed_documents(TEXTS) * int8_embedder.embed_documents(TEXTS)).sum(axis=1)
+    assert documents.min() >= 0.99
+    assert float(float_embedder.embed_query(question) @ int8_embedder.embed_query(question)) >= 0.99
+    # Not the float vectors: the index records another embedder, so switching runtimes rebuilds it
+    assert documents.max() < 0.99999
+    assert embedder_identity(int8_settings) == "gemma-int8"
+    assert embedder_identity(int8_settings.changed(embedding__runtime="onnx")) == "gemma"
+    folder = quantised_onnx(int8_settings.models_dir)
+    assert INT8_RECIPE in (folder / ONNX_MARKER).read_text()
+    made = (folder / "model.onnx").stat().st_mtime_ns
+    build_embedder(int8_settings)
+    assert (folder / "model.onnx").stat().st_mtime_ns == made  # reused, not quantised again
