@@ -46,7 +46,9 @@ _ENDS_SENTENCE = re.compile(r"[.!?…][»\"')\]]*$")
 _NEVER_OPENS = (":", ";", ",", ")")
 # A table row as the loaders write it (« Colonne : valeur ; Colonne : valeur »): one sentence, and a line of its
 # own, never a wrap (« Enfants : 3 ; Montant : 994,56 € », not cut at its « ; »).
-_TABLE_ROW = re.compile(r"^[^:;]+ : [^;]+ ; [^:;]+ : ")
+# Every « ; » part is « name : value », the names free of sentence marks: prose that happens to hold « : » and « ; »
+# (« Mickaël Audegond : La proposition… ; … : … ») is not a row.
+_TABLE_ROW = re.compile(r"(?!.*[.!?…] [A-ZÀ-Ý])[^:;.!?]+ : [^;]+(?: ; [^:;.!?]+ : [^;]+)+")
 # A line at least this long that runs on into a capitalised line was wrapped at the margin; a shorter
 # one is a heading or a label ("EN CHIFFRES", "Horaires", a speaker's name) and ends its sentence.
 WRAPPED_LINE_MIN_CHARS = 50
@@ -180,7 +182,7 @@ def _wraps(line: str, following: str) -> bool:
     line, following = line.strip(), following.strip()
     if not line or not following or _LIST_ITEM.match(following) or line[-1] in _SENTENCE_END:
         return False
-    if _TABLE_ROW.match(line) or _TABLE_ROW.match(following):
+    if _TABLE_ROW.fullmatch(line) or _TABLE_ROW.fullmatch(following):
         return False
     return following[0].islower() or len(line) >= WRAPPED_LINE_MIN_CHARS
 
@@ -391,7 +393,7 @@ def _sentence_units(doc: Any, text: str) -> list[SentenceUnit]:
 def _line_sentences(text: str, start: int, end: int, cuts: list[int]) -> list[tuple[int, int]]:
     """The line text[start:end] cut at spaCy's sentence starts (see _TABLE_ROW and _LINK_LINE)."""
     line = text[start:end].rstrip()
-    if _TABLE_ROW.match(line):
+    if _TABLE_ROW.fullmatch(line):
         return [(start, end)]
     after_stop_only = bool(_LINK_LINE.search(line))
     spans = []
