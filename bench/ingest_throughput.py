@@ -213,7 +213,7 @@ Path(sys.argv[1]).write_text(json.dumps(summary, default=str))
 """
 
 
-def _run_sampled(code: str, args: list[str], env: dict[str, str]) -> tuple[int, float, float]:
+def run_sampled(code: str, args: list[str], env: dict[str, str]) -> tuple[int, float, float]:
     """Run `python -c code args` with `env` added: its peak RSS (bytes), wall time and CPU time (seconds,
     user + system: less sensitive than wall time to what else the machine runs). Raises if it fails."""
     import resource
@@ -246,14 +246,14 @@ def whole_build(folder: Path, work: Path, env: dict[str, str]) -> dict[str, Any]
     report (passages, seconds, passages/s, stage timings), the re-index's seconds, the peak RSS."""
     index_dir = work / f"index-{len(list(work.glob('index-*')))}"
     out = index_dir.with_suffix(".json")
-    peak, wall, cpu = _run_sampled(_BUILD, [str(folder), str(out)], {**env, "CUABOT_INDEX_DIR": str(index_dir)})
+    peak, wall, cpu = run_sampled(_BUILD, [str(folder), str(out)], {**env, "CUABOT_INDEX_DIR": str(index_dir)})
     return {**json.loads(out.read_text()), "peak_rss": peak, "wall_s": wall, "cpu_s": cpu, "index_dir": index_dir}
 
 
 def eval_quality(index_dir: Path, env: dict[str, str]) -> dict[str, float]:
     """`cuabot eval --retrieval-only` over the index in `index_dir` (the mock generator): its summary."""
     out = index_dir.with_suffix(".eval.json")
-    _run_sampled(_EVAL, [str(out)], {**env, "CUABOT_INDEX_DIR": str(index_dir)})
+    run_sampled(_EVAL, [str(out)], {**env, "CUABOT_INDEX_DIR": str(index_dir)})
     return {k: float(v) for k, v in json.loads(out.read_text()).items() if k in QUALITY_METRICS}
 
 

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.ingest_throughput import _run_sampled
+from bench.ingest_throughput import run_sampled
 from bench.report import Figure, markdown
 from core.settings import get_settings
 from eval.corpora import CORPORA, DEFAULT_CORPUS, DOCUMENTS
@@ -71,7 +71,7 @@ def runtime_env(work: Path, runtime: str) -> dict[str, str]:
 def measured(code: str, corpus: str, out: Path, env: dict[str, str]) -> dict[str, Any]:
     """`code` run for `corpus` in a process of its own, once: its JSON (read back when already there)."""
     if not out.exists():
-        peak, wall, cpu = _run_sampled(code, [corpus, str(out.with_suffix(".partial"))], env)
+        peak, wall, cpu = run_sampled(code, [corpus, str(out.with_suffix(".partial"))], env)
         result = json.loads(out.with_suffix(".partial").read_text())
         out.write_text(json.dumps({**result, "peak_rss": peak, "wall_s": wall, "cpu_s": cpu}))
     return dict(json.loads(out.read_text()))

@@ -61,8 +61,8 @@ log = logging.getLogger("cuabot.ingest")
 # read and embedded again. v8: dates typeset one pair of digits a line; v9: hyphenated words and names
 # (« Saint-Laurent-Blangy »); v10: lemmas without hyphens (« re-conditionnables » and « reconditionnables »);
 # v11: heading paths (« Demande en France › Pièces à fournir »), lists and tables in HTML and Markdown, DILA fiches,
-# instructions to the assistant kept out, each sentence's web addresses and phone numbers; v12: a line is cut into
-# sentences only after a full stop (table rows and online services' lines stay whole).
+# instructions to the assistant kept out, each sentence's web addresses and phone numbers; v12: a table row is one
+# sentence, a line ending with a web address is cut only after a full stop, no sentence opens with « : ».
 INDEX_VERSION = 12
 
 
