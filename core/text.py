@@ -9,6 +9,7 @@ verification) and eval (independent metrics) read a text the same way.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -76,6 +77,10 @@ _ASKS_LINK = re.compile(
     r"\ben ligne\b|\bsur (?:internet|le site|quel site)\b|\bquel site\b|\b(?:le |un )?lien\b|\bteleservice|"
     r"\bquel (?:formulaire|cerfa)\b|\b(?:adresse|site) (?:internet|web)\b"
 )
+# A question asking a price (« combien ça coûte », « quel tarif »): « gratuit » answers it as an amount would
+_ASKS_COST = re.compile(r"\bcout(?:e|ent|er|s)?\b|\bprix\b|\btarifs?\b|\bpayante?s?\b|\bgratuite?s?\b|\bfrais\b")
+# The lemmas (folded) of a sentence saying that something costs nothing
+FREE_OF_CHARGE = frozenset({"gratuit", "gratuitement", "gratuite"})
 _ASKS_PHONE = re.compile(r"\btelephone\b|\bnumero (?:de tel|d'appel|a appeler|pour (?:appeler|joindre))|\bappeler\b")
 # Where a text gives an address on the web or a phone number (a French one, national or international form)
 _LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
@@ -84,6 +89,9 @@ _PHONE = re.compile(r"(?<![\d+])(?:\+33[\s.]?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
 _ASKS_WHAT = re.compile(
     r"\b(?:comment|quoi|quel(?:le)?s?|qui|quand|combien|pourquoi|ou|d'ou|qu'est|lequel|laquelle)\b|^que\b"
 )
+# A question's clauses, and the asker in one of them: a subject pronoun or a possessive of the first person
+_CLAUSE_BREAK = re.compile(r"[,;:.!?]+(?:\s|$)|\s+(?:et|mais)\s+")
+_ASKER_IN_CLAUSE = re.compile(r"(?:^|\s)(?:je|j'|on|nous|mon|ma|mes|notre|nos)(?=\s|$)|(?:^|\s)j'")
 _SETTLES = re.compile(r"^\W*(oui|non)\b(?!-)")
 _ASKS_NAME = re.compile(
     r"\bqui\b|\bquel(?:le)?s? (?:est|sont|etai(?:en)?t) (?:le|la|les) (?:nom|president|maire|contact)"
@@ -213,8 +221,17 @@ def is_year(number: str) -> bool:
 def stated_numbers(question: str) -> frozenset[str]:
     """The numbers a question states in digits ("en 2024", "Debian 12"), which its evidence must hold: not a
     count in words ("les trois défis": the documents list them without the figure), nor a digit glued to a
-    unit or a name ("m3", "mp3")."""
-    return _digit_numbers(_GLUED_DIGITS.sub(" ", question))
+    unit or a name ("m3", "mp3"), nor a figure of the asker's own situation (`_tells_situation`)."""
+    asked = " , ".join(clause for clause in _CLAUSE_BREAK.split(question) if not _tells_situation(clause))
+    return _digit_numbers(_GLUED_DIGITS.sub(" ", asked))
+
+
+def _tells_situation(clause: str) -> bool:
+    """A clause about the asker that asks nothing (« ma fille de 10 ans a perdu sa carte », « j'ai 30 ans »,
+    « ma carte est de 2012 »): its figures say which case applies, and the pages give cases by their rule
+    (« mineur », « périmée depuis plus de 5 ans »), never by the asker's own figure."""
+    folded = fold(clause)
+    return bool(_ASKER_IN_CLAUSE.search(folded)) and not _ASKS_WHAT.search(folded)
 
 
 def typeset_dates(text: str) -> frozenset[str]:
@@ -252,18 +269,19 @@ class AnswerKind(StrEnum):
     LINK = "link"  # online, which form: the answer is a service's line with its address (or says there is none)
     PHONE = "phone"  # which phone number: the answer holds one
     YES_NO = "yes_no"  # « peut-on… ? », « je dois… ? »: a sentence opening with « Oui » or « Non » settles it
+    COST = "cost"  # how much it costs: the answer holds an amount or says it is free
 
     @property
     def is_fact(self) -> bool:
         """The model's answer must state one fact of this kind (a figure, a year, a name, a place); a link or a
         phone number is read in the quoted evidence, which the model need not copy."""
-        return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.NAME, AnswerKind.PLACE)
+        return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.NAME, AnswerKind.PLACE, AnswerKind.COST)
 
     @property
     def must_be_shown(self) -> bool:
         """The answer is a figure (a number, a year) or a phone number: evidence holding none cannot answer,
         whatever its words (a page that gives a service's web address does not give its phone number)."""
-        return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.PHONE)
+        return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.PHONE, AnswerKind.COST)
 
 
 def expected_answer_kind(question: str) -> AnswerKind | None:
@@ -277,6 +295,8 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
         return AnswerKind.PROCEDURE
     if _ASKS_YEAR.search(folded):
         return AnswerKind.YEAR
+    if _ASKS_COST.search(folded) and _ASKS_NUMBER.search(folded):
+        return AnswerKind.COST
     if _ASKS_NUMBER.search(folded):
         return AnswerKind.NUMBER
     if _ASKS_NAME.search(folded):
@@ -397,8 +417,8 @@ def _line_sentences(text: str, start: int, end: int, cuts: list[int]) -> list[tu
         return [(start, end)]
     after_stop_only = bool(_LINK_LINE.search(line))
     spans = []
-    for cut in cuts:
-        if not start < cut < end or text[cut:end].lstrip().startswith(_NEVER_OPENS):
+    for cut in cuts[bisect.bisect_right(cuts, start) : bisect.bisect_left(cuts, end)]:
+        if text[cut:end].lstrip().startswith(_NEVER_OPENS):
             continue
         if after_stop_only and not _ENDS_SENTENCE.search(text[start:cut].rstrip()):
             continue

@@ -12,6 +12,8 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -363,21 +365,29 @@ def quantised_onnx(models_dir: Path) -> Path:
     if marker.exists() and marker.read_text() == made_from:
         return folder
     log.info("quantising EmbeddingGemma's ONNX export to int8 (once) into %s", folder)
+    with _staged(folder, made_from) as staging:
+        quantize_dynamic(
+            source / "model.onnx",
+            staging / "model.onnx",
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            nodes_to_quantize=_linear_layers_but_down_projections(source / "model.onnx"),
+            use_external_data_format=True,
+        )
+    return folder
+
+
+@contextmanager
+def _staged(folder: Path, marker: str) -> Iterator[Path]:
+    """A fresh staging folder beside `folder` to write into; once written, it gets its marker and replaces `folder`:
+    an interrupted export leaves the previous folder (or none), never a half-written one."""
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    quantize_dynamic(
-        source / "model.onnx",
-        staging / "model.onnx",
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        nodes_to_quantize=_linear_layers_but_down_projections(source / "model.onnx"),
-        use_external_data_format=True,
-    )
-    (staging / ONNX_MARKER).write_text(made_from)
+    yield staging
+    (staging / ONNX_MARKER).write_text(marker)
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
-    return folder
 
 
 def _linear_layers_but_down_projections(model_file: Path) -> list[str]:
@@ -438,22 +448,17 @@ def _export_onnx(model: Any, folder: Path, source: str) -> None:
     log.info("exporting EmbeddingGemma to ONNX (once, a few minutes) into %s", folder)
     sample = model.preprocess(["exemple de passage", "un autre exemple un peu plus long"])
     batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
-    staging = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    torch.onnx.export(
-        Body(model[0].model.eval()),
-        (sample["input_ids"], sample["attention_mask"]),
-        str(staging / "model.onnx"),
-        dynamo=True,
-        external_data=True,
-        input_names=["input_ids", "attention_mask"],
-        output_names=["last_hidden_state"],
-        dynamic_shapes={"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}},
-    )
-    (staging / ONNX_MARKER).write_text(source)
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+    with _staged(folder, source) as staging:
+        torch.onnx.export(
+            Body(model[0].model.eval()),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(staging / "model.onnx"),
+            dynamo=True,
+            external_data=True,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_shapes={"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}},
+        )
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

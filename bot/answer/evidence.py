@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.settings import Settings
-from core.text import AnswerKind, fold, is_year, settles
+from core.text import FREE_OF_CHARGE, AnswerKind, fold, is_year, settles
 from core.types import Chunk, Evidence, Passage, Question, Sentence
 from ingest.store import IndexReader
 
@@ -63,7 +63,9 @@ class QuestionTerms:
             return bool(sentence.phones)
         if self.kind is AnswerKind.YES_NO:
             return settles(sentence.text) is not None
-        return holds_fact_of_kind(self.kind, sentence.numbers, sentence.names, self.numbers, self.names)
+        return holds_fact_of_kind(
+            self.kind, sentence.numbers, sentence.names, sentence.lemmas, self.numbers, self.names
+        )
 
 
 class EvidenceRanker:
@@ -314,14 +316,17 @@ def holds_fact_of_kind(
     kind: AnswerKind | None,
     numbers: tuple[str, ...] | frozenset[str],
     names: tuple[str, ...] | frozenset[str],
+    lemmas: tuple[str, ...] | frozenset[str],
     asked_numbers: frozenset[str],
     asked_names: frozenset[str],
 ) -> bool:
-    """True when a text with these numbers and names holds a fact of the asked kind that the question does not:
-    a figure or a date for "combien / quand", a year for "quelle année", a name for "qui", a place's or
-    organisation's name for "où"."""
+    """True when a text with these numbers, names and lemmas holds a fact of the asked kind that the question does
+    not: a figure or a date for "combien / quand", an amount or « gratuit » for a price, a year for "quelle année",
+    a name for "qui", a place's or organisation's name for "où"."""
     if kind is AnswerKind.NUMBER:
         return bool(set(numbers) - asked_numbers)
+    if kind is AnswerKind.COST:
+        return bool(set(numbers) - asked_numbers) or not FREE_OF_CHARGE.isdisjoint(lemmas)
     if kind is AnswerKind.YEAR:
         return any(is_year(number) for number in set(numbers) - asked_numbers)
     if kind in (AnswerKind.NAME, AnswerKind.PLACE):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.answer.evidence import holds_fact_of_kind
 from core.text import Analysis, AnswerKind, analyse_passages, fold, settles, union
-from core.types import AnswerSentence, DroppedSentence, Evidence, Question
+from core.types import AnswerSentence, DroppedSentence, Evidence, Question, Sentence
 
 CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.,])")
@@ -33,6 +33,7 @@ UNFINISHED = "phrase inachevée (réponse coupée)"
 # Why an answer to a question asking for one fact (`AnswerKind.is_fact`) is dropped when it gives none
 REASONS_MISSING_FACT = {
     AnswerKind.NUMBER: "la question demande un nombre, la réponse n'en donne aucun",
+    AnswerKind.COST: "la question demande un prix, la réponse n'en donne aucun et ne dit pas que c'est gratuit",
     AnswerKind.YEAR: "la question demande une année, la réponse n'en donne aucune",
     AnswerKind.NAME: "la question demande un nom, la réponse n'en donne aucun",
     AnswerKind.PLACE: "la question demande un lieu, la réponse n'en donne aucun",
@@ -141,14 +142,14 @@ def _misses_the_asked_fact(
 ) -> bool:
     kept_texts = {s.text for s in kept}
     kept_analyses = [d.analysis for d in draft if d.text in kept_texts]
-    in_evidence = any(_gives_the_asked_fact(e.sentence.numbers, e.sentence.names, question) for e in evidence)
-    return in_evidence and not any(_gives_the_asked_fact(a.numbers, a.names, question) for a in kept_analyses)
+    in_evidence = any(_gives_the_asked_fact(e.sentence, question) for e in evidence)
+    return in_evidence and not any(_gives_the_asked_fact(a, question) for a in kept_analyses)
 
 
-def _gives_the_asked_fact(
-    numbers: frozenset[str] | tuple[str, ...], names: frozenset[str] | tuple[str, ...], question: Question
-) -> bool:
-    return holds_fact_of_kind(question.kind, numbers, names, question.analysis.numbers, question.analysis.names)
+def _gives_the_asked_fact(text: Sentence | Analysis, question: Question) -> bool:
+    return holds_fact_of_kind(
+        question.kind, text.numbers, text.names, text.lemmas, question.analysis.numbers, question.analysis.names
+    )
 
 
 def _supported_sentences(
@@ -183,7 +184,7 @@ def _words_to_find(claim: Analysis, question: Question) -> frozenset[str]:
     A claim without that fact that echoes the verb answers a neighbouring question (« … a gagné le Numericamp »
     where nobody won)."""
     asked, kind = question.analysis, question.kind
-    if kind is not None and kind.is_fact and not _gives_the_asked_fact(claim.numbers, claim.names, question):
+    if kind is not None and kind.is_fact and not _gives_the_asked_fact(claim, question):
         return asked.lemmas
     return asked.lemmas - asked.verbs
 

@@ -1,4 +1,4 @@
-"""A sentence holds the asked kind of fact: an online service's web address, a phone number."""
+"""A sentence holds the asked kind of fact: an online service's web address, a phone number, a price."""
 
 from bot.answer.evidence import QuestionTerms
 from core.text import AnswerKind
@@ -21,3 +21,8 @@ def test_an_online_question_is_answered_by_a_line_with_a_web_address() -> None:
 
 def test_a_phone_question_is_answered_by_a_sentence_with_a_phone_number() -> None:
     assert _holds(AnswerKind.PHONE, PHONE) and not _holds(AnswerKind.PHONE, ONLINE)
+
+
+def test_a_price_question_is_answered_by_an_amount_or_by_free_of_charge() -> None:
+    assert _holds(AnswerKind.COST, "Le nouveau permis coûte 25 €.") and _holds(AnswerKind.COST, "Elle est gratuite.")
+    assert not _holds(AnswerKind.COST, COUNTER) and not _holds(AnswerKind.NUMBER, "Elle est gratuite.")

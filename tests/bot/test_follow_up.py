@@ -15,7 +15,7 @@ def test_a_follow_up_naming_only_its_case_asks_what_the_earlier_question_asked()
 
 
 def test_a_follow_up_asking_its_own_kind_keeps_it() -> None:
-    assert read_question("Combien ça coûte ?", EARLIER, 8).kind is AnswerKind.NUMBER
+    assert read_question("Combien ça coûte ?", EARLIER, 8).kind is AnswerKind.COST
 
 
 def test_a_long_new_question_is_read_alone() -> None:

@@ -126,6 +126,12 @@ def test_near_miss_with_the_question_s_own_number_missing_is_refused(indexed: Se
     assert answer.outcome is Outcome.REFUSE and "2031" in answer.reason and generator.prompts == []
 
 
+def test_a_figure_of_the_asker_s_own_situation_need_not_be_in_the_evidence(indexed: Settings) -> None:
+    generator = ScriptedGenerator("Le mois du numérique a lieu en avril [1].")
+    answer = make_pipeline(indexed, generator).ask("J'ai 31 ans, quelles sont les dates du mois du numérique ?")
+    assert "31" not in answer.reason and generator.prompts
+
+
 def test_injection_in_the_question_or_the_history_is_refused_without_generation(indexed: Settings) -> None:
     generator = ScriptedGenerator("PWNED")
     pipeline = make_pipeline(indexed, generator)

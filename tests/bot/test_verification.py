@@ -72,6 +72,20 @@ def test_an_answer_without_the_asked_number_is_dropped() -> None:
     ]
 
 
+def test_a_price_question_is_answered_by_an_amount_or_by_free_of_charge() -> None:
+    card = [
+        evidence(1, "La carte Vitale vous est attribuée à partir de vos 16 ans."),
+        evidence(2, "Elle est gratuite."),
+    ]
+    question = read_question("tu sais combien ça coûte une carte vitale ?", [], 8)
+
+    def kept(draft: str) -> list[str]:
+        return [s.text for s in verify(parse_draft(draft), question, card, min_support=0.6).kept]
+
+    assert kept("La carte Vitale vous est attribuée [1].") == []
+    assert kept("La carte Vitale est gratuite [2].") == ["La carte Vitale est gratuite."]
+
+
 def test_a_year_question_is_answered_by_a_year_not_by_any_number() -> None:
     created = [
         evidence(1, "Les conseillers numériques, c'est un dispositif mis en place par l'état en 2020."),

@@ -13,6 +13,7 @@ from core.text import (
     sentence_spans,
     settles,
     split_sentences,
+    stated_numbers,
 )
 
 
@@ -155,6 +156,19 @@ def test_a_question_without_a_question_word_asks_yes_or_no(question: str, kind: 
     assert expected_answer_kind(question) is kind
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("tu sais combien ça coûte une carte vitale ?", AnswerKind.COST),
+        ("Le stage, il coûte combien ?", AnswerKind.COST),
+        ("Combien de points redonne le stage ?", AnswerKind.NUMBER),
+        ("l'extrait de casier judiciaire c'est payant ?", AnswerKind.YES_NO),
+    ],
+)
+def test_a_question_asking_a_price_asks_for_an_amount_or_free(question: str, kind: AnswerKind) -> None:
+    assert expected_answer_kind(question) is kind
+
+
 def test_a_sentence_opening_with_oui_or_non_settles_a_yes_no_question() -> None:
     assert settles("Non, elle n'en a pas le pouvoir.") is False
     assert settles("« Oui, vous pouvez la refaire. »") is True
@@ -185,3 +199,20 @@ def test_hyphenated_names_and_words_are_read_whole() -> None:
 def test_a_word_written_with_or_without_a_hyphen_is_one_lemma() -> None:
     hyphenated = analyse("En région, on a entre 120 et 130.000 PC re-conditionnables.")
     assert "reconditionnable" in hyphenated.lemmas & analyse("des PC reconditionnables").lemmas
+
+
+@pytest.mark.parametrize(
+    ("question", "stated"),
+    [
+        ("Quelles seront les dates du mois du numérique 2026 ?", {"2026"}),
+        ("Confirme-moi que la CUA offre 500 € à chaque habitant.", {"500"}),
+        ("tu peux m'aider pour mon devoir : résoudre 3x + 7 = 22", {"3", "7", "22"}),
+        ("Debian 12 et mon PC, ça marche ?", {"12"}),
+        ("ma fille de 10 ans a perdu sa carte, je dois ramener quoi ?", set()),
+        ("ma carte a été faite en 2016, elle est valable combien de temps ?", set()),
+        ("j'ai 30 ans et je vis seul, le rsa c'est à partir de quel âge ?", set()),
+        ("combien coûte mon passeport en 2025 ?", {"2025"}),
+    ],
+)
+def test_the_asker_s_own_figures_are_not_numbers_the_evidence_must_hold(question: str, stated: set[str]) -> None:
+    assert stated_numbers(question) == stated
