@@ -91,7 +91,7 @@ _ASKS_WHAT = re.compile(
 )
 # A question's clauses, and the asker in one of them: a subject pronoun or a possessive of the first person
 _CLAUSE_BREAK = re.compile(r"[,;:.!?]+(?:\s|$)|\s+(?:et|mais)\s+")
-_ASKER_IN_CLAUSE = re.compile(r"(?:^|\s)(?:je|j'|on|nous|mon|ma|mes|notre|nos)(?=\s|$)|(?:^|\s)j'")
+_ASKER_IN_CLAUSE = re.compile(r"(?:^|\s)(?:j'|(?:je|on|nous|mon|ma|mes|notre|nos)(?=\s|$))")
 _SETTLES = re.compile(r"^\W*(oui|non)\b(?!-)")
 _ASKS_NAME = re.compile(
     r"\bqui\b|\bquel(?:le)?s? (?:est|sont|etai(?:en)?t) (?:le|la|les) (?:nom|president|maire|contact)"
@@ -273,13 +273,13 @@ class AnswerKind(StrEnum):
 
     @property
     def is_fact(self) -> bool:
-        """The model's answer must state one fact of this kind (a figure, a year, a name, a place); a link or a
+        """The model's answer must state one fact of this kind (a figure, a price, a year, a name, a place); a link or a
         phone number is read in the quoted evidence, which the model need not copy."""
         return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.NAME, AnswerKind.PLACE, AnswerKind.COST)
 
     @property
     def must_be_shown(self) -> bool:
-        """The answer is a figure (a number, a year) or a phone number: evidence holding none cannot answer,
+        """The answer is a figure (a number, a year, a price) or a phone number: evidence holding none cannot answer,
         whatever its words (a page that gives a service's web address does not give its phone number)."""
         return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.PHONE, AnswerKind.COST)
 
