@@ -28,6 +28,7 @@ from ingest.build import build_index
 from ingest.embeddings import Embedder, build_embedder
 from ingest.loaders import load_pdf
 from ingest.store import IndexReader
+from ingest.vectors import embedded_context
 
 SECTION_PDF = "PDF extraction"
 SECTION_EMBED = "Embedding throughput (ingestion)"
@@ -106,7 +107,9 @@ def embedding_figures(settings: Settings, sample: int) -> list[Figure]:
     """Passages/s and sentence contexts/s per embedder and backend, beside the default's."""
     reader = IndexReader(settings)
     passages = [c.embedded_text() for c in reader.chunks[:: max(1, len(reader.chunks) // sample)][:sample]]
-    all_contexts = list(dict.fromkeys(s.context for s in reader.sentences))
+    heading = settings.embedding.sentence_heading
+    contexts_of = (embedded_context(reader.by_id[s.chunk_id], s, heading) for s in reader.sentences)
+    all_contexts = list(dict.fromkeys(contexts_of))
     contexts = all_contexts[:: max(1, len(all_contexts) // sample)][:sample]
     rates: dict[str, tuple[float, float]] = {}
     vectors: dict[str, np.ndarray] = {}

@@ -69,9 +69,14 @@ class Embedding(BaseModel):
     runtime: Literal["torch", "onnx", "int8"] = "onnx"
     # gemma only: "separate" (each distinct sentence context embedded on a pass of its own) or "late" (late
     # chunking: one transformer pass per passage gives the passage's vector and, pooled over each sentence's
-    # span, its sentences'; 2-3x fewer tokens embedded, but evidence@1/@3 0.024 lower on the shipped corpus).
+    # span, its sentences'; 2-3x fewer tokens embedded, but evidence@1 lower on aptitude).
     # See ingest/vectors.py and docs/benchmarks.md.
     sentence_vectors: Literal["late", "separate"] = "separate"
+    # separate path: each sentence's context embedded under its passage's heading line (« Carte Vitale — Combien
+    # coûte la carte ? » over « Elle est gratuite. »). Off by default: on 2026-12-04 it lifted the fiches' held-out
+    # answer correctness (0.486 -> 0.629) but raised cua's and debian-faq's false refusals past their floors with the
+    # answerability thresholds calibrated without it, and it slows the build (0.69x on the fiches; docs/benchmarks.md).
+    sentence_heading: bool = False
     batch_size: int = Field(default=16, ge=1)
     # Backend "openai": POST {url}/v1/embeddings of any OpenAI-compatible server (vLLM, Hugging Face TEI,
     # Infinity, Albert, llama.cpp), batch_size texts per request. 429, 5xx and connection errors are tried

@@ -46,6 +46,10 @@ class Chunk:
         Facts tied to a person or place named only in a heading, speaker line or
         signature are otherwise unreachable (see the prototype's retrieval misses).
         """
+        return self.heading_line() + "\n" + self.text
+
+    def heading_line(self) -> str:
+        """Where the passage stands, on one line: « titre — section — Intervenant : … — Auteur : … »."""
         parts = [self.title]
         if self.section:
             parts.append(self.section)
@@ -53,7 +57,7 @@ class Chunk:
             parts.append(f"Intervenant : {self.speaker}")
         if self.author:
             parts.append(f"Auteur : {self.author}")
-        return " — ".join(parts) + "\n" + self.text
+        return " — ".join(parts)
 
 
 @dataclass(frozen=True)

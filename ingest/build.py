@@ -53,7 +53,7 @@ from ingest.store import (
     write_json_atomically,
     write_sentences,
 )
-from ingest.vectors import Previous, ProgressCallback, compute_vectors, timed
+from ingest.vectors import Previous, ProgressCallback, compute_vectors, embedded_context, timed
 
 log = logging.getLogger("cuabot.ingest")
 
@@ -62,8 +62,9 @@ log = logging.getLogger("cuabot.ingest")
 # (« Saint-Laurent-Blangy »); v10: lemmas without hyphens (« re-conditionnables » and « reconditionnables »);
 # v11: heading paths (« Demande en France › Pièces à fournir »), lists and tables in HTML and Markdown, DILA fiches,
 # instructions to the assistant kept out, each sentence's web addresses and phone numbers; v12: a table row is one
-# sentence, a line ending with a web address is cut only after a full stop, no sentence opens with « : ».
-INDEX_VERSION = 12
+# sentence, a line ending with a web address is cut only after a full stop, no sentence opens with « : »; v13: a
+# fiche's words keep the space an inline element holds (« demander une attestation », not « uneattestation »).
+INDEX_VERSION = 13
 
 
 def index_signature(settings: Settings) -> str:
@@ -71,9 +72,8 @@ def index_signature(settings: Settings) -> str:
     chunking = settings.ingestion
     signature = f"v{INDEX_VERSION}:{embedder_identity(settings)}:{chunking.chunk_size}:{chunking.chunk_overlap}"
     # Late-chunked sentence vectors differ from separately embedded ones (ingest/vectors.py)
-    return signature + (
-        ":late" if settings.embedding.backend == "gemma" and settings.embedding.sentence_vectors == "late" else ""
-    )
+    late = settings.embedding.backend == "gemma" and settings.embedding.sentence_vectors == "late"
+    return signature + (":late" if late else "") + (":heading" if settings.embedding.sentence_heading else "")
 
 
 DISK_FULL = (
@@ -315,12 +315,17 @@ def _load_previous(settings: Settings) -> _Previous:
     by_chunk: dict[str, list[Sentence]] = {}
     for sentence in sentences:
         by_chunk.setdefault(sentence.chunk_id, []).append(sentence)
+    chunk_by_id = {c.chunk_id: c for kept in chunks.values() for c in kept}
     return _Previous(
         files=files,
         chunks=chunks,
         collection=pointer["collection"],
         sentences=by_chunk,
-        sentence_vectors={s.context: v for s, v in zip(sentences, vectors, strict=True)},
+        sentence_vectors={
+            embedded_context(chunk_by_id[s.chunk_id], s, settings.embedding.sentence_heading): v
+            for s, v in zip(sentences, vectors, strict=True)
+            if s.chunk_id in chunk_by_id
+        },
         vectors_by_sentence={s.sentence_id: v for s, v in zip(sentences, vectors, strict=True)},
     )
 

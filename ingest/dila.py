@@ -224,15 +224,21 @@ def _block(node: Node) -> list[str]:
 
 def _inline(children: list[Node | str]) -> str:
     """The text of a run, on one line; an external link keeps its address: « texte (https://…) »."""
+    return " ".join(_run(children).split())
+
+
+def _run(children: list[Node | str]) -> str:
+    """The text of a run as written, spaces included: an inline element's space may stand inside it
+    (« demander une<Expression> attestation</Expression> »)."""
     parts: list[str] = []
     for child in children:
         if isinstance(child, str):
             parts.append(child)
         elif child.name == "LienExterne" and (url := child.attrs.get("URL")) and url != _text(child):
-            parts.append(f"{_inline(child.children)} ({url})")
+            parts.append(f"{_run(child.children)} ({url})")
         else:
-            parts.append(_inline(child.children))
-    return " ".join("".join(parts).split())
+            parts.append(_run(child.children))
+    return "".join(parts)
 
 
 def _text(node: Node | None) -> str:

@@ -2,13 +2,14 @@
 
 Two ways to get sentence vectors (setting `embedding.sentence_vectors`):
 
-- "separate" (default): each passage, then each distinct sentence context not embedded before, is
-  embedded on a pass of its own.
+- "separate" (default): each passage, then each distinct sentence context not embedded before (under
+  its passage's heading line with `embedding.sentence_heading`: `embedded_context`), is embedded on a
+  pass of its own.
 - "late": late chunking. One transformer pass over a passage's embedded text gives the passage's
   vector and, by pooling the token embeddings over each sentence's context span, every sentence's
   vector (GemmaEmbedder.embed_with_spans). A sentence's vector then also reads the passage around
-  it. 2-3x fewer tokens go through the transformer; on the shipped corpus evidence@1 and @3 came out
-  0.024 lower than with separate passes (docs/benchmarks.md), hence not the default.
+  it. 2-3x fewer tokens go through the transformer; evidence@1 came out lower than with separate
+  passes on aptitude (docs/benchmarks.md), hence not the default.
 
 An embedder without `embed_with_spans` (e5, a server) always takes the separate path.
 
@@ -44,7 +45,7 @@ class Previous:
 
     sentences: dict[str, list[Sentence]] = field(default_factory=dict)  # by chunk id
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by sentence id
-    by_context: dict[str, np.ndarray] = field(default_factory=dict)  # separate path: a context embedded once
+    by_context: dict[str, np.ndarray] = field(default_factory=dict)  # separate path: by embedded_context
 
 
 @dataclass
@@ -84,6 +85,17 @@ class Pace:
         left = self._chars_total - self._chars_done
         eta = elapsed * left / self._chars_done if self._chars_done else 0.0
         return self.rate, eta
+
+
+def embedded_context(chunk: Chunk, sentence: Sentence, with_heading: bool) -> str:
+    """What a sentence's vector is computed from (separate path): its context, under its passage's heading line
+    `with_heading` (setting `embedding.sentence_heading`).
+
+    A short sentence leans on its heading (« Combien coûte la carte ? » › « Elle est gratuite. ») and a
+    case's sentence is told from its sibling case's only by the heading path (« … › Vous avez fait votre
+    JDC en France »): with it, the vector reads both, as the passage's own vector does.
+    """
+    return f"{chunk.heading_line()}\n{sentence.context}" if with_heading else sentence.context
 
 
 def context_span(chunk: Chunk, sentence: Sentence) -> tuple[int, int] | None:
@@ -213,7 +225,10 @@ class _Job:
                     self.vectors[sentence.sentence_id] = row
         self.embedded += sum(len(found) for found in spans) - len(alone)
         if alone:  # contexts not found in their passage's text, or cut off by the length limit
-            vectors = _embed(embedder, [s.context for s in alone], self.settings.embedding.batch_size)
+            chunks = {c.chunk_id: c for c in group}
+            heading = self.settings.embedding.sentence_heading
+            texts = [embedded_context(chunks[s.chunk_id], s, heading) for s in alone]
+            vectors = _embed(embedder, texts, self.settings.embedding.batch_size)
             self.vectors.update(zip((s.sentence_id for s in alone), vectors, strict=True))
             self.embedded += len(alone)
 
@@ -223,12 +238,15 @@ class _Job:
         if fresh:
             vectors = _embed(embedder, [c.embedded_text() for c in fresh], batch_size)
             self.passages.update(zip((c.chunk_id for c in fresh), vectors, strict=True))
-        sentences = [s for c in group for s in self.sentences.get(c.chunk_id, [])]
-        missing = [c for c in dict.fromkeys(s.context for s in sentences) if c not in self.known]
+        heading = self.settings.embedding.sentence_heading
+        texts = {
+            s.sentence_id: embedded_context(c, s, heading) for c in group for s in self.sentences.get(c.chunk_id, [])
+        }
+        missing = [t for t in dict.fromkeys(texts.values()) if t not in self.known]
         if missing:
             self.known.update(zip(missing, _embed(embedder, missing, batch_size), strict=True))
             self.embedded += len(missing)
-        self.vectors.update((s.sentence_id, self.known[s.context]) for s in sentences)
+        self.vectors.update((sentence_id, self.known[text]) for sentence_id, text in texts.items())
 
 
 def _embed(embedder: Embedder, texts: list[str], batch_size: int) -> np.ndarray:

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from ingest.build import build_index, outdated_index
+from ingest.build import build_index, index_signature, outdated_index
 from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader, read_pointer
+from tests.fixtures.doubles import write_corpus
 
 
 class CountingEmbedder(E5Embedder):
@@ -117,3 +118,23 @@ def test_bad_files_are_skipped_and_counted(e5_settings: Settings, tmp_path: Path
     assert report.added == ["guide.md"]
     assert {name for name, _ in report.skipped} == {"corrupt.pdf", "image.png", "empty.md"}
     assert all(reason for _, reason in report.skipped)
+
+
+def test_a_short_sentence_is_embedded_under_its_heading(e5_settings: Settings, tmp_path: Path) -> None:
+    """« Elle est gratuite. » says what is free only through its heading: with `embedding.sentence_heading`,
+    its vector reads it."""
+    settings = e5_settings.changed(embedding__sentence_heading=True)
+    assert index_signature(settings) != index_signature(e5_settings)
+    folder = write_corpus(
+        tmp_path,
+        "carte-vitale.md",
+        "# Carte Vitale\n\n## Combien coûte la carte ?\n\nElle est gratuite.\n\n"
+        "## Comment la commander ?\n\nVous la commandez sur votre compte ameli, rubrique Mes démarches.\n",
+    )
+    counting = CountingEmbedder()
+    build_index(settings, folder, lambda _s: counting)
+    assert "Carte Vitale — Combien coûte la carte ?\nElle est gratuite." in counting.texts
+    reader = IndexReader(settings)
+    question = E5Embedder().embed_query("La carte Vitale est-elle payante ?")
+    scores = {s.text: float(v @ question) for s, v in zip(reader.sentences, reader.sentence_vectors, strict=True)}
+    assert max(scores, key=lambda text: scores[text]) == "Elle est gratuite.", scores

