@@ -74,8 +74,9 @@ class Embedding(BaseModel):
     sentence_vectors: Literal["late", "separate"] = "separate"
     # separate path: each sentence's context embedded under its passage's heading line (« Carte Vitale — Combien
     # coûte la carte ? » over « Elle est gratuite. »). Off by default: on 2026-12-04 it lifted the fiches' held-out
-    # answer correctness (0.486 -> 0.629) but raised cua's and debian-faq's false refusals past their floors with the
-    # answerability thresholds calibrated without it, and it slows the build (0.69x on the fiches; docs/benchmarks.md).
+    # answer correctness (0.486 -> 0.629) and cua's (0.586 -> 0.690, with int8 and strong_evidence_score 0.35
+    # calibrated for it), but lost a held-out question on debian-faq and aptitude and put debian-faq's false refusal
+    # over its gate floor; with the float runtime it slows the build (0.69x on the fiches; docs/evaluation.md).
     sentence_heading: bool = False
     batch_size: int = Field(default=16, ge=1)
     # Backend "openai": POST {url}/v1/embeddings of any OpenAI-compatible server (vLLM, Hugging Face TEI,

@@ -148,6 +148,8 @@ def test_a_question_asking_for_an_online_service_or_a_phone_number(question: str
         ("la mairie peut elle refuser notre dossier de mariage ?", AnswerKind.YES_NO),
         ("Est-ce que je dois changer l'adresse de ma carte d'identité ?", AnswerKind.YES_NO),
         ("Debian est-il gratuit ?", AnswerKind.YES_NO),
+        ("j'ai perdu ma carte d'électeur, je peux quand même aller voter ?", AnswerKind.YES_NO),  # all the same
+        ("je peux voter jusqu'à quand ?", AnswerKind.NUMBER),
         ("c'est quoi une pré-demande ?", None),
         ("la mairie peut refuser notre dossier", None),  # no question mark: not read as yes or no
     ],
