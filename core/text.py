@@ -54,11 +54,12 @@ _TABLE_ROW = re.compile(r"(?!.*[.!?…] [A-ZÀ-Ý])[^:;.!?]+ : [^;]+(?: ; [^:;.!
 # one is a heading or a label ("EN CHIFFRES", "Horaires", a speaker's name) and ends its sentence.
 WRAPPED_LINE_MIN_CHARS = 50
 _YEAR = re.compile(r"(?:1[5-9]|2[01])\d\d")
-# What kind of fact a question asks for, read from its question words (folded text). « quand même » (« je peux quand
-# même voter ? »: all the same) asks no date.
+# « quand » as a question word (folded): « quand même » (« je peux quand même voter ? »: all the same) asks nothing
+_WHEN = r"quand\b(?! meme\b)"
+# What kind of fact a question asks for, read from its question words (folded text).
 _ASKS_YEAR = re.compile(r"\bquelle annee\b")
 _ASKS_NUMBER = re.compile(
-    r"\bcombien|\bquand\b(?! meme\b)|\bcombientieme|\bquel(?:le)?s? (?:annee|jour|date|age|pourcentage|nombre|montant|"
+    rf"\bcombien|\b{_WHEN}|\bcombientieme|\bquel(?:le)?s? (?:annee|jour|date|age|pourcentage|nombre|montant|"
     r"prix|duree|heure|edition|mois|semaine|part|taux|cout|budget|superficie|surface|population)\b|%"
 )
 _ASKS_PROCEDURE = re.compile(
@@ -88,7 +89,7 @@ _LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
 _PHONE = re.compile(r"(?<![\d+])(?:\+33[\s.]?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
 # A question word (folded): a question holding none, and no other kind, asks yes or no
 _ASKS_WHAT = re.compile(
-    r"\b(?:comment|quoi|quel(?:le)?s?|qui|quand(?! meme\b)|combien|pourquoi|ou|d'ou|qu'est|lequel|laquelle)\b|^que\b"
+    rf"\b(?:comment|quoi|quel(?:le)?s?|qui|{_WHEN}|combien|pourquoi|ou|d'ou|qu'est|lequel|laquelle)\b|^que\b"
 )
 # A question's clauses, and the asker in one of them: a subject pronoun or a possessive of the first person
 _CLAUSE_BREAK = re.compile(r"[,;:.!?]+(?:\s|$)|\s+(?:et|mais)\s+")
@@ -319,8 +320,7 @@ def settles(text: str) -> bool | None:
 # Words that open a question of their own (folded): a part after « et » or « ? » that holds one asks something
 # else (« … s'appelle comment et le nom vient d'où ? »); « entre safe-upgrade et full-upgrade » does not.
 _QUESTION_WORD = re.compile(
-    r"\b(?:comment|quoi|quel(?:le)?s?|qui|quand(?! meme\b)|combien|pourquoi|est-ce|c'est|d'ou)\b"
-    r"|(?:^|\s)ou\s*$|\bou (?!bien)"
+    rf"\b(?:comment|quoi|quel(?:le)?s?|qui|{_WHEN}|combien|pourquoi|est-ce|c'est|d'ou)\b|(?:^|\s)ou\s*$|\bou (?!bien)"
 )
 _PART_BREAK = re.compile(r"\s*\?\s*|,?\s+et\s+")
 PART_MIN_WORDS = 2
