@@ -76,13 +76,26 @@ _ASKS_PLACE = re.compile(
 )
 # Online services and forms: their line in a démarches page gives the address (« Service en ligne : … : https://… »)
 _ASKS_LINK = re.compile(
-    r"\ben ligne\b|\bsur (?:internet|le site|quel site)\b|\bquel site\b|\b(?:le |un )?lien\b|\bteleservice|"
-    r"\bquel (?:formulaire|cerfa)\b|\b(?:adresse|site) (?:internet|web)\b"
+    r"\ben ligne\b(?! de commande)|\bsur (?:internet|le site|quel site)\b|\bquel site\b|\b(?:le |un )?lien\b|"
+    r"\bteleservice|\bquel (?:formulaire|cerfa)\b|\b(?:adresse|site) (?:internet|web)\b"
 )
 # A question asking a price (« combien ça coûte », « quel tarif »): « gratuit » answers it as an amount would
 _ASKS_COST = re.compile(r"\bcout(?:e|ent|er|s)?\b|\bprix\b|\btarifs?\b|\bpayante?s?\b|\bgratuite?s?\b|\bfrais\b")
 # The lemmas (folded) of a sentence saying that something costs nothing
 FREE_OF_CHARGE = frozenset({"gratuit", "gratuitement", "gratuite"})
+# An amount of money as written: « 25 € », « €35,40 », « 230,77 euros »
+_PRICE = re.compile(r"\d\s*(?:€|euros?\b)|€\s*\d", re.I)
+# Which documents to bring or join (« quels papiers », « il faut amener quoi ? »), and the heading of the section
+# that lists them in a démarches page (« Pièces à fournir », « Quels sont les justificatifs à fournir ? »)
+_PAPERS = r"(?:papiers|documents|pieces|justificatifs)"
+_ASKS_DOCUMENTS = re.compile(
+    rf"\bquel(?:le)?s? (?:sont les )?{_PAPERS}\b|\bquoi comme {_PAPERS}\b|"
+    r"\b(?:amener|apporter|ramener|fournir|presenter|joindre) quoi\b|"
+    r"\bqu'est-ce qu'il faut (?:amener|apporter|fournir)\b"
+)
+_LISTS_DOCUMENTS = re.compile(rf"\b{_PAPERS}(?: justificatives?)? a fournir\b|\bpieces justificatives\b")
+# The heading of a démarches page's chapter on what it costs (« Coût », « Montant de l'amende », « Combien coûte… ? »)
+_NAMES_COST = re.compile(r"\b(?:cout|prix|tarifs?|montant)\b|\bcombien coute")
 _ASKS_PHONE = re.compile(r"\btelephone\b|\bnumero (?:de tel|d'appel|a appeler|pour (?:appeler|joindre))|\bappeler\b")
 # Where a text gives an address on the web or a phone number (a French one, national or international form)
 _LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
@@ -308,6 +321,27 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
     if "?" in folded and not _ASKS_WHAT.search(folded):
         return AnswerKind.YES_NO
     return None
+
+
+def asks_documents(question: str) -> bool:
+    """Whether the question asks which documents to bring or join: the answer is the list of a section like
+    « Pièces à fournir » (`lists_documents`)."""
+    return bool(_ASKS_DOCUMENTS.search(fold(question)))
+
+
+def lists_documents(heading: str) -> bool:
+    """Whether a heading (one level of a section path) names the documents to provide."""
+    return bool(_LISTS_DOCUMENTS.search(fold(heading)))
+
+
+def states_price(text: str) -> bool:
+    """Whether a text gives an amount of money or says that something is free."""
+    return bool(_PRICE.search(text)) or not FREE_OF_CHARGE.isdisjoint(fold(word) for word in re.findall(r"\w+", text))
+
+
+def names_cost(heading: str) -> bool:
+    """Whether a heading (one level of a section path) names what something costs."""
+    return bool(_NAMES_COST.search(fold(heading)))
 
 
 def settles(text: str) -> bool | None:

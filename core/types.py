@@ -147,6 +147,8 @@ class Question:
     stated_numbers: frozenset[str] = frozenset()
     # What it asks, part by part, when it asks several things (core.text.question_parts): each part is ranked too
     parts: tuple[Question, ...] = ()
+    # Which documents to bring (core.text.asks_documents): the answer is the page's list of them
+    asks_documents: bool = False
 
 
 @dataclass
@@ -203,6 +205,9 @@ class Answer:
     # The cases of the page that the answer's could be confused with (« Carte périmée », « Carte perdue »…), the
     # shown one first: named to the resident when the question does not say which applies (bot/answer/cases.py)
     cases: tuple[str, ...] = ()
+    # The evidence that is the answer itself, read whatever the model cites: the page's list of documents to
+    # provide, the service line with its address (bot/answer/service.py, `answer_unit`)
+    unit: int | None = None
 
     @property
     def refused(self) -> bool:
@@ -215,5 +220,5 @@ class Answer:
             return []
         if self.outcome is Outcome.EVIDENCE_ONLY:
             return self.evidence
-        numbers = {n for s in self.sentences for n in s.citations}
+        numbers = {n for s in self.sentences for n in s.citations} | {self.unit}
         return [e for e in self.evidence if e.number in numbers]

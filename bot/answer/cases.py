@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.text import lists_documents, names_cost
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Question
 from ingest.store import IndexReader
 
@@ -28,6 +29,7 @@ class Cases:
 
     def __init__(self, reader: IndexReader) -> None:
         lemmas: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+        chapters = _chapter_levels(reader.chunks)
         for chunk in reader.chunks:
             key = _parent(chunk)
             if key is None or chunk.section is None:
@@ -35,7 +37,9 @@ class Cases:
             rows = reader.sentences_by_chunk.get(chunk.chunk_id, [])
             heading = frozenset(reader.sentences[rows[0]].heading_lemmas) if rows else frozenset()
             lemmas.setdefault(key, {}).setdefault(_last_level(chunk.section), heading)
-        self._groups = {key: _cases(titles) for key, titles in lemmas.items() if len(titles) > 1}
+        self._groups = {
+            key: _cases(titles) for key, titles in lemmas.items() if len(titles) > 1 and key not in chapters
+        }
 
     def beside(self, question: Question, best: Evidence) -> tuple[str, ...]:
         """The cases beside the best evidence's own, its own first, when the question states none of them."""
@@ -49,12 +53,36 @@ class Cases:
         own = _last_level(best.chunk.section)
         return (own, *(case.title for case in group if case.title != own))
 
+    def same_case(self, ranked: list[Evidence]) -> list[Evidence]:
+        """The ranked evidence without the sentences of the best one's sibling cases (« En Guyane » beside « Cas
+        général »): those cases are named to the resident (`beside`), their steps and amounts never shown as theirs."""
+        if not ranked:
+            return ranked
+        best = ranked[0].chunk
+        key = _parent(best)
+        if key is None or key not in self._groups or best.section is None:
+            return ranked
+        own = _last_level(best.section)
+        return [e for e in ranked if _parent(e.chunk) != key or _last_level(e.chunk.section or "") == own]
+
 
 def _parent(chunk: Chunk) -> tuple[str, str] | None:
     """The document and the parent heading path of a chunk's section, or None for a section of one level."""
     if not chunk.section or SECTION_SEPARATOR not in chunk.section:
         return None
     return chunk.doc_id, chunk.section.rpartition(SECTION_SEPARATOR)[0]
+
+
+def _chapter_levels(chunks: list[Chunk]) -> set[tuple[str, str]]:
+    """The document and parent path of each level of headings that are a page's chapters, not cases (« Démarche »,
+    « Pièces à fournir », « Coût »): one of them names the documents to provide or what it costs."""
+    levels = set()
+    for chunk in chunks:
+        path = (chunk.section or "").split(SECTION_SEPARATOR)
+        for depth in range(1, len(path)):
+            if lists_documents(path[depth]) or names_cost(path[depth]):
+                levels.add((chunk.doc_id, SECTION_SEPARATOR.join(path[:depth])))
+    return levels
 
 
 def _last_level(section: str) -> str:

@@ -25,12 +25,13 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 import numpy as np
 
 from core.settings import Settings
-from core.text import FREE_OF_CHARGE, AnswerKind, fold, is_year, settles
-from core.types import Chunk, Evidence, Passage, Question, Sentence
+from core.text import FREE_OF_CHARGE, AnswerKind, fold, is_year, lists_documents, names_cost, settles, states_price
+from core.types import SECTION_SEPARATOR, Chunk, Evidence, Passage, Question, Sentence
 from ingest.store import IndexReader
 
 
@@ -75,6 +76,7 @@ class EvidenceRanker:
         self.rarity = rarity_weights(reader.sentences)
         self._chunk_rows = {chunk.chunk_id: row for row, chunk in enumerate(reader.chunks)}
         self.unknown_weight = max(self.rarity.values(), default=1.0)
+        self._chapters = {chapter: _sections_under(reader.chunks, chapter) for chapter in Chapter}
 
     def with_settings(self, settings: Settings) -> EvidenceRanker:
         """The same ranker weighing with other settings (calibration): the corpus's statistics are kept."""
@@ -123,6 +125,25 @@ class EvidenceRanker:
                 chosen.append(shown)
         ids = {e.sentence.sentence_id for e in chosen}
         return chosen + [e for e in ranked if e.sentence.sentence_id not in ids]
+
+    def chapter_answer(
+        self, ranked: list[Evidence], terms: QuestionTerms, question: Question, vector: np.ndarray, pages: list[str]
+    ) -> Evidence | None:
+        """The best sentence of the chapter that answers what the question asks (`Chapter.asked`) in the retrieved
+        `pages`, whether its passages were retrieved or not: a list of documents seldom echoes the question's words,
+        nor does « La carte coûte 25 € ». Among several such chapters (one per case: « L'enfant n'a pas de
+        passeport »), the passage closest to the question's vector chooses. None when no page has one."""
+        chapter = Chapter.asked(question, terms, ranked)
+        if chapter is None:
+            return None
+        pages = list(dict.fromkeys(pages))
+        held = {chunk.chunk_id for page in pages for chunk in self._chapters[chapter].get(page, [])}
+        if not held:
+            return None
+        closest = next(
+            chunk for chunk, _ in self.reader.dense(vector, len(self.reader.chunks), pages) if chunk.chunk_id in held
+        )
+        return next(iter(self.rank(terms, vector, [Passage(closest, score=0.0, rank=1)])), None)
 
     def procedure(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
         """For a "how to" question: the steps of the best sentence's section in order as evidence [1], then the
@@ -239,6 +260,38 @@ class _Step:
     @property
     def end(self) -> int:
         return self.start + len(self.sentence.text)
+
+
+class Chapter(StrEnum):
+    """A chapter of a démarches page that is itself the answer to one kind of question, found by its heading."""
+
+    DOCUMENTS = "documents"  # « Pièces à fournir »: for « quels papiers ? », the list, shown whole
+    COST = "cost"  # « Coût », « Montant »: for « combien ça coûte ? » when the best sentence gives no amount
+
+    def heads(self, chunk: Chunk) -> bool:
+        """Whether the passage is under a heading of this chapter."""
+        names = lists_documents if self is Chapter.DOCUMENTS else names_cost
+        return any(names(level) for level in (chunk.section or "").split(SECTION_SEPARATOR))
+
+    @staticmethod
+    def asked(question: Question, terms: QuestionTerms, ranked: list[Evidence]) -> Chapter | None:
+        """The chapter that answers the question, or None (no evidence; the best sentence already gives a price: a
+        figure that is no amount, « moins de 16 ans », does not)."""
+        if not ranked:
+            return None
+        if question.asks_documents:
+            return Chapter.DOCUMENTS
+        if question.kind is AnswerKind.COST and not states_price(ranked[0].sentence.text):
+            return Chapter.COST
+        return None
+
+
+def _sections_under(chunks: list[Chunk], chapter: Chapter) -> dict[str, list[Chunk]]:
+    """Each document's passages under a heading of `chapter`."""
+    by_document: dict[str, list[Chunk]] = {}
+    for chunk in filter(chapter.heads, chunks):
+        by_document.setdefault(chunk.doc_id, []).append(chunk)
+    return by_document
 
 
 def _same_section(chunk: Chunk, following: Chunk) -> bool:

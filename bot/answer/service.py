@@ -30,7 +30,7 @@ import numpy as np
 
 from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
 from bot.answer.cases import Cases
-from bot.answer.evidence import EvidenceRanker, QuestionTerms
+from bot.answer.evidence import Chapter, EvidenceRanker, QuestionTerms
 from bot.answer.generation import GenerationError, Generator, Streamed, build_generator
 from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, verdict_prompt
 from bot.answer.retrieval import Retriever
@@ -40,7 +40,15 @@ from core.injection import looks_like_injection
 from core.memory import give_back_freed_memory
 from core.privacy import mask_personal_data
 from core.settings import Settings, get_settings
-from core.text import AnswerKind, analyse, expected_answer_kind, fold, question_parts, stated_numbers
+from core.text import (
+    AnswerKind,
+    analyse,
+    asks_documents,
+    expected_answer_kind,
+    fold,
+    question_parts,
+    stated_numbers,
+)
 from core.types import Answer, AnswerSentence, DocumentInfo, Evidence, IndexedDocument, Outcome, Passage, Question, Turn
 from ingest.embeddings import Embedder, get_embedder
 from ingest.store import POINTER, IndexReader
@@ -93,10 +101,23 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
     query = f"{previous[-1]} {text}" if follow_up else text
     # « Et pour un mineur ? » asks what the earlier question asked, for another case (read alone, yes or no)
     kind = expected_answer_kind(text)
+    documents = asks_documents(text)
     if follow_up and kind in (None, AnswerKind.YES_NO):
         kind = expected_answer_kind(previous[-1]) or kind
+        documents = documents or asks_documents(previous[-1])
     parts = tuple(read_question(part, [], follow_up_max_words) for part in question_parts(text))
-    return Question(text, query, analyse(text), analyse(query), kind, stated_numbers(text), parts)
+    return Question(text, query, analyse(text), analyse(query), kind, stated_numbers(text), parts, documents)
+
+
+def answer_unit(question: Question, evidence: list[Evidence]) -> int | None:
+    """The evidence that is the answer itself, read whatever the model cites: the best evidence when it is the
+    page's list of documents for « quels papiers ? », or a service line with its address for « en ligne ? »."""
+    best = evidence[0] if evidence else None
+    if best and question.asks_documents and Chapter.DOCUMENTS.heads(best.chunk):
+        return best.number
+    if best and question.kind is AnswerKind.LINK and best.sentence.links:
+        return best.number
+    return None
 
 
 def unphrased(answer: Answer, reason: str) -> Answer:
@@ -242,15 +263,23 @@ class QuestionService:
             timings=timings,
             strong_evidence=decision.strong,
             cases=self.cases.beside(question, evidence[0]) if answered else (),
+            unit=answer_unit(question, evidence),
         )
 
     def evidence(
         self, question: Question, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]
     ) -> list[Evidence]:
-        """The best sentences; for a "how to" question, the best one's steps in order first."""
+        """The best sentences, none of another case than the best one's; for a "how to" question, the best one's
+        steps in order first; for « which documents », the page's list of them first, in order."""
         ranked = self._each_part(question, self.ranker.rank(terms, vector, passages), passages)
         settings = self.settings.evidence
-        if question.kind is AnswerKind.PROCEDURE:
+        pages = [passage.chunk.doc_id for passage in passages]
+        chapter = self.ranker.chapter_answer(ranked, terms, question, vector, pages)
+        if chapter is not None:
+            ranked = [chapter, *(e for e in ranked if e.sentence.sentence_id != chapter.sentence.sentence_id)]
+        if not question.parts:  # a question of several parts may ask about several cases
+            ranked = self.cases.same_case(ranked)
+        if question.kind is AnswerKind.PROCEDURE or (chapter is not None and question.asks_documents):
             return self.ranker.procedure(ranked, settings.procedure_max_chars, settings.shown)
         return self.ranker.completed(ranked, settings.announced_max_chars, settings.shown)
 

@@ -26,7 +26,8 @@ from bot.answer.evidence import holds_fact_of_kind
 from core.text import Analysis, AnswerKind, analyse_passages, fold, settles, union
 from core.types import AnswerSentence, DroppedSentence, Evidence, Question, Sentence
 
-CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# « [1] », « [1, 2] », and a run of them (« [1], [2] et [3] ») read as one citation of every number it holds
+CITATION = re.compile(r"(?:\s*(?:[,;]|\bet\b)?\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.,])")
 SENTENCE_ENDS = (".", "!", "?", "…", "»", ")", '"', "`")
 UNFINISHED = "phrase inachevée (réponse coupée)"
@@ -70,7 +71,7 @@ def parse_draft(draft: str, cut: bool = False) -> list[DraftSentence]:
     for match in citations:
         owner = max((i for i, u in enumerate(units) if u.start <= match.start()), default=0)
         if units:
-            cited[owner] += [int(n) for n in re.split(r"[,;]", match.group(1))]
+            cited[owner] += [int(n) for n in re.findall(r"\d+", match.group(0))]
     sentences = [
         DraftSentence(_tidy(blanked[u.start : u.end]), numbers, u.analysis)
         for u, numbers in zip(units, cited, strict=True)

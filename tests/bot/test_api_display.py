@@ -147,3 +147,11 @@ def test_an_answer_for_one_case_names_it_and_the_others() -> None:
         "(« La carte est valide » ; « La carte est volée ») : précisez la vôtre si ce n'est pas celle-ci."
     )
     assert "Cette réponse vaut pour le cas" not in display.answer_text(_answer(("Il y avait 450 visiteurs", [1])))
+
+
+def test_the_answer_unit_is_quoted_whatever_the_model_cites() -> None:
+    """« Quels papiers ? »: the page's list is evidence [1]; the model cited only [2], the list is still read."""
+    answer = _answer(("Les ateliers sont gratuits", [2]))
+    answer.unit = 1
+    text = display.answer_text(answer, VAL)
+    assert f"« {QUOTE} » [1]" in text and f"« {OTHER} » [2]" in text

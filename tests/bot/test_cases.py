@@ -17,6 +17,7 @@ SECTIONS = {
     f"{DOCUMENTS} › La carte est perdue": "- Déclaration de perte\n- Photo d'identité\n- Timbre fiscal de 25 €",
     f"{DOCUMENTS} › La carte est volée": "- Déclaration de vol faite à la police\n- Photo d'identité",
     "Demande en France › Coût": "Gratuit, sauf en cas de perte ou de vol : 25 €.",
+    "Demande en France › Démarche": "La demande se fait dans une mairie équipée d'une station d'enregistrement.",
 }
 
 
@@ -55,3 +56,9 @@ def test_a_section_without_siblings_has_no_cases() -> None:
     cases, reader = _cases_and_reader()
     best = _evidence_in(reader, "Demande en France › Coût")
     assert cases.beside(read_question("Combien ça coûte ?", [], 8), best) == ()
+
+
+def test_a_pages_chapters_are_not_cases() -> None:
+    cases, reader = _cases_and_reader()
+    best = _evidence_in(reader, "Demande en France › Démarche")
+    assert cases.beside(read_question("Où faire la demande ?", [], 8), best) == ()  # beside « Coût »: a chapter

@@ -45,6 +45,7 @@ def _ranker(sections: dict[str, str], chunk_size: int = 200) -> EvidenceRanker:
         sentences=sentences,
         sentences_by_chunk=by_chunk,
         sentence_vectors=np.zeros((len(sentences), 4)),
+        dense=lambda vector, k, doc_ids: [(c, 1.0) for c in chunks if c.doc_id in doc_ids][:k],
     )
     return EvidenceRanker(reader, make_settings())
 
@@ -144,3 +145,39 @@ def test_a_sentence_already_read_in_an_announced_list_is_not_shown_twice(ranker:
     announcing, item = _best(ranker, "pièces suivantes"), _best(ranker, "livret de famille")
     shown = ranker.completed([announcing, item], max_chars=300, shown=3)
     assert len(shown) == 1, [e.sentence.context for e in shown]
+
+
+def _chapter_of(sections: dict[str, str], question: str, retrieved: str) -> tuple[EvidenceRanker, Evidence | None]:
+    """The chapter answer found when only the passage of section `retrieved` was retrieved, and its ranker."""
+    ranker = _ranker(sections)
+    asked = read_question(question, [], 8)
+    terms = ranker.terms(asked)
+    passages = [Passage(c, 1.0, rank=1) for c in ranker.reader.chunks if c.section == retrieved]
+    ranked = ranker.rank(terms, np.ones(4), passages)
+    return ranker, ranker.chapter_answer(ranked, terms, asked, np.ones(4), ["guide"])
+
+
+def test_which_documents_is_answered_by_the_pages_whole_list_even_unretrieved() -> None:
+    """Only the « Démarche » passage is retrieved: the page's « Pièces à fournir » list is found and shown whole."""
+    sections = {
+        "Naissance › Démarche": "La déclaration de naissance est faite à la mairie du lieu de naissance.",
+        "Naissance › Pièces à fournir": "- Attestation du médecin\n- Carte d'identité des parents\n- Livret de famille",
+        "Naissance › Coût": "La déclaration est gratuite.",
+    }
+    question = "quels papiers pour déclarer la naissance à la mairie ?"
+    ranker, listed = _chapter_of(sections, question, "Naissance › Démarche")
+    assert read_question(question, [], 8).asks_documents and listed is not None
+    shown = " ".join(ranker.procedure([listed], 700, shown=3)[0].sentence.text.split())
+    assert shown == "- Attestation du médecin - Carte d'identité des parents - Livret de famille"
+
+
+def test_a_price_question_whose_best_sentence_gives_none_reads_the_pages_cost_chapter() -> None:
+    sections = {
+        "Carte › Démarche": "Pour refaire une carte perdue, il faut se rendre dans une mairie équipée.",
+        "Carte › Coût": "25 € en timbre fiscal.",
+    }
+    question = "combien ça coûte de refaire une carte perdue ?"
+    _, chosen = _chapter_of(sections, question, "Carte › Démarche")
+    assert chosen is not None and chosen.sentence.text == "25 € en timbre fiscal."
+    _, chosen = _chapter_of(sections, question, "Carte › Coût")  # the best sentence gives the price: no chapter
+    assert chosen is None

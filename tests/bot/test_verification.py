@@ -196,6 +196,15 @@ def test_a_sentence_announcing_what_follows_keeps_its_colon_as_its_end() -> None
     assert sentence.text == "Pour les compter, tapez la commande suivante :" and sentence.citations == [1]
 
 
+def test_a_run_of_citations_is_one_citation_of_each_number_and_leaves_no_stray_comma() -> None:
+    (sentence,) = parse_draft("Hold ignore le paquet, keep annule les actions prévues. [1], [2] et [3]")
+    assert sentence.text == "Hold ignore le paquet, keep annule les actions prévues." and sentence.citations == [
+        1,
+        2,
+        3,
+    ]
+
+
 def test_a_cited_sentence_announcing_what_was_cut_off_is_dropped_with_it() -> None:
     draft = "Le Numericamp a réuni 450 visiteurs [1]. Pour les compter, tapez la commande suivante : [1].\ncompte les"
     kept, dropped = check(draft, cut=True)

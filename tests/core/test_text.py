@@ -5,9 +5,11 @@ import pytest
 from core.text import (
     AnswerKind,
     analyse,
+    asks_documents,
     expected_answer_kind,
     fold,
     is_year,
+    lists_documents,
     numbers_in,
     question_parts,
     sentence_spans,
@@ -136,6 +138,7 @@ def test_a_question_asking_which_year_asks_for_a_year(question: str, kind: Answe
         ("Quel est le numéro de téléphone de la mairie d'Arras ?", AnswerKind.PHONE),
         ("je dois appeler qui pour mon passeport", AnswerKind.PHONE),
         ("Quels papiers pour refaire ma carte d'identité ?", AnswerKind.PROCEDURE),
+        ("comment installer une version précise d'un paquet en ligne de commande ?", AnswerKind.PROCEDURE),
     ],
 )
 def test_a_question_asking_for_an_online_service_or_a_phone_number(question: str, kind: AnswerKind) -> None:
@@ -218,3 +221,23 @@ def test_a_word_written_with_or_without_a_hyphen_is_one_lemma() -> None:
 )
 def test_the_asker_s_own_figures_are_not_numbers_the_evidence_must_hold(question: str, stated: set[str]) -> None:
     assert stated_numbers(question) == stated
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("quels papiers pour déclarer la naissance de mon fils ?", True),
+        ("il faut quels documents pour le duplicata ?", True),
+        ("pour déclarer un décès il faut amener quoi ?", True),
+        ("je dois ramener quoi comme papiers ?", True),
+        ("on m'a volé mes papiers, je fais quoi ?", False),
+        ("quels sont les horaires de la mairie ?", False),
+    ],
+)
+def test_a_question_asking_which_documents_to_bring(question: str, asks: bool) -> None:
+    assert asks_documents(question) is asks
+
+
+def test_a_heading_naming_the_documents_to_provide() -> None:
+    assert lists_documents("Pièces à fournir") and lists_documents("Quels sont les justificatifs à fournir ?")
+    assert not lists_documents("Justificatif du motif de votre demande") and not lists_documents("Coût")
