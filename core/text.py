@@ -334,9 +334,9 @@ def lists_documents(heading: str) -> bool:
     return bool(_LISTS_DOCUMENTS.search(fold(heading)))
 
 
-def states_price(text: str) -> bool:
-    """Whether a text gives an amount of money or says that something is free."""
-    return bool(_PRICE.search(text)) or not FREE_OF_CHARGE.isdisjoint(fold(word) for word in re.findall(r"\w+", text))
+def states_amount(text: str) -> bool:
+    """Whether a text gives an amount of money (« 25 € », « 230,77 euros »)."""
+    return bool(_PRICE.search(text))
 
 
 def names_cost(heading: str) -> bool:

@@ -30,7 +30,7 @@ from enum import StrEnum
 import numpy as np
 
 from core.settings import Settings
-from core.text import FREE_OF_CHARGE, AnswerKind, fold, is_year, lists_documents, names_cost, settles, states_price
+from core.text import FREE_OF_CHARGE, AnswerKind, fold, is_year, lists_documents, names_cost, settles, states_amount
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Passage, Question, Sentence
 from ingest.store import IndexReader
 
@@ -281,7 +281,8 @@ class Chapter(StrEnum):
             return None
         if question.asks_documents:
             return Chapter.DOCUMENTS
-        if question.kind is AnswerKind.COST and not states_price(ranked[0].sentence.text):
+        best = ranked[0].sentence
+        if question.kind is AnswerKind.COST and not states_amount(best.text) and FREE_OF_CHARGE.isdisjoint(best.lemmas):
             return Chapter.COST
         return None
 
