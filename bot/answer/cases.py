@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.text import lists_documents, names_cost
+from bot.answer.evidence import Chapter
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Question
 from ingest.store import IndexReader
 
@@ -75,12 +75,12 @@ def _parent(chunk: Chunk) -> tuple[str, str] | None:
 
 def _chapter_levels(chunks: list[Chunk]) -> set[tuple[str, str]]:
     """The document and parent path of each level of headings that are a page's chapters, not cases (« Démarche »,
-    « Pièces à fournir », « Coût »): one of them names the documents to provide or what it costs."""
+    « Pièces à fournir », « Coût »): one of them names a `Chapter` (the documents to provide, what it costs)."""
     levels = set()
     for chunk in chunks:
         path = (chunk.section or "").split(SECTION_SEPARATOR)
         for depth in range(1, len(path)):
-            if lists_documents(path[depth]) or names_cost(path[depth]):
+            if any(chapter.names(path[depth]) for chapter in Chapter):
                 levels.add((chunk.doc_id, SECTION_SEPARATOR.join(path[:depth])))
     return levels
 

@@ -133,7 +133,7 @@ class EvidenceRanker:
         `pages`, whether its passages were retrieved or not: a list of documents seldom echoes the question's words,
         nor does « La carte coûte 25 € ». Among several such chapters (one per case: « L'enfant n'a pas de
         passeport »), the passage closest to the question's vector chooses. None when no page has one."""
-        chapter = Chapter.asked(question, terms, ranked)
+        chapter = Chapter.asked(question, ranked)
         if chapter is None:
             return None
         pages = list(dict.fromkeys(pages))
@@ -268,13 +268,16 @@ class Chapter(StrEnum):
     DOCUMENTS = "documents"  # « Pièces à fournir »: for « quels papiers ? », the list, shown whole
     COST = "cost"  # « Coût », « Montant »: for « combien ça coûte ? » when the best sentence gives no amount
 
+    def names(self, heading: str) -> bool:
+        """Whether a heading (one level of a section path) names this chapter."""
+        return lists_documents(heading) if self is Chapter.DOCUMENTS else names_cost(heading)
+
     def heads(self, chunk: Chunk) -> bool:
         """Whether the passage is under a heading of this chapter."""
-        names = lists_documents if self is Chapter.DOCUMENTS else names_cost
-        return any(names(level) for level in (chunk.section or "").split(SECTION_SEPARATOR))
+        return any(self.names(level) for level in (chunk.section or "").split(SECTION_SEPARATOR))
 
     @staticmethod
-    def asked(question: Question, terms: QuestionTerms, ranked: list[Evidence]) -> Chapter | None:
+    def asked(question: Question, ranked: list[Evidence]) -> Chapter | None:
         """The chapter that answers the question, or None (no evidence; the best sentence already gives a price: a
         figure that is no amount, « moins de 16 ans », does not)."""
         if not ranked:

@@ -62,3 +62,11 @@ def test_a_pages_chapters_are_not_cases() -> None:
     cases, reader = _cases_and_reader()
     best = _evidence_in(reader, "Demande en France › Démarche")
     assert cases.beside(read_question("Où faire la demande ?", [], 8), best) == ()  # beside « Coût »: a chapter
+
+
+def test_the_evidence_holds_no_sentence_of_a_sibling_case() -> None:
+    """Best in « La carte est perdue »: the « volée » and « valide » cases' sentences go, another section's stays."""
+    cases, reader = _cases_and_reader()
+    lost = f"{DOCUMENTS} › La carte est perdue"
+    ranked = [_evidence_in(reader, s) for s in (lost, f"{DOCUMENTS} › La carte est volée", "Demande en France › Coût")]
+    assert [e.chunk.section for e in cases.same_case(ranked)] == [lost, "Demande en France › Coût"]
