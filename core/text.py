@@ -67,7 +67,8 @@ _ASKS_PROCEDURE = re.compile(
     r"signaler|renouveler|remplacer|recuperer|utiliser|supprimer|ajouter|mettre|creer)|\bque (?:dois|doit|faut)[- ]|"
     r"\bque faire\b|\bquelles? (?:sont les )?(?:etapes|demarches|pieces|documents|papiers|justificatifs|formalites)\b|"
     r"\bquels? (?:sont les )?(?:documents|papiers|justificatifs)\b|\bou (?:m'adresser|s'adresser|faire la demande)|"
-    r"\bla (?:marche a suivre|procedure)\b|\bcomment (?:je|on) (?:fais|fait|peux|peut|dois|doit)\b"
+    r"\bla (?:marche a suivre|procedure)\b|\bcomment (?:je|on) (?:fais|fait|peux|peut|dois|doit)\b|"
+    r"\b(?:je|on) (?:fais|fait) comment\b|\bc'est quoi les (?:etapes|demarches)\b"
 )
 # Who asks "comment … ?" about their own steps: « comment je fais », « comment on installe »
 _ASKER_PRONOUNS = {"je", "j'", "on", "tu", "vous", "nous"}
@@ -79,6 +80,8 @@ _ASKS_LINK = re.compile(
     r"\ben ligne\b(?! de commande)|\bsur (?:internet|le site|quel site)\b|\bquel site\b|\b(?:le |un )?lien\b|"
     r"\bteleservice|\bquel (?:formulaire|cerfa)\b|\b(?:adresse|site) (?:internet|web)\b"
 )
+# A line offering an online service (« Service en ligne : … », « la demande se fait en ligne »), with its address
+_OFFERS_SERVICE = re.compile(r"\bservice en ligne\b|\bteleservice|\b(?:demande|demarche)s? en ligne\b")
 # A question asking a price (« combien ça coûte », « quel tarif »): « gratuit » answers it as an amount would
 _ASKS_COST = re.compile(r"\bcout(?:e|ent|er|s)?\b|\bprix\b|\btarifs?\b|\bpayante?s?\b|\bgratuite?s?\b|\bfrais\b")
 # The lemmas (folded) of a sentence saying that something costs nothing
@@ -337,6 +340,11 @@ def lists_documents(heading: str) -> bool:
 def states_amount(text: str) -> bool:
     """Whether a text gives an amount of money (« 25 € », « 230,77 euros »)."""
     return bool(_PRICE.search(text))
+
+
+def offers_online_service(text: str, links: tuple[str, ...] | frozenset[str]) -> bool:
+    """Whether a sentence offers an online service with its address (« Service en ligne : … : https://… »)."""
+    return bool(links) and bool(_OFFERS_SERVICE.search(fold(text)))
 
 
 def names_cost(heading: str) -> bool:

@@ -39,6 +39,9 @@ class Chunk:
     end: int = 0
     speaker: str = ""
     author: str = ""
+    # The levels of `section` (0 = first) that are one of several situations or cases, as the document's own
+    # structure marks them (a DILA fiche's Situation and Cas); empty when it marks none
+    case_levels: tuple[int, ...] = ()
 
     def embedded_text(self) -> str:
         """Text given to the embedder and BM25: the passage prefixed with its context.

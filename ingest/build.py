@@ -63,8 +63,9 @@ log = logging.getLogger("cuabot.ingest")
 # v11: heading paths (« Demande en France › Pièces à fournir »), lists and tables in HTML and Markdown, DILA fiches,
 # instructions to the assistant kept out, each sentence's web addresses and phone numbers; v12: a table row is one
 # sentence, a line ending with a web address is cut only after a full stop, no sentence opens with « : »; v13: a
-# fiche's words keep the space an inline element holds (« demander une attestation », not « uneattestation »).
-INDEX_VERSION = 13
+# fiche's words keep the space an inline element holds (« demander une attestation », not « uneattestation »); v14: the
+# levels of a passage's heading path that are situations or cases (a fiche's « Naissance en France »).
+INDEX_VERSION = 14
 
 
 def index_signature(settings: Settings) -> str:

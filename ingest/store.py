@@ -168,7 +168,8 @@ def write_chunks(chunks: list[Chunk], path: Path) -> None:
 
 def read_chunks(path: Path) -> list[Chunk]:
     with path.open(encoding="utf-8") as fh:
-        return [Chunk(**json.loads(line)) for line in fh if line.strip()]
+        rows = [json.loads(line) for line in fh if line.strip()]
+    return [Chunk(**{**row, "case_levels": tuple(row.get("case_levels", ()))}) for row in rows]
 
 
 def write_sentences(sentences: list[Sentence], vectors: np.ndarray, folder: Path) -> None:

@@ -18,59 +18,78 @@ from ingest.store import IndexReader
 
 @dataclass(frozen=True)
 class Case:
-    """One case of a page: its heading (the path's last level) and the heading words no sibling shares."""
+    """One case of a page: its heading (one level of a path) and the heading words no sibling shares."""
 
     title: str
     own_lemmas: frozenset[str]
 
 
 class Cases:
-    """The sibling cases of every heading path of an index, grouped by document and parent path."""
+    """The sibling cases of every heading path of an index, grouped by document and parent path.
+
+    A level is a case when the document marks it so (a fiche's situations and cases: `Chunk.case_levels`, named to
+    the resident at any level), or when it is the last level of a passage's path among siblings that are not the
+    page's chapters (any page: named at the last level only)."""
 
     def __init__(self, reader: IndexReader) -> None:
-        lemmas: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+        shared: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+        self._marked: set[tuple[str, str]] = set()  # parent paths whose cases the document marks
         chapters = _chapter_levels(reader.chunks)
         for chunk in reader.chunks:
-            key = _parent(chunk)
-            if key is None or chunk.section is None:
-                continue
             rows = reader.sentences_by_chunk.get(chunk.chunk_id, [])
             heading = frozenset(reader.sentences[rows[0]].heading_lemmas) if rows else frozenset()
-            lemmas.setdefault(key, {}).setdefault(_last_level(chunk.section), heading)
-        self._groups = {
-            key: _cases(titles) for key, titles in lemmas.items() if len(titles) > 1 and key not in chapters
-        }
+            levels = _levels(chunk)
+            marked = [levels[depth] for depth in chunk.case_levels if depth < len(levels)]
+            self._marked.update(key for key, _ in marked)
+            last = [levels[-1]] if len(levels) > 1 and levels[-1][0] not in chapters else []
+            for key, title in dict.fromkeys(marked + last):
+                siblings = shared.setdefault(key, {})
+                siblings[title] = siblings.get(title, heading) & heading  # the words all its passages' paths hold
+        self._groups = {key: _cases(titles) for key, titles in shared.items() if len(titles) > 1}
 
     def beside(self, question: Question, best: Evidence) -> tuple[str, ...]:
-        """The cases beside the best evidence's own, its own first, when the question states none of them."""
-        key = _parent(best.chunk)
-        group = self._groups.get(key) if key else None
-        if not group or best.chunk.section is None:
-            return ()
-        asked = question.query_analysis.lemmas
-        if any(case.own_lemmas & asked for case in group):
-            return ()
-        own = _last_level(best.chunk.section)
-        return (own, *(case.title for case in group if case.title != own))
+        """The cases beside the best evidence's own, its own first, at the first level of its path where the
+        question states none of them (« Naissance en France » before « Cas général »)."""
+        levels = _levels(best.chunk)
+        for depth, (key, own) in enumerate(levels):
+            group = self._group(key, own, last=depth == len(levels) - 1)
+            if group and not any(case.own_lemmas & question.query_analysis.lemmas for case in group):
+                return (own, *(case.title for case in group if case.title != own))
+        return ()
 
     def same_case(self, ranked: list[Evidence]) -> list[Evidence]:
-        """The ranked evidence without the sentences of the best one's sibling cases (« En Guyane » beside « Cas
-        général »): those cases are named to the resident (`beside`), their steps and amounts never shown as theirs."""
+        """The ranked evidence without the sentences of the best one's sibling cases at the last level of its path
+        (« En Guyane » beside « Cas général »): those cases are named to the resident (`beside`), their steps and
+        amounts never shown as theirs. Sentences of a sibling situation higher up (« Naissance à l'étranger ») stay:
+        when the question states none, the best sentence's situation is the ranking's guess, and leaving out the
+        others lost more answers than it spared (fiches, 2026-12-04)."""
         if not ranked:
             return ranked
         best = ranked[0].chunk
-        key = _parent(best)
-        if key is None or key not in self._groups or best.section is None:
-            return ranked
-        own = _last_level(best.section)
-        return [e for e in ranked if _parent(e.chunk) != key or _last_level(e.chunk.section or "") == own]
+        return [e for e in ranked if not self._sibling_case(best, e.chunk)]
+
+    def _sibling_case(self, best: Chunk, other: Chunk) -> bool:
+        """Whether `other` stands in another case than `best`'s, under the same parent path, at the last level."""
+        mine, theirs = _levels(best), _levels(other)
+        if other.doc_id != best.doc_id or len(mine) < 2 or len(theirs) != len(mine) or mine[:-1] != theirs[:-1]:
+            return False
+        (key, own), (_, their) = mine[-1], theirs[-1]
+        group = self._group(key, own, last=True)
+        return own != their and group is not None and their in {case.title for case in group}
+
+    def _group(self, key: tuple[str, str], own: str, last: bool) -> list[Case] | None:
+        """The cases among which `own` stands under `key`: any level the document marks; a page that marks none,
+        only at the last level of the path (its upper headings are as often a page's successive chapters)."""
+        group = self._groups.get(key)
+        if group is None or not (last or key in self._marked) or own not in {case.title for case in group}:
+            return None
+        return group
 
 
-def _parent(chunk: Chunk) -> tuple[str, str] | None:
-    """The document and the parent heading path of a chunk's section, or None for a section of one level."""
-    if not chunk.section or SECTION_SEPARATOR not in chunk.section:
-        return None
-    return chunk.doc_id, chunk.section.rpartition(SECTION_SEPARATOR)[0]
+def _levels(chunk: Chunk) -> list[tuple[tuple[str, str], str]]:
+    """Each level of a chunk's heading path, under its document and parent path."""
+    path = chunk.section.split(SECTION_SEPARATOR) if chunk.section else []
+    return [((chunk.doc_id, SECTION_SEPARATOR.join(path[:depth])), title) for depth, title in enumerate(path)]
 
 
 def _chapter_levels(chunks: list[Chunk]) -> set[tuple[str, str]]:
@@ -83,10 +102,6 @@ def _chapter_levels(chunks: list[Chunk]) -> set[tuple[str, str]]:
             if any(chapter.names(path[depth]) for chapter in Chapter):
                 levels.add((chunk.doc_id, SECTION_SEPARATOR.join(path[:depth])))
     return levels
-
-
-def _last_level(section: str) -> str:
-    return section.rpartition(SECTION_SEPARATOR)[2]
 
 
 def _cases(headings: dict[str, frozenset[str]]) -> list[Case]:

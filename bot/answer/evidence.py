@@ -30,7 +30,17 @@ from enum import StrEnum
 import numpy as np
 
 from core.settings import Settings
-from core.text import FREE_OF_CHARGE, AnswerKind, fold, is_year, lists_documents, names_cost, settles, states_amount
+from core.text import (
+    FREE_OF_CHARGE,
+    AnswerKind,
+    fold,
+    is_year,
+    lists_documents,
+    names_cost,
+    offers_online_service,
+    settles,
+    states_amount,
+)
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Passage, Question, Sentence
 from ingest.store import IndexReader
 
@@ -153,6 +163,37 @@ class EvidenceRanker:
         best = ranked[0]
         steps = replace(best, sentence=self._block(best, max_chars))
         return self.completed([steps, *ranked[1:]], max_chars, shown)
+
+    def with_service(
+        self, kept: list[Evidence], ranked: list[Evidence], terms: QuestionTerms, vector: np.ndarray, shown: int
+    ) -> list[Evidence]:
+        """The shown steps of a procedure with their page's online service and its address, in place of the last
+        shown sentence when none holds it: of the service lines in the sections of the ranked sentences of the best
+        evidence's page (`ranked` holds no sibling case's), the first in reading order, as a procedure's steps come
+        (the request before its follow-up). A resident asking how to do it is shown where to do it."""
+        if not kept:
+            return kept
+        page = kept[0].chunk.doc_id
+        sections = {e.chunk.section: e.chunk for e in ranked if e.chunk.doc_id == page}
+        services = [
+            step
+            for chunk in sections.values()
+            for step in self._section_steps(chunk)
+            if offers_online_service(step.sentence.text, step.sentence.links)
+        ]
+        if not services:
+            return kept
+        first = min(services, key=lambda step: (self._chunk_rows[step.chunk.chunk_id], step.start))
+        if any(_flat(first.sentence.text) in _flat(e.sentence.context) for e in kept):
+            return kept
+        scored = self.rank(terms, vector, [Passage(first.chunk, score=0.0, rank=1)])
+        service = next((e for e in scored if e.sentence.sentence_id == first.sentence.sentence_id), None)
+        if service is None:  # read within a longer sentence of its passage: already weighed there
+            return kept
+        kept = [*kept[: shown - 1], service]
+        for number, item in enumerate(kept, start=1):
+            item.number = number
+        return kept
 
     def completed(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
         """The `shown` best sentences, each that announces what follows (« … les pièces suivantes : », « tapez : »)

@@ -46,6 +46,7 @@ from core.text import (
     asks_documents,
     expected_answer_kind,
     fold,
+    offers_online_service,
     question_parts,
     stated_numbers,
 )
@@ -117,6 +118,8 @@ def answer_unit(question: Question, evidence: list[Evidence]) -> int | None:
         return best.number
     if best and question.kind is AnswerKind.LINK and best.sentence.links:
         return best.number
+    if question.kind is AnswerKind.PROCEDURE and not question.asks_documents:
+        return next((e.number for e in evidence if offers_online_service(e.sentence.text, e.sentence.links)), None)
     return None
 
 
@@ -270,7 +273,8 @@ class QuestionService:
         self, question: Question, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]
     ) -> list[Evidence]:
         """The best sentences, none of another case than the best one's; for a "how to" question, the best one's
-        steps in order first; for « which documents », the page's list of them first, in order."""
+        steps in order first and the page's online service; for « which documents », the page's list of them first,
+        in order."""
         ranked = self._each_part(question, self.ranker.rank(terms, vector, passages), passages)
         settings = self.settings.evidence
         pages = [passage.chunk.doc_id for passage in passages]
@@ -280,7 +284,10 @@ class QuestionService:
         if not question.parts:  # a question of several parts may ask about several cases
             ranked = self.cases.same_case(ranked)
         if question.kind is AnswerKind.PROCEDURE or (chapter is not None and question.asks_documents):
-            return self.ranker.procedure(ranked, settings.procedure_max_chars, settings.shown)
+            steps = self.ranker.procedure(ranked, settings.procedure_max_chars, settings.shown)
+            if question.asks_documents:
+                return steps
+            return self.ranker.with_service(steps, ranked, terms, vector, settings.shown)
         return self.ranker.completed(ranked, settings.announced_max_chars, settings.shown)
 
     def _each_part(self, question: Question, ranked: list[Evidence], passages: list[Passage]) -> list[Evidence]:

@@ -21,8 +21,26 @@ SECTIONS = {
 }
 
 
-def _cases_and_reader() -> tuple[Cases, Any]:
-    units = [Document(page_content=text, metadata={"section": name}) for name, text in SECTIONS.items()]
+# A fiche whose loader marks its situations (level 0) and cases (level 2), as ingest/dila.py does
+BIRTH = {
+    "Introduction": ("La naissance d'un enfant doit être déclarée.", ()),
+    "Naissance en France › Délai › Cas général": ("La déclaration doit être faite dans les 5 jours.", (0, 2)),
+    "Naissance en France › Délai › En Guyane": ("Le délai est porté à 8 jours dans certaines communes.", (0, 2)),
+    "Naissance en France › Démarche": ("La déclaration est faite à la mairie du lieu de naissance.", (0,)),
+    "Naissance à l'étranger › Délai": ("La déclaration doit être faite dans les 15 jours.", (0,)),
+}
+
+
+def _cases_and_reader(
+    sections: dict[str, tuple[str, tuple[int, ...]]] | None = None,
+) -> tuple[Cases, Any]:
+    """The cases of a page of `sections` (heading path: text and marked case levels; by default SECTIONS, a
+    Markdown page that marks none)."""
+    sections = sections or {name: (text, ()) for name, text in SECTIONS.items()}
+    units = [
+        Document(page_content=text, metadata={"section": name, "case_levels": list(levels)})
+        for name, (text, levels) in sections.items()
+    ]
     chunks = chunk_units(units, DocumentInfo(doc_id="F1341", title="Carte d'identité"), make_splitter(900, 100))
     sentences = sentences_of(chunks, context_chars=60, max_chars=320)
     by_chunk: dict[str, list[int]] = {}
@@ -70,3 +88,39 @@ def test_the_evidence_holds_no_sentence_of_a_sibling_case() -> None:
     lost = f"{DOCUMENTS} › La carte est perdue"
     ranked = [_evidence_in(reader, s) for s in (lost, f"{DOCUMENTS} › La carte est volée", "Demande en France › Coût")]
     assert [e.chunk.section for e in cases.same_case(ranked)] == [lost, "Demande en France › Coût"]
+
+
+def test_the_evidence_leaves_out_a_sibling_case_not_another_situation() -> None:
+    """Best in « Naissance en France › Délai › Cas général »: « En Guyane » goes; the other situation's delay stays
+    (the ranking's guess of the situation may be wrong: the resident is told both, `beside`)."""
+    cases, reader = _cases_and_reader(BIRTH)
+    general = "Naissance en France › Délai › Cas général"
+    kept = [general, "Naissance à l'étranger › Délai", "Introduction"]
+    ranked = [_evidence_in(reader, s) for s in (general, "Naissance en France › Délai › En Guyane", *kept[1:])]
+    assert [e.chunk.section for e in cases.same_case(ranked)] == kept
+
+
+def test_the_outermost_case_the_question_leaves_open_is_named() -> None:
+    cases, reader = _cases_and_reader(BIRTH)
+    best = _evidence_in(reader, "Naissance en France › Délai › Cas général")
+    question = read_question("On a combien de jours pour déclarer le bébé ?", [], 8)
+    assert cases.beside(question, best) == ("Naissance en France", "Naissance à l'étranger")
+    question = read_question("Né en France, on a combien de jours pour le déclarer ?", [], 8)
+    assert cases.beside(question, best) == ("Cas général", "En Guyane")
+
+
+def test_a_page_that_marks_no_case_is_compared_at_the_last_level_only() -> None:
+    """« Requête » then « Traitement » are successive chapters of a page that marks nothing: only « Par courrier »
+    and « En ligne », the last level, are cases."""
+    fine = {
+        "Contestation › Requête": ("Vous devez d'abord adresser une requête.", ()),
+        "Contestation › Requête › Par courrier": ("Envoyez la requête en recommandé.", ()),
+        "Contestation › Requête › En ligne": ("Remplissez le formulaire sur le site de l'ANTAI.", ()),
+        "Contestation › Traitement": ("L'officier du ministère public examine la requête.", ()),
+    }
+    cases, reader = _cases_and_reader(fine)
+    mail = "Contestation › Requête › Par courrier"
+    ranked = [_evidence_in(reader, s) for s in (mail, "Contestation › Requête › En ligne", "Contestation › Traitement")]
+    assert [e.chunk.section for e in cases.same_case(ranked)] == [mail, "Contestation › Traitement"]
+    question = read_question("Comment contester une amende ?", [], 8)
+    assert cases.beside(question, ranked[0]) == ("Par courrier", "En ligne")

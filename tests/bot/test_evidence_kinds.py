@@ -38,3 +38,10 @@ def test_an_online_question_reads_the_best_service_line_whatever_the_model_cites
     assert answer_unit(online, shown) == 1
     assert answer_unit(read_question("je peux faire ma demande de rsa au guichet ?", [], 8), shown) is None
     assert answer_unit(online, shown[::-1]) is None
+
+
+def test_a_how_to_question_reads_the_shown_service_line_whatever_the_model_cites() -> None:
+    sentences = [sentences_of([Chunk("c:0", "c", "RSA", text)], 0, len(text) + 1)[0] for text in (COUNTER, ONLINE)]
+    shown = [Evidence(n, s, Chunk("c:0", "c", "RSA", s.text), 1) for n, s in enumerate(sentences, start=1)]
+    assert answer_unit(read_question("je fais comment pour demander le rsa ?", [], 8), shown) == 2
+    assert answer_unit(read_question("quels papiers pour demander le rsa ?", [], 8), shown) is None

@@ -97,6 +97,8 @@ def test_the_best_sentence_stays_in_its_steps_when_nothing_before_it_fits(ranker
         "comment donner accès au lecteur cd à un utilisateur ?",
         "Comment s'inscrire à la cantine ?",
         "Quelles pièces fournir pour une carte d'identité ?",
+        "j'ai perdu mon permis, je fais comment ?",
+        "on m'a volé mon vélo, c'est quoi les étapes ?",
     ],
 )
 def test_how_to_questions_ask_for_steps(question: str) -> None:
@@ -110,6 +112,7 @@ def test_how_to_questions_ask_for_steps(question: str) -> None:
         "on prononce comment debian ?",
         "comment fonctionne apt ?",
         "Combien de visiteurs au Numericamp ?",
+        "dist-upgrade ça s'appelle comment maintenant ?",
     ],
 )
 def test_other_questions_do_not(question: str) -> None:
@@ -181,3 +184,22 @@ def test_a_price_question_whose_best_sentence_gives_none_reads_the_pages_cost_ch
     assert chosen is not None and chosen.sentence.text == "25 € en timbre fiscal."
     _, chosen = _chapter_of(sections, question, "Carte › Coût")  # the best sentence gives the price: no chapter
     assert chosen is None
+
+
+SERVICE = "Service en ligne : Demande d'acte de naissance : https://psl.service-public.fr/mademarche/EtatCivil"
+PHOTO = "Photo d'identité (https://ants.gouv.fr/photo), si vous n'avez pas accès à un service de photo."
+
+
+def test_the_steps_of_a_procedure_come_with_their_pages_online_service() -> None:
+    """The service line, ranked last, takes the last shown place; a link that offers no service does not."""
+    ranker = _ranker({"Demande": COPY, "Photo": PHOTO, "Horaires": OPENING_HOURS, "En ligne": SERVICE}, 900)
+    passages = [Passage(chunk, 1.0, rank=1) for chunk in ranker.reader.chunks]
+    terms = ranker.terms(read_question("acte de naissance", [], 8))
+    ranked = ranker.rank(terms, np.ones(4), passages)
+    ranked = [*(e for e in ranked if e.sentence.text != SERVICE), *(e for e in ranked if e.sentence.text == SERVICE)]
+    shown = ranker.with_service(ranker.procedure(ranked, 700, shown=3), ranked, terms, np.ones(4), shown=3)
+    assert SERVICE not in " ".join(e.sentence.context for e in ranker.procedure(ranked, 700, shown=3))
+    assert len(shown) == 3 and shown[-1].sentence.text == SERVICE and shown[-1].number == 3
+    without = [e for e in ranked if e.sentence.text != SERVICE]
+    shown = ranker.with_service(ranker.procedure(without, 700, shown=3), without, terms, np.ones(4), shown=3)
+    assert SERVICE not in " ".join(e.sentence.context for e in shown)

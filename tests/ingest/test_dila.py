@@ -80,6 +80,21 @@ def test_fiche_becomes_one_unit_per_section(name: str) -> None:
     assert {u.metadata["url"] for u in units} == {FICHE_URL}
 
 
+@pytest.mark.parametrize("name", ["fiche_F1427.xml", "fiche_F1427.json"])
+def test_fiche_situations_and_cases_are_marked_in_each_passage_path(name: str) -> None:
+    """Situation and Cas are alternatives (« Né(e) en France » / « Né(e) à l'étranger »); Chapitre and
+    SousChapitre are a page's chapters: only the former's levels are marked, down to every passage."""
+    path = LOADERS / name
+    units = load_file(path)
+    chunks = chunk_units(units, document_info(name, path, units, {}), make_splitter(900, 150))
+    levels = {c.section: c.case_levels for c in chunks}
+    assert levels["Introduction"] == ()
+    assert levels["Né(e) en France › Qui peut faire la demande ?"] == (0,)
+    assert levels["Né(e) en France › Faire la demande › En ligne"] == (0, 2)
+    assert levels["Né(e) à l'étranger › Faire la demande › Erreur sur l'acte › Par courrier"] == (0, 3)
+    assert levels["Services en ligne et formulaires"] == ()
+
+
 def test_fiche_labels_are_not_read_as_interview_speakers() -> None:
     path = LOADERS / "fiche_F1427.json"
     units = load_file(path)
