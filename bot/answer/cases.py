@@ -9,19 +9,13 @@ headings, analysed at ingestion: no text is analysed at question time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.answer.evidence import Chapter
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Question
 from ingest.store import IndexReader
 
-
-@dataclass(frozen=True)
-class Case:
-    """One case of a page: its heading (one level of a path) and the heading words no sibling shares."""
-
-    title: str
-    own_lemmas: frozenset[str]
+# The cases among which one stands, under one parent path: each case's heading (one level of a path) and the heading
+# words no sibling shares, in the page's order
+Group = dict[str, frozenset[str]]
 
 
 class Cases:
@@ -53,8 +47,8 @@ class Cases:
         levels = _levels(best.chunk)
         for depth, (key, own) in enumerate(levels):
             group = self._group(key, own, last=depth == len(levels) - 1)
-            if group and not any(case.own_lemmas & question.query_analysis.lemmas for case in group):
-                return (own, *(case.title for case in group if case.title != own))
+            if group and all(own_lemmas.isdisjoint(question.query_analysis.lemmas) for own_lemmas in group.values()):
+                return (own, *(title for title in group if title != own))
         return ()
 
     def same_case(self, ranked: list[Evidence]) -> list[Evidence]:
@@ -66,24 +60,28 @@ class Cases:
         if not ranked:
             return ranked
         best = ranked[0].chunk
-        return [e for e in ranked if not self._sibling_case(best, e.chunk)]
+        mine = _levels(best)
+        group = self._group(*mine[-1], last=True) if len(mine) > 1 else None
+        if group is None:
+            return ranked
+        return [e for e in ranked if not _in_sibling(best, mine, e.chunk, group)]
 
-    def _sibling_case(self, best: Chunk, other: Chunk) -> bool:
-        """Whether `other` stands in another case than `best`'s, under the same parent path, at the last level."""
-        mine, theirs = _levels(best), _levels(other)
-        if other.doc_id != best.doc_id or len(mine) < 2 or len(theirs) != len(mine) or mine[:-1] != theirs[:-1]:
-            return False
-        (key, own), (_, their) = mine[-1], theirs[-1]
-        group = self._group(key, own, last=True)
-        return own != their and group is not None and their in {case.title for case in group}
-
-    def _group(self, key: tuple[str, str], own: str, last: bool) -> list[Case] | None:
+    def _group(self, key: tuple[str, str], own: str, last: bool) -> Group | None:
         """The cases among which `own` stands under `key`: any level the document marks; a page that marks none,
         only at the last level of the path (its upper headings are as often a page's successive chapters)."""
         group = self._groups.get(key)
-        if group is None or not (last or key in self._marked) or own not in {case.title for case in group}:
+        if group is None or not (last or key in self._marked) or own not in group:
             return None
         return group
+
+
+def _in_sibling(best: Chunk, mine: list[tuple[tuple[str, str], str]], other: Chunk, group: Group) -> bool:
+    """Whether `other` stands in another case of `group` than `best`'s (its levels `mine`): the same parent path,
+    another last level."""
+    if other.doc_id != best.doc_id or other.section == best.section:
+        return False
+    theirs = _levels(other)
+    return len(theirs) == len(mine) and theirs[:-1] == mine[:-1] and theirs[-1][1] in group
 
 
 def _levels(chunk: Chunk) -> list[tuple[tuple[str, str], str]]:
@@ -104,7 +102,7 @@ def _chapter_levels(chunks: list[Chunk]) -> set[tuple[str, str]]:
     return levels
 
 
-def _cases(headings: dict[str, frozenset[str]]) -> list[Case]:
+def _cases(headings: dict[str, frozenset[str]]) -> Group:
     """Each sibling with the heading words that set it apart (the path's shared words removed)."""
     shared = frozenset.intersection(*headings.values())
-    return [Case(title, lemmas - shared) for title, lemmas in headings.items()]
+    return {title: lemmas - shared for title, lemmas in headings.items()}
