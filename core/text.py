@@ -68,7 +68,8 @@ _ASKS_PROCEDURE = re.compile(
     r"\bque faire\b|\bquelles? (?:sont les )?(?:etapes|demarches|pieces|documents|papiers|justificatifs|formalites)\b|"
     r"\bquels? (?:sont les )?(?:documents|papiers|justificatifs)\b|\bou (?:m'adresser|s'adresser|faire la demande)|"
     r"\bla (?:marche a suivre|procedure)\b|\bcomment (?:je|on) (?:fais|fait|peux|peut|dois|doit)\b|"
-    r"\b(?:je|on) (?:fais|fait) comment\b|\bc'est quoi les (?:etapes|demarches)\b"
+    r"\b(?:je|on) (?:fais|fait) comment\b|\bc'est quoi les (?:etapes|demarches)\b|"
+    r"\b(?:je|on) (?:fais|fait|dois faire|doit faire) quoi\b|\bdans quel ordre\b"
 )
 # Who asks "comment … ?" about their own steps: « comment je fais », « comment on installe »
 _ASKER_PRONOUNS = {"je", "j'", "on", "tu", "vous", "nous"}
@@ -432,6 +433,13 @@ def _analysis(doc: Any, text: str) -> Analysis:
         verbs,
         links_in(text),
         frozenset(_PHONE.findall(text)),
+    )
+
+
+def dialled(phones: frozenset[str]) -> frozenset[str]:
+    """Phone numbers as one dials them: digits only, the international prefix +33 read as 0."""
+    return frozenset(
+        "0" + digits[2:] if (digits := re.sub(r"\D", "", phone)).startswith("33") else digits for phone in phones
     )
 
 

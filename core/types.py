@@ -208,9 +208,9 @@ class Answer:
     # The cases of the page that the answer's could be confused with (« Carte périmée », « Carte perdue »…), the
     # shown one first: named to the resident when the question does not say which applies (bot/answer/cases.py)
     cases: tuple[str, ...] = ()
-    # The evidence that is the answer itself, read whatever the model cites: the page's list of documents to
-    # provide, the service line with its address (bot/answer/service.py, `answer_unit`)
-    unit: int | None = None
+    # The evidence read whatever the model cites: the first shown, and a procedure's online service line
+    # (bot/answer/service.py, `quoted_anyway`)
+    quoted: tuple[int, ...] = ()
 
     @property
     def refused(self) -> bool:
@@ -223,5 +223,5 @@ class Answer:
             return []
         if self.outcome is Outcome.EVIDENCE_ONLY:
             return self.evidence
-        numbers = {n for s in self.sentences for n in s.citations} | {self.unit}
+        numbers = {n for s in self.sentences for n in s.citations} | set(self.quoted)
         return [e for e in self.evidence if e.number in numbers]

@@ -157,12 +157,13 @@ class EvidenceRanker:
 
     def procedure(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
         """For a "how to" question: the steps of the best sentence's section in order as evidence [1], then the
-        next best sentences that the steps do not already hold (an announcing one completed within `max_chars`)."""
+        next best sentences that the steps do not already hold (an announcing one completed within `max_chars`).
+        Steps that end their section's own text read on into the sub-sections after it (`_sub_section_steps`)."""
         if not ranked:
             return ranked
         best = ranked[0]
         steps = replace(best, sentence=self._block(best, max_chars))
-        return self.completed([steps, *ranked[1:]], max_chars, shown)
+        return self.completed([steps, *ranked[1:]], max_chars, shown, into_sub_sections=True)
 
     def with_service(
         self, kept: list[Evidence], ranked: list[Evidence], terms: QuestionTerms, vector: np.ndarray, shown: int
@@ -195,25 +196,29 @@ class EvidenceRanker:
             item.number = number
         return kept
 
-    def completed(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
+    def completed(
+        self, ranked: list[Evidence], max_chars: int, shown: int, into_sub_sections: bool = False
+    ) -> list[Evidence]:
         """The `shown` best sentences, each that announces what follows (« … les pièces suivantes : », « tapez : »)
         with what it announces, within its section and `max_chars`; a sentence already read in a better one's
-        announced text is not shown again."""
+        announced text is not shown again. `into_sub_sections`: a sentence ending its section's own text reads on
+        into the sub-sections after it (`_sub_section_steps`)."""
         kept: list[Evidence] = []
         for evidence in ranked:
             if len(kept) == shown:
                 break
             if any(_flat(evidence.sentence.context) in _flat(other.sentence.context) for other in kept):
                 continue
-            if _announces(evidence.sentence):
-                evidence = replace(evidence, sentence=self._announced(evidence, max_chars))
+            if _announces(evidence.sentence) or (into_sub_sections and kept):  # the first is a procedure's block
+                evidence = self._read_on(evidence, max_chars, into_sub_sections)
             kept.append(evidence)
         for number, item in enumerate(kept, start=1):
             item.number = number
         return kept
 
     def _block(self, best: Evidence, max_chars: int) -> Sentence:
-        """The steps around the best sentence, in order, within its section and `max_chars`.
+        """The steps around the best sentence, in order, within its section and `max_chars`, then on into the
+        sub-sections after it (`_sub_section_steps`) when they reach the section's end.
 
         They start at the section's start when the best sentence is close enough to it (a FAQ answer,
         a procedure), else at the nearest sentence before it that announces a list ("… les pièces
@@ -221,13 +226,50 @@ class EvidenceRanker:
         """
         steps = self._section_steps(best.chunk)
         anchor = _anchor(steps, best)
-        return _steps_sentence(steps, _first_step(steps, anchor, max_chars), anchor, max_chars)
+        kept = _within(steps, _first_step(steps, anchor, max_chars), anchor, max_chars)
+        return _one_sentence(self._sub_section_steps(steps, kept, max_chars))
 
-    def _announced(self, evidence: Evidence, max_chars: int) -> Sentence:
-        """The sentence and what it announces: the sentences after it in its section, within `max_chars`."""
+    def _read_on(self, evidence: Evidence, max_chars: int, into_sub_sections: bool) -> Evidence:
+        """The evidence with what it opens, within `max_chars`: a sentence announcing what follows with the rest of
+        its section; with `into_sub_sections`, a sentence or announced text ending its section's own text with the
+        sub-sections after it. Else the evidence itself."""
         steps = self._section_steps(evidence.chunk)
         anchor = _anchor(steps, evidence)
-        return _steps_sentence(steps, anchor, anchor, max_chars)
+        if not _announces(evidence.sentence) and anchor < len(steps) - 1:
+            return evidence
+        kept = _within(steps, anchor, anchor, max_chars)
+        if into_sub_sections:
+            kept = self._sub_section_steps(steps, kept, max_chars)
+        return replace(evidence, sentence=_one_sentence(kept)) if len(kept) > 1 else evidence
+
+    def _sub_section_steps(self, steps: list[_Step], kept: list[_Step], max_chars: int) -> list[_Step]:
+        """`kept`, and when they reach the end of their section (`steps`), the sentences of the sub-sections that
+        follow it on its page, in reading order, while the whole fits in `max_chars`, up to the first sub-section the
+        page marks as one of several cases.
+
+        A situation often holds one overview sentence (« … il faut faire une déclaration de vol avant de faire une
+        demande de renouvellement. ») and its steps are its chapters (« Déclaration de vol » › « … au commissariat
+        … Un récépissé vous est alors remis », « Demande en ligne du nouveau permis »).
+        """
+        last = steps[-1].chunk
+        if kept[-1] is not steps[-1] or not last.section:
+            return kept
+        under, depth = last.section + SECTION_SEPARATOR, last.section.count(SECTION_SEPARATOR) + 1
+        length, read = len(_joined(kept)), list(kept)
+        for part in self.reader.chunks[self._chunk_rows[last.chunk_id] + 1 :]:
+            if part.doc_id != last.doc_id or not (part.section or "").startswith(under):
+                break
+            if any(level >= depth for level in part.case_levels):
+                break  # one of several cases (marked by the page): which applies is not read for the resident
+            for row in self.reader.sentences_by_chunk.get(part.chunk_id, []):
+                step = _Step(self.reader.sentences[row], part)
+                if read[-1].chunk.section == part.section and step.start < read[-1].end:
+                    continue  # read in the overlapping passage before
+                length += len(step.sentence.text) + 1
+                if length > max_chars:
+                    return read
+                read.append(step)
+        return read
 
     def _section_steps(self, chunk: Chunk) -> list[_Step]:
         """Every sentence of the section that holds `chunk`, in reading order, each once (passages overlap)."""
@@ -369,9 +411,13 @@ def _anchor(steps: list[_Step], evidence: Evidence) -> int:
     return max((i for i, step in enumerate(steps) if step.start <= at), default=0)
 
 
-def _steps_sentence(steps: list[_Step], first: int, anchor: int, max_chars: int) -> Sentence:
-    """`steps` from `first` on, within `max_chars`, as one sentence (the anchor's alone if it is longer)."""
-    kept = [step for step in steps[first:] if step.end - steps[first].start <= max_chars] or [steps[anchor]]
+def _within(steps: list[_Step], first: int, anchor: int, max_chars: int) -> list[_Step]:
+    """`steps` from `first` on, within `max_chars` (the anchor's alone if it is longer)."""
+    return [step for step in steps[first:] if step.end - steps[first].start <= max_chars] or [steps[anchor]]
+
+
+def _one_sentence(kept: list[_Step]) -> Sentence:
+    """Steps read in order, as one sentence."""
     text = _joined(kept)
     sentences = [step.sentence for step in kept]
     return replace(

@@ -30,7 +30,7 @@ import numpy as np
 
 from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
 from bot.answer.cases import Cases
-from bot.answer.evidence import Chapter, EvidenceRanker, QuestionTerms
+from bot.answer.evidence import EvidenceRanker, QuestionTerms
 from bot.answer.generation import GenerationError, Generator, Streamed, build_generator
 from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, verdict_prompt
 from bot.answer.retrieval import Retriever
@@ -110,17 +110,22 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
     return Question(text, query, analyse(text), analyse(query), kind, stated_numbers(text), parts, documents)
 
 
-def answer_unit(question: Question, evidence: list[Evidence]) -> int | None:
-    """The evidence that is the answer itself, read whatever the model cites: the best evidence when it is the
-    page's list of documents for « quels papiers ? », or a service line with its address for « en ligne ? »."""
-    best = evidence[0] if evidence else None
-    if best and question.asks_documents and Chapter.DOCUMENTS.heads(best.chunk):
-        return best.number
-    if best and question.kind is AnswerKind.LINK and best.sentence.links:
-        return best.number
+def quoted_anyway(question: Question, evidence: list[Evidence]) -> tuple[int, ...]:
+    """The evidence the resident reads whatever the model cites.
+
+    The first shown, always: the best sentence, the page's list of documents for « quels papiers ? », the service
+    line for « en ligne ? », a procedure's first step. The small model often phrases and cites a neighbour of it
+    (a sentence beside the right one on the page); read beside the model's, the best evidence is never lost.
+    For a « comment… ? », the page's online service line shown with the steps as well: the last shown that offers
+    one, where `EvidenceRanker.with_service` puts it (steps read on into a chapter may mention a « téléservice »).
+    """
+    if not evidence:
+        return ()
+    first = evidence[0].number
     if question.kind is AnswerKind.PROCEDURE and not question.asks_documents:
-        return next((e.number for e in evidence if offers_online_service(e.sentence.text, e.sentence.links)), None)
-    return None
+        offers = [e.number for e in evidence if offers_online_service(e.sentence.text, e.sentence.links)]
+        return tuple(dict.fromkeys((first, *offers[-1:])))
+    return (first,)
 
 
 def unphrased(answer: Answer, reason: str) -> Answer:
@@ -266,7 +271,7 @@ class QuestionService:
             timings=timings,
             strong_evidence=decision.strong,
             cases=self.cases.beside(question, evidence[0]) if answered else (),
-            unit=answer_unit(question, evidence),
+            quoted=quoted_anyway(question, evidence),
         )
 
     def evidence(

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from bot.answer.evidence import holds_fact_of_kind
-from core.text import Analysis, AnswerKind, analyse_passages, fold, settles, union
+from core.text import Analysis, AnswerKind, analyse_passages, dialled, fold, settles, union
 from core.types import AnswerSentence, DroppedSentence, Evidence, Question, Sentence
 
 # « [1] », « [1, 2] », and a run of them (« [1], [2] et [3] ») read as one citation of every number it holds
@@ -237,6 +237,11 @@ def _unsupported_because(
         return f"nombre absent de la source : {', '.join(sorted(missing))}"
     if absent := {name for name in claim.names if name not in folded}:
         return f"nom absent de la source : {', '.join(sorted(absent))}"
+    # An address or a number to call is copied exactly or not given: one character changed sends the resident elsewhere
+    if links := claim.links - source.links:
+        return f"adresse web absente de la source : {', '.join(sorted(links))}"
+    if dialled(claim.phones) - dialled(source.phones):
+        return f"numéro de téléphone absent de la source : {', '.join(sorted(claim.phones))}"
     # A word the source holds as a name is its word too: « Maureen SEARLE, adjointe » tags SEARLE a name, the draft's
     # « Maureen SEARLE est élue » a common word
     words = source.lemmas | source.names

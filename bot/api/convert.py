@@ -105,8 +105,12 @@ def evidence_quote(evidence: Evidence) -> schemas.EvidenceQuote:
 
 
 def evidence_source(evidence: Evidence) -> schemas.Source:
-    """The passage holding a quoted sentence, numbered like the quote."""
-    return chunk_source(evidence.chunk, evidence.number, evidence.dense_score)
+    """The passage holding a quoted sentence, numbered like the quote. Steps read on past their passage (a
+    procedure's, into the next passages or its sub-sections) are their own excerpt: the source holds what is cited."""
+    source = chunk_source(evidence.chunk, evidence.number, evidence.dense_score)
+    if evidence.sentence.end > len(evidence.chunk.text):
+        return source.model_copy(update={"excerpt": evidence.sentence.context})
+    return source
 
 
 def evidence_event(evidence: list[Evidence], passages: list[Passage]) -> schemas.EvidenceEvent:

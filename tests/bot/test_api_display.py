@@ -3,9 +3,12 @@ repeat their quote."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.api import display
+from bot.api.convert import evidence_source
 from core import authority as naming
 from core.settings import Authority
 from core.types import Answer, AnswerSentence, Chunk, Evidence, Outcome, Sentence
@@ -149,9 +152,19 @@ def test_an_answer_for_one_case_names_it_and_the_others() -> None:
     assert "Cette réponse vaut pour le cas" not in display.answer_text(_answer(("Il y avait 450 visiteurs", [1])))
 
 
-def test_the_answer_unit_is_quoted_whatever_the_model_cites() -> None:
-    """« Quels papiers ? »: the page's list is evidence [1]; the model cited only [2], the list is still read."""
+def test_the_evidence_quoted_anyway_is_read_whatever_the_model_cites() -> None:
+    """The best evidence is [1]; the model cited only [2]: both are read."""
     answer = _answer(("Les ateliers sont gratuits", [2]))
-    answer.unit = 1
+    answer.quoted = (1,)
     text = display.answer_text(answer, VAL)
     assert f"« {QUOTE} » [1]" in text and f"« {OTHER} » [2]" in text
+
+
+def test_steps_read_past_their_passage_are_their_sources_excerpt() -> None:
+    """A sentence's source shows its passage; steps read on past it (a procedure's chapters) show themselves, so
+    that the cited source holds what the answer says."""
+    alone = _evidence(1, QUOTE, "Bilan du Numericamp")
+    assert evidence_source(alone).excerpt == QUOTE
+    steps = f"{QUOTE}\n{OTHER}"
+    read_on = replace(alone, sentence=replace(alone.sentence, text=steps, context=steps, end=len(steps)))
+    assert evidence_source(read_on).excerpt == steps

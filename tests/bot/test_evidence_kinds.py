@@ -1,7 +1,7 @@
 """A sentence holds the asked kind of fact: an online service's web address, a phone number, a price."""
 
 from bot.answer.evidence import QuestionTerms
-from bot.answer.service import answer_unit, read_question
+from bot.answer.service import quoted_anyway, read_question
 from core.text import AnswerKind
 from core.types import Chunk, Evidence
 from ingest.sentences import sentences_of
@@ -29,19 +29,30 @@ def test_a_price_question_is_answered_by_an_amount_or_by_free_of_charge() -> Non
     assert not _holds(AnswerKind.COST, COUNTER) and not _holds(AnswerKind.NUMBER, "Elle est gratuite.")
 
 
-def test_an_online_question_reads_the_best_service_line_whatever_the_model_cites() -> None:
-    """The answer unit: the best evidence when it is a service line with its web address (the model may cite the
-    counter's sentence only); a link ranked lower is no answer unit."""
-    sentences = [sentences_of([Chunk("c:0", "c", "RSA", text)], 0, len(text) + 1)[0] for text in (ONLINE, COUNTER)]
-    shown = [Evidence(n, s, Chunk("c:0", "c", "RSA", s.text), 1) for n, s in enumerate(sentences, start=1)]
+def _shown(*texts: str) -> list[Evidence]:
+    sentences = [sentences_of([Chunk("c:0", "c", "RSA", text)], 0, len(text) + 1)[0] for text in texts]
+    return [Evidence(n, s, Chunk("c:0", "c", "RSA", s.text), 1) for n, s in enumerate(sentences, start=1)]
+
+
+def test_the_first_shown_evidence_is_read_whatever_the_model_cites() -> None:
+    """The best sentence (here the service line for « en ligne ? ») is quoted even when the model cites only its
+    neighbour; a service line ranked lower is not, for a question that is no procedure."""
     online = read_question("je peux faire ma demande de rsa en ligne ?", [], 8)
-    assert answer_unit(online, shown) == 1
-    assert answer_unit(read_question("je peux faire ma demande de rsa au guichet ?", [], 8), shown) is None
-    assert answer_unit(online, shown[::-1]) is None
+    assert quoted_anyway(online, _shown(ONLINE, COUNTER)) == (1,)
+    assert quoted_anyway(online, _shown(COUNTER, ONLINE)) == (1,)
+    assert quoted_anyway(online, []) == ()
 
 
 def test_a_how_to_question_reads_the_shown_service_line_whatever_the_model_cites() -> None:
-    sentences = [sentences_of([Chunk("c:0", "c", "RSA", text)], 0, len(text) + 1)[0] for text in (COUNTER, ONLINE)]
-    shown = [Evidence(n, s, Chunk("c:0", "c", "RSA", s.text), 1) for n, s in enumerate(sentences, start=1)]
-    assert answer_unit(read_question("je fais comment pour demander le rsa ?", [], 8), shown) == 2
-    assert answer_unit(read_question("quels papiers pour demander le rsa ?", [], 8), shown) is None
+    shown = _shown(COUNTER, ONLINE)
+    assert quoted_anyway(read_question("je fais comment pour demander le rsa ?", [], 8), shown) == (1, 2)
+    assert quoted_anyway(read_question("quels papiers pour demander le rsa ?", [], 8), shown) == (1,)
+    assert quoted_anyway(read_question("je fais comment pour demander le rsa ?", [], 8), _shown(ONLINE)) == (1,)
+
+
+def test_the_service_line_quoted_with_the_steps_is_the_last_shown_that_offers_one() -> None:
+    """Steps read on into a chapter may name a « téléservice » with an address; the page's own service line,
+    shown last, is the one read."""
+    steps = "La démarche se fait via un téléservice de la Caf : https://wwwd.caf.fr/aide"
+    shown = _shown(COUNTER, steps, ONLINE)
+    assert quoted_anyway(read_question("je fais comment pour demander le rsa ?", [], 8), shown) == (1, 3)

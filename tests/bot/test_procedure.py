@@ -31,9 +31,16 @@ REGISTRATION = (
 )
 
 
-def _ranker(sections: dict[str, str], chunk_size: int = 200) -> EvidenceRanker:
-    """A ranker over these sections, each cut into several overlapping passages."""
-    units = [Document(page_content=text, metadata={"section": name}) for name, text in sections.items()]
+def _ranker(
+    sections: dict[str, str], chunk_size: int = 200, case_levels: dict[str, list[int]] | None = None
+) -> EvidenceRanker:
+    """A ranker over these sections, each cut into several overlapping passages; `case_levels` as a fiche marks
+    them."""
+    marks = case_levels or {}
+    units = [
+        Document(page_content=text, metadata={"section": name, "case_levels": marks.get(name, [])})
+        for name, text in sections.items()
+    ]
     chunks = chunk_units(units, DocumentInfo(doc_id="guide", title="Guide"), make_splitter(chunk_size, 40))
     sentences = sentences_of(chunks, context_chars=60, max_chars=320)
     by_chunk: dict[str, list[int]] = {}
@@ -98,6 +105,8 @@ def test_the_best_sentence_stays_in_its_steps_when_nothing_before_it_fits(ranker
         "Comment s'inscrire à la cantine ?",
         "Quelles pièces fournir pour une carte d'identité ?",
         "j'ai perdu mon permis, je fais comment ?",
+        "on m'a volé mon sac, je fais quoi et dans quel ordre ?",
+        "ma demande date d'un an, je dois faire quoi ?",
         "on m'a volé mon vélo, c'est quoi les étapes ?",
     ],
 )
@@ -203,3 +212,33 @@ def test_the_steps_of_a_procedure_come_with_their_pages_online_service() -> None
     without = [e for e in ranked if e.sentence.text != SERVICE]
     shown = ranker.with_service(ranker.procedure(without, 700, shown=3), without, terms, np.ones(4), shown=3)
     assert SERVICE not in " ".join(e.sentence.context for e in shown)
+
+
+THEFT = {
+    "Introduction": "Si votre permis est volé, il faut le déclarer avant d'en demander un nouveau.",
+    "Vol en France": "En France, il faut faire une déclaration de vol avant de demander un nouveau permis.",
+    "Vol en France › Déclaration de vol": "Allez au commissariat. Un récépissé vous est remis.",
+    "Vol en France › Demande en ligne": "Faites ensuite votre demande sur le site de l'ANTS.",
+    "Vol en France › Vous habitez en Guyane": "Adressez-vous à la préfecture de Cayenne.",
+    "Vol en France › Délivrance": "Le nouveau permis est envoyé à votre domicile.",
+    "Vol à l'étranger": "À l'étranger, adressez-vous aux autorités locales.",
+}
+
+
+def test_a_situations_overview_reads_on_into_its_chapters_up_to_the_first_case() -> None:
+    """The best sentence (the introduction) has no sub-section; the situation's one overview sentence, shown next,
+    reads on into its chapters in order, up to the chapter the page marks as one of several cases."""
+    marks = {name: [0] for name in THEFT if name.startswith("Vol ")}
+    marks["Vol en France › Vous habitez en Guyane"] = [0, 1]
+    ranker = _ranker(THEFT, 900, marks)
+    first = {s.text: s for s in ranker.reader.sentences}
+    order = [THEFT["Introduction"], THEFT["Vol en France"], THEFT["Vol à l'étranger"]]
+    ranked = [Evidence(n, first[t], ranker.reader.by_id[first[t].chunk_id], 1.0) for n, t in enumerate(order, 1)]
+    shown = [" ".join(e.sentence.context.split()) for e in ranker.procedure(ranked, 900, shown=3)]
+    assert shown[0] == THEFT["Introduction"]
+    assert shown[1] == " ".join(
+        [THEFT["Vol en France"], THEFT["Vol en France › Déclaration de vol"], THEFT["Vol en France › Demande en ligne"]]
+    )
+    assert shown[2] == THEFT["Vol à l'étranger"]
+    within = " ".join(e.sentence.context for e in ranker.procedure(ranked, 150, shown=3))
+    assert "commissariat" in within and "ANTS" not in within  # within the characters a step may take

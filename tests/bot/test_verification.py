@@ -47,6 +47,21 @@ def test_a_wrong_number_or_name_is_dropped_with_its_reason() -> None:
     assert kept == [] and "nom absent" in dropped[0]
 
 
+def test_a_web_address_or_phone_number_must_be_the_evidences_own() -> None:
+    """The model completed the directory's search address with a town (« …&where=arras »): not the page's link."""
+    directory = "Où s'adresser : France Services : https://lannuaire.service-public.fr/recherche?where="
+    shown = [evidence(1, directory), evidence(2, "Vous pouvez appeler la mairie au 03 21 00 00 00.")]
+    question = read_question("c'est quoi le site de France Services ?", [], 8)
+    verdict = verify(parse_draft(f"France Services : {directory[34:]}arras [1]."), question, shown, 0.6)
+    assert not verdict.kept and verdict.dropped[0].reason.startswith("adresse web absente de la source")
+    verdict = verify(parse_draft(f"France Services : {directory[34:]} [1]."), question, shown, 0.6)
+    assert verdict.kept
+    verdict = verify(parse_draft("Vous pouvez appeler la mairie au 03 00 00 21 00 [2]."), question, shown, 0.6)
+    assert not verdict.kept and verdict.dropped[0].reason.startswith("numéro de téléphone absent")
+    verdict = verify(parse_draft("Vous pouvez appeler la mairie au 03.21.00.00.00 [2]."), question, shown, 0.6)
+    assert verdict.kept
+
+
 def test_a_hyphenated_place_name_must_be_in_the_evidence() -> None:
     kept, dropped = check("Le Numericamp a réuni 450 visiteurs à Saint-Laurent-Blangy [1].")
     assert kept == [] and dropped == ["nom absent de la source : saint-laurent-blangy"]
