@@ -111,6 +111,8 @@ _ASKS_WHAT = re.compile(
 # A question's clauses, and the asker in one of them: a subject pronoun or a possessive of the first person
 _CLAUSE_BREAK = re.compile(r"[,;:.!?]+(?:\s|$)|\s+(?:et|mais)\s+")
 _ASKER_IN_CLAUSE = re.compile(r"(?:^|\s)(?:j'|(?:je|on|nous|mon|ma|mes|notre|nos)(?=\s|$))")
+# A figure alone, or with one word (« 5 », « 9 ans »): a clause that only enumerates
+_ENUMERATED = re.compile(r"^\s*\d+(?:[.,]\d+)?(?:\s+\w+)?\s*$")
 _SETTLES = re.compile(r"^\W*(oui|non)\b(?!-)")
 _ASKS_NAME = re.compile(
     r"\bqui\b|\bquel(?:le)?s? (?:est|sont|etai(?:en)?t) (?:le|la|les) (?:nom|president|maire|contact)"
@@ -240,17 +242,22 @@ def is_year(number: str) -> bool:
 def stated_numbers(question: str) -> frozenset[str]:
     """The numbers a question states in digits ("en 2024", "Debian 12"), which its evidence must hold: not a
     count in words ("les trois défis": the documents list them without the figure), nor a digit glued to a
-    unit or a name ("m3", "mp3"), nor a figure of the asker's own situation (`_tells_situation`)."""
-    asked = " , ".join(clause for clause in _CLAUSE_BREAK.split(question) if not _tells_situation(clause))
-    return _digit_numbers(_GLUED_DIGITS.sub(" ", asked))
+    unit or a name ("m3", "mp3"), nor a figure of the asker's own situation (`_asked_clauses`)."""
+    return _digit_numbers(_GLUED_DIGITS.sub(" ", _asked_clauses(question)))
 
 
-def _tells_situation(clause: str) -> bool:
-    """A clause about the asker that asks nothing (« ma fille de 10 ans a perdu sa carte », « j'ai 30 ans »,
-    « ma carte est de 2012 »): its figures say which case applies, and the pages give cases by their rule
-    (« mineur », « périmée depuis plus de 5 ans »), never by the asker's own figure."""
-    folded = fold(clause)
-    return bool(_ASKER_IN_CLAUSE.search(folded)) and not _ASKS_WHAT.search(folded)
+def _asked_clauses(question: str) -> str:
+    """The question without its clauses about the asker that ask nothing (« ma fille de 10 ans a perdu sa carte »,
+    « j'ai 30 ans », « ma carte est de 2012 »), joined by commas: their figures say which case applies.
+    A figure enumerated after such a clause continues it (« on a 3 enfants de 2, 5 et 9 ans »)."""
+    kept, in_situation = [], False
+    for clause in _CLAUSE_BREAK.split(question):
+        folded = fold(clause)
+        about_asker = bool(_ASKER_IN_CLAUSE.search(folded)) or (in_situation and bool(_ENUMERATED.match(folded)))
+        in_situation = about_asker and not _ASKS_WHAT.search(folded)
+        if not in_situation:
+            kept.append(clause)
+    return " , ".join(kept)
 
 
 def typeset_dates(text: str) -> frozenset[str]:

@@ -217,6 +217,8 @@ def test_a_word_written_with_or_without_a_hyphen_is_one_lemma() -> None:
         ("ma carte a été faite en 2016, elle est valable combien de temps ?", set()),
         ("j'ai 30 ans et je vis seul, le rsa c'est à partir de quel âge ?", set()),
         ("combien coûte mon passeport en 2025 ?", {"2025"}),
+        ("on a 3 enfants de 2, 5 et 9 ans. les allocs ça fait combien ?", set()),
+        ("les allocs pour 3 enfants, 5 ou 6 euros ?", {"3", "5", "6"}),
     ],
 )
 def test_the_asker_s_own_figures_are_not_numbers_the_evidence_must_hold(question: str, stated: set[str]) -> None:
