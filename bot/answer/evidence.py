@@ -255,20 +255,20 @@ class EvidenceRanker:
         if kept[-1] is not steps[-1] or not last.section:
             return kept
         under, depth = last.section + SECTION_SEPARATOR, last.section.count(SECTION_SEPARATOR) + 1
-        length, read = len(_joined(kept)), list(kept)
-        for part in self.reader.chunks[self._chunk_rows[last.chunk_id] + 1 :]:
-            if part.doc_id != last.doc_id or not (part.section or "").startswith(under):
-                break
-            if any(level >= depth for level in part.case_levels):
-                break  # one of several cases (marked by the page): which applies is not read for the resident
-            for row in self.reader.sentences_by_chunk.get(part.chunk_id, []):
-                step = _Step(self.reader.sentences[row], part)
-                if read[-1].chunk.section == part.section and step.start < read[-1].end:
-                    continue  # read in the overlapping passage before
+        chunks, length, read = self.reader.chunks, len(_joined(kept)), list(kept)
+        row = self._chunk_rows[last.chunk_id] + 1
+        while row < len(chunks) and chunks[row].doc_id == last.doc_id:
+            part = chunks[row]
+            if not (part.section or "").startswith(under) or any(level >= depth for level in part.case_levels):
+                break  # past the section, or one of several cases the page marks: which applies is not read for them
+            for step in self._section_steps(part):
                 length += len(step.sentence.text) + 1
                 if length > max_chars:
                     return read
                 read.append(step)
+            row += 1
+            while row < len(chunks) and _same_section(chunks[row - 1], chunks[row]):
+                row += 1  # the sub-section's other passages, read above
         return read
 
     def _section_steps(self, chunk: Chunk) -> list[_Step]:

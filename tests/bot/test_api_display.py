@@ -3,12 +3,9 @@ repeat their quote."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from bot.api import display
-from bot.api.convert import evidence_source
 from core import authority as naming
 from core.settings import Authority
 from core.types import Answer, AnswerSentence, Chunk, Evidence, Outcome, Sentence
@@ -158,13 +155,3 @@ def test_the_evidence_quoted_anyway_is_read_whatever_the_model_cites() -> None:
     answer.quoted = (1,)
     text = display.answer_text(answer, VAL)
     assert f"« {QUOTE} » [1]" in text and f"« {OTHER} » [2]" in text
-
-
-def test_steps_read_past_their_passage_are_their_sources_excerpt() -> None:
-    """A sentence's source shows its passage; steps read on past it (a procedure's chapters) show themselves, so
-    that the cited source holds what the answer says."""
-    alone = _evidence(1, QUOTE, "Bilan du Numericamp")
-    assert evidence_source(alone).excerpt == QUOTE
-    steps = f"{QUOTE}\n{OTHER}"
-    read_on = replace(alone, sentence=replace(alone.sentence, text=steps, context=steps, end=len(steps)))
-    assert evidence_source(read_on).excerpt == steps
