@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from bot.answer.answerability import decide
 from bot.answer.service import QuestionService, build_service, read_question
@@ -178,12 +179,20 @@ def search(
     base: dict[str, float],
     objective: Callable[[Trial], float],
 ) -> list[Trial]:
-    """Every combination of `space` on top of `base`, best objective first."""
-    trials = [
-        trial(services, prepared, {**base, **dict(zip(space, values, strict=True))})
-        for values in itertools.product(*space.values())
-    ]
+    """Every combination of `space` on top of `base` that the settings accept, best objective first (a
+    `min_evidence_score` above the unsearched `strong_evidence_score` is refused by its validator)."""
+    updates = [{**base, **dict(zip(space, values, strict=True))} for values in itertools.product(*space.values())]
+    settings = next(iter(services.values())).settings
+    trials = [trial(services, prepared, update) for update in updates if _accepted(settings, update)]
     return sorted(trials, key=objective, reverse=True)
+
+
+def _accepted(settings: Settings, update: dict[str, float]) -> bool:
+    try:
+        settings.changed(**update)
+    except ValidationError:
+        return False
+    return True
 
 
 def calibrate(

@@ -3,7 +3,10 @@ copy close ones, recorded as another embedder."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
+import onnx
 import pytest
 
 from ingest.embeddings import INT8_RECIPE, ONNX_MARKER, build_embedder, quantised_onnx
@@ -48,6 +51,9 @@ def test_int8_runtime_stays_close_to_the_float_vectors_and_is_quantised_once() -
     assert embedder_identity(int8_settings.changed(embedding__runtime="onnx")) == "gemma"
     folder = quantised_onnx(int8_settings.models_dir)
     assert INT8_RECIPE in (folder / ONNX_MARKER).read_text()
+    # Six linear layers per transformer layer quantised dynamically, the seventh (the down projection) in blocks
+    nodes = Counter(node.op_type for node in onnx.load(str(folder / "model.onnx"), load_external_data=False).graph.node)
+    assert nodes["MatMulNBits"] > 0 and nodes["MatMulInteger"] == 6 * nodes["MatMulNBits"]
     made = (folder / "model.onnx").stat().st_mtime_ns
     build_embedder(int8_settings)
     assert (folder / "model.onnx").stat().st_mtime_ns == made  # reused, not quantised again
