@@ -346,11 +346,12 @@ def onnx_session(model: Any, models_dir: Path, quantised: bool = False) -> Any:
 
 
 # What the int8 copy is made by: bump when its recipe changes, so that a cached copy is made again
+DOWN_PROJECTION_BLOCK = 128
 INT8_RECIPE = (
     "dynamic int8, per channel, every linear layer but the MLP's down projection; "
-    "the down projections 8-bit weights in blocks of 128, int8 compute (MatMulNBits, accuracy level 4)"
+    f"the down projections 8-bit weights in blocks of {DOWN_PROJECTION_BLOCK}, int8 compute (MatMulNBits, "
+    "accuracy level 4)"
 )
-DOWN_PROJECTION_BLOCK = 128
 
 
 def quantised_onnx(models_dir: Path) -> Path:
