@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -317,26 +318,49 @@ def calibrate_command(
     decision_only: Annotated[
         bool, typer.Option(help="Seulement les seuils de décision, sur le classement des réglages actuels.")
     ] = False,
+    strong_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Seulement answerability.strong_evidence_score, jugé sur les issues d'un rapport JSON de "
+            "cuabot eval --split dev avec le modèle, fait au seuil le plus bas essayé (0,25)."
+        ),
+    ] = None,
 ) -> None:
     """Search the evidence weights and answerability thresholds on the dev splits of every corpus (never held-out)."""
     from rich.table import Table
 
-    from eval.calibrate import calibrate, corpus_services, prepare, remembering
+    from eval.calibrate import calibrate, corpus_services, prepare, remembering, strong_evidence_trials
 
     _ensure_index()
+    run = _report_results(strong_from) if strong_from else None
     base = get_settings().changed(generation__backend="mock")
     services = remembering(
         corpus_services(base, lambda corpus, exc: console.print(f"[yellow]{exc}[/] : corpus {corpus} laissé de côté"))
     )
-    ranking, decision = calibrate(services, prepare(services), ranking=not decision_only)
-    for title, trials in (("Classement des preuves", ranking), ("Décision (sur le meilleur classement)", decision)):
+    if run is not None:
+        tables: list[tuple[str, list[Any]]] = [("Preuve forte montrée seule", strong_evidence_trials(services, run))]
+    else:
+        ranking, decision = calibrate(services, prepare(services), ranking=not decision_only)
+        tables = [("Classement des preuves", ranking), ("Décision (sur le meilleur classement)", decision)]
+    for title, trials in tables:
         table = Table(title=title)
-        for name in ranking[0].__dataclass_fields__:
+        for name in trials[0].__dataclass_fields__:
             table.add_column(name)
         for trial in trials[:top]:
             table.add_row(*(f"{getattr(trial, name):.2f}" for name in trial.__dataclass_fields__))
         console.print(table)
     console.print("Reportez les meilleures valeurs dans core/settings.py (réglées sur le split dev seulement).")
+
+
+def _report_results(path: Path) -> list[Any]:
+    """The item results of a `cuabot eval` JSON report, or a clear French error."""
+    from eval.metrics import ItemResult
+
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))["items"]
+        return [ItemResult(**item) for item in items]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise typer.BadParameter(f"{path} n'est pas un rapport JSON de cuabot eval lisible ({exc})") from exc
 
 
 @feedback_app.command("export")

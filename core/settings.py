@@ -76,6 +76,8 @@ class Embedding(BaseModel):
     # calibrated for it), but lost a held-out question on debian-faq and aptitude and put debian-faq's false refusal
     # over its gate floor; with the float runtime it slows the build (0.69x on the fiches; docs/evaluation.md).
     sentence_heading: bool = False
+    # Texts per batch (runtime "torch") or per request (backend "openai"), and passages per group of a build's
+    # progress; the ONNX runtimes run one text per run, one run per core (ingest/embeddings.py OnnxGemma)
     batch_size: int = Field(default=16, ge=1)
     # Backend "openai": POST {url}/v1/embeddings of any OpenAI-compatible server (vLLM, Hugging Face TEI,
     # Infinity, Albert, llama.cpp), batch_size texts per request. 429, 5xx and connection errors are tried

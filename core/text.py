@@ -58,9 +58,17 @@ _YEAR = re.compile(r"(?:1[5-9]|2[01])\d\d")
 _WHEN = r"quand\b(?! meme\b)"
 # What kind of fact a question asks for, read from its question words (folded text).
 _ASKS_YEAR = re.compile(r"\bquelle annee\b")
+# « combien de temps », « quel délai », « pendant combien de jours »: a length of time, not any figure
+_TIME_UNITS = r"(?:ans?|annees?|mois|semaines?|jours?|heures?|h|minutes?|mn|min|secondes?)"
+_ASKS_DURATION = re.compile(
+    r"\bcombien de (?:temps|jours|semaines|mois|ans|annees|heures|minutes)\b|"
+    r"\bquel(?:le)?s? (?:(?:est|sont) )?(?:(?:la|le|les) )?(?:duree|delai)s?\b"
+)
+# A length of time as written (folded, number words as digits): « 45 jours », « 3 à 4 semaines », « une heure », « 2h »
+_DURATION = re.compile(rf"(?<![\w.,])(\d+(?:[.,]\d+)?|une?)(?:\s*(?:a|ou|et|-)\s*\d+(?:[.,]\d+)?)?\s*{_TIME_UNITS}\b")
 _ASKS_NUMBER = re.compile(
     rf"\bcombien|\b{_WHEN}|\bcombientieme|\bquel(?:le)?s? (?:annee|jour|date|age|pourcentage|nombre|montant|"
-    r"prix|duree|heure|edition|mois|semaine|part|taux|cout|budget|superficie|surface|population)\b|%"
+    r"prix|heure|edition|mois|semaine|part|taux|cout|budget|superficie|surface|population)\b|%"
 )
 _ASKS_PROCEDURE = re.compile(
     r"\bcomment (?:faire|obtenir|demander|proceder|s'inscrire|inscrire|installer|configurer|changer|declarer|"
@@ -100,6 +108,8 @@ _ASKS_DOCUMENTS = re.compile(
 _LISTS_DOCUMENTS = re.compile(rf"\b{_PAPERS}(?: justificatives?)? a fournir\b|\bpieces justificatives\b")
 # The heading of a démarches page's chapter on what it costs (« Coût », « Montant de l'amende », « Combien coûte… ? »)
 _NAMES_COST = re.compile(r"\b(?:cout|prix|tarifs?|montant)\b|\bcombien coute")
+# The heading of a chapter on a length of time (« Délai », « Délai de paiement », « Durée de validité »)
+_NAMES_DURATION = re.compile(r"\b(?:delais?|duree)\b")
 _ASKS_PHONE = re.compile(r"\btelephone\b|\bnumero (?:de tel|d'appel|a appeler|pour (?:appeler|joindre))|\bappeler\b")
 # Where a text gives an address on the web or a phone number (a French one, national or international form)
 _LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
@@ -234,6 +244,13 @@ def numbers_in(text: str) -> frozenset[str]:
     return _digit_numbers(fold_number_words(text))
 
 
+def durations_in(text: str) -> frozenset[str]:
+    """The figures that count a length of time in a text, normalised as `numbers_in` (« 45 jours » -> 45, « 3 à 4
+    semaines » -> 3, « moins d'une heure » -> 1): a figure beside no unit of time (« 35 € ») counts none."""
+    found = (match.group(1) for match in _DURATION.finditer(fold_number_words(fold(text))))
+    return frozenset("1" if figure.startswith("un") else figure.replace(",", ".") for figure in found)
+
+
 def is_year(number: str) -> bool:
     """Whether a normalised number reads as a year of the documents' times (1500 to 2199)."""
     return bool(_YEAR.fullmatch(number))
@@ -288,6 +305,7 @@ def fold_number_words(text: str) -> str:
 
 class AnswerKind(StrEnum):
     NUMBER = "number"  # how many, when: the answer holds a figure or a date
+    DURATION = "duration"  # how long, which deadline: the answer holds a length of time (« 45 jours », « 2 mois »)
     YEAR = "year"  # which year: the answer holds a year (« dont 3 dans la ville » does not answer it)
     NAME = "name"  # who: the answer holds a person's or an organisation's name
     PLACE = "place"  # where: the answer holds a place's or an organisation's name
@@ -301,13 +319,20 @@ class AnswerKind(StrEnum):
     def is_fact(self) -> bool:
         """The model's answer must state one fact of this kind (a figure, a price, a year, a name, a place); a link or a
         phone number is read in the quoted evidence, which the model need not copy."""
-        return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.NAME, AnswerKind.PLACE, AnswerKind.COST)
+        return self in (
+            AnswerKind.NUMBER,
+            AnswerKind.DURATION,
+            AnswerKind.YEAR,
+            AnswerKind.NAME,
+            AnswerKind.PLACE,
+            AnswerKind.COST,
+        )
 
     @property
     def must_be_shown(self) -> bool:
         """The answer is a figure (a number, a year, a price) or a phone number: evidence holding none cannot answer,
         whatever its words (a page that gives a service's web address does not give its phone number)."""
-        return self in (AnswerKind.NUMBER, AnswerKind.YEAR, AnswerKind.PHONE, AnswerKind.COST)
+        return self in (AnswerKind.NUMBER, AnswerKind.DURATION, AnswerKind.YEAR, AnswerKind.PHONE, AnswerKind.COST)
 
 
 def expected_answer_kind(question: str) -> AnswerKind | None:
@@ -323,6 +348,8 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
         return AnswerKind.YEAR
     if _ASKS_COST.search(folded) and _ASKS_NUMBER.search(folded):
         return AnswerKind.COST
+    if _ASKS_DURATION.search(folded):
+        return AnswerKind.DURATION
     if _ASKS_NUMBER.search(folded):
         return AnswerKind.NUMBER
     if _ASKS_NAME.search(folded):
@@ -358,6 +385,11 @@ def offers_online_service(text: str, links: tuple[str, ...] | frozenset[str]) ->
 def names_cost(heading: str) -> bool:
     """Whether a heading (one level of a section path) names what something costs."""
     return bool(_NAMES_COST.search(fold(heading)))
+
+
+def names_duration(heading: str) -> bool:
+    """Whether a heading (one level of a section path) names a length of time: a deadline, a validity."""
+    return bool(_NAMES_DURATION.search(fold(heading)))
 
 
 def settles(text: str) -> bool | None:

@@ -22,8 +22,8 @@ from bot.answer.service import QuestionService, build_service, read_question
 from core.settings import Settings
 from core.types import Outcome, Passage, Question
 from eval.corpora import CORPORA, DEFAULT_CORPUS, CorpusMissing, index_corpus
-from eval.metrics import ANSWERABLE, holds_all_facts
-from eval.runner import load_items
+from eval.metrics import ANSWERABLE, ItemResult, holds_all_facts
+from eval.runner import conversation, load_items
 from ingest.embeddings import Embedder
 
 REFUSABLE = {"unanswerable", "off_topic"}
@@ -110,7 +110,8 @@ def prepare(services: dict[str, QuestionService], split: str = "dev") -> list[Pr
         for item in load_items(corpus, split=split):
             if item["kind"] not in ANSWERABLE | REFUSABLE:
                 continue
-            question = read_question(item["question"], [], service.settings.retrieval.follow_up_max_words)
+            max_words = service.settings.retrieval.follow_up_max_words
+            question = read_question(item["question"], conversation(item), max_words)
             vector = service.embedder.embed_query(question.query)
             passages = service.retriever.search(question.query, vector)
             prepared.append(Prepared(corpus, item, question, vector, passages))
@@ -220,3 +221,63 @@ def calibrate(
 
 def decision_objective(trial: Trial) -> float:
     return trial.decision_objective
+
+
+@dataclass(frozen=True)
+class StrongTrial:
+    strong_evidence_score: float
+    refusal: float
+    false_refusal: float
+
+    @property
+    def decision_objective(self) -> float:
+        return self.refusal - 2 * self.false_refusal
+
+
+STRONG_GRID = tuple(round(0.25 + 0.01 * step, 2) for step in range(26))
+
+
+def strong_evidence_trials(
+    services: dict[str, QuestionService], run: list[ItemResult], thresholds: tuple[float, ...] = STRONG_GRID
+) -> list[StrongTrial]:
+    """`answerability.strong_evidence_score` judged on a full run's dev outcomes (`cuabot eval --split dev`, with the
+    model), best objective first.
+
+    What the threshold decides happens after the model's draft: evidence shown alone when no sentence of the draft
+    is kept (the outcome « evidence_only », the response's `fallback`) needs its best sentence at least this similar
+    to the question, else the question is refused. So the run is made at the lowest threshold tried, and each
+    threshold is applied to its outcomes: a fallback whose best sentence (found again here, without the model) is less
+    similar than the threshold becomes a refusal, as the service would make it. Each figure is the mean of the
+    corpora's own."""
+    prepared = {(p.corpus, p.item["id"]): p for p in prepare(services)}
+    best: dict[tuple[str, str], float] = {}
+    for result in run:
+        key = (result.corpus, result.item["id"])
+        if result.outcome == Outcome.EVIDENCE_ONLY and key in prepared:
+            best[key] = _best_similarity(services[key[0]], prepared[key])
+    scored = [r for r in run if (r.corpus, r.item["id"]) in prepared]
+    return sorted(
+        (_strong_trial(scored, best, threshold) for threshold in thresholds),
+        key=lambda t: t.decision_objective,
+        reverse=True,
+    )
+
+
+def _best_similarity(service: QuestionService, prepared: Prepared) -> float:
+    terms = service.ranker.terms(prepared.question)
+    evidence = service.evidence(prepared.question, terms, prepared.vector, prepared.passages)
+    return evidence[0].dense_score if evidence else 0.0
+
+
+def _strong_trial(run: list[ItemResult], best: dict[tuple[str, str], float], threshold: float) -> StrongTrial:
+    figures: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for result in run:
+        key = (result.corpus, result.item["id"])
+        refused = result.refused or (key in best and best[key] < threshold)
+        wanted = "refused_answerable" if result.kind in ANSWERABLE else "refused_unanswerable"
+        figures[result.corpus][wanted].append(refused)
+
+    def across_corpora(name: str) -> float:
+        return float(np.mean([np.mean(seen[name]) for seen in figures.values() if seen[name]]))
+
+    return StrongTrial(threshold, across_corpora("refused_unanswerable"), across_corpora("refused_answerable"))

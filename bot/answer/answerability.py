@@ -27,6 +27,7 @@ from core.types import Evidence, Outcome, Question
 # holds none
 REASONS_NOT_SHOWN = {
     AnswerKind.NUMBER: "la question demande un nombre ou une date, les preuves n'en donnent aucun",
+    AnswerKind.DURATION: "la question demande une durée ou un délai, les preuves n'en donnent aucun",
     AnswerKind.COST: "la question demande un prix, les preuves n'en donnent aucun et ne disent pas que c'est gratuit",
     AnswerKind.YEAR: "la question demande une année, les preuves n'en donnent aucune",
     AnswerKind.PHONE: "la question demande un numéro de téléphone, les preuves n'en donnent aucun",

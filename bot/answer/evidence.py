@@ -33,10 +33,12 @@ from core.settings import Settings
 from core.text import (
     FREE_OF_CHARGE,
     AnswerKind,
+    durations_in,
     fold,
     is_year,
     lists_documents,
     names_cost,
+    names_duration,
     offers_online_service,
     settles,
     states_amount,
@@ -75,7 +77,7 @@ class QuestionTerms:
         if self.kind is AnswerKind.YES_NO:
             return settles(sentence.text) is not None
         return holds_fact_of_kind(
-            self.kind, sentence.numbers, sentence.names, sentence.lemmas, self.numbers, self.names
+            self.kind, sentence.context, sentence.numbers, sentence.names, sentence.lemmas, self.numbers, self.names
         )
 
 
@@ -350,10 +352,11 @@ class Chapter(StrEnum):
 
     DOCUMENTS = "documents"  # « Pièces à fournir »: for « quels papiers ? », the list, shown whole
     COST = "cost"  # « Coût », « Montant »: for « combien ça coûte ? » when the best sentence gives no amount
+    DURATION = "duration"  # « Délai », « Durée de validité »: for « combien de temps ? » when it gives no duration
 
     def names(self, heading: str) -> bool:
         """Whether a heading (one level of a section path) names this chapter."""
-        return lists_documents(heading) if self is Chapter.DOCUMENTS else names_cost(heading)
+        return _CHAPTER_HEADINGS[self](heading)
 
     def heads(self, chunk: Chunk) -> bool:
         """Whether the passage is under a heading of this chapter."""
@@ -361,8 +364,8 @@ class Chapter(StrEnum):
 
     @staticmethod
     def asked(question: Question, ranked: list[Evidence]) -> Chapter | None:
-        """The chapter that answers the question, or None (no evidence; the best sentence already gives a price: a
-        figure that is no amount, « moins de 16 ans », does not)."""
+        """The chapter that answers the question, or None (no evidence; the best sentence already gives a price or a
+        length of time: a figure that is no amount, « moins de 16 ans », gives no price; « 35 € » gives no delay)."""
         if not ranked:
             return None
         if question.asks_documents:
@@ -370,7 +373,12 @@ class Chapter(StrEnum):
         best = ranked[0].sentence
         if question.kind is AnswerKind.COST and not states_amount(best.text) and FREE_OF_CHARGE.isdisjoint(best.lemmas):
             return Chapter.COST
+        if question.kind is AnswerKind.DURATION and not durations_in(best.context) - question.analysis.numbers:
+            return Chapter.DURATION
         return None
+
+
+_CHAPTER_HEADINGS = {Chapter.DOCUMENTS: lists_documents, Chapter.COST: names_cost, Chapter.DURATION: names_duration}
 
 
 def _sections_under(chunks: list[Chunk], chapter: Chapter) -> dict[str, list[Chunk]]:
@@ -458,15 +466,19 @@ def _joined(steps: list[_Step]) -> str:
 
 def holds_fact_of_kind(
     kind: AnswerKind | None,
+    text: str,
     numbers: tuple[str, ...] | frozenset[str],
     names: tuple[str, ...] | frozenset[str],
     lemmas: tuple[str, ...] | frozenset[str],
     asked_numbers: frozenset[str],
     asked_names: frozenset[str],
 ) -> bool:
-    """True when a text with these numbers, names and lemmas holds a fact of the asked kind that the question does
-    not: a figure or a date for "combien / quand", an amount or « gratuit » for a price, a year for "quelle année",
-    a name for "qui", a place's or organisation's name for "où"."""
+    """True when `text`, with these numbers, names and lemmas, holds a fact of the asked kind that the question does
+    not: a figure or a date for "combien / quand", a length of time for "combien de temps / quel délai", an amount
+    or « gratuit » for a price, a year for "quelle année", a name for "qui", a place's or organisation's name for
+    "où"."""
+    if kind is AnswerKind.DURATION:
+        return bool(durations_in(text) - asked_numbers)
     if kind is AnswerKind.NUMBER:
         return bool(set(numbers) - asked_numbers)
     if kind is AnswerKind.COST:

@@ -34,6 +34,7 @@ UNFINISHED = "phrase inachevée (réponse coupée)"
 # Why an answer to a question asking for one fact (`AnswerKind.is_fact`) is dropped when it gives none
 REASONS_MISSING_FACT = {
     AnswerKind.NUMBER: "la question demande un nombre, la réponse n'en donne aucun",
+    AnswerKind.DURATION: "la question demande une durée ou un délai, la réponse n'en donne aucun",
     AnswerKind.COST: "la question demande un prix, la réponse n'en donne aucun et ne dit pas que c'est gratuit",
     AnswerKind.YEAR: "la question demande une année, la réponse n'en donne aucune",
     AnswerKind.NAME: "la question demande un nom, la réponse n'en donne aucun",
@@ -142,14 +143,17 @@ def _misses_the_asked_fact(
     kept: list[AnswerSentence], draft: list[DraftSentence], question: Question, evidence: list[Evidence]
 ) -> bool:
     kept_texts = {s.text for s in kept}
-    kept_analyses = [d.analysis for d in draft if d.text in kept_texts]
-    in_evidence = any(_gives_the_asked_fact(e.sentence, question) for e in evidence)
-    return in_evidence and not any(_gives_the_asked_fact(a, question) for a in kept_analyses)
+    in_evidence = any(_gives_the_asked_fact(e.sentence.context, e.sentence, question) for e in evidence)
+    return in_evidence and not any(
+        _gives_the_asked_fact(d.text, d.analysis, question) for d in draft if d.text in kept_texts
+    )
 
 
-def _gives_the_asked_fact(text: Sentence | Analysis, question: Question) -> bool:
+def _gives_the_asked_fact(text: str, analysed: Sentence | Analysis, question: Question) -> bool:
+    """Whether `text` (analysed as `analysed`) gives the kind of fact the question asks for."""
+    asked = question.analysis
     return holds_fact_of_kind(
-        question.kind, text.numbers, text.names, text.lemmas, question.analysis.numbers, question.analysis.names
+        question.kind, text, analysed.numbers, analysed.names, analysed.lemmas, asked.numbers, asked.names
     )
 
 
@@ -162,7 +166,7 @@ def _supported_sentences(
         if not sentence.finished:
             verdict.dropped.append(DroppedSentence(_with_citations(sentence), UNFINISHED))
             continue
-        asked = _words_to_find(sentence.analysis, question)
+        asked = _words_to_find(sentence, question)
         cited = [by_number[n] for n in sentence.citations if n in by_number]
         others = [e for e in evidence if e not in cited]
         reasons = [_unsupported_because(sentence.analysis, asked, [e], min_support) for e in cited + others]
@@ -178,14 +182,14 @@ def _supported_sentences(
     return verdict
 
 
-def _words_to_find(claim: Analysis, question: Question) -> frozenset[str]:
+def _words_to_find(claim: DraftSentence, question: Question) -> frozenset[str]:
     """The question's words a claim that echoes them must find in its source. The verb a question is framed with
     may be the model's rewording (« les paquets atterrissent dans /var/cache/apt/archives » where the manual says
     « sont placés ») when the claim gives the kind of fact asked for: it then counts among the claim's own words.
     A claim without that fact that echoes the verb answers a neighbouring question (« … a gagné le Numericamp »
     where nobody won)."""
     asked, kind = question.analysis, question.kind
-    if kind is not None and kind.is_fact and not _gives_the_asked_fact(claim, question):
+    if kind is not None and kind.is_fact and not _gives_the_asked_fact(claim.text, claim.analysis, question):
         return asked.lemmas
     return asked.lemmas - asked.verbs
 

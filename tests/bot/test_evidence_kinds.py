@@ -1,4 +1,5 @@
-"""A sentence holds the asked kind of fact: an online service's web address, a phone number, a price."""
+"""A sentence holds the asked kind of fact: an online service's web address, a phone number, a price, a length of
+time."""
 
 from bot.answer.evidence import QuestionTerms
 from bot.answer.service import quoted_anyway, read_question
@@ -27,6 +28,12 @@ def test_a_phone_question_is_answered_by_a_sentence_with_a_phone_number() -> Non
 def test_a_price_question_is_answered_by_an_amount_or_by_free_of_charge() -> None:
     assert _holds(AnswerKind.COST, "Le nouveau permis coûte 25 €.") and _holds(AnswerKind.COST, "Elle est gratuite.")
     assert not _holds(AnswerKind.COST, COUNTER) and not _holds(AnswerKind.NUMBER, "Elle est gratuite.")
+
+
+def test_a_how_long_question_is_answered_by_a_length_of_time_not_by_any_figure() -> None:
+    assert _holds(AnswerKind.DURATION, "Vous devez payer l'amende dans les 45 jours suivant l'envoi de l'avis.")
+    assert not _holds(AnswerKind.DURATION, "Vous devez payer une amende forfaitaire de 35 € ou de 135 €.")
+    assert _holds(AnswerKind.NUMBER, "Vous devez payer une amende forfaitaire de 35 € ou de 135 €.")
 
 
 def _shown(*texts: str) -> list[Evidence]:

@@ -183,15 +183,34 @@ def test_which_documents_is_answered_by_the_pages_whole_list_even_unretrieved() 
     assert shown == "- Attestation du médecin - Carte d'identité des parents - Livret de famille"
 
 
-def test_a_price_question_whose_best_sentence_gives_none_reads_the_pages_cost_chapter() -> None:
-    sections = {
-        "Carte › Démarche": "Pour refaire une carte perdue, il faut se rendre dans une mairie équipée.",
-        "Carte › Coût": "25 € en timbre fiscal.",
-    }
-    question = "combien ça coûte de refaire une carte perdue ?"
-    _, chosen = _chapter_of(sections, question, "Carte › Démarche")
-    assert chosen is not None and chosen.sentence.text == "25 € en timbre fiscal."
-    _, chosen = _chapter_of(sections, question, "Carte › Coût")  # the best sentence gives the price: no chapter
+@pytest.mark.parametrize(
+    ("question", "sections", "answering"),
+    [
+        (  # a price: the « Coût » chapter
+            "combien ça coûte de refaire une carte perdue ?",
+            {
+                "Carte › Démarche": "Pour refaire une carte perdue, il faut se rendre dans une mairie équipée.",
+                "Carte › Coût": "25 € en timbre fiscal.",
+            },
+            "Carte › Coût",
+        ),
+        (  # a length of time: the « Délai » chapter (« 35 € » gives none)
+            "j'ai un pv de stationnement, j'ai combien de temps pour payer ?",
+            {
+                "Amende › Montant": "Vous devez payer une amende forfaitaire de 35 € ou de 135 € pour un stationnement.",
+                "Amende › Délai de paiement": "Vous devez payer l'amende dans les 45 jours suivant l'envoi de l'avis.",
+            },
+            "Amende › Délai de paiement",
+        ),
+    ],
+)
+def test_a_question_whose_best_sentence_gives_no_fact_of_its_kind_reads_the_pages_chapter_for_it(
+    question: str, sections: dict[str, str], answering: str
+) -> None:
+    other = next(name for name in sections if name != answering)
+    _, chosen = _chapter_of(sections, question, other)
+    assert chosen is not None and chosen.sentence.text == sections[answering]
+    _, chosen = _chapter_of(sections, question, answering)  # the best sentence gives the fact: no chapter
     assert chosen is None
 
 

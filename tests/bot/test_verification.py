@@ -2,6 +2,8 @@
 
 from dataclasses import replace
 
+import pytest
+
 from bot.answer.service import read_question
 from bot.answer.verification import parse_draft, verify
 from core.types import Chunk, Evidence
@@ -87,18 +89,37 @@ def test_an_answer_without_the_asked_number_is_dropped() -> None:
     ]
 
 
-def test_a_price_question_is_answered_by_an_amount_or_by_free_of_charge() -> None:
-    card = [
-        evidence(1, "La carte Vitale vous est attribuée à partir de vos 16 ans."),
-        evidence(2, "Elle est gratuite."),
-    ]
-    question = read_question("tu sais combien ça coûte une carte vitale ?", [], 8)
+@pytest.mark.parametrize(
+    ("question", "sentences", "without", "with_it"),
+    [
+        (  # a price: an amount, or « gratuit »
+            "tu sais combien ça coûte une carte vitale ?",
+            ["La carte Vitale vous est attribuée à partir de vos 16 ans.", "Elle est gratuite."],
+            "La carte Vitale vous est attribuée [1].",
+            "La carte Vitale est gratuite [2].",
+        ),
+        (  # a length of time: a figure with a unit of time, not any figure
+            "j'ai un pv de stationnement, j'ai combien de temps pour payer ?",
+            [
+                "Vous devez payer une amende forfaitaire de 35 € ou de 135 €.",
+                "Vous devez payer l'amende dans les 45 jours suivant l'envoi de l'avis.",
+            ],
+            "Vous devez payer une amende de 35 € [1].",
+            "Vous devez payer l'amende dans les 45 jours [2].",
+        ),
+    ],
+)
+def test_an_answer_without_the_kind_of_fact_asked_is_dropped(
+    question: str, sentences: list[str], without: str, with_it: str
+) -> None:
+    shown = [evidence(number, text) for number, text in enumerate(sentences, start=1)]
+    asked = read_question(question, [], 8)
 
     def kept(draft: str) -> list[str]:
-        return [s.text for s in verify(parse_draft(draft), question, card, min_support=0.6).kept]
+        return [s.text for s in verify(parse_draft(draft), asked, shown, min_support=0.6).kept]
 
-    assert kept("La carte Vitale vous est attribuée [1].") == []
-    assert kept("La carte Vitale est gratuite [2].") == ["La carte Vitale est gratuite."]
+    assert kept(without) == []
+    assert kept(with_it) == [with_it.removesuffix(" [2].") + "."]
 
 
 def test_a_year_question_is_answered_by_a_year_not_by_any_number() -> None:

@@ -6,6 +6,7 @@ from core.text import (
     AnswerKind,
     analyse,
     asks_documents,
+    durations_in,
     expected_answer_kind,
     fold,
     is_year,
@@ -128,6 +129,35 @@ def test_a_question_that_asks_several_things_is_read_part_by_part(question: str,
 )
 def test_a_question_asking_which_year_asks_for_a_year(question: str, kind: AnswerKind) -> None:
     assert expected_answer_kind(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("j'ai un pv de stationnement, j'ai combien de temps pour payer ?", AnswerKind.DURATION),
+        ("on a combien de jours pour le déclarer à la mairie ?", AnswerKind.DURATION),
+        ("quel est le délai pour contester ?", AnswerKind.DURATION),
+        ("je peux voter jusqu'à quand ?", AnswerKind.NUMBER),  # a date, not a length of time
+        ("Combien de visiteurs au Numericamp ?", AnswerKind.NUMBER),
+    ],
+)
+def test_a_question_asking_how_long_asks_for_a_length_of_time(question: str, kind: AnswerKind) -> None:
+    assert expected_answer_kind(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("text", "durations"),
+    [
+        ("Vous devez payer l'amende dans les 45 jours suivant l'envoi de l'avis.", {"45"}),
+        ("le délai est de 3 à 4 semaines", {"3"}),
+        ("Vous le recevez en moins d'une heure.", {"1"}),
+        ("5 séances de 2h en tout", {"2"}),
+        ("une amende forfaitaire de 35 € ou de 135 €", set()),  # figures, but no unit of time
+        ("au cours du mois d'août précédent, pour un départ le 1er janvier", set()),
+    ],
+)
+def test_a_length_of_time_is_a_figure_with_a_unit_of_time(text: str, durations: set[str]) -> None:
+    assert durations_in(text) == durations
 
 
 @pytest.mark.parametrize(

@@ -57,3 +57,13 @@ def test_int8_runtime_stays_close_to_the_float_vectors_and_is_quantised_once() -
     made = (folder / "model.onnx").stat().st_mtime_ns
     build_embedder(int8_settings)
     assert (folder / "model.onnx").stat().st_mtime_ns == made  # reused, not quantised again
+
+
+@pytest.mark.slow
+def test_an_int8_documents_vector_does_not_depend_on_the_texts_embedded_with_it() -> None:
+    """Each text runs alone (several at once): a passage embedded in a full build and again in an incremental
+    one, beside other passages, gets the same vector; so does a document embedded like a query's text."""
+    embedder = build_embedder(make_settings(embedding__backend="gemma", embedding__runtime="int8"))
+    together = embedder.embed_documents(TEXTS)
+    alone = np.vstack([embedder.embed_documents([text]) for text in reversed(TEXTS)])[::-1]
+    np.testing.assert_array_equal(together, alone)
