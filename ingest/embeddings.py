@@ -28,8 +28,8 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# How many ONNX runs embed documents at once, one thread each: one per core
-RUNS_AT_ONCE = os.cpu_count() or 1
+# How many ONNX runs embed documents at once, one thread each: one per core this process may run on
+RUNS_AT_ONCE = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Embedder(Protocol):
