@@ -60,8 +60,18 @@ class Trial:
 
     @property
     def decision_objective(self) -> float:
-        """Refusals kept, and a wrongly refused resident counted twice: a refusal sends them away."""
-        return self.refusal - 2 * self.false_refusal
+        return refusal_objective(self.refusal, self.false_refusal)
+
+
+def refusal_objective(refusal: float, false_refusal: float) -> float:
+    """Refusals kept, and a wrongly refused resident counted twice: a refusal sends them away."""
+    return refusal - 2 * false_refusal
+
+
+def across_corpora(figures: dict[str, dict[str, list[bool]]], name: str) -> float:
+    """The mean of each corpus's own share of `name`, so that every corpus weighs the same whatever its number of
+    questions."""
+    return float(np.mean([np.mean(seen[name]) for seen in figures.values() if seen[name]]))
 
 
 class Remembering:
@@ -136,10 +146,6 @@ def trial(services: dict[str, QuestionService], prepared: list[Prepared], update
             seen["refused_answerable"].append(refused)
         else:
             seen["refused_unanswerable"].append(refused)
-
-    def across_corpora(name: str) -> float:
-        return float(np.mean([np.mean(seen[name]) for seen in figures.values() if seen[name]]))
-
     settings = next(iter(tried.values())).settings
     return Trial(
         settings.evidence.lexical_weight,
@@ -151,10 +157,10 @@ def trial(services: dict[str, QuestionService], prepared: list[Prepared], update
         settings.answerability.min_evidence_score,
         settings.answerability.min_question_coverage,
         settings.answerability.reworded_evidence_score,
-        across_corpora("at1"),
-        across_corpora("at3"),
-        across_corpora("refused_unanswerable"),
-        across_corpora("refused_answerable"),
+        across_corpora(figures, "at1"),
+        across_corpora(figures, "at3"),
+        across_corpora(figures, "refused_unanswerable"),
+        across_corpora(figures, "refused_answerable"),
     )
 
 
@@ -231,7 +237,7 @@ class StrongTrial:
 
     @property
     def decision_objective(self) -> float:
-        return self.refusal - 2 * self.false_refusal
+        return refusal_objective(self.refusal, self.false_refusal)
 
 
 STRONG_GRID = tuple(round(0.25 + 0.01 * step, 2) for step in range(26))
@@ -276,8 +282,6 @@ def _strong_trial(run: list[ItemResult], best: dict[tuple[str, str], float], thr
         refused = result.refused or (key in best and best[key] < threshold)
         wanted = "refused_answerable" if result.kind in ANSWERABLE else "refused_unanswerable"
         figures[result.corpus][wanted].append(refused)
-
-    def across_corpora(name: str) -> float:
-        return float(np.mean([np.mean(seen[name]) for seen in figures.values() if seen[name]]))
-
-    return StrongTrial(threshold, across_corpora("refused_unanswerable"), across_corpora("refused_answerable"))
+    return StrongTrial(
+        threshold, across_corpora(figures, "refused_unanswerable"), across_corpora(figures, "refused_answerable")
+    )
