@@ -93,6 +93,13 @@ _ASKS_LINK = re.compile(
 _OFFERS_SERVICE = re.compile(r"\bservice en ligne\b|\bteleservice|\b(?:demande|demarche)s? en ligne\b")
 # A question asking a price (« combien ça coûte », « quel tarif »): « gratuit » answers it as an amount would
 _ASKS_COST = re.compile(r"\bcout(?:e|ent|er|s)?\b|\bprix\b|\btarifs?\b|\bpayante?s?\b|\bgratuite?s?\b|\bfrais\b")
+# « Combien » or « quel montant » of a sum of money (« l'amende c'est combien ? », « le RSA ça fait combien ? »):
+# answered by an amount as a price is
+_ASKS_HOW_MUCH = re.compile(r"\bcombien\b|\bmontant\b")
+_MONEY = re.compile(
+    r"\b(?:amendes?|primes?|aides?|allocations?|allocs?|rsa|rembourse\w*|argent|euros?|salaires?|revenus?|"
+    r"pensions?|indemnites?|bourses?|cheques?|taxes?|gagner|montant)\b|€"
+)
 # The lemmas (folded) of a sentence saying that something costs nothing
 FREE_OF_CHARGE = frozenset({"gratuit", "gratuitement", "gratuite"})
 # An amount of money as written: « 25 € », « €35,40 », « 230,77 euros »
@@ -346,10 +353,10 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
         return AnswerKind.PROCEDURE
     if _ASKS_YEAR.search(folded):
         return AnswerKind.YEAR
-    if _ASKS_COST.search(folded) and _ASKS_NUMBER.search(folded):
-        return AnswerKind.COST
     if _ASKS_DURATION.search(folded):
         return AnswerKind.DURATION
+    if _asks_price(folded):
+        return AnswerKind.COST
     if _ASKS_NUMBER.search(folded):
         return AnswerKind.NUMBER
     if _ASKS_NAME.search(folded):
@@ -359,6 +366,15 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
     if "?" in folded and not _ASKS_WHAT.search(folded):
         return AnswerKind.YES_NO
     return None
+
+
+def _asks_price(folded: str) -> bool:
+    """Whether a question (folded) asks a price or another sum of money: « combien ça coûte ? », « quel tarif ? »,
+    « l'amende c'est combien ? », « le RSA ça fait combien ? »."""
+    return bool(
+        (_ASKS_COST.search(folded) and _ASKS_NUMBER.search(folded))
+        or (_MONEY.search(folded) and _ASKS_HOW_MUCH.search(folded))
+    )
 
 
 def asks_documents(question: str) -> bool:

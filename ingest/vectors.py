@@ -13,19 +13,22 @@ Two ways to get sentence vectors (setting `embedding.sentence_vectors`):
 
 An embedder without `embed_with_spans` (e5, a server) always takes the separate path.
 
-Passages are handled in groups of `embedding.batch_size`, shortest first (little padding): each group's
-sentences are cut and analysed (spaCy), then embedded, then `on_progress(done, total, rate, eta_s)`
-is called: passages done out of those this build computes, passages per second since the first
-group began, and the seconds left (from the characters left, since groups grow longer). It is first
-called before any group, with done, rate and seconds left at 0: the total is known, the pace not yet.
+Passages are handled in groups of `embedding.batch_size`, shortest first: each group's sentences are cut and
+analysed (spaCy, one group ahead, in a thread of its own, beside the embedding of the group before), then the
+group's passages and sentences are embedded in one call, then `on_progress(done, total, rate, eta_s)` is
+called: passages done out of those this build computes, passages per second since the first group began, and
+the seconds left (from the characters left, since groups grow longer). It is first called before any group,
+with done, rate and seconds left at 0: the total is known, the pace not yet.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from rich.progress import Progress, TextColumn
@@ -37,6 +40,8 @@ from ingest.sentences import sentences_of
 
 # on_progress(done, total, rate, eta_s): passages done, passages to do in all, passages/s, seconds left
 ProgressCallback = Callable[[int, int, float, float], None]
+Group = TypeVar("Group")
+Cut = TypeVar("Cut")
 
 
 @dataclass
@@ -130,9 +135,10 @@ def compute_vectors(
         if on_progress:
             on_progress(0, pace.total, 0.0, 0.0)
         ordered = sorted(to_do, key=lambda c: len(c.embedded_text()))
-        for start in range(0, len(ordered), settings.embedding.batch_size):
-            group = ordered[start : start + settings.embedding.batch_size]
-            job.run(group)
+        size = settings.embedding.batch_size
+        groups = [ordered[start : start + size] for start in range(0, len(ordered), size)]
+        for group, cut in _analysed_ahead(groups, job.cut):
+            job.embed(group, cut)
             rate, eta = pace.advance(group)
             pace_text = f"{rate:.2f} passages/s, reste ~{eta:.0f} s".replace(".", ",")
             progress.update(task, advance=len(group), pace=pace_text)
@@ -156,7 +162,8 @@ def _mode(settings: Settings) -> str:
 
 
 class _Job:
-    """One group of passages at a time: sentences cut and analysed, then passages and sentences embedded."""
+    """One group of passages at a time: sentences cut and analysed (`cut`), then passages and sentences embedded
+    (`embed`)."""
 
     def __init__(
         self,
@@ -185,11 +192,14 @@ class _Job:
             self.mode = "late" if late else "separate"
         return self._loaded
 
-    def run(self, group: list[Chunk]) -> None:
+    def cut(self, group: list[Chunk]) -> list[Sentence]:
+        """The group's sentences, cut and analysed (spaCy)."""
         with timed(self.timings, "analyse"):
-            cut = sentences_of(
+            return sentences_of(
                 group, self.settings.ingestion.sentence_context_chars, self.settings.ingestion.quote_max_chars
             )
+
+    def embed(self, group: list[Chunk], cut: list[Sentence]) -> None:
         for sentence in cut:
             self.sentences.setdefault(sentence.chunk_id, []).append(sentence)
         embedder = self.embedder()
@@ -228,34 +238,51 @@ class _Job:
             chunks = {c.chunk_id: c for c in group}
             heading = self.settings.embedding.sentence_heading
             texts = [embedded_context(chunks[s.chunk_id], s, heading) for s in alone]
-            vectors = _embed(embedder, texts, self.settings.embedding.batch_size)
+            vectors = _embed(embedder, texts)
             self.vectors.update(zip((s.sentence_id for s in alone), vectors, strict=True))
             self.embedded += len(alone)
 
     def _separate(self, group: list[Chunk], embedder: Embedder) -> None:
-        batch_size = self.settings.embedding.batch_size
+        """The group's fresh passages and its sentence contexts not embedded before, in one call."""
         fresh = [c for c in group if c.chunk_id in self.fresh]
-        if fresh:
-            vectors = _embed(embedder, [c.embedded_text() for c in fresh], batch_size)
-            self.passages.update(zip((c.chunk_id for c in fresh), vectors, strict=True))
         heading = self.settings.embedding.sentence_heading
         texts = {
             s.sentence_id: embedded_context(c, s, heading) for c in group for s in self.sentences.get(c.chunk_id, [])
         }
         missing = [t for t in dict.fromkeys(texts.values()) if t not in self.known]
-        if missing:
-            self.known.update(zip(missing, _embed(embedder, missing, batch_size), strict=True))
-            self.embedded += len(missing)
+        vectors = _embed(embedder, [c.embedded_text() for c in fresh] + missing)
+        self.passages.update(zip((c.chunk_id for c in fresh), vectors[: len(fresh)], strict=True))
+        self.known.update(zip(missing, vectors[len(fresh) :], strict=True))
+        self.embedded += len(missing)
         self.vectors.update((sentence_id, self.known[text]) for sentence_id, text in texts.items())
 
 
-def _embed(embedder: Embedder, texts: list[str], batch_size: int) -> np.ndarray:
-    """Embed in batches of similar lengths (less padding), returned in the original order."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    parts = [
-        embedder.embed_documents([texts[i] for i in order[s : s + batch_size]])
-        for s in range(0, len(order), batch_size)
-    ]
-    result = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
-    result[order] = np.vstack(parts)
+def _analysed_ahead(groups: list[Group], cut: Callable[[Group], Cut]) -> Iterator[tuple[Group, Cut]]:
+    """Each group with its sentences, the next group being cut and analysed while the caller embeds this one.
+
+    spaCy's analysis keeps to one core; onnxruntime's runs leave Python's lock: analysed one group ahead, the
+    analysis takes its share of the cores beside the embedding instead of leaving them idle while it runs.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analyse") as ahead:
+        following = [ahead.submit(cut, group) for group in groups[:1]]
+        for position, group in enumerate(groups):
+            sentences = following.pop().result()
+            if position + 1 < len(groups):
+                following.append(ahead.submit(cut, groups[position + 1]))
+            yield group, sentences
+
+
+def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Embed in one call, longest first, returned in the original order.
+
+    Each embedder batches as its runtime wants (sentence-transformers and the OpenAI-compatible client by
+    `embedding.batch_size`, the ONNX runtimes one text per run): longest first, the last runs to finish are the
+    shortest, so no core waits long for another at the group's end.
+    """
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    embedded = embedder.embed_documents([texts[i] for i in order])
+    result = np.empty_like(embedded)
+    result[order] = embedded
     return result

@@ -59,6 +59,7 @@ class Cases:
         others lost more answers than it spared (fiches, 2026-12-04)."""
         if not ranked:
             return ranked
+        ranked = _without_restatements(ranked)
         best = ranked[0].chunk
         mine = _levels(best)
         group = self._group(*mine[-1], last=True) if len(mine) > 1 else None
@@ -73,6 +74,34 @@ class Cases:
         if group is None or not (last or key in self._marked) or own not in group:
             return None
         return group
+
+
+def _without_restatements(ranked: list[Evidence]) -> list[Evidence]:
+    """The ranked evidence without a sentence that restates a better one of its page under another heading with
+    other figures (« dans les 15 jours » under « Naissance à l'étranger », « dans les 5 jours » under « Naissance en
+    France »): the same step in another case, whose figure the resident would read as a second answer."""
+    kept: list[Evidence] = []
+    for evidence in ranked:
+        if not any(_restates(evidence, better) for better in kept):
+            kept.append(evidence)
+    return kept
+
+
+def _restates(evidence: Evidence, better: Evidence) -> bool:
+    """Whether `evidence` says what `better` says, in words, under another heading of the same page, with other
+    figures."""
+    mine, theirs = evidence.sentence, better.sentence
+    return (
+        evidence.chunk.doc_id == better.chunk.doc_id
+        and evidence.chunk.section != better.chunk.section
+        and bool(mine.numbers)
+        and set(mine.numbers) != set(theirs.numbers)
+        and _words(mine.lemmas) == _words(theirs.lemmas)
+    )
+
+
+def _words(lemmas: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(lemma for lemma in lemmas if not lemma.isdigit())
 
 
 def _in_sibling(best: Chunk, mine: list[tuple[tuple[str, str], str]], other: Chunk, group: Group) -> bool:

@@ -144,10 +144,17 @@ class EvidenceRanker:
         """The best sentence of the chapter that answers what the question asks (`Chapter.asked`) in the retrieved
         `pages`, whether its passages were retrieved or not: a list of documents seldom echoes the question's words,
         nor does « La carte coûte 25 € ». Among several such chapters (one per case: « L'enfant n'a pas de
-        passeport »), the passage closest to the question's vector chooses. None when no page has one."""
+        passeport »), the passage closest to the question's vector chooses, and in it the best sentence giving the
+        price or the delay asked. A price or a delay that another shown sentence gives is taken first: that sentence
+        stands in the best one's démarche, the chapter may stand in another page's. None when no page has one."""
         chapter = Chapter.asked(question, ranked)
         if chapter is None:
             return None
+        if chapter is not Chapter.DOCUMENTS:  # a price or a delay among the sentences shown comes first
+            shown = ranked[1 : self.settings.evidence.shown]
+            giving = next((e for e in shown if chapter.given_by(e.sentence, question)), None)
+            if giving is not None:
+                return giving
         pages = list(dict.fromkeys(pages))
         held = {chunk.chunk_id for page in pages for chunk in self._chapters[chapter].get(page, [])}
         if not held:
@@ -155,7 +162,8 @@ class EvidenceRanker:
         closest = next(
             chunk for chunk, _ in self.reader.dense(vector, len(self.reader.chunks), pages) if chunk.chunk_id in held
         )
-        return next(iter(self.rank(terms, vector, [Passage(closest, score=0.0, rank=1)])), None)
+        found = self.rank(terms, vector, [Passage(closest, score=0.0, rank=1)])
+        return next((e for e in found if chapter.given_by(e.sentence, question)), next(iter(found), None))
 
     def procedure(self, ranked: list[Evidence], max_chars: int, shown: int) -> list[Evidence]:
         """For a "how to" question: the steps of the best sentence's section in order as evidence [1], then the
@@ -370,12 +378,19 @@ class Chapter(StrEnum):
             return None
         if question.asks_documents:
             return Chapter.DOCUMENTS
-        best = ranked[0].sentence
-        if question.kind is AnswerKind.COST and not states_amount(best.text) and FREE_OF_CHARGE.isdisjoint(best.lemmas):
-            return Chapter.COST
-        if question.kind is AnswerKind.DURATION and not durations_in(best.context) - question.analysis.numbers:
-            return Chapter.DURATION
+        for chapter, kind in ((Chapter.COST, AnswerKind.COST), (Chapter.DURATION, AnswerKind.DURATION)):
+            if question.kind is kind and not chapter.given_by(ranked[0].sentence, question):
+                return chapter
         return None
+
+    def given_by(self, sentence: Sentence, question: Question) -> bool:
+        """Whether the sentence gives what this chapter answers: an amount or « gratuit » for a price, a length of
+        time the question does not give for a delay; any sentence of a documents list."""
+        if self is Chapter.COST:
+            return states_amount(sentence.context) or not FREE_OF_CHARGE.isdisjoint(sentence.lemmas)
+        if self is Chapter.DURATION:
+            return bool(durations_in(sentence.context) - question.analysis.numbers)
+        return True
 
 
 _CHAPTER_HEADINGS = {Chapter.DOCUMENTS: lists_documents, Chapter.COST: names_cost, Chapter.DURATION: names_duration}
@@ -488,6 +503,11 @@ def holds_fact_of_kind(
     if kind in (AnswerKind.NAME, AnswerKind.PLACE):
         return bool(set(names) - asked_names)
     return False
+
+
+def settling(evidence: list[Evidence]) -> Evidence | None:
+    """The best evidence sentence that settles a yes/no question: one opening with « Oui » or « Non »."""
+    return next((e for e in evidence if settles(e.sentence.text) is not None), None)
 
 
 def _without_repeats(ranked: list[Evidence]) -> list[Evidence]:

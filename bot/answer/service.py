@@ -30,7 +30,7 @@ import numpy as np
 
 from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
 from bot.answer.cases import Cases
-from bot.answer.evidence import EvidenceRanker, QuestionTerms
+from bot.answer.evidence import EvidenceRanker, QuestionTerms, settling
 from bot.answer.generation import GenerationError, Generator, Streamed, build_generator
 from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, verdict_prompt
 from bot.answer.retrieval import Retriever
@@ -331,9 +331,12 @@ class QuestionService:
             verdict = checked.verdict(streamed.cut)
             yield from _sentence_events(checked.rest(verdict))
             answer.sentences, answer.dropped = verdict.kept, verdict.dropped
-            # Asked only of a draft the evidence did not bear out (as calibrated); an empty one is the model failing
+            # Asked only of a draft the evidence did not bear out (as calibrated); an empty one is the model failing.
+            # Not asked of a yes/no question that a shown sentence settles (« Non, elle n'en a pas le pouvoir. »):
+            # that sentence answers it, whatever the model makes of it
             min_yes = self.settings.answerability.min_model_verdict
-            judged = verdict.dropped and not verdict.kept and answer.strong_evidence and min_yes
+            settled = answer.question.kind is AnswerKind.YES_NO and settling(answer.evidence) is not None
+            judged = verdict.dropped and not verdict.kept and answer.strong_evidence and min_yes and not settled
             yes = self._verdict(answer) if judged else None
             decision = after_verification(verdict, before, yes, min_yes)
         answer.outcome, answer.reason = decision.outcome, decision.reason

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from bot.answer.evidence import holds_fact_of_kind
+from bot.answer.evidence import holds_fact_of_kind, settling
 from core.text import Analysis, AnswerKind, analyse_passages, dialled, fold, settles, union
 from core.types import AnswerSentence, DroppedSentence, Evidence, Question, Sentence
 
@@ -126,16 +126,16 @@ def _contradicts_the_settling(
     The answer's first sentence says yes or no when it opens with « Oui » or « Non », or when it restates the
     question (all its words): then yes unless it negates. Another sentence is not read as yes or no (« Il est
     interdit de brûler… » answers « j'ai le droit de brûler… ? » with no negation a rule can read)."""
-    settling = next((e for e in evidence if settles(e.sentence.text) is not None), None)
-    if settling is None or not kept:
+    settled_by = settling(evidence)
+    if settled_by is None or not kept:
         return None
     first = kept[0].text
     said = settles(first)
     analysis = next((d.analysis for d in draft if d.text == first), None)
     if said is None and analysis is not None and question.analysis.lemmas <= analysis.lemmas:
         said = not analysis.negated
-    if said is not None and said != settles(settling.sentence.text):
-        return f"la réponse contredit la phrase qui tranche la question [{settling.number}]"
+    if said is not None and said != settles(settled_by.sentence.text):
+        return f"la réponse contredit la phrase qui tranche la question [{settled_by.number}]"
     return None
 
 

@@ -27,7 +27,7 @@ BIRTH = {
     "Naissance en France › Délai › Cas général": ("La déclaration doit être faite dans les 5 jours.", (0, 2)),
     "Naissance en France › Délai › En Guyane": ("Le délai est porté à 8 jours dans certaines communes.", (0, 2)),
     "Naissance en France › Démarche": ("La déclaration est faite à la mairie du lieu de naissance.", (0,)),
-    "Naissance à l'étranger › Délai": ("La déclaration doit être faite dans les 15 jours.", (0,)),
+    "Naissance à l'étranger › Délai": ("Le consulat reçoit la déclaration dans les 15 jours.", (0,)),
 }
 
 
@@ -98,6 +98,22 @@ def test_the_evidence_leaves_out_a_sibling_case_not_another_situation() -> None:
     kept = [general, "Naissance à l'étranger › Délai", "Introduction"]
     ranked = [_evidence_in(reader, s) for s in (general, "Naissance en France › Délai › En Guyane", *kept[1:])]
     assert [e.chunk.section for e in cases.same_case(ranked)] == kept
+
+
+def test_the_same_sentence_of_another_situation_with_other_figures_is_left_out() -> None:
+    """« dans les 15 jours » under « Naissance à l'étranger » restates the best « dans les 5 jours »: shown beside
+    it, the resident would read two delays for one step."""
+    sentence = "La déclaration doit être faite dans les {} jours qui suivent le jour de l'accouchement."
+    cases, reader = _cases_and_reader(
+        {
+            "Naissance en France › Délai": (sentence.format(5), (0,)),
+            "Naissance à l'étranger › Délai": (sentence.format(15), (0,)),
+            "Naissance à l'étranger › Démarche": ("Le consulat reçoit la déclaration dans les 15 jours.", (0,)),
+        }
+    )
+    sections = ["Naissance en France › Délai", "Naissance à l'étranger › Délai", "Naissance à l'étranger › Démarche"]
+    kept = cases.same_case([_evidence_in(reader, s) for s in sections])
+    assert [e.chunk.section for e in kept] == [sections[0], sections[2]]
 
 
 def test_the_outermost_case_the_question_leaves_open_is_named() -> None:

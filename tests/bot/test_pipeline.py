@@ -15,7 +15,7 @@ from core.types import Outcome, Turn
 from ingest.build import build_index
 from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader
-from tests.fixtures.doubles import ScriptedGenerator, write_injected_document
+from tests.fixtures.doubles import ScriptedGenerator, write_corpus, write_injected_document
 from tests.fixtures.factories import make_service, make_settings
 
 QUESTION = "Combien de visiteurs au Numericamp 2024 ?"
@@ -248,3 +248,25 @@ def test_a_question_that_asks_two_things_gets_evidence_for_each(name_settings: S
     answer = service.ask("on prononce comment debian et ça veut dire quoi le nom ?")
     shown = [e.sentence.context for e in answer.evidence]
     assert any("Deb-i-an" in text for text in shown) and any("Debra" in text for text in shown), shown
+
+
+def test_a_yes_no_question_that_a_shown_sentence_settles_is_not_refused_on_the_models_word(tmp_path: Path) -> None:
+    """The draft contradicts « Non, elle n'en a pas le pouvoir. » and is dropped; the model, asked apart, would say
+    the evidence does not answer: the settling sentence answers it, shown alone."""
+    corpus = write_corpus(
+        tmp_path,
+        "mariage.md",
+        "# Mariage\n\n## La mairie peut-elle refuser un dossier de mariage ?\n\n"
+        "Non, elle n'en a pas le pouvoir. Dès lors que le dossier de mariage qui lui est présenté est complet, la "
+        "mairie doit l'accepter et procéder à son enregistrement.\n",
+    )
+    settings = make_settings(
+        embedding__backend="e5", index_dir=tmp_path / "index", answerability__min_evidence_score=0.0
+    )
+    build_index(settings, corpus, lambda _s: E5Embedder())
+    generator = ScriptedGenerator("La mairie peut refuser votre dossier de mariage [1].", verdict=0.1)
+    service = make_pipeline(settings, generator, answerability__strong_evidence_score=0.0)
+    answer = service.ask("la mairie peut elle refuser notre dossier de mariage ?")
+    assert answer.outcome is Outcome.EVIDENCE_ONLY, answer.reason
+    assert "contredit" in answer.dropped[0].reason
+    assert not any(prompt.endswith(VERDICT_QUESTION) for prompt in generator.prompts)

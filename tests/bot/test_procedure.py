@@ -214,6 +214,30 @@ def test_a_question_whose_best_sentence_gives_no_fact_of_its_kind_reads_the_page
     assert chosen is None
 
 
+def test_a_price_that_a_shown_sentence_gives_comes_first_before_any_chapter() -> None:
+    sections = {
+        "Tapage › Sanction": (
+            "Le tapage nocturne est puni d'une amende, même quand le bruit de la nuit n'est pas répétitif ni intensif. "
+            "Elle peut alors être infligée à l'auteur du trouble par un agent, pour un montant de 68 €."
+        ),
+        "Stationnement › Montant": "Le montant de l'amende forfaitaire pour un stationnement gênant est de 35 €.",
+    }
+    _, chosen = _chapter_of(sections, "tapage nocturne, l'amende c'est combien ?", "Tapage › Sanction")
+    assert chosen is not None and chosen.sentence.text.endswith("68 €.")
+
+
+def test_in_the_chapter_the_sentence_giving_the_price_is_chosen() -> None:
+    sections = {
+        "Prime › Conditions": "La prime de déménagement est versée par la Caf si vous avez au moins 3 enfants à charge.",
+        "Prime › Montant": (
+            "Prime de déménagement : montant maximum en fonction du nombre d'enfants à charge, versé par la Caf à "
+            "votre famille. Au-delà, le plafond fixé par la loi est de 994,56 € en tout."
+        ),
+    }
+    _, chosen = _chapter_of(sections, "la prime de déménagement c'est combien avec 3 enfants ?", "Prime › Conditions")
+    assert chosen is not None and chosen.sentence.text.endswith("994,56 € en tout.")
+
+
 SERVICE = "Service en ligne : Demande d'acte de naissance : https://psl.service-public.fr/mademarche/EtatCivil"
 PHOTO = "Photo d'identité (https://ants.gouv.fr/photo), si vous n'avez pas accès à un service de photo."
 

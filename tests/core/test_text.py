@@ -198,9 +198,15 @@ def test_a_question_without_a_question_word_asks_yes_or_no(question: str, kind: 
         ("Le stage, il coûte combien ?", AnswerKind.COST),
         ("Combien de points redonne le stage ?", AnswerKind.NUMBER),
         ("l'extrait de casier judiciaire c'est payant ?", AnswerKind.YES_NO),
+        ("tapage nocturne, l'amende c'est combien ?", AnswerKind.COST),
+        ("le rsa ça ferait combien pour nous ?", AnswerKind.COST),
+        ("quel est le montant de la prime ?", AnswerKind.COST),
+        ("l'amende est majorée, j'ai combien de temps pour la contester ?", AnswerKind.DURATION),
+        ("l'amende, je dois la payer avant quelle date ?", AnswerKind.NUMBER),
+        ("Combien de témoins pour un mariage ?", AnswerKind.NUMBER),
     ],
 )
-def test_a_question_asking_a_price_asks_for_an_amount_or_free(question: str, kind: AnswerKind) -> None:
+def test_a_question_asking_a_price_or_a_sum_asks_for_an_amount_or_free(question: str, kind: AnswerKind) -> None:
     assert expected_answer_kind(question) is kind
 
 
