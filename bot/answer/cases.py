@@ -79,29 +79,19 @@ class Cases:
 def _without_restatements(ranked: list[Evidence]) -> list[Evidence]:
     """The ranked evidence without a sentence that restates a better one of its page under another heading with
     other figures (« dans les 15 jours » under « Naissance à l'étranger », « dans les 5 jours » under « Naissance en
-    France »): the same step in another case, whose figure the resident would read as a second answer."""
+    France »): the same step in another case, whose figure the resident would read as a second answer. Sentences are
+    grouped by page and words (figures aside), so each is compared only with those that say the same."""
     kept: list[Evidence] = []
+    said: dict[tuple[str, frozenset[str]], list[tuple[str | None, frozenset[str]]]] = {}
     for evidence in ranked:
-        if not any(_restates(evidence, better) for better in kept):
-            kept.append(evidence)
+        numbers = frozenset(evidence.sentence.numbers)
+        words = frozenset(lemma for lemma in evidence.sentence.lemmas if not lemma.isdigit())
+        better = said.setdefault((evidence.chunk.doc_id, words), [])
+        if numbers and any(section != evidence.chunk.section and figures != numbers for section, figures in better):
+            continue
+        better.append((evidence.chunk.section, numbers))
+        kept.append(evidence)
     return kept
-
-
-def _restates(evidence: Evidence, better: Evidence) -> bool:
-    """Whether `evidence` says what `better` says, in words, under another heading of the same page, with other
-    figures."""
-    mine, theirs = evidence.sentence, better.sentence
-    return (
-        evidence.chunk.doc_id == better.chunk.doc_id
-        and evidence.chunk.section != better.chunk.section
-        and bool(mine.numbers)
-        and set(mine.numbers) != set(theirs.numbers)
-        and _words(mine.lemmas) == _words(theirs.lemmas)
-    )
-
-
-def _words(lemmas: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(lemma for lemma in lemmas if not lemma.isdigit())
 
 
 def _in_sibling(best: Chunk, mine: list[tuple[tuple[str, str], str]], other: Chunk, group: Group) -> bool:
