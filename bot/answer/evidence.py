@@ -42,6 +42,7 @@ from core.text import (
     offers_online_service,
     settles,
     states_amount,
+    states_count,
 )
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Passage, Question, Sentence
 from ingest.store import IndexReader
@@ -505,9 +506,39 @@ def holds_fact_of_kind(
     return False
 
 
-def settling(evidence: list[Evidence]) -> Evidence | None:
-    """The best evidence sentence that settles a yes/no question: one opening with « Oui » or « Non »."""
-    return next((e for e in evidence if settles(e.sentence.text) is not None), None)
+def page_figure(ranked: list[Evidence], terms: QuestionTerms, shown: int, min_coverage: float) -> Evidence | None:
+    """For a question asking a figure, a date, a price or a length of time that none of the `shown` first sentences
+    gives: the best-ranked sentence of the best one's page that gives one and covers the question, read with its
+    page's title and section, as much as shown evidence must (`min_coverage`): « Ce paiement doit se faire avant le
+    15 octobre. » under « Taxe d'enlèvement des ordures ménagères › Paiement ». None otherwise; never a phone number,
+    which a page's other lines give for other services."""
+    kind = terms.kind
+    if kind is None or not kind.must_be_shown or kind is AnswerKind.PHONE:
+        return None
+    if not ranked or any(terms.answered_kind(e.sentence) for e in ranked[:shown]):
+        return None
+    page = ranked[0].chunk.doc_id
+    return next(
+        (
+            e
+            for e in ranked[shown:]
+            if e.chunk.doc_id == page
+            and terms.answered_kind(e.sentence)
+            and terms.coverage(e.sentence.source.lemmas) >= min_coverage
+        ),
+        None,
+    )
+
+
+def settling(question: Question, evidence: list[Evidence]) -> Evidence | None:
+    """The best evidence sentence that settles the question by itself, or None: for a yes/no question, one opening
+    with « Oui » or « Non »; for « combien de procurations ? », one that gives a number of them."""
+    if question.kind is AnswerKind.YES_NO:
+        return next((e for e in evidence if settles(e.sentence.text) is not None), None)
+    if question.kind is AnswerKind.NUMBER and question.counted:
+        counted = question.counted
+        return next((e for e in evidence if states_count(e.sentence.text, counted)), None)
+    return None
 
 
 def _without_repeats(ranked: list[Evidence]) -> list[Evidence]:

@@ -30,7 +30,7 @@ import numpy as np
 
 from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
 from bot.answer.cases import Cases
-from bot.answer.evidence import EvidenceRanker, QuestionTerms, settling
+from bot.answer.evidence import EvidenceRanker, QuestionTerms, page_figure, settling
 from bot.answer.generation import GenerationError, Generator, Streamed, build_generator
 from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, verdict_prompt
 from bot.answer.retrieval import Retriever
@@ -44,10 +44,12 @@ from core.text import (
     AnswerKind,
     analyse,
     asks_documents,
+    counted_thing,
     expected_answer_kind,
     fold,
     offers_online_service,
     question_parts,
+    stated_names,
     stated_numbers,
 )
 from core.types import Answer, AnswerSentence, DocumentInfo, Evidence, IndexedDocument, Outcome, Passage, Question, Turn
@@ -107,7 +109,19 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
         kind = expected_answer_kind(previous[-1]) or kind
         documents = documents or asks_documents(previous[-1])
     parts = tuple(read_question(part, [], follow_up_max_words) for part in question_parts(text))
-    return Question(text, query, analyse(text), analyse(query), kind, stated_numbers(text), parts, documents)
+    analysis = analyse(text)
+    return Question(
+        text,
+        query,
+        analysis,
+        analyse(query),
+        kind,
+        stated_numbers=stated_numbers(text),
+        stated_names=stated_names(text, analysis.names),
+        parts=parts,
+        asks_documents=documents,
+        counted=counted_thing(text),
+    )
 
 
 def quoted_anyway(question: Question, evidence: list[Evidence]) -> tuple[int, ...]:
@@ -279,13 +293,15 @@ class QuestionService:
     ) -> list[Evidence]:
         """The best sentences, none of another case than the best one's; for a "how to" question, the best one's
         steps in order first and the page's online service; for « which documents », the page's list of them first,
-        in order."""
+        in order; for a figure, a date, a price or a delay, the sentence of a chapter or of the best one's page that
+        gives it first when none of those shown does."""
         ranked = self._each_part(question, self.ranker.rank(terms, vector, passages), passages)
         settings = self.settings.evidence
         pages = [passage.chunk.doc_id for passage in passages]
         chapter = self.ranker.chapter_answer(ranked, terms, question, vector, pages)
-        if chapter is not None:
-            ranked = [chapter, *(e for e in ranked if e.sentence.sentence_id != chapter.sentence.sentence_id)]
+        first = chapter or page_figure(ranked, terms, settings.shown, self.settings.answerability.min_question_coverage)
+        if first is not None:
+            ranked = [first, *(e for e in ranked if e.sentence.sentence_id != first.sentence.sentence_id)]
         if not question.parts:  # a question of several parts may ask about several cases
             ranked = self.cases.same_case(ranked)
         if question.kind is AnswerKind.PROCEDURE or (chapter is not None and question.asks_documents):
@@ -332,10 +348,10 @@ class QuestionService:
             yield from _sentence_events(checked.rest(verdict))
             answer.sentences, answer.dropped = verdict.kept, verdict.dropped
             # Asked only of a draft the evidence did not bear out (as calibrated); an empty one is the model failing.
-            # Not asked of a yes/no question that a shown sentence settles (« Non, elle n'en a pas le pouvoir. »):
-            # that sentence answers it, whatever the model makes of it
+            # Not asked of a question that a shown sentence settles (« Non, elle n'en a pas le pouvoir. », « pas plus
+            # de 2 procurations »): that sentence answers it, whatever the model makes of it
             min_yes = self.settings.answerability.min_model_verdict
-            settled = answer.question.kind is AnswerKind.YES_NO and settling(answer.evidence) is not None
+            settled = settling(answer.question, answer.evidence) is not None
             judged = verdict.dropped and not verdict.kept and answer.strong_evidence and min_yes and not settled
             yes = self._verdict(answer) if judged else None
             decision = after_verification(verdict, before, yes, min_yes)

@@ -126,7 +126,7 @@ def _contradicts_the_settling(
     The answer's first sentence says yes or no when it opens with « Oui » or « Non », or when it restates the
     question (all its words): then yes unless it negates. Another sentence is not read as yes or no (« Il est
     interdit de brûler… » answers « j'ai le droit de brûler… ? » with no negation a rule can read)."""
-    settled_by = settling(evidence)
+    settled_by = settling(question, evidence)
     if settled_by is None or not kept:
         return None
     first = kept[0].text

@@ -40,6 +40,7 @@ PASSPORT_ONLINE = "Service des passeports : pré-demande en ligne sur https://pa
 PASSPORT_PHONE = "Service des passeports : téléphone 03 21 50 50 50."
 TOWN_HALL = "La mairie ouvre ses guichets à 8 h 30 du lundi au vendredi."
 STOLEN_LICENCE = "En cas de vol du permis, faites une déclaration de vol puis une demande de nouveau permis en ligne."
+DUPLICATE = "Le duplicata de la carte de résident coûte 225 €."
 # A PDF's figure sheet: the date typeset one pair of digits a line (16/04/2024)
 FIGURES = "FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES\n450 visiteurs"
 
@@ -71,6 +72,14 @@ FIGURES = "FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES\n450 visiteurs"
         ("La mairie d'Arras ouvre à quelle heure ?", "À Arras, la mairie ouvre à 8 h 30.", 0.7, Outcome.ANSWER),
         # ... but a procedure's steps are the same everywhere
         ("On m'a volé mon permis à Arras, c'est quoi les étapes ?", STOLEN_LICENCE, 0.7, Outcome.ANSWER),
+        # ... and so is a fee where the resident only says where they live
+        (
+            "j'ai perdu ma carte de résident ici à Marseille, combien ça coûte le duplicata ?",
+            DUPLICATE,
+            0.7,
+            Outcome.ANSWER,
+        ),
+        ("combien coûte le duplicata de la carte de résident à Marseille ?", DUPLICATE, 0.7, Outcome.REFUSE),
     ],
 )
 def test_the_decision_on_one_sentence_of_evidence(question: str, text: str, dense: float, expected: Outcome) -> None:

@@ -1,7 +1,7 @@
 """A sentence holds the asked kind of fact: an online service's web address, a phone number, a price, a length of
 time."""
 
-from bot.answer.evidence import QuestionTerms
+from bot.answer.evidence import QuestionTerms, page_figure
 from bot.answer.service import quoted_anyway, read_question
 from core.text import AnswerKind
 from core.types import Chunk, Evidence
@@ -63,3 +63,34 @@ def test_the_service_line_quoted_with_the_steps_is_the_last_shown_that_offers_on
     steps = "La démarche se fait via un téléservice de la Caf : https://wwwd.caf.fr/aide"
     shown = _shown(COUNTER, steps, ONLINE)
     assert quoted_anyway(read_question("je fais comment pour demander le rsa ?", [], 8), shown) == (1, 3)
+
+
+TAX = "Taxe d'enlèvement des ordures ménagères"
+TAX_INTRO = [
+    "Vous pouvez avoir à payer une taxe d'enlèvement des ordures ménagères.",
+    "La taxe d'enlèvement des ordures ménagères finance la collecte des déchets.",
+    "La taxe d'enlèvement des ordures ménagères est votée par la commune.",
+]
+
+
+def _ranked(*sections_and_texts: tuple[str, str]) -> list[Evidence]:
+    """Evidence of one page (its title names no tax) in the order given, each sentence under its section."""
+    chunks = [
+        Chunk(f"p:{n}", "p", "Déchets", text, section=section) for n, (section, text) in enumerate(sections_and_texts)
+    ]
+    sentences = sentences_of(chunks, 0, 1000)
+    return [Evidence(n, s, c, 1.0) for n, (s, c) in enumerate(zip(sentences, chunks, strict=True), start=1)]
+
+
+def test_a_figure_no_shown_sentence_gives_is_taken_from_the_page_when_it_covers_the_question() -> None:
+    """« avant quelle date ? »: the date under « … › Paiement » is taken; a date under a heading about something else
+    (the school canteen) does not cover the question and is not."""
+    question = read_question("la taxe d'enlèvement des ordures ménagères faut la payer avant quelle date ?", [], 8)
+    terms = QuestionTerms({lemma: 1.0 for lemma in question.query_analysis.lemmas}, question.kind)
+    intro = [("Introduction", text) for text in TAX_INTRO]
+    paid = _ranked(*intro, (f"{TAX} › Paiement", "Ce paiement doit se faire en général avant le 15 octobre."))
+    found = page_figure(paid, terms, shown=3, min_coverage=0.3)
+    assert found is not None and "15 octobre" in found.sentence.text
+    canteen = _ranked(*intro, ("Cantine scolaire", "Elle ferme le 15 octobre."))
+    assert page_figure(canteen, terms, shown=3, min_coverage=0.3) is None
+    assert page_figure(paid, terms, shown=4, min_coverage=0.3) is None  # shown already

@@ -15,7 +15,7 @@ from core.types import Outcome, Turn
 from ingest.build import build_index
 from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader
-from tests.fixtures.doubles import ScriptedGenerator, write_corpus, write_injected_document
+from tests.fixtures.doubles import ScriptedGenerator, write_injected_document
 from tests.fixtures.factories import make_service, make_settings
 
 QUESTION = "Combien de visiteurs au Numericamp 2024 ?"
@@ -59,12 +59,14 @@ def test_wrong_draft_becomes_evidence_only_never_a_refusal(indexed: Settings) ->
 def test_evidence_the_model_could_not_phrase_is_shown_alone_only_if_it_says_it_answers(
     indexed: Settings, verdict: float, outcome: Outcome
 ) -> None:
-    """Asked apart whether the evidence answers the question: « non » turns close evidence into a refusal."""
+    """Asked apart whether the evidence answers the question: « non » turns close evidence into a refusal. (Asked
+    « combien de visiteurs ? », « 450 visiteurs » would settle it without the model.)"""
+    question = "Le Numericamp 2024 a attiré combien de monde ?"
     generator = ScriptedGenerator("Le Numericamp a accueilli 540 visiteurs [1].", verdict=verdict)
-    answer = make_pipeline(indexed, generator, answerability__strong_evidence_score=0.0).ask(QUESTION)
+    answer = make_pipeline(indexed, generator, answerability__strong_evidence_score=0.0).ask(question)
     assert answer.outcome is outcome, answer.reason
     asked = generator.prompts[-1]
-    assert asked.endswith(VERDICT_QUESTION) and QUESTION in asked and "450 visiteurs" in asked
+    assert asked.endswith(VERDICT_QUESTION) and question in asked and answer.evidence[0].sentence.text in asked
     assert f"oui {verdict:.0%}" in answer.reason
 
 
@@ -250,23 +252,72 @@ def test_a_question_that_asks_two_things_gets_evidence_for_each(name_settings: S
     assert any("Deb-i-an" in text for text in shown) and any("Debra" in text for text in shown), shown
 
 
-def test_a_yes_no_question_that_a_shown_sentence_settles_is_not_refused_on_the_models_word(tmp_path: Path) -> None:
-    """The draft contradicts « Non, elle n'en a pas le pouvoir. » and is dropped; the model, asked apart, would say
-    the evidence does not answer: the settling sentence answers it, shown alone."""
-    corpus = write_corpus(
-        tmp_path,
-        "mariage.md",
-        "# Mariage\n\n## La mairie peut-elle refuser un dossier de mariage ?\n\n"
-        "Non, elle n'en a pas le pouvoir. Dès lors que le dossier de mariage qui lui est présenté est complet, la "
-        "mairie doit l'accepter et procéder à son enregistrement.\n",
-    )
-    settings = make_settings(
-        embedding__backend="e5", index_dir=tmp_path / "index", answerability__min_evidence_score=0.0
-    )
-    build_index(settings, corpus, lambda _s: E5Embedder())
-    generator = ScriptedGenerator("La mairie peut refuser votre dossier de mariage [1].", verdict=0.1)
-    service = make_pipeline(settings, generator, answerability__strong_evidence_score=0.0)
-    answer = service.ask("la mairie peut elle refuser notre dossier de mariage ?")
+MARRIAGE_DOC = (
+    "# Mariage\n\n## La mairie peut-elle refuser un dossier de mariage ?\n\n"
+    "Non, elle n'en a pas le pouvoir. Dès lors que le dossier de mariage qui lui est présenté est complet, la "
+    "mairie doit l'accepter et procéder à son enregistrement.\n"
+)
+PROXY_DOC = (
+    "# Vote par procuration\n\n## Combien de procurations ?\n\n"
+    "Le jour du vote, un électeur ne peut pas détenir plus de 2 procurations. Une procuration peut être établie "
+    "à tout moment et jusqu'au jour du vote.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "draft", "question", "settling"),
+    [
+        # A yes/no question: the draft contradicts « Non, elle n'en a pas le pouvoir. »
+        (
+            MARRIAGE_DOC,
+            "La mairie peut refuser votre dossier de mariage [1].",
+            "la mairie peut elle refuser notre dossier de mariage ?",
+            "n'en a pas le pouvoir",
+        ),
+        # « combien de procurations ? »: the draft states no number
+        (
+            PROXY_DOC,
+            "Une procuration peut être établie jusqu'au jour du vote [1].",
+            "elle peut avoir combien de procurations le jour du vote ?",
+            "2 procurations",
+        ),
+    ],
+)
+def test_a_question_that_a_shown_sentence_settles_is_not_refused_on_the_models_word(
+    tmp_path: Path, text: str, draft: str, question: str, settling: str
+) -> None:
+    """The draft is dropped; the model, asked apart, would say the evidence does not answer: the settling sentence
+    answers it, shown alone."""
+    settings = one_document_index(tmp_path, "page.md", text)
+    generator = ScriptedGenerator(draft, verdict=0.1)
+    answer = make_pipeline(settings, generator, answerability__strong_evidence_score=0.0).ask(question)
     assert answer.outcome is Outcome.EVIDENCE_ONLY, answer.reason
-    assert "contredit" in answer.dropped[0].reason
+    assert answer.dropped and any(settling in e.sentence.context for e in answer.evidence)
     assert not any(prompt.endswith(VERDICT_QUESTION) for prompt in generator.prompts)
+
+
+TAX_DOC = """# Taxe et redevance d'enlèvement des ordures ménagères
+
+## Introduction
+
+Selon la commune où vous habitez, vous pouvez avoir à payer une taxe ou une redevance d'enlèvement des ordures ménagères.
+Vous ne payez la redevance d'enlèvement des ordures ménagères que si vous utilisez le service d'enlèvement.
+La taxe d'enlèvement des ordures ménagères finance la collecte des déchets ménagers.
+La taxe d'enlèvement des ordures ménagères est votée par la commune.
+
+## Taxe d'enlèvement des ordures ménagères (TEOM) › Paiement
+
+La TEOM est payée chaque année en même temps que la taxe foncière.
+Ce paiement doit se faire en général avant le 15 octobre.
+"""
+
+
+def test_a_date_question_is_shown_the_sentence_of_its_page_that_gives_one(tmp_path: Path) -> None:
+    """« avant quelle date ? »: the sentences that echo the question give no date; the page's sentence that gives
+    one, under a heading that names the tax, is shown first rather than the question refused."""
+    settings = one_document_index(tmp_path, "teom.md", TAX_DOC)
+    answer = make_pipeline(settings, MockGenerator()).ask(
+        "la taxe d'enlèvement des ordures ménagères faut la payer avant quelle date ?"
+    )
+    assert answer.outcome is Outcome.ANSWER, answer.reason
+    assert "15 octobre" in answer.evidence[0].sentence.context

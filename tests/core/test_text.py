@@ -6,6 +6,7 @@ from core.text import (
     AnswerKind,
     analyse,
     asks_documents,
+    counted_thing,
     durations_in,
     expected_answer_kind,
     fold,
@@ -16,7 +17,9 @@ from core.text import (
     sentence_spans,
     settles,
     split_sentences,
+    stated_names,
     stated_numbers,
+    states_count,
 )
 
 
@@ -215,6 +218,33 @@ def test_a_sentence_opening_with_oui_or_non_settles_a_yes_no_question() -> None:
     assert settles("« Oui, vous pouvez la refaire. »") is True
     assert settles("Nonobstant ce délai, la demande reste possible.") is None
     assert settles("Non-résident : la démarche se fait au consulat.") is None
+
+
+def test_the_oui_or_non_opening_an_answer_is_no_name() -> None:
+    assert "oui" not in analyse("Oui, elle peut voter pour toi par procuration.").names
+    assert "non" not in analyse("Non, vous pouvez faire votre demande de RSA en ligne.").names
+
+
+def test_a_count_question_is_settled_by_a_number_of_what_it_counts() -> None:
+    thing = counted_thing("Et elle peut avoir combien de procurations en tout le jour du vote ?")
+    assert thing == "procuration"
+    assert states_count("Un électeur ne peut pas détenir plus de 2 procurations.", thing)
+    assert not states_count("Une procuration peut être établie jusqu'au jour du vote, à 8 h.", thing)
+    assert counted_thing("combien ça coûte ?") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "stated"),
+    [
+        ("la mairie d'Arras ouvre à quelle heure le samedi ?", {"arras"}),
+        ("combien coûte une carte de stationnement résident à Arras ?", {"arras"}),
+        ("la poubelle jaune c'est quel jour dans mon quartier à Arras ?", {"arras"}),
+        ("j'ai déménagé à Arras, je peux m'inscrire sur les listes jusqu'à quand ?", set()),
+        ("je suis algérien, j'ai perdu ma carte ici a Marseille. combien ça coûte le duplicata ?", set()),
+    ],
+)
+def test_the_asker_s_own_place_is_not_a_name_the_evidence_must_hold(question: str, stated: set[str]) -> None:
+    assert stated_names(question, analyse(question).names) == stated
 
 
 def test_links_and_phone_numbers_are_read_as_written() -> None:
