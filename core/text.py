@@ -274,11 +274,11 @@ def stated_numbers(question: str) -> frozenset[str]:
 
 
 def stated_names(question: str, names: frozenset[str]) -> frozenset[str]:
-    """Of the question's names (its analysis's), those that its evidence must hold: the names of the clauses that ask
-    (`_asked_clauses`). « la mairie d'Arras ouvre à quelle heure ? » asks about Arras; « j'ai perdu ma carte ici à
-    Marseille, combien ça coûte ? » asks what the démarche costs wherever the resident lives."""
+    """Of the question's names (its analysis's, folded), those that its evidence must hold: the names of the clauses
+    that ask (`_asked_clauses`). « la mairie d'Arras ouvre à quelle heure ? » asks about Arras; « j'ai perdu ma carte
+    ici à Marseille, combien ça coûte ? » asks what the démarche costs wherever the resident lives."""
     asked = fold(_asked_clauses(question))
-    return frozenset(name for name in names if re.search(rf"(?<!\w){re.escape(fold(name))}(?!\w)", asked))
+    return frozenset(name for name in names if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", asked))
 
 
 def _asked_clauses(question: str) -> str:
@@ -575,7 +575,7 @@ def _is_name_word(token: Any) -> bool:
         and not token.is_stop
         and len(token.text) > 1
         and token.text[0].isupper()
-        and fold(token.text) not in _ANSWER_WORDS
+        and token.lower_ not in _ANSWER_WORDS
     )
 
 
