@@ -84,6 +84,21 @@ _ASKS_PROCEDURE = re.compile(
 )
 # Who asks "comment … ?" about their own steps: « comment je fais », « comment on installe »
 _ASKER_PRONOUNS = {"je", "j'", "on", "tu", "vous", "nous"}
+# The states of the European Union and of the European Economic Area besides France, and Switzerland: the lemmas of
+# their names and of their people's, as spaCy gives them (folded, its odd feminine lemmas too). Démarches pages set
+# their cases for the region (« Perte en Europe », « Vous êtes européen (ressortissant de l'UE, de l'EEE ou de la
+# Suisse) »); a resident names the country (« en vacances en Espagne », « je suis portugaise »).
+_EUROPEAN_STATES = frozenset({
+    "allemagne", "allemand", "autriche", "autrichien", "belgique", "belge", "bulgarie", "bulgare", "chypre",
+    "chypriote", "croatie", "croate", "danemark", "danois", "espagne", "espagnol", "estonie", "estonien", "finlande",
+    "finlandais", "grece", "grec", "hongrie", "hongrois", "irlande", "irlandais", "italie", "italien", "lettonie",
+    "letton", "lituanie", "lituanien", "luxembourg", "luxembourgeois", "malte", "maltais", "maltaise", "neerlandais",
+    "hollande", "hollandais", "pologne", "polonais", "portugal", "portugais", "roumanie", "roumain", "slovaquie",
+    "slovaque", "slovenie", "slovene", "suede", "suedois", "tchequie", "tcheque", "islande", "islandais",
+    "liechtenstein", "liechtensteinois", "liechtensteinoise", "norvege", "norvegien", "norvegienne", "suisse",
+})  # fmt: skip
+# The lemmas of the words a page uses for that region
+EUROPE = frozenset({"europe", "europeen"})
 _ASKS_PLACE = re.compile(
     r"^(?:.*\s)?ou\b(?! (?:est-ce|bien))|\ba quelle adresse\b|\bdans quel(?:le)? (?:ville|lieu|salle)\b"
 )
@@ -133,6 +148,7 @@ _CLAUSE_BREAK = re.compile(r"[,;:.!?]+(?:\s|$)|\s+(?:et|mais)\s+")
 _ASKER_IN_CLAUSE = re.compile(r"(?:^|\s)(?:j'|(?:je|on|nous|mon|ma|mes|notre|nos)(?=\s|$))")
 # A figure alone, or with one word (« 5 », « 9 ans »): a clause that only enumerates
 _ENUMERATED = re.compile(r"^\s*\d+(?:[.,]\d+)?(?:\s+\w+)?\s*$")
+_REFERS_BACK = re.compile(r"\W*(?:Elles?|Ils|Celles?-ci|Ceux-ci|Celui-ci|Cette|Cet|Ces)\b")
 _SETTLES = re.compile(r"^\W*(oui|non)\b(?!-)")
 _ASKS_NAME = re.compile(
     r"\bqui\b|\bquel(?:le)?s? (?:est|sont|etai(?:en)?t) (?:le|la|les) (?:nom|president|maire|contact)"
@@ -259,6 +275,11 @@ def durations_in(text: str) -> frozenset[str]:
     semaines » -> 3, « moins d'une heure » -> 1): a figure beside no unit of time (« 35 € ») counts none."""
     found = (match.group(1) for match in _DURATION.finditer(fold_number_words(fold(text))))
     return frozenset("1" if figure.startswith("un") else figure.replace(",", ".") for figure in found)
+
+
+def word_count(text: str) -> int:
+    """The words of a text as a resident counts them: the « ? » that French typography spaces off is none."""
+    return sum(1 for token in text.split() if any(char.isalnum() for char in token))
 
 
 def is_year(number: str) -> bool:
@@ -388,6 +409,12 @@ def _asks_price(folded: str) -> bool:
     )
 
 
+def broader_places(lemmas: frozenset[str]) -> dict[str, frozenset[str]]:
+    """Of a question's lemmas, each that names a European state or its people, with the lemmas of the region's words:
+    a page saying « dans un pays européen » speaks of Spain."""
+    return {lemma: EUROPE for lemma in lemmas & _EUROPEAN_STATES}
+
+
 def counted_thing(question: str) -> str | None:
     """What a « combien de … ? » question counts, folded and in the singular (« procuration »), or None."""
     asked = _ASKS_COUNT.search(fold(question))
@@ -428,6 +455,12 @@ def names_cost(heading: str) -> bool:
 def names_duration(heading: str) -> bool:
     """Whether a heading (one level of a section path) names a length of time: a deadline, a validity."""
     return bool(_NAMES_DURATION.search(fold(heading)))
+
+
+def refers_back(text: str) -> bool:
+    """Whether a sentence opens with a pronoun standing for what the sentence before it names (« Elle vous permet de
+    conduire… », « Ceux-ci sont : »). « Il » is left out: as often impersonal (« Il faut… »)."""
+    return bool(_REFERS_BACK.match(text))
 
 
 def settles(text: str) -> bool | None:

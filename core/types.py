@@ -156,6 +156,9 @@ class Question:
     asks_documents: bool = False
     # What a « combien de … ? » question counts (core.text.counted_thing): « 2 procurations » settles it
     counted: str | None = None
+    # Its searched lemmas that words of a broader meaning cover as well (core.text.broader_places: « Espagne » is
+    # covered by « pays européen »)
+    broader: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -76,12 +76,14 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
 def _names_not_shown(question: Question, shown: list[Evidence]) -> frozenset[str]:
     """The names that a question asking for one fact (a figure, a name, a place, a phone number) states where it
     asks (`Question.stated_names`: not an earlier turn, nor the asker's own place), and that no shown sentence, nor
-    its headings and title, holds. A procedure or a yes/no question may name a place in passing (« on m'a volé mon
-    permis à Arras, c'est quoi les étapes ? »): the steps are the same everywhere."""
+    its headings and title, holds, alone or as a part of a compound name (« Pas-de-Calais » in « Nord-Pas-de-Calais »).
+    A procedure or a yes/no question may name a place in passing (« on m'a volé mon permis à Arras, c'est quoi les
+    étapes ? »): the steps are the same everywhere."""
     kind = question.kind
     if kind is None or not (kind.is_fact or kind.must_be_shown):
         return frozenset()
-    return question.stated_names - frozenset().union(*(e.sentence.source.names for e in shown))
+    held = "".join(f"-{name}-" for e in shown for name in e.sentence.source.names)
+    return frozenset(name for name in question.stated_names if f"-{name}-" not in held)
 
 
 def without_phrasing(strong: bool, why: str, yes: float | None = None, min_yes: float = 0.0) -> Decision:

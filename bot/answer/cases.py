@@ -43,11 +43,13 @@ class Cases:
 
     def beside(self, question: Question, best: Evidence) -> tuple[str, ...]:
         """The cases beside the best evidence's own, its own first, at the first level of its path where the
-        question states none of them (« Naissance en France » before « Cas général »)."""
+        question states none of them (« Naissance en France » before « Cas général »). A European country states
+        the case for Europe (`Question.broader`: « je suis espagnol », « Vous êtes européen »)."""
         levels = _levels(best.chunk)
+        stated = question.query_analysis.lemmas.union(*question.broader.values())
         for depth, (key, own) in enumerate(levels):
             group = self._group(key, own, last=depth == len(levels) - 1)
-            if group and all(own_lemmas.isdisjoint(question.query_analysis.lemmas) for own_lemmas in group.values()):
+            if group and all(own_lemmas.isdisjoint(stated) for own_lemmas in group.values()):
                 return (own, *(title for title in group if title != own))
         return ()
 
@@ -77,21 +79,38 @@ class Cases:
 
 
 def _without_restatements(ranked: list[Evidence]) -> list[Evidence]:
-    """The ranked evidence without a sentence that restates a better one of its page under another heading with
-    other figures (« dans les 15 jours » under « Naissance à l'étranger », « dans les 5 jours » under « Naissance en
-    France »): the same step in another case, whose figure the resident would read as a second answer. Sentences are
-    grouped by page and words (figures aside), so each is compared only with those that say the same."""
-    kept: list[Evidence] = []
+    """The ranked evidence without a sentence that restates another of its page under another heading with other
+    figures (« dans les 15 jours » under « Naissance à l'étranger », « dans les 5 jours » under « Naissance en
+    France »): the same step in another case, whose figure the resident would read as a second answer. Of the two, the
+    one kept is the one whose heading path shares most with the best evidence's, whose case the answer is for, then
+    the better ranked. Sentences are grouped by page and words (figures aside), so each is compared only with those
+    that say the same."""
+    best = _path(ranked[0].chunk)
+    closest_first = sorted(ranked, key=lambda e: -_shared_levels(_path(e.chunk), best))  # stable: rank breaks ties
     said: dict[tuple[str, frozenset[str]], list[tuple[str | None, frozenset[str]]]] = {}
-    for evidence in ranked:
+    restating: set[str] = set()
+    for evidence in closest_first:
         numbers = frozenset(evidence.sentence.numbers)
         words = frozenset(lemma for lemma in evidence.sentence.lemmas if not lemma.isdigit())
-        better = said.setdefault((evidence.chunk.doc_id, words), [])
-        if numbers and any(section != evidence.chunk.section and figures != numbers for section, figures in better):
+        said_before = said.setdefault((evidence.chunk.doc_id, words), [])
+        if numbers and any(
+            section != evidence.chunk.section and figures != numbers for section, figures in said_before
+        ):
+            restating.add(evidence.sentence.sentence_id)
             continue
-        better.append((evidence.chunk.section, numbers))
-        kept.append(evidence)
-    return kept
+        said_before.append((evidence.chunk.section, numbers))
+    return [e for e in ranked if e.sentence.sentence_id not in restating]
+
+
+def _path(chunk: Chunk) -> list[str]:
+    return chunk.section.split(SECTION_SEPARATOR) if chunk.section else []
+
+
+def _shared_levels(path: list[str], other: list[str]) -> int:
+    """How many levels two heading paths share from the top."""
+    return next(
+        (depth for depth, (a, b) in enumerate(zip(path, other, strict=False)) if a != b), min(len(path), len(other))
+    )
 
 
 def _in_sibling(best: Chunk, mine: list[tuple[tuple[str, str], str]], other: Chunk, group: Group) -> bool:
@@ -105,7 +124,7 @@ def _in_sibling(best: Chunk, mine: list[tuple[tuple[str, str], str]], other: Chu
 
 def _levels(chunk: Chunk) -> list[tuple[tuple[str, str], str]]:
     """Each level of a chunk's heading path, under its document and parent path."""
-    path = chunk.section.split(SECTION_SEPARATOR) if chunk.section else []
+    path = _path(chunk)
     return [((chunk.doc_id, SECTION_SEPARATOR.join(path[:depth])), title) for depth, title in enumerate(path)]
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -40,6 +40,7 @@ from core.text import (
     names_cost,
     names_duration,
     offers_online_service,
+    refers_back,
     settles,
     states_amount,
     states_count,
@@ -57,16 +58,25 @@ class QuestionTerms:
     kind: AnswerKind | None = None
     names: frozenset[str] = frozenset()
     numbers: frozenset[str] = frozenset()
+    # A lemma that words of a broader meaning cover as well (core.text.broader_places: « Espagne », « européen »)
+    broader: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
         return sum(self.weights.values())
 
     def coverage(self, lemmas: set[str] | frozenset[str] | tuple[str, ...]) -> float:
-        """Weighted share of the question's lemmas found in `lemmas` (1.0 for a question without any)."""
+        """Weighted share of the question's lemmas found in `lemmas`, or their broader words (1.0 for a question
+        without any)."""
         if not self.weights:
             return 1.0
-        return sum(w for lemma, w in self.weights.items() if lemma in lemmas) / self.total
+        return (
+            sum(w for lemma, w in self.weights.items() if lemma in lemmas or self._broadly(lemma, lemmas)) / self.total
+        )
+
+    def _broadly(self, lemma: str, lemmas: set[str] | frozenset[str] | tuple[str, ...]) -> bool:
+        """Whether `lemmas` hold a broader word of `lemma`, not denied (« un pays non européen » is not Spain)."""
+        return lemma in self.broader and "non" not in lemmas and any(word in lemmas for word in self.broader[lemma])
 
     def answered_kind(self, sentence: Sentence) -> bool:
         """True when the sentence holds a fact of the asked kind that the question does not: for an online
@@ -106,7 +116,7 @@ class EvidenceRanker:
             lemma: common if lemma.isdigit() else self.rarity.get(lemma, self.unknown_weight)
             for lemma in searched.lemmas
         }
-        return QuestionTerms(weights, question.kind, searched.names, searched.numbers)
+        return QuestionTerms(weights, question.kind, searched.names, searched.numbers, question.broader)
 
     def rank(self, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]) -> list[Evidence]:
         """Every distinct sentence of `passages`, best first, numbered from 1."""
@@ -222,6 +232,8 @@ class EvidenceRanker:
                 continue
             if _announces(evidence.sentence) or (into_sub_sections and kept):  # the first is a procedure's block
                 evidence = self._read_on(evidence, max_chars, into_sub_sections)
+            if refers_back(evidence.sentence.text):
+                evidence = self._with_antecedent(evidence, max_chars)
             kept.append(evidence)
         for number, item in enumerate(kept, start=1):
             item.number = number
@@ -252,6 +264,22 @@ class EvidenceRanker:
         if into_sub_sections:
             kept = self._sub_section_steps(steps, kept, max_chars)
         return replace(evidence, sentence=_one_sentence(kept)) if len(kept) > 1 else evidence
+
+    def _with_antecedent(self, evidence: Evidence, max_chars: int) -> Evidence:
+        """The evidence read from what its first words refer to, the sentences before it in its section that refer
+        back in turn, within `max_chars`: « Elle vous permet de conduire… » says what only with « Vous pouvez
+        télécharger une attestation de perte. Cette attestation est valable 2 mois. »"""
+        steps = self._section_steps(evidence.chunk)
+        anchor = first = _anchor(steps, evidence)
+        read_to = evidence.chunk.start + evidence.sentence.end  # a short line's context holds the line after it
+        last = max(i for i, step in enumerate(steps) if i == anchor or step.start < read_to)
+        while (
+            first > 0
+            and refers_back(steps[first].sentence.text)
+            and steps[last].end - steps[first - 1].start <= max_chars
+        ):
+            first -= 1
+        return evidence if first == anchor else replace(evidence, sentence=_one_sentence(steps[first : last + 1]))
 
     def _sub_section_steps(self, steps: list[_Step], kept: list[_Step], max_chars: int) -> list[_Step]:
         """`kept`, and when they reach the end of their section (`steps`), the sentences of the sub-sections that

@@ -44,6 +44,7 @@ from core.text import (
     AnswerKind,
     analyse,
     asks_documents,
+    broader_places,
     counted_thing,
     expected_answer_kind,
     fold,
@@ -51,6 +52,7 @@ from core.text import (
     question_parts,
     stated_names,
     stated_numbers,
+    word_count,
 )
 from core.types import Answer, AnswerSentence, DocumentInfo, Evidence, IndexedDocument, Outcome, Passage, Question, Turn
 from ingest.embeddings import Embedder, get_embedder
@@ -100,7 +102,7 @@ class Asking(TypedDict, total=False):
 def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Question:
     """The question analysed once; a short follow-up ("et en 2025 ?") is searched with the previous question."""
     previous = [t.content for t in history if t.role == "user"]
-    follow_up = bool(previous) and len(text.split()) <= follow_up_max_words
+    follow_up = bool(previous) and word_count(text) <= follow_up_max_words
     query = f"{previous[-1]} {text}" if follow_up else text
     # « Et pour un mineur ? » asks what the earlier question asked, for another case (read alone, yes or no)
     kind = expected_answer_kind(text)
@@ -109,18 +111,19 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
         kind = expected_answer_kind(previous[-1]) or kind
         documents = documents or asks_documents(previous[-1])
     parts = tuple(read_question(part, [], follow_up_max_words) for part in question_parts(text))
-    analysis = analyse(text)
+    analysis, searched = analyse(text), analyse(query)
     return Question(
         text,
         query,
         analysis,
-        analyse(query),
+        searched,
         kind,
         stated_numbers=stated_numbers(text),
         stated_names=stated_names(text, analysis.names),
         parts=parts,
         asks_documents=documents,
         counted=counted_thing(text),
+        broader=broader_places(searched.lemmas),
     )
 
 

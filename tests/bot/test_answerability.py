@@ -41,6 +41,7 @@ PASSPORT_PHONE = "Service des passeports : téléphone 03 21 50 50 50."
 TOWN_HALL = "La mairie ouvre ses guichets à 8 h 30 du lundi au vendredi."
 STOLEN_LICENCE = "En cas de vol du permis, faites une déclaration de vol puis une demande de nouveau permis en ligne."
 DUPLICATE = "Le duplicata de la carte de résident coûte 225 €."
+REGIONAL_TAX = "Ancienne région : Nord-Pas-de-Calais ; Montant de la taxe régionale pour 1 cheval fiscal : 35,40 €"
 # A PDF's figure sheet: the date typeset one pair of digits a line (16/04/2024)
 FIGURES = "FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES\n450 visiteurs"
 
@@ -80,6 +81,16 @@ FIGURES = "FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES\n450 visiteurs"
             Outcome.ANSWER,
         ),
         ("combien coûte le duplicata de la carte de résident à Marseille ?", DUPLICATE, 0.7, Outcome.REFUSE),
+        # A place named as a part of a compound name is named (« Nord-Pas-de-Calais »), not one sharing a part of it
+        ("dans le Pas-de-Calais le cheval fiscal c'est combien ?", REGIONAL_TAX, 0.7, Outcome.ANSWER),
+        (
+            "dans le Pas-de-Calais le cheval fiscal c'est combien ?",
+            REGIONAL_TAX.replace("Nord-", ""),
+            0.7,
+            Outcome.ANSWER,
+        ),
+        ("dans le Calvados le cheval fiscal c'est combien ?", REGIONAL_TAX, 0.7, Outcome.REFUSE),
+        ("dans le Nord le cheval fiscal c'est combien ?", REGIONAL_TAX.replace("Nord-", "Sud-"), 0.7, Outcome.REFUSE),
     ],
 )
 def test_the_decision_on_one_sentence_of_evidence(question: str, text: str, dense: float, expected: Outcome) -> None:

@@ -114,6 +114,10 @@ def test_the_same_sentence_of_another_situation_with_other_figures_is_left_out()
     sections = ["Naissance en France › Délai", "Naissance à l'étranger › Délai", "Naissance à l'étranger › Démarche"]
     kept = cases.same_case([_evidence_in(reader, s) for s in sections])
     assert [e.chunk.section for e in kept] == [sections[0], sections[2]]
+    # The best evidence stands abroad (« né à l'étranger ? »): the better-ranked « 5 jours » of France is the one left
+    abroad = [sections[2], sections[0], sections[1]]
+    kept = cases.same_case([_evidence_in(reader, s) for s in abroad])
+    assert [e.chunk.section for e in kept] == [sections[2], sections[1]]
 
 
 def test_the_outermost_case_the_question_leaves_open_is_named() -> None:

@@ -21,3 +21,9 @@ def test_a_follow_up_asking_its_own_kind_keeps_it() -> None:
 def test_a_long_new_question_is_read_alone() -> None:
     question = read_question("Comment s'inscrire sur les listes électorales quand on vient de déménager ?", EARLIER, 8)
     assert question.query == question.text
+
+
+def test_the_spaced_question_mark_is_no_word_of_a_follow_up() -> None:
+    """Eight words and the « ? » French typography spaces off: a follow-up, read with the earlier question."""
+    question = read_question("et si le bébé est né à l'étranger ?", EARLIER, 8)
+    assert question.query.startswith("Quels papiers")

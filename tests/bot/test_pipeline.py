@@ -321,3 +321,48 @@ def test_a_date_question_is_shown_the_sentence_of_its_page_that_gives_one(tmp_pa
     )
     assert answer.outcome is Outcome.ANSWER, answer.reason
     assert "15 octobre" in answer.evidence[0].sentence.context
+
+
+PROOF_OF_IDENTITY = """# Demande de logement social
+
+## Quels sont les justificatifs à fournir ? › Vous êtes français
+
+Si vous êtes français, vous devez fournir une copie de votre carte d'identité ou de votre passeport.
+
+## Quels sont les justificatifs à fournir ? › Vous êtes européen
+
+Si vous êtes européen (ressortissant de l'UE, de l'EEE ou de la Suisse), vous devez fournir une copie de votre carte d'identité ou de votre passeport.
+
+## Quels sont les justificatifs à fournir ? › Vous êtes étranger non européen
+
+Si vous êtes étranger non européen, vous devez fournir votre titre de séjour en cours de validité.
+"""
+
+
+def test_a_question_naming_a_european_people_gets_the_case_for_europe(tmp_path: Path) -> None:
+    """« je suis espagnol »: the page's cases say « européen » and « étranger non européen », never Spain."""
+    settings = one_document_index(tmp_path, "logement.md", PROOF_OF_IDENTITY)
+    answer = make_pipeline(settings, MockGenerator()).ask(
+        "je suis espagnol, quel justificatif d'identité je dois fournir ?"
+    )
+    assert answer.evidence[0].chunk.section.endswith("Vous êtes européen"), answer.evidence[0].chunk.section
+    assert answer.cases == (), "the question states its case: the others are not named"
+
+
+LOST_LICENCE = """# Perte du permis de conduire
+
+## Perte en France
+
+Vous devez déclarer la perte en ligne sur le site de l'ANTS.
+Vous pouvez alors télécharger une attestation de perte dans votre espace personnel.
+Cette attestation est valable 2 mois.
+Elle vous permet de conduire en attendant l'envoi de votre nouveau permis.
+"""
+
+
+def test_a_sentence_that_refers_back_is_shown_from_what_it_refers_to(tmp_path: Path) -> None:
+    """« Elle vous permet de conduire… » alone does not say what lets the resident drive."""
+    settings = one_document_index(tmp_path, "permis.md", LOST_LICENCE)
+    answer = make_pipeline(settings, MockGenerator()).ask("en attendant le nouveau permis, j'ai le droit de conduire ?")
+    allowed = next(e.sentence.context for e in answer.evidence if "Elle vous permet" in e.sentence.context)
+    assert allowed.startswith("Vous pouvez alors télécharger une attestation de perte"), allowed

@@ -30,6 +30,12 @@ def test_rare_question_words_weigh_more_than_common_ones() -> None:
     assert terms.coverage(("visiteur",)) > terms.coverage(("numericamp", "2024")) > 0
 
 
+def test_a_country_is_covered_by_the_words_for_its_region_unless_denied() -> None:
+    terms = QuestionTerms({"espagne": 1.0, "vacance": 1.0}, broader={"espagne": frozenset({"europe", "europeen"})})
+    assert terms.coverage(("vacance", "pays", "europeen")) == terms.coverage(("vacance", "espagne")) == 1.0
+    assert terms.coverage(("vacance", "pays", "non", "europeen")) == 0.5
+
+
 @pytest.mark.parametrize(
     ("question", "fact"),
     [

@@ -3,9 +3,11 @@
 import pytest
 
 from core.text import (
+    EUROPE,
     AnswerKind,
     analyse,
     asks_documents,
+    broader_places,
     counted_thing,
     durations_in,
     expected_answer_kind,
@@ -14,12 +16,14 @@ from core.text import (
     lists_documents,
     numbers_in,
     question_parts,
+    refers_back,
     sentence_spans,
     settles,
     split_sentences,
     stated_names,
     stated_numbers,
     states_count,
+    word_count,
 )
 
 
@@ -245,6 +249,32 @@ def test_a_count_question_is_settled_by_a_number_of_what_it_counts() -> None:
 )
 def test_the_asker_s_own_place_is_not_a_name_the_evidence_must_hold(question: str, stated: set[str]) -> None:
     assert stated_names(question, analyse(question).names) == stated
+
+
+@pytest.mark.parametrize(
+    ("question", "places"),
+    [
+        ("je suis portugaise, il faut quels documents pour demander un HLM ?", {"portugais"}),
+        ("Et si je l'ai perdu pendant des vacances en Espagne ?", {"espagne"}),
+        ("ma voiture a des plaques allemandes", {"allemand"}),
+        ("j'ai perdu mon permis de conduire en France", set()),
+        ("on vit au Canada et mon fils a perdu sa carte", set()),
+    ],
+)
+def test_a_european_state_or_its_people_is_covered_by_the_words_for_europe(question: str, places: set[str]) -> None:
+    assert broader_places(analyse(question).lemmas) == dict.fromkeys(places, EUROPE)
+
+
+def test_words_are_counted_without_the_punctuation_spaced_off() -> None:
+    assert word_count("et si le bébé est né à l'étranger ?") == 8
+    assert word_count("Combien ça coûte ? !") == 3
+
+
+def test_a_sentence_opening_with_a_pronoun_or_a_demonstrative_refers_back() -> None:
+    assert refers_back("Elle vous permet de conduire en attendant le nouveau permis.")
+    assert refers_back("Cette attestation est valable 2 mois.") and refers_back("Ceux-ci sont :")
+    assert not refers_back("Il faut faire une déclaration de perte.")
+    assert not refers_back("Celle qui est perdue doit être déclarée.") and not refers_back("Cesser de payer…")
 
 
 def test_links_and_phone_numbers_are_read_as_written() -> None:
