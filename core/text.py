@@ -114,6 +114,8 @@ _ASKS_COST = re.compile(r"\bcout(?:e|ent|er|s)?\b|\bprix\b|\btarifs?\b|\bpayante
 # « Combien » or « quel montant » of a sum of money (« l'amende c'est combien ? », « le RSA ça fait combien ? »):
 # answered by an amount as a price is
 _ASKS_HOW_MUCH = re.compile(r"\bcombien\b|\bmontant\b")
+# « quel est le prix ? », « c'est quoi le tarif ? »: the word of price is what is asked
+_ASKS_WHICH_PRICE = re.compile(r"\b(?:quel(?:le)?s? (?:est|sont)|c'est quoi) (?:le|la|les) (?:prix|tarifs?|couts?)\b")
 _MONEY = re.compile(
     r"\b(?:amendes?|primes?|aides?|allocations?|allocs?|rsa|rembourse\w*|argent|euros?|salaires?|revenus?|"
     r"pensions?|indemnites?|bourses?|cheques?|taxes?|gagner|montant)\b|€"
@@ -406,6 +408,7 @@ def _asks_price(folded: str) -> bool:
     return bool(
         (_ASKS_COST.search(folded) and _ASKS_NUMBER.search(folded))
         or (_MONEY.search(folded) and _ASKS_HOW_MUCH.search(folded))
+        or _ASKS_WHICH_PRICE.search(folded)
     )
 
 

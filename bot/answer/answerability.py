@@ -59,7 +59,7 @@ def decide(question: Question, terms: QuestionTerms, evidence: list[Evidence], s
     kind = question.kind
     if kind is not None and kind.must_be_shown and not any(terms.answered_kind(e.sentence) for e in shown):
         return Decision(Outcome.REFUSE, REASONS_NOT_SHOWN[kind])
-    coverage = terms.coverage(frozenset().union(*(e.sentence.lemmas for e in shown)))
+    coverage = terms.coverage(frozenset().union(*(e.sentence.source.lemmas for e in shown)))
     strong = best.dense_score >= settings.answerability.strong_evidence_score
     # A reworded question ("j'ai perdu…" for "en cas de perte") shares few words with its answer: word
     # coverage refuses only evidence that is not close in meaning either.

@@ -19,8 +19,8 @@ SETTINGS: Settings = make_settings(
 )
 
 
-def evidence(text: str, dense: float) -> Evidence:
-    chunk = Chunk(chunk_id="d:0", doc_id="d", title="Numericamp et état civil", text=text)
+def evidence(text: str, dense: float, title: str = "Numericamp et état civil", section: str | None = None) -> Evidence:
+    chunk = Chunk(chunk_id="d:0", doc_id="d", title=title, text=text, section=section)
     sentence = sentences_of([chunk], context_chars=len(text), max_chars=len(text) + 1)[0]
     return Evidence(1, sentence, chunk, score=dense, dense_score=dense)
 
@@ -100,3 +100,16 @@ def test_the_decision_on_one_sentence_of_evidence(question: str, text: str, dens
 def test_weak_evidence_is_refused_rather_than_shown_alone() -> None:
     assert without_phrasing(False, "le modèle n'a pas répondu").outcome is Outcome.REFUSE
     assert without_phrasing(True, "le modèle n'a pas répondu").outcome is Outcome.EVIDENCE_ONLY
+
+
+def test_the_question_is_covered_by_the_evidence_read_with_its_headings() -> None:
+    """A page's « Coût » sentence says neither « stage » nor « points »: its title and section do."""
+    question = read_question("le stage de récupération de points, quel est le prix ?", [], 8)
+    terms = QuestionTerms({lemma: 1.0 for lemma in question.query_analysis.lemmas}, question.kind)
+    cost = "Il varie de 100 € à 280 € selon les centres."
+    shown = [evidence(cost, 0.3, title="Stage de récupération de points", section="Coût")]
+    assert decide(question, terms, shown, SETTINGS).outcome is Outcome.ANSWER
+    assert (
+        decide(question, terms, [evidence(cost, 0.3, title="Permis", section="Coût")], SETTINGS).outcome
+        is Outcome.REFUSE
+    )

@@ -208,6 +208,8 @@ def test_a_question_without_a_question_word_asks_yes_or_no(question: str, kind: 
         ("tapage nocturne, l'amende c'est combien ?", AnswerKind.COST),
         ("le rsa ça ferait combien pour nous ?", AnswerKind.COST),
         ("quel est le montant de la prime ?", AnswerKind.COST),
+        ("on m'oblige à faire le stage. quel est le prix ?", AnswerKind.COST),
+        ("c'est quoi le tarif pour un passeport ?", AnswerKind.COST),
         ("l'amende est majorée, j'ai combien de temps pour la contester ?", AnswerKind.DURATION),
         ("l'amende, je dois la payer avant quelle date ?", AnswerKind.NUMBER),
         ("Combien de témoins pour un mariage ?", AnswerKind.NUMBER),
