@@ -66,17 +66,13 @@ class QuestionTerms:
         return sum(self.weights.values())
 
     def coverage(self, lemmas: set[str] | frozenset[str] | tuple[str, ...]) -> float:
-        """Weighted share of the question's lemmas found in `lemmas`, or their broader words (1.0 for a question
-        without any)."""
+        """Weighted share of the question's lemmas found in `lemmas`, or their broader words, not denied (« un pays non
+        européen » is not Spain) (1.0 for a question without any)."""
         if not self.weights:
             return 1.0
-        return (
-            sum(w for lemma, w in self.weights.items() if lemma in lemmas or self._broadly(lemma, lemmas)) / self.total
-        )
-
-    def _broadly(self, lemma: str, lemmas: set[str] | frozenset[str] | tuple[str, ...]) -> bool:
-        """Whether `lemmas` hold a broader word of `lemma`, not denied (« un pays non européen » is not Spain)."""
-        return lemma in self.broader and "non" not in lemmas and any(word in lemmas for word in self.broader[lemma])
+        if self.broader and "non" not in lemmas:
+            lemmas = {*lemmas, *(lemma for lemma, words in self.broader.items() if not words.isdisjoint(lemmas))}
+        return sum(w for lemma, w in self.weights.items() if lemma in lemmas) / self.total
 
     def answered_kind(self, sentence: Sentence) -> bool:
         """True when the sentence holds a fact of the asked kind that the question does not: for an online
