@@ -36,6 +36,11 @@ _SPACED_DATE = re.compile(r"(?<!\d)(?<!\d\s)(\d{2})\s(\d{2})\s(19|20)\s(\d{2})(?
 _NEGATION = re.compile(
     r"\b(?:jamais|aucun|aucune|rien|ni|personne|sans)\b|\bn[e'’]\s*\S+\s+(?:pas|plus|point|guère)\b", re.I
 )
+# The words that deny what follows them, spoken French dropping « ne » (« il est pas majoré »); the content words
+# after one that it denies, at most, and within how many words
+_DENYING = frozenset({"pas", "plus", "jamais", "aucun", "aucune", "sans", "non"})
+_DENIED_WORDS = 2
+_DENIAL_REACH = 5
 _LINE = re.compile(r"[^\n]+")
 _LIST_ITEM = re.compile(r"^(?:[-•*▪–]|\d{1,2}[.)]|[a-z][.)])\s")
 _SENTENCE_END = set(".!?:;…»")
@@ -99,6 +104,8 @@ _EUROPEAN_STATES = frozenset({
 })  # fmt: skip
 # The lemmas of the words a page uses for that region
 EUROPE = frozenset({"europe", "europeen"})
+# France's people and things, as a page names the country (« plaques françaises »: « Véhicule immatriculé en France »)
+_FRENCH = {"francais": frozenset({"france"})}
 _ASKS_PLACE = re.compile(
     r"^(?:.*\s)?ou\b(?! (?:est-ce|bien))|\ba quelle adresse\b|\bdans quel(?:le)? (?:ville|lieu|salle)\b"
 )
@@ -202,6 +209,8 @@ class Analysis:
     # web addresses and phone numbers it gives, as written (an online service's line, a contact)
     links: frozenset[str] = frozenset()
     phones: frozenset[str] = frozenset()
+    # the lemmas a negation denies (« il est pas majoré », « elle a pas de passeport »): not a case it states
+    denied: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1024)
@@ -418,6 +427,13 @@ def broader_places(lemmas: frozenset[str]) -> dict[str, frozenset[str]]:
     return {lemma: EUROPE for lemma in lemmas & _EUROPEAN_STATES}
 
 
+def countries_named(lemmas: frozenset[str]) -> frozenset[str]:
+    """The lemmas of the countries that a question's lemmas name by their people or things (« plaques françaises »
+    names France, as a case « Véhicule immatriculé en France » does). Not read as covering a sentence's « France »:
+    « collectivités françaises » is not « France urbaine »."""
+    return frozenset().union(*(country for lemma, country in _FRENCH.items() if lemma in lemmas))
+
+
 def counted_thing(question: str) -> str | None:
     """What a « combien de … ? » question counts, folded and in the singular (« procuration »), or None."""
     asked = _ASKS_COUNT.search(fold(question))
@@ -546,7 +562,25 @@ def _analysis(doc: Any, text: str) -> Analysis:
         verbs,
         links_in(text),
         frozenset(_PHONE.findall(text)),
+        _denied(doc, lemmas),
     )
+
+
+def _denied(doc: Any, lemmas: frozenset[str]) -> frozenset[str]:
+    """The content lemmas in the few words after a negation, within its clause (« pas majoré », « pas de
+    passeport valide »; « pas périmée mais perdue » denies « périmé » only)."""
+    denied: set[str] = set()
+    for position, token in enumerate(doc):
+        if fold(token.text) not in _DENYING:
+            continue
+        found = 0
+        for following in doc[position + 1 : position + 1 + _DENIAL_REACH]:
+            if following.is_punct or following.pos_ in {"CCONJ", "SCONJ"} or found == _DENIED_WORDS:
+                break
+            if (lemma := _lemma(following)) in lemmas:
+                denied.add(lemma)
+                found += 1
+    return frozenset(denied)
 
 
 def dialled(phones: frozenset[str]) -> frozenset[str]:

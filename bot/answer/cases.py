@@ -2,14 +2,19 @@
 « Pièces à fournir › Carte perdue ou volée »), each with steps, documents or amounts of its own.
 
 A question that states its case (« pour un mineur », « carte perdue ») is answered from that case: the ranking
-weighs the heading path. One that states none is answered from the best case, and the resident is told which
-cases exist, so that a step of another case is never read as theirs. Everything here is read from the index's
-headings, analysed at ingestion: no text is analysed at question time.
+leaves out the passages of the other cases the page marks. One that states none is answered from the best case, and
+the resident is told which cases exist, so that a step of another case is never read as theirs. Everything here is
+read from the index's headings, analysed at ingestion, and the titles of the marked cases, analysed once when the
+index is loaded: no text is analysed at question time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from bot.answer.evidence import Chapter
+from core.text import analyse_many, countries_named
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Question
 from ingest.store import IndexReader
 
@@ -40,6 +45,26 @@ class Cases:
                 siblings = shared.setdefault(key, {})
                 siblings[title] = siblings.get(title, heading) & heading  # the words all its passages' paths hold
         self._groups = {key: _cases(titles) for key, titles in shared.items() if len(titles) > 1}
+        self._marked_groups = {key: group for key, group in self._groups.items() if key in self._marked}
+        page_titles = {chunk.doc_id: chunk.title for chunk in reader.chunks}
+        self._own_words = _case_words(self._marked_groups, page_titles)
+
+    def stated(self, question: Question, pages: Iterable[str]) -> StatedCases:
+        """The cases the question states on each of `pages`, among those the document marks (a fiche's situations and
+        cases): in each group of siblings, the one `_stated_title` reads in the question's words, those it denies
+        aside (a figure states none: « 14 ans » is no « Entre 12 et 13 ans »). Cases a page does not mark are never
+        read as stated: its headings are as often its chapters."""
+        asked = question.query_analysis
+        said = {lemma for lemma in asked.lemmas - asked.denied if not lemma.isdigit()}.union(
+            *question.broader.values(), countries_named(asked.lemmas)
+        )
+        paths: dict[str, list[list[str]]] = {}
+        for page in dict.fromkeys(pages):
+            for parent, own in self._own_words.get(page, []):
+                title = _stated_title(own, said, asked.denied)
+                if title is not None:
+                    paths.setdefault(page, []).append([*(parent.split(SECTION_SEPARATOR) if parent else []), title])
+        return StatedCases.most_specific(paths, self._marked_groups)
 
     def beside(self, question: Question, best: Evidence) -> tuple[str, ...]:
         """The cases beside the best evidence's own, its own first, at the first level of its path where the
@@ -76,6 +101,85 @@ class Cases:
         if group is None or not (last or key in self._marked) or own not in group:
             return None
         return group
+
+
+def _stated_title(own: Group, said: set[str], denied: frozenset[str]) -> str | None:
+    """The one case of a group that the question states, or None: the one whose own words (`own`: no sibling's title
+    says them) the question says (« en Guyane », « par courrier »); else, of two cases, the one whose sibling's own
+    words the question denies (« il est pas majoré »: « Amende forfaitaire » beside « Amende forfaitaire
+    majorée »)."""
+    titles = [title for title, words in own.items() if not words.isdisjoint(said)]
+    if not titles and len(own) == 2:
+        first, second = own
+        titles = [title for title, other in ((first, second), (second, first)) if not own[other].isdisjoint(denied)]
+    return titles[0] if len(titles) == 1 else None
+
+
+def _case_words(
+    groups: dict[tuple[str, str], Group], page_titles: dict[str, str]
+) -> dict[str, list[tuple[str, Group]]]:
+    """For each page, each group's parent path with its cases' own title words: the lemmas of a case's title that
+    neither a sibling's title, nor the page's title, nor a heading above it says (« Vous l'avez perdue » under « Vous
+    n'avez pas la carte grise » beside « Votre carte vous a été retirée… »: « perdre », not « carte »)."""
+    texts = sorted(
+        {page_titles[doc_id] for doc_id, _ in groups}
+        | {level for (_, parent), group in groups.items() for level in [*parent.split(SECTION_SEPARATOR), *group]}
+    )
+    lemmas = dict(zip(texts, (a.lemmas for a in analyse_many(texts)), strict=True)) if texts else {}
+    by_page: dict[str, list[tuple[str, Group]]] = {}
+    for (doc_id, parent), group in groups.items():
+        above = lemmas[page_titles[doc_id]].union(*(lemmas[level] for level in parent.split(SECTION_SEPARATOR)))
+        by_page.setdefault(doc_id, []).append((parent, _cases({title: lemmas[title] - above for title in group})))
+    return by_page
+
+
+@dataclass(frozen=True)
+class StatedCases:
+    """The heading paths of the cases a question states, by page, and each page's case groups."""
+
+    paths: dict[str, list[list[str]]]
+    groups: dict[tuple[str, str], Group]  # the groups the documents mark
+
+    def against(self, chunk: Chunk) -> bool:
+        """Whether the passage stands in a sibling of a stated case (« Par télé-paiement » when « par courrier » is
+        stated), or, higher up its path, in a sibling of a case above every stated one of its page (« À l'étranger »
+        when « En Guyane » is stated only under « En France »; « Vous avez la carte grise » when « Vous l'avez
+        perdue » is stated under « Vous n'avez pas la carte grise », here and under « À l'étranger »)."""
+        stated = self.paths.get(chunk.doc_id)
+        if not stated:
+            return False
+        path = _path(chunk)
+        return any(self._sibling_at(chunk.doc_id, path, case, len(case) - 1) for case in stated) or all(
+            any(self._sibling_at(chunk.doc_id, path, case, depth) for depth in range(len(case))) for case in stated
+        )
+
+    def kept(self, ranked: list[Evidence]) -> list[Evidence]:
+        """The ranked evidence without that of another case than the stated ones (all of it when nothing else is
+        left). The stated cases' own sentences are not raised above the rest: adding to their score lost more
+        answers than it gained (fiches dev, 2026-12-05)."""
+        return [e for e in ranked if not self.against(e.chunk)] or ranked
+
+    @classmethod
+    def most_specific(cls, paths: dict[str, list[list[str]]], groups: dict[tuple[str, str], Group]) -> StatedCases:
+        """The stated cases without those standing in a sibling of another (« à l'étranger › … › Vous l'avez perdue »
+        when « Véhicule immatriculé en France » is stated too) nor those above another (« en France »)."""
+        said = cls(paths, groups)
+        specific = {}
+        for page, stated in paths.items():
+            kept = [
+                path
+                for path in stated
+                if not any(said._sibling_at(page, path, other, len(other) - 1) for other in stated if other is not path)
+            ]
+            specific[page] = [path for path in kept if not any(other[: len(path)] == path != other for other in kept)]
+        return cls(specific, groups)
+
+    def _sibling_at(self, doc_id: str, path: list[str], case: list[str], depth: int) -> bool:
+        """Whether `path` follows `case` down to `depth`, then takes another case of the same group there."""
+        if len(path) <= depth or path[:depth] != case[:depth] or path[depth] == case[depth]:
+            return False
+        group = self.groups.get((doc_id, SECTION_SEPARATOR.join(case[:depth])), {})
+        return case[depth] in group and path[depth] in group
 
 
 def _without_restatements(ranked: list[Evidence]) -> list[Evidence]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -146,14 +147,21 @@ class EvidenceRanker:
         return chosen + [e for e in ranked if e.sentence.sentence_id not in ids]
 
     def chapter_answer(
-        self, ranked: list[Evidence], terms: QuestionTerms, question: Question, vector: np.ndarray, pages: list[str]
+        self,
+        ranked: list[Evidence],
+        terms: QuestionTerms,
+        question: Question,
+        vector: np.ndarray,
+        pages: list[str],
+        other_case: Callable[[Chunk], bool],
     ) -> Evidence | None:
         """The best sentence of the chapter that answers what the question asks (`Chapter.asked`) in the retrieved
         `pages`, whether its passages were retrieved or not: a list of documents seldom echoes the question's words,
         nor does « La carte coûte 25 € ». Among several such chapters (one per case: « L'enfant n'a pas de
         passeport »), the passage closest to the question's vector chooses, and in it the best sentence giving the
         price or the delay asked. A price or a delay that another shown sentence gives is taken first: that sentence
-        stands in the best one's démarche, the chapter may stand in another page's. None when no page has one."""
+        stands in the best one's démarche, the chapter may stand in another page's. A passage of `other_case` than the
+        question states is never chosen. None when no page has one."""
         chapter = Chapter.asked(question, ranked)
         if chapter is None:
             return None
@@ -163,7 +171,9 @@ class EvidenceRanker:
             if giving is not None:
                 return giving
         pages = list(dict.fromkeys(pages))
-        held = {chunk.chunk_id for page in pages for chunk in self._chapters[chapter].get(page, [])}
+        held = {
+            chunk.chunk_id for page in pages for chunk in self._chapters[chapter].get(page, []) if not other_case(chunk)
+        }
         if not held:
             return None
         closest = next(

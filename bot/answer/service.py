@@ -294,14 +294,15 @@ class QuestionService:
     def evidence(
         self, question: Question, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]
     ) -> list[Evidence]:
-        """The best sentences, none of another case than the best one's; for a "how to" question, the best one's
-        steps in order first and the page's online service; for « which documents », the page's list of them first,
-        in order; for a figure, a date, a price or a delay, the sentence of a chapter or of the best one's page that
-        gives it first when none of those shown does."""
-        ranked = self._each_part(question, self.ranker.rank(terms, vector, passages), passages)
-        settings = self.settings.evidence
+        """The best sentences, none of another case than those the question states (`Cases.stated`) nor than the
+        best one's; for a "how to" question, the best one's steps in order first and the page's online service; for
+        « which documents », the page's list of them first, in order; for a figure, a date, a price or a delay, the
+        sentence of a chapter or of the best one's page that gives it first when none of those shown does."""
         pages = [passage.chunk.doc_id for passage in passages]
-        chapter = self.ranker.chapter_answer(ranked, terms, question, vector, pages)
+        stated = self.cases.stated(question, pages)
+        ranked = self._each_part(question, stated.kept(self.ranker.rank(terms, vector, passages)), passages)
+        settings = self.settings.evidence
+        chapter = self.ranker.chapter_answer(ranked, terms, question, vector, pages, stated.against)
         first = chapter or page_figure(ranked, terms, settings.shown, self.settings.answerability.min_question_coverage)
         if first is not None:
             ranked = [first, *(e for e in ranked if e.sentence.sentence_id != first.sentence.sentence_id)]

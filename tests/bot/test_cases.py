@@ -144,3 +144,55 @@ def test_a_page_that_marks_no_case_is_compared_at_the_last_level_only() -> None:
     assert [e.chunk.section for e in cases.same_case(ranked)] == [mail, "Contestation › Traitement"]
     question = read_question("Comment contester une amende ?", [], 8)
     assert cases.beside(question, ranked[0]) == ("Par courrier", "En ligne")
+
+
+# A fiche of fines whose loader marks its cases (levels 1 and 2)
+FINE = {
+    "Contestation › Amende forfaitaire › En ligne": ("Contestez sur le site de l'ANTAI.", (1, 2)),
+    "Contestation › Amende forfaitaire › Par courrier": ("Envoyez la requête en exonération en RAR.", (1, 2)),
+    "Contestation › Amende forfaitaire majorée › En ligne": ("Contestez l'amende majorée en ligne.", (1, 2)),
+    "Contestation › Amende forfaitaire majorée › Par courrier": ("Envoyez la réclamation à l'OMP.", (1, 2)),
+    "Introduction": ("Vous pouvez contester une amende de stationnement.", ()),
+}
+
+
+def _stated_sections(sections: dict[str, tuple[str, tuple[int, ...]]], question: str) -> list[str]:
+    """The sections of a page left once the cases `question` states are read: every section ranked, in order."""
+    cases, reader = _cases_and_reader(sections)
+    ranked = [_evidence_in(reader, section) for section in sections]
+    return [e.chunk.section for e in cases.stated(read_question(question, [], 8), ["F1341"]).kept(ranked)]
+
+
+def test_a_stated_case_leaves_out_its_siblings_and_the_situation_above_it() -> None:
+    """« en Guyane » is stated under « Naissance en France » only: the general case and the other situation go."""
+    kept = _stated_sections(BIRTH, "On habite à Kourou en Guyane, on a combien de jours pour déclarer le bébé ?")
+    assert kept == ["Introduction", "Naissance en France › Délai › En Guyane", "Naissance en France › Démarche"]
+
+
+def test_a_case_stated_under_two_parents_keeps_both() -> None:
+    """« par courrier » stands under both fines: only the online cases go."""
+    kept = _stated_sections(FINE, "Je veux contester mon amende par courrier, je fais comment ?")
+    assert kept == [
+        "Contestation › Amende forfaitaire › Par courrier",
+        "Contestation › Amende forfaitaire majorée › Par courrier",
+        "Introduction",
+    ]
+
+
+def test_denying_one_of_two_cases_states_the_other() -> None:
+    kept = _stated_sections(FINE, "Je veux contester mon amende par courrier, elle est pas majorée, je fais comment ?")
+    assert kept == ["Contestation › Amende forfaitaire › Par courrier", "Introduction"]
+
+
+def test_a_question_saying_two_cases_words_or_a_figure_states_none() -> None:
+    assert _stated_sections(FINE, "En ligne ou par courrier, comment contester ?") == list(FINE)
+    ages = {
+        "Où demander ? › Entre 0 et 12 ans": ("Le parent fait la demande en mairie.", (1,)),
+        "Où demander ? › À partir de 13 ans": ("L'enfant vient lui-même en mairie.", (1,)),
+    }
+    assert _stated_sections(ages, "Mon fils a 12 ans, où faire la demande ?") == list(ages)
+
+
+def test_a_page_that_marks_no_case_has_none_stated() -> None:
+    unmarked = {section: (text, ()) for section, (text, _) in FINE.items()}
+    assert _stated_sections(unmarked, "Je veux contester mon amende par courrier") == list(unmarked)

@@ -366,3 +366,16 @@ def test_a_sentence_that_refers_back_is_shown_from_what_it_refers_to(tmp_path: P
     answer = make_pipeline(settings, MockGenerator()).ask("en attendant le nouveau permis, j'ai le droit de conduire ?")
     allowed = next(e.sentence.context for e in answer.evidence if "Elle vous permet" in e.sentence.context)
     assert allowed.startswith("Vous pouvez alors télécharger une attestation de perte"), allowed
+
+
+def test_a_fiche_question_stating_its_situation_is_shown_none_of_the_other(tmp_path: Path) -> None:
+    """« né à l'étranger »: the fiche marks « Né(e) en France » and « Né(e) à l'étranger » as situations; the
+    evidence holds the one stated, not France's town hall (a step of the other case)."""
+    fiche = Path(__file__).parents[1] / "fixtures" / "loaders" / "fiche_F1427.xml"
+    settings = one_document_index(tmp_path, "F1427.xml", fiche.read_text(encoding="utf-8"))
+    answer = make_pipeline(settings, MockGenerator()).ask(
+        "je suis né à l'étranger, je dois faire la demande de mon acte de naissance auprès de qui ?"
+    )
+    sections = [e.chunk.section or "" for e in answer.evidence]
+    assert sections and not any(section.startswith("Né(e) en France") for section in sections), sections
+    assert "Nantes" in " ".join(e.sentence.context for e in answer.evidence)

@@ -159,14 +159,19 @@ def test_a_sentence_already_read_in_an_announced_list_is_not_shown_twice(ranker:
     assert len(shown) == 1, [e.sentence.context for e in shown]
 
 
-def _chapter_of(sections: dict[str, str], question: str, retrieved: str) -> tuple[EvidenceRanker, Evidence | None]:
-    """The chapter answer found when only the passage of section `retrieved` was retrieved, and its ranker."""
+def _chapter_of(
+    sections: dict[str, str], question: str, retrieved: str, other_case: str = ""
+) -> tuple[EvidenceRanker, Evidence | None]:
+    """The chapter answer found when only the passage of section `retrieved` was retrieved, and its ranker; the
+    passages of section `other_case` stand in another case than the question states."""
     ranker = _ranker(sections)
     asked = read_question(question, [], 8)
     terms = ranker.terms(asked)
     passages = [Passage(c, 1.0, rank=1) for c in ranker.reader.chunks if c.section == retrieved]
     ranked = ranker.rank(terms, np.ones(4), passages)
-    return ranker, ranker.chapter_answer(ranked, terms, asked, np.ones(4), ["guide"])
+    return ranker, ranker.chapter_answer(
+        ranked, terms, asked, np.ones(4), ["guide"], lambda chunk: chunk.section == other_case
+    )
 
 
 def test_which_documents_is_answered_by_the_pages_whole_list_even_unretrieved() -> None:
@@ -285,3 +290,17 @@ def test_a_situations_overview_reads_on_into_its_chapters_up_to_the_first_case()
     assert shown[2] == THEFT["Vol à l'étranger"]
     within = " ".join(e.sentence.context for e in ranker.procedure(ranked, 150, shown=3))
     assert "commissariat" in within and "ANTS" not in within  # within the characters a step may take
+
+
+def test_the_chapter_of_another_case_than_the_question_states_is_not_read() -> None:
+    """« en Guyane »: of the two « Coût » chapters, the general case's is another case (`Cases.stated`)."""
+    sections = {
+        "Carte › Démarche": "Pour refaire une carte perdue, il faut se rendre dans une mairie équipée.",
+        "Carte › Coût › Cas général": "25 € en timbre fiscal.",
+        "Carte › Coût › En Guyane": "12,50 € en timbre fiscal.",
+    }
+    question = "en Guyane, combien ça coûte de refaire une carte perdue ?"
+    _, chosen = _chapter_of(sections, question, "Carte › Démarche", other_case="Carte › Coût › Cas général")
+    assert chosen is not None and chosen.sentence.text == "12,50 € en timbre fiscal."
+    _, chosen = _chapter_of(sections, question, "Carte › Démarche", other_case="Carte › Coût › En Guyane")
+    assert chosen is not None and chosen.sentence.text == "25 € en timbre fiscal."

@@ -9,6 +9,7 @@ from core.text import (
     asks_documents,
     broader_places,
     counted_thing,
+    countries_named,
     durations_in,
     expected_answer_kind,
     fold,
@@ -265,6 +266,26 @@ def test_the_asker_s_own_place_is_not_a_name_the_evidence_must_hold(question: st
 )
 def test_a_european_state_or_its_people_is_covered_by_the_words_for_europe(question: str, places: set[str]) -> None:
     assert broader_places(analyse(question).lemmas) == dict.fromkeys(places, EUROPE)
+
+
+def test_french_things_name_france_without_covering_its_word() -> None:
+    assert countries_named(analyse("elle a des plaques françaises").lemmas) == {"france"}
+    assert countries_named(analyse("elle a des plaques belges").lemmas) == set()
+    assert broader_places(analyse("elle a des plaques françaises").lemmas) == {}
+
+
+@pytest.mark.parametrize(
+    ("question", "denied"),
+    [
+        ("je veux contester mon pv par courrier, il est pas majoré", {"majorer"}),
+        ("ma fille a pas de passeport valide, je fais quoi ?", {"passeport", "valide"}),
+        ("la carte n'est pas périmée mais perdue", {"perimer"}),
+        ("je n'ai plus de carte grise", {"carte", "gris"}),
+        ("ma carte d'identité est périmée, je fais quoi ?", set()),
+    ],
+)
+def test_the_words_a_negation_denies_are_read(question: str, denied: set[str]) -> None:
+    assert analyse(question).denied == denied
 
 
 def test_words_are_counted_without_the_punctuation_spaced_off() -> None:
