@@ -104,8 +104,9 @@ _EUROPEAN_STATES = frozenset({
 })  # fmt: skip
 # The lemmas of the words a page uses for that region
 EUROPE = frozenset({"europe", "europeen"})
-# France's people and things, as a page names the country (« plaques françaises »: « Véhicule immatriculé en France »)
-_FRENCH = {"francais": frozenset({"france"})}
+# France's name, which a page's case gives where a resident says its people or things (« plaques françaises »:
+# « Véhicule immatriculé en France »)
+_FRANCE = frozenset({"france"})
 _ASKS_PLACE = re.compile(
     r"^(?:.*\s)?ou\b(?! (?:est-ce|bien))|\ba quelle adresse\b|\bdans quel(?:le)? (?:ville|lieu|salle)\b"
 )
@@ -431,7 +432,7 @@ def countries_named(lemmas: frozenset[str]) -> frozenset[str]:
     """The lemmas of the countries that a question's lemmas name by their people or things (« plaques françaises »
     names France, as a case « Véhicule immatriculé en France » does). Not read as covering a sentence's « France »:
     « collectivités françaises » is not « France urbaine »."""
-    return frozenset().union(*(country for lemma, country in _FRENCH.items() if lemma in lemmas))
+    return _FRANCE if "francais" in lemmas else frozenset()
 
 
 def counted_thing(question: str) -> str | None:
@@ -571,7 +572,7 @@ def _denied(doc: Any, lemmas: frozenset[str]) -> frozenset[str]:
     passeport valide »; « pas périmée mais perdue » denies « périmé » only)."""
     denied: set[str] = set()
     for position, token in enumerate(doc):
-        if fold(token.text) not in _DENYING:
+        if token.lower_ not in _DENYING:  # unaccented words: the lower case is folded (cheap: ingestion runs this)
             continue
         found = 0
         for following in doc[position + 1 : position + 1 + _DENIAL_REACH]:

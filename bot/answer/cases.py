@@ -63,8 +63,9 @@ class Cases:
             for parent, own in self._own_words.get(page, []):
                 title = _stated_title(own, said, asked.denied)
                 if title is not None:
-                    paths.setdefault(page, []).append([*(parent.split(SECTION_SEPARATOR) if parent else []), title])
-        return StatedCases.most_specific(paths, self._marked_groups)
+                    paths.setdefault(page, []).append([*_levels_of(parent), title])
+        groups = self._marked_groups
+        return StatedCases({page: _most_specific(page, stated, groups) for page, stated in paths.items()}, groups)
 
     def beside(self, question: Question, best: Evidence) -> tuple[str, ...]:
         """The cases beside the best evidence's own, its own first, at the first level of its path where the
@@ -123,12 +124,12 @@ def _case_words(
     n'avez pas la carte grise » beside « Votre carte vous a été retirée… »: « perdre », not « carte »)."""
     texts = sorted(
         {page_titles[doc_id] for doc_id, _ in groups}
-        | {level for (_, parent), group in groups.items() for level in [*parent.split(SECTION_SEPARATOR), *group]}
+        | {level for (_, parent), group in groups.items() for level in [*_levels_of(parent), *group]}
     )
     lemmas = dict(zip(texts, (a.lemmas for a in analyse_many(texts)), strict=True)) if texts else {}
     by_page: dict[str, list[tuple[str, Group]]] = {}
     for (doc_id, parent), group in groups.items():
-        above = lemmas[page_titles[doc_id]].union(*(lemmas[level] for level in parent.split(SECTION_SEPARATOR)))
+        above = lemmas[page_titles[doc_id]].union(*(lemmas[level] for level in _levels_of(parent)))
         by_page.setdefault(doc_id, []).append((parent, _cases({title: lemmas[title] - above for title in group})))
     return by_page
 
@@ -148,9 +149,9 @@ class StatedCases:
         stated = self.paths.get(chunk.doc_id)
         if not stated:
             return False
-        path = _path(chunk)
-        return any(self._sibling_at(chunk.doc_id, path, case, len(case) - 1) for case in stated) or all(
-            any(self._sibling_at(chunk.doc_id, path, case, depth) for depth in range(len(case))) for case in stated
+        path, page = _path(chunk), chunk.doc_id
+        return any(_takes_sibling(self.groups, page, path, case, len(case) - 1) for case in stated) or all(
+            any(_takes_sibling(self.groups, page, path, case, depth) for depth in range(len(case))) for case in stated
         )
 
     def kept(self, ranked: list[Evidence]) -> list[Evidence]:
@@ -159,27 +160,26 @@ class StatedCases:
         answers than it gained (fiches dev, 2026-12-05)."""
         return [e for e in ranked if not self.against(e.chunk)] or ranked
 
-    @classmethod
-    def most_specific(cls, paths: dict[str, list[list[str]]], groups: dict[tuple[str, str], Group]) -> StatedCases:
-        """The stated cases without those standing in a sibling of another (« à l'étranger › … › Vous l'avez perdue »
-        when « Véhicule immatriculé en France » is stated too) nor those above another (« en France »)."""
-        said = cls(paths, groups)
-        specific = {}
-        for page, stated in paths.items():
-            kept = [
-                path
-                for path in stated
-                if not any(said._sibling_at(page, path, other, len(other) - 1) for other in stated if other is not path)
-            ]
-            specific[page] = [path for path in kept if not any(other[: len(path)] == path != other for other in kept)]
-        return cls(specific, groups)
 
-    def _sibling_at(self, doc_id: str, path: list[str], case: list[str], depth: int) -> bool:
-        """Whether `path` follows `case` down to `depth`, then takes another case of the same group there."""
-        if len(path) <= depth or path[:depth] != case[:depth] or path[depth] == case[depth]:
-            return False
-        group = self.groups.get((doc_id, SECTION_SEPARATOR.join(case[:depth])), {})
-        return case[depth] in group and path[depth] in group
+def _most_specific(page: str, stated: list[list[str]], groups: dict[tuple[str, str], Group]) -> list[list[str]]:
+    """A page's stated cases without those standing in a sibling of another (« à l'étranger › … › Vous l'avez
+    perdue » when « Véhicule immatriculé en France » is stated too) nor those above another (« en France »)."""
+    kept = [
+        path
+        for path in stated
+        if not any(_takes_sibling(groups, page, path, other, len(other) - 1) for other in stated if other is not path)
+    ]
+    return [path for path in kept if not any(other[: len(path)] == path != other for other in kept)]
+
+
+def _takes_sibling(
+    groups: dict[tuple[str, str], Group], doc_id: str, path: list[str], case: list[str], depth: int
+) -> bool:
+    """Whether `path` follows `case` down to `depth`, then takes another case of the same group there."""
+    if len(path) <= depth or path[:depth] != case[:depth] or path[depth] == case[depth]:
+        return False
+    group = groups.get((doc_id, SECTION_SEPARATOR.join(case[:depth])), {})
+    return case[depth] in group and path[depth] in group
 
 
 def _without_restatements(ranked: list[Evidence]) -> list[Evidence]:
@@ -207,7 +207,12 @@ def _without_restatements(ranked: list[Evidence]) -> list[Evidence]:
 
 
 def _path(chunk: Chunk) -> list[str]:
-    return chunk.section.split(SECTION_SEPARATOR) if chunk.section else []
+    return _levels_of(chunk.section)
+
+
+def _levels_of(section: str | None) -> list[str]:
+    """The headings of a section path, top first (none for a page's top)."""
+    return section.split(SECTION_SEPARATOR) if section else []
 
 
 def _shared_levels(path: list[str], other: list[str]) -> int:
@@ -237,7 +242,7 @@ def _chapter_levels(chunks: list[Chunk]) -> set[tuple[str, str]]:
     « Pièces à fournir », « Coût »): one of them names a `Chapter` (the documents to provide, what it costs)."""
     levels = set()
     for chunk in chunks:
-        path = (chunk.section or "").split(SECTION_SEPARATOR)
+        path = _path(chunk)
         for depth in range(1, len(path)):
             if any(chapter.names(path[depth]) for chapter in Chapter):
                 levels.add((chunk.doc_id, SECTION_SEPARATOR.join(path[:depth])))
