@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answer.verification import CITATION, DraftSentence, Verdict, has_citation, parse_draft, verify
+from bot.answer.verification import CITATION, DraftSentence, Verdict, has_citation, is_sentence, parse_draft, verify
 from core.text import analyse_passages
 from core.types import AnswerSentence, Evidence, Question
 
@@ -83,9 +83,10 @@ def _may_have_begun_a_sentence(text: str) -> bool:
 
 
 def _sentence_starts(text: str) -> list[int]:
-    """Where each of the text's sentences begins, as `parse_draft` cuts them (citations blanked, sentences without a
-    letter or digit skipped): at its first visible character, so that a citation before it stays with the sentence
+    """Where each of the text's sentences begins, as `parse_draft` cuts them (citations blanked, pieces that are no
+    sentence skipped): at its first visible character, so that a citation before it stays with the sentence
     it follows."""
     blanked = CITATION.sub(lambda m: " " * len(m.group(0)), text)
-    pieces = [(u.start, blanked[u.start : u.end]) for u in analyse_passages([blanked])[0]]
-    return [start + len(piece) - len(piece.lstrip()) for start, piece in pieces if any(c.isalnum() for c in piece)]
+    units = analyse_passages([blanked])[0]
+    pieces = [(u.start, blanked[u.start : u.end]) for u in units if is_sentence(blanked, u.start, u.end)]
+    return [start + len(piece) - len(piece.lstrip()) for start, piece in pieces]

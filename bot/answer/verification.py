@@ -28,6 +28,8 @@ from core.types import AnswerSentence, DroppedSentence, Evidence, Question, Sent
 
 # « [1] », « [1, 2] », and a run of them (« [1], [2] et [3] ») read as one citation of every number it holds
 CITATION = re.compile(r"(?:\s*(?:[,;]|\bet\b)?\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+# A numbered list item's number, which the sentence cutter leaves as a piece of its own (« 3. » before « Suivez… »)
+_ITEM_NUMBER = re.compile(r"\s*\d{1,2}[.)]\s*")
 _SPACE_BEFORE_STOP = re.compile(r"\s+([.,])")
 SENTENCE_ENDS = (".", "!", "?", "…", "»", ")", '"', "`")
 UNFINISHED = "phrase inachevée (réponse coupée)"
@@ -62,6 +64,17 @@ def has_citation(draft: str) -> bool:
     return bool(CITATION.search(draft))
 
 
+def is_sentence(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]`, a piece of the draft as cut (citations blanked), is a sentence: it holds a letter or
+    a digit, and is no numbered list item's number (« 3. » alone on its line's start, after a line break or before
+    the item's words: verified alone, it was kept when the evidence held a 3, and shown « 3 [1]. »). A short answer
+    « 3. » is a sentence."""
+    piece, line_start = text[start:end], text.rfind("\n", 0, start) + 1
+    opens_a_line = not text[line_start:start].strip()
+    listed = line_start > 0 or bool(text[end:].strip())
+    return any(c.isalnum() for c in piece) and not (opens_a_line and listed and _ITEM_NUMBER.fullmatch(piece))
+
+
 def parse_draft(draft: str, cut: bool = False) -> list[DraftSentence]:
     """The draft cut into sentences, each with the citations written after it (spaCy runs once); `cut`: the model
     was stopped by its token limit, so its last sentence may be unfinished."""
@@ -76,7 +89,7 @@ def parse_draft(draft: str, cut: bool = False) -> list[DraftSentence]:
     sentences = [
         DraftSentence(_tidy(blanked[u.start : u.end]), numbers, u.analysis)
         for u, numbers in zip(units, cited, strict=True)
-        if any(c.isalnum() for c in blanked[u.start : u.end])
+        if is_sentence(blanked, u.start, u.end)
     ]
     return _marked_unfinished(sentences) if cut else sentences
 

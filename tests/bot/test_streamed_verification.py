@@ -107,3 +107,19 @@ def test_a_citation_still_being_written_stays_with_its_sentence() -> None:
     streamed = stream(draft, by_character=True)
     assert streamed.verdict == whole_draft_verdict(draft)
     assert [d.text for d in streamed.verdict.dropped] == ["Le Numericamp aura lieu à Lille. [1]"]
+
+
+NUMBERED = (
+    "Voici les chiffres :\n1. Le Numericamp a réuni 450 visiteurs [1].\n36. La CUA n'a jamais facturé les ateliers [2]."
+)
+
+
+@pytest.mark.parametrize("by_character", [False, True])
+def test_a_numbered_lists_markers_are_never_shown_as_sentences(by_character: bool) -> None:
+    """« 36. » read alone was a sentence, kept since the evidence holds a 36, and shown as « 36 [1]. »."""
+    streamed = stream(NUMBERED, by_character=by_character)
+    assert streamed.verdict == whole_draft_verdict(NUMBERED)
+    assert streamed.while_writing + streamed.at_the_end == [
+        "Le Numericamp a réuni 450 visiteurs.",
+        "La CUA n'a jamais facturé les ateliers.",
+    ]

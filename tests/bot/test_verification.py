@@ -232,6 +232,17 @@ def test_a_sentence_announcing_what_follows_keeps_its_colon_as_its_end() -> None
     assert sentence.text == "Pour les compter, tapez la commande suivante :" and sentence.citations == [1]
 
 
+def test_a_list_items_number_is_no_sentence_of_its_own() -> None:
+    """The model numbers its steps: « 3. » read alone was kept when the evidence held a 3, and shown « 3 [1]. »."""
+    shown = [evidence(1, "Installez Debian sur un disque dur, puis suivez les 3 étapes de l'installateur.")]
+    question = read_question("je veux passer à Debian, je fais comment ?", [], 8)
+    draft = "Pour passer à Debian :\n1. Installez Debian sur un disque dur [1].\n3. Suivez les étapes de l'installateur [1]."
+    steps = ["Installez Debian sur un disque dur.", "Suivez les étapes de l'installateur."]
+    assert [s.text for s in parse_draft(draft)] == ["Pour passer à Debian :", *steps]
+    assert [s.text for s in verify(parse_draft(draft), question, shown, min_support=0.6).kept] == steps
+    assert [(s.text, s.citations) for s in parse_draft("3. [1]")] == [("3.", [1])]  # a short answer, not an item
+
+
 def test_a_run_of_citations_is_one_citation_of_each_number_and_leaves_no_stray_comma() -> None:
     (sentence,) = parse_draft("Hold ignore le paquet, keep annule les actions prévues. [1], [2] et [3]")
     assert sentence.text == "Hold ignore le paquet, keep annule les actions prévues." and sentence.citations == [
