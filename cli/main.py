@@ -62,6 +62,7 @@ def ingest(
         ("dont texte illisible", len(report.garbled)),
         ("Passages (total)", report.total_chunks),
         ("Passages recalculés", report.embedded_chunks),
+        ("Passages repris de l'index (même texte)", report.reused_chunks),
         ("Durée (s)", f"{report.seconds:.1f}"),
         ("Passages par seconde", f"{report.passages_per_s:.2f}".replace(".", ",")),
         ("Vecteurs des phrases", report.sentence_vectors or "-"),
@@ -84,6 +85,8 @@ def ingest(
             console.print(f"[yellow]Instruction ignorée[/] {_instruction_place(name, sentence)}")
     duration = f"{report.seconds:.1f}".replace(".", ",")
     computed = count(report.embedded_chunks, "passage", "calculé")
+    if report.reused_chunks:
+        computed += f" ({count(report.reused_chunks, 'autre')} repris de l'index, même texte)"
     console.print(f"Indexation terminée en {duration} s : {computed}, {rate_text(report.passages_per_s)}.")
 
 

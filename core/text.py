@@ -49,8 +49,9 @@ _SENTENCE_END = set(".!?:;…»")
 # part the address from what it is.
 _LINK_LINE = re.compile(r" : https?://\S+$")
 _ENDS_SENTENCE = re.compile(r"[.!?…][»\"')\]]*$")
-# What continues a sentence, never opens one (« Où déposer les textiles ? : https://… » is one line's title and link)
-_NEVER_OPENS = (":", ";", ",", ")")
+# What continues a sentence, never opens one (« Où déposer les textiles ? : https://… » is one line's title and link;
+# « Montant : 225,91 € » is one amount)
+_NEVER_OPENS = (":", ";", ",", ")", "€", "%")
 # A table row as the loaders write it (« Colonne : valeur ; Colonne : valeur »): one sentence, and a line of its
 # own, never a wrap (« Enfants : 3 ; Montant : 994,56 € », not cut at its « ; »).
 # Every « ; » part is « name : value », the names free of sentence marks: prose that happens to hold « : » and « ; »
@@ -618,7 +619,8 @@ def _line_sentences(text: str, start: int, end: int, cuts: list[int]) -> list[tu
     after_stop_only = bool(_LINK_LINE.search(line))
     spans = []
     for cut in cuts[bisect.bisect_right(cuts, start) : bisect.bisect_left(cuts, end)]:
-        if text[cut:end].lstrip().startswith(_NEVER_OPENS):
+        # A sentence opens after a space: never inside a token (« ?name(coq) », « usages.» »)
+        if text[cut:end].lstrip().startswith(_NEVER_OPENS) or not text[cut - 1].isspace():
             continue
         if after_stop_only and not _ENDS_SENTENCE.search(text[start:cut].rstrip()):
             continue

@@ -1,7 +1,9 @@
 """Incremental, atomic index build.
 
 Only files whose content changed are read and embedded again; vectors of unchanged files are
-copied from the previous generation. Everything is written into a new generation (a fresh
+copied from the previous generation, and so is the vector of any passage or sentence whose embedded text the
+previous generation holds (an edited file's untouched passages; every text after a new index version, which reads
+and cuts every file again, when the embedder is the same). Everything is written into a new generation (a fresh
 folder and collection) and `current.json` is switched at the very end, so a run that dies
 half-way leaves the previous index whole and in use.
 """
@@ -64,17 +66,36 @@ log = logging.getLogger("cuabot.ingest")
 # instructions to the assistant kept out, each sentence's web addresses and phone numbers; v12: a table row is one
 # sentence, a line ending with a web address is cut only after a full stop, no sentence opens with « : »; v13: a
 # fiche's words keep the space an inline element holds (« demander une attestation », not « uneattestation »); v14: the
-# levels of a passage's heading path that are situations or cases (a fiche's « Naissance en France »).
-INDEX_VERSION = 14
+# levels of a passage's heading path that are situations or cases (a fiche's « Naissance en France »); v15: no sentence
+# opens inside a token (« ?name(coq) ») nor with « € » or « % » (« Montant : 225,91 € »).
+INDEX_VERSION = 15
 
 
 def index_signature(settings: Settings) -> str:
     """What the stored vectors depend on besides the files themselves."""
     chunking = settings.ingestion
     signature = f"v{INDEX_VERSION}:{embedder_identity(settings)}:{chunking.chunk_size}:{chunking.chunk_overlap}"
-    # Late-chunked sentence vectors differ from separately embedded ones (ingest/vectors.py)
-    late = settings.embedding.backend == "gemma" and settings.embedding.sentence_vectors == "late"
-    return signature + (":late" if late else "") + (":heading" if settings.embedding.sentence_heading else "")
+    return signature + _sentence_vectors_form(settings)
+
+
+def _sentence_vectors_form(settings: Settings) -> str:
+    """How a sentence's vector is formed besides its text, as the signature ends: late-chunked sentence vectors differ
+    from separately embedded ones (ingest/vectors.py), and so do those embedded under their heading line."""
+    late = _late(settings)
+    return (":late" if late else "") + (":heading" if settings.embedding.sentence_heading else "")
+
+
+def _late(settings: Settings) -> bool:
+    return settings.embedding.backend == "gemma" and settings.embedding.sentence_vectors == "late"
+
+
+def _same_vectors(pointer: dict[str, Any], settings: Settings) -> bool:
+    """Whether the live generation's vectors are those this build computes for the same texts: the same embedder, and
+    sentence vectors formed the same way, whatever the index version and the chunking. A late-chunked sentence's
+    vector reads its whole passage, not its text alone: never reused."""
+    signature, form = pointer.get("signature", ""), _sentence_vectors_form(settings)
+    same_form = signature.endswith(form) and not signature.removesuffix(form).endswith((":late", ":heading"))
+    return pointer.get("embedder") == embedder_identity(settings) and same_form and not _late(settings)
 
 
 DISK_FULL = (
@@ -147,6 +168,8 @@ class BuildReport:
     # prompt injection), per file: text, page, section (also in the generation's manifest, for the staff page)
     instructions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     embedded_chunks: int = 0
+    # Passages to embed whose vector the previous generation held for the same text (`_previous_passage_vectors`)
+    reused_chunks: int = 0
     total_chunks: int = 0
     embedded_sentences: int = 0
     total_sentences: int = 0
@@ -177,6 +200,8 @@ class _Previous:
     sentences: dict[str, list[Sentence]] = field(default_factory=dict)
     sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
     vectors_by_sentence: dict[str, np.ndarray] = field(default_factory=dict)
+    # Its passages' ids by embedded text, when this build would compute the same vectors (`_same_vectors`)
+    passage_ids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -291,8 +316,9 @@ def _build(
 
     if report.changed or previous.collection is None:
         _write_generation(settings, store, plan, embedder_factory, on_progress)
-        report.embedded_chunks = len(plan.to_embed)
-        record_pace(settings, report.analysed_passages, report.analysed_per_s)
+        # The pace of the passages embedded: counting those whose vector was found would make estimates too short
+        computed = report.analysed_passages - report.reused_chunks
+        record_pace(settings, computed, report.analysed_per_s * computed / max(report.analysed_passages, 1))
     elif plan.files != previous.files:
         _refresh_fingerprints(settings, plan.files)
     _remove_stale_generations(settings, store)
@@ -302,8 +328,12 @@ def _build(
 
 
 def _load_previous(settings: Settings) -> _Previous:
+    """The live generation: its files and chunks to keep when its signature is this build's; else, when its vectors
+    are the ones this build would compute, only those vectors, found by text (every file is read and cut again)."""
     pointer = read_pointer(settings.index_dir)
-    if pointer is None or pointer.get("signature") != index_signature(settings):
+    same = pointer is not None and pointer.get("signature") == index_signature(settings)
+    by_text = pointer is not None and _same_vectors(pointer, settings)
+    if pointer is None or not (same or by_text):
         return _Previous(files={}, chunks={}, collection=None)
     generation = settings.index_dir / pointer["generation"]
     manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
@@ -318,16 +348,17 @@ def _load_previous(settings: Settings) -> _Previous:
         by_chunk.setdefault(sentence.chunk_id, []).append(sentence)
     chunk_by_id = {c.chunk_id: c for kept in chunks.values() for c in kept}
     return _Previous(
-        files=files,
-        chunks=chunks,
+        files=files if same else {},
+        chunks=chunks if same else {},
         collection=pointer["collection"],
-        sentences=by_chunk,
+        sentences=by_chunk if same else {},
         sentence_vectors={
             embedded_context(chunk_by_id[s.chunk_id], s, settings.embedding.sentence_heading): v
             for s, v in zip(sentences, vectors, strict=True)
             if s.chunk_id in chunk_by_id
         },
-        vectors_by_sentence={s.sentence_id: v for s, v in zip(sentences, vectors, strict=True)},
+        vectors_by_sentence={s.sentence_id: v for s, v in zip(sentences, vectors, strict=True)} if same else {},
+        passage_ids={chunk.embedded_text(): chunk_id for chunk_id, chunk in chunk_by_id.items()} if by_text else {},
     )
 
 
@@ -386,8 +417,11 @@ def _fill_generation(
             store.add(collection, list(copied), np.vstack(list(copied.values())), [c.doc_id for c in kept])
     embedder = cache(lambda: embedder_factory(settings))  # loaded only if something needs embedding
     all_chunks = [c for rel in sorted(chunks_by_file) for c in chunks_by_file[rel]]
-    known = Previous(previous.sentences, previous.vectors_by_sentence, previous.sentence_vectors)
+    with timed(timings, "store"):
+        by_text = _previous_passage_vectors(store, previous, to_embed)
+    known = Previous(previous.sentences, previous.vectors_by_sentence, previous.sentence_vectors, by_text)
     vectors = compute_vectors(settings, all_chunks, fresh_ids, known, embedder, timings, on_progress)
+    report.embedded_chunks, report.reused_chunks = len(to_embed) - vectors.reused, vectors.reused
     report.embedded_sentences, report.total_sentences = vectors.embedded_sentences, len(vectors.sentences)
     report.sentence_vectors = vectors.mode
     report.analysed_passages, report.analysed_per_s = vectors.analysed, vectors.analysed_per_s
@@ -401,6 +435,15 @@ def _fill_generation(
     with timed(timings, "bm25"):
         build_bm25(all_chunks, generation / "bm25")
     write_json_atomically({"embedder": embedder_identity(settings), "files": files}, generation / "manifest.json")
+
+
+def _previous_passage_vectors(store: VectorStore, previous: _Previous, to_embed: list[Chunk]) -> dict[str, np.ndarray]:
+    """The live generation's vectors of the passages to embed whose embedded text it holds, by that text: the same
+    text gives the same vector."""
+    wanted = {chunk_id: text for c in to_embed if (chunk_id := previous.passage_ids.get(text := c.embedded_text()))}
+    if not wanted or previous.collection is None:
+        return {}
+    return {wanted[chunk_id]: vector for chunk_id, vector in store.vectors(previous.collection, list(wanted)).items()}
 
 
 def _point_to(settings: Settings, generation: Path, collection: str) -> None:

@@ -2,9 +2,9 @@
 
 Two ways to get sentence vectors (setting `embedding.sentence_vectors`):
 
-- "separate" (default): each passage, then each distinct sentence context not embedded before (under
-  its passage's heading line with `embedding.sentence_heading`: `embedded_context`), is embedded on a
-  pass of its own.
+- "separate" (default): each passage whose embedded text the previous generation has no vector for, then each
+  distinct sentence context not embedded before (under its passage's heading line with
+  `embedding.sentence_heading`: `embedded_context`), is embedded on a pass of its own.
 - "late": late chunking. One transformer pass over a passage's embedded text gives the passage's
   vector and, by pooling the token embeddings over each sentence's context span, every sentence's
   vector (GemmaEmbedder.embed_with_spans). A sentence's vector then also reads the passage around
@@ -51,6 +51,7 @@ class Previous:
     sentences: dict[str, list[Sentence]] = field(default_factory=dict)  # by chunk id
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by sentence id
     by_context: dict[str, np.ndarray] = field(default_factory=dict)  # separate path: by embedded_context
+    by_text: dict[str, np.ndarray] = field(default_factory=dict)  # separate path: passages' by embedded_text
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Vectors:
     sentences: list[Sentence]  # every sentence of the generation, in chunk order
     sentence_vectors: np.ndarray  # row i belongs to sentences[i]
     embedded_sentences: int  # sentence vectors computed in this build
+    reused: int  # vectors of fresh passages found in `Previous.by_text`, not computed
     mode: str  # "late" or "separate", as this build ran
     analysed: int  # passages cut, analysed and embedded in this build (fresh, or without sentences before)
     analysed_per_s: float  # their pace, passages per second (0 when none)
@@ -150,7 +152,8 @@ def compute_vectors(
         for s in sentences
     ]
     matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
-    return Vectors(job.passages, sentences, matrix, job.embedded, job.mode or _mode(settings), pace.done, pace.rate)
+    mode = job.mode or _mode(settings)
+    return Vectors(job.passages, sentences, matrix, job.embedded, job.reused, mode, pace.done, pace.rate)
 
 
 def _mode(settings: Settings) -> str:
@@ -180,6 +183,7 @@ class _Job:
         self.vectors: dict[str, np.ndarray] = {}  # by sentence id
         self.known = dict(previous.by_context)  # separate path: each distinct context embedded once
         self.embedded = 0
+        self.reused = 0
         self.mode = ""
         self._loaded: Embedder | None = None
 
@@ -244,7 +248,15 @@ class _Job:
 
     def _separate(self, group: list[Chunk], embedder: Embedder) -> None:
         """The group's fresh passages and its sentence contexts not embedded before, in one call."""
-        fresh = [c for c in group if c.chunk_id in self.fresh]
+        by_text = self.previous.by_text
+        found = {
+            c.chunk_id: by_text[c.embedded_text()]
+            for c in group
+            if c.chunk_id in self.fresh and c.embedded_text() in by_text
+        }
+        fresh = [c for c in group if c.chunk_id in self.fresh and c.chunk_id not in found]
+        self.passages.update(found)
+        self.reused += len(found)
         heading = self.settings.embedding.sentence_heading
         texts = {
             s.sentence_id: embedded_context(c, s, heading) for c in group for s in self.sentences.get(c.chunk_id, [])

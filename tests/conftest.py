@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +17,9 @@ os.environ["CUABOT_SETTINGS_FILE"] = os.devnull
 
 from core.settings import REPO_ROOT, Settings  # noqa: E402
 from tests.fixtures.factories import make_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from ingest.build import BuildReport
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CORPUS = REPO_ROOT / "corpus"
@@ -48,15 +52,21 @@ def e5_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def e5_corpus_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped corpus indexed once with e5 for the whole run (a build takes over a minute here)."""
+def e5_corpus_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BuildReport]:
+    """The shipped corpus indexed once with e5 for the whole run (a build takes over a minute here): the settings
+    it was built with and its report, which tests of a first build read rather than building it again."""
     from ingest.build import build_index
     from ingest.embeddings import E5Embedder
 
     index_dir = tmp_path_factory.mktemp("e5-corpus") / "index"
     settings = make_settings(embedding__backend="e5", index_dir=index_dir)
-    build_index(settings, CORPUS, lambda _s: E5Embedder())
-    return index_dir
+    return settings, build_index(settings, CORPUS, lambda _s: E5Embedder())
+
+
+@pytest.fixture(scope="session")
+def e5_corpus_index(e5_corpus_build: tuple[Settings, BuildReport]) -> Path:
+    """The folder of that index (copy it before changing it)."""
+    return e5_corpus_build[0].index_dir
 
 
 @pytest.fixture

@@ -74,6 +74,21 @@ def test_a_table_row_and_an_online_service_line_stay_whole() -> None:
     assert split_sentences(titled) == [titled]
 
 
+def test_an_amount_and_a_search_pattern_are_never_cut() -> None:
+    """spaCy cut before « € » (« … est de 230,77 | €TTC. ») and inside a token (« le motif « ?|name(coq) » »): no
+    sentence opens with « € » or « % », nor anywhere but after a space."""
+    fee = "Le coût de votre convention de Pacs est de 230,77 €TTC. Il faut y ajouter un droit de 125 €."
+    assert split_sentences(fee) == [
+        "Le coût de votre convention de Pacs est de 230,77 €TTC.",
+        "Il faut y ajouter un droit de 125 €.",
+    ]
+    pattern = "Utilisez donc le motif de recherche « ?name(coq) » plutôt que « coq ». Il trouve le paquet."
+    assert split_sentences(pattern) == [
+        "Utilisez donc le motif de recherche « ?name(coq) » plutôt que « coq ».",
+        "Il trouve le paquet.",
+    ]
+
+
 def test_numbers_in_digits_and_words_are_one_notation() -> None:
     assert numbers_in("quarante-six communes") == {"46"}
     assert numbers_in("200.000 m³") == numbers_in("200 000 m³") == {"200000"}

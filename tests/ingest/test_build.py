@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from ingest.build import build_index, index_signature, outdated_index
+from ingest.build import INDEX_VERSION, BuildReport, build_index, index_signature, outdated_index
 from ingest.embeddings import E5Embedder
 from ingest.store import IndexReader, read_pointer
-from tests.fixtures.doubles import write_corpus
+from tests.fixtures.doubles import write_corpus, write_small_corpus
 
 
 class CountingEmbedder(E5Embedder):
@@ -41,10 +41,11 @@ def _dense_top_doc(settings: Settings, question: str) -> str:
     return reader.dense(E5Embedder().embed_query(question), 1)[0][0].doc_id
 
 
-def test_first_build_indexes_every_document(e5_settings: Settings, corpus_copy: Path) -> None:
-    report = build_index(e5_settings, corpus_copy, lambda _s: CountingEmbedder())
-    assert len(report.added) == 5 and not report.skipped
-    reader = IndexReader(e5_settings)
+def test_first_build_indexes_every_document(e5_corpus_build: tuple[Settings, BuildReport]) -> None:
+    """Read on the run's one build of the shipped corpus from scratch (`e5_corpus_build`)."""
+    settings, report = e5_corpus_build
+    assert len(report.added) == 5 and not report.skipped and report.embedded_chunks == report.total_chunks
+    reader = IndexReader(settings)
     assert len(reader.chunks) == report.total_chunks > 50
     assert {c.doc_id for c in reader.chunks} == {
         "numericamp-livre-blanc-2024",
@@ -83,6 +84,41 @@ def test_only_the_edited_file_is_embedded_again(built: Settings, corpus_copy: Pa
     assert all(t.startswith("Retour sur le forum") or t in forum_sentences for t in counting.texts)
     assert any("salle des fêtes" in c.text for c in reader.chunks)
     assert len(reader.store.vectors(reader.collection, [c.chunk_id for c in reader.chunks])) == len(reader.chunks)
+    # The file's passages before the new line keep their text, hence their vectors: only the last is embedded
+    forum = [c for c in reader.chunks if c.doc_id == "forum-ia-lambersart"]
+    embedded = [t for t in counting.texts if t.startswith("Retour sur le forum")]
+    assert report.reused_chunks == len(forum) - len(embedded) > 0 and report.embedded_chunks == len(embedded)
+
+
+def _vectors_by_text(settings: Settings) -> dict[str, np.ndarray]:
+    reader = IndexReader(settings)
+    stored = reader.store.vectors(reader.collection, [c.chunk_id for c in reader.chunks])
+    return {c.embedded_text(): stored[c.chunk_id] for c in reader.chunks}
+
+
+def test_a_new_index_version_reads_every_file_again_and_embeds_no_text_it_holds(
+    built: Settings, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade that changes how files are read or cut, the same embedder's vectors are found by text."""
+    before, sentences = _vectors_by_text(built), len(IndexReader(built).sentences)
+    monkeypatch.setattr("ingest.build.INDEX_VERSION", INDEX_VERSION + 1)
+    counting = CountingEmbedder()
+    report = build_index(built, corpus_copy, lambda _s: counting)
+    assert len(report.added) == 5 and outdated_index(built) is None
+    assert counting.texts == [] and report.embedded_chunks == 0 and report.reused_chunks == report.total_chunks
+    after = _vectors_by_text(built)
+    assert after.keys() == before.keys() and all(np.allclose(after[t], before[t], atol=1e-6) for t in before)
+    assert len(IndexReader(built).sentences) == sentences
+
+
+def test_vectors_formed_another_way_are_all_computed_again(e5_settings: Settings, tmp_path: Path) -> None:
+    """Sentences embedded under their heading line read other texts: nothing is taken from the index."""
+    corpus = write_small_corpus(tmp_path)
+    build_index(e5_settings, corpus, lambda _s: E5Embedder())
+    report = build_index(e5_settings.changed(embedding__sentence_heading=True), corpus, lambda _s: CountingEmbedder())
+    assert report.reused_chunks == 0 and report.embedded_chunks == report.total_chunks > 0
+    again = build_index(e5_settings, corpus, lambda _s: CountingEmbedder())  # the first way again, index version kept
+    assert again.reused_chunks == 0 and again.embedded_chunks == again.total_chunks
 
 
 def test_deleted_file_chunks_are_removed(built: Settings, corpus_copy: Path) -> None:
