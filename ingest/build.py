@@ -55,7 +55,7 @@ from ingest.store import (
     write_json_atomically,
     write_sentences,
 )
-from ingest.vectors import Previous, ProgressCallback, compute_vectors, embedded_context, timed
+from ingest.vectors import Previous, ProgressCallback, compute_vectors, embedded_context, late_chunked, timed
 
 log = logging.getLogger("cuabot.ingest")
 
@@ -81,12 +81,8 @@ def index_signature(settings: Settings) -> str:
 def _sentence_vectors_form(settings: Settings) -> str:
     """How a sentence's vector is formed besides its text, as the signature ends: late-chunked sentence vectors differ
     from separately embedded ones (ingest/vectors.py), and so do those embedded under their heading line."""
-    late = _late(settings)
+    late = late_chunked(settings)
     return (":late" if late else "") + (":heading" if settings.embedding.sentence_heading else "")
-
-
-def _late(settings: Settings) -> bool:
-    return settings.embedding.backend == "gemma" and settings.embedding.sentence_vectors == "late"
 
 
 def _same_vectors(pointer: dict[str, Any], settings: Settings) -> bool:
@@ -95,7 +91,7 @@ def _same_vectors(pointer: dict[str, Any], settings: Settings) -> bool:
     vector reads its whole passage, not its text alone: never reused."""
     signature, form = pointer.get("signature", ""), _sentence_vectors_form(settings)
     same_form = signature.endswith(form) and not signature.removesuffix(form).endswith((":late", ":heading"))
-    return pointer.get("embedder") == embedder_identity(settings) and same_form and not _late(settings)
+    return pointer.get("embedder") == embedder_identity(settings) and same_form and not late_chunked(settings)
 
 
 DISK_FULL = (

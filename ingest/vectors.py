@@ -152,16 +152,13 @@ def compute_vectors(
         for s in sentences
     ]
     matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
-    mode = job.mode or _mode(settings)
+    mode = job.mode or ("late" if late_chunked(settings) else "separate")
     return Vectors(job.passages, sentences, matrix, job.embedded, job.reused, mode, pace.done, pace.rate)
 
 
-def _mode(settings: Settings) -> str:
-    return (
-        "late"
-        if settings.embedding.sentence_vectors == "late" and settings.embedding.backend == "gemma"
-        else "separate"
-    )
+def late_chunked(settings: Settings) -> bool:
+    """Whether the settings ask for late-chunked sentence vectors (gemma only): each read from its whole passage."""
+    return settings.embedding.sentence_vectors == "late" and settings.embedding.backend == "gemma"
 
 
 class _Job:
@@ -248,13 +245,10 @@ class _Job:
 
     def _separate(self, group: list[Chunk], embedder: Embedder) -> None:
         """The group's fresh passages and its sentence contexts not embedded before, in one call."""
+        texts_of = {c.chunk_id: c.embedded_text() for c in group if c.chunk_id in self.fresh}
         by_text = self.previous.by_text
-        found = {
-            c.chunk_id: by_text[c.embedded_text()]
-            for c in group
-            if c.chunk_id in self.fresh and c.embedded_text() in by_text
-        }
-        fresh = [c for c in group if c.chunk_id in self.fresh and c.chunk_id not in found]
+        found = {chunk_id: by_text[text] for chunk_id, text in texts_of.items() if text in by_text}
+        fresh = [c for c in group if c.chunk_id in texts_of and c.chunk_id not in found]
         self.passages.update(found)
         self.reused += len(found)
         heading = self.settings.embedding.sentence_heading
@@ -262,7 +256,7 @@ class _Job:
             s.sentence_id: embedded_context(c, s, heading) for c in group for s in self.sentences.get(c.chunk_id, [])
         }
         missing = [t for t in dict.fromkeys(texts.values()) if t not in self.known]
-        vectors = _embed(embedder, [c.embedded_text() for c in fresh] + missing)
+        vectors = _embed(embedder, [texts_of[c.chunk_id] for c in fresh] + missing)
         self.passages.update(zip((c.chunk_id for c in fresh), vectors[: len(fresh)], strict=True))
         self.known.update(zip(missing, vectors[len(fresh) :], strict=True))
         self.embedded += len(missing)
