@@ -50,8 +50,9 @@ _SENTENCE_END = set(".!?:;…»")
 _LINK_LINE = re.compile(r" : https?://\S+$")
 _ENDS_SENTENCE = re.compile(r"[.!?…][»\"')\]]*$")
 # What continues a sentence, never opens one (« Où déposer les textiles ? : https://… » is one line's title and link;
-# « Montant : 225,91 € » is one amount)
-_NEVER_OPENS = (":", ";", ",", ")", "€", "%")
+# « Montant : 225,91 € » is one amount; « (voir Section 7.4, « Qu'est ce qu'un fichier de contrôle ? ») présent dans
+# tous les paquets. » is one sentence, whose quote ends with its own « ? »)
+_NEVER_OPENS = (":", ";", ",", ")", "€", "%", "»")
 # A table row as the loaders write it (« Colonne : valeur ; Colonne : valeur »): one sentence, and a line of its
 # own, never a wrap (« Enfants : 3 ; Montant : 994,56 € », not cut at its « ; »).
 # Every « ; » part is « name : value », the names free of sentence marks: prose that happens to hold « : » and « ; »
@@ -116,8 +117,11 @@ _ASKS_LINK = re.compile(
     r"\ben ligne\b(?! de commande)|\bsur (?:internet|le site|quel site)\b|\bquel site\b|\b(?:le |un )?lien\b|"
     r"\bteleservice|\bquel (?:formulaire|cerfa)\b|\b(?:adresse|site) (?:internet|web)\b"
 )
-# A line offering an online service (« Service en ligne : … », « la demande se fait en ligne »), with its address
-_OFFERS_SERVICE = re.compile(r"\bservice en ligne\b|\bteleservice|\b(?:demande|demarche)s? en ligne\b")
+# A line offering an online service (« Service en ligne : … », « la demande se fait en ligne ») or a form to fill in
+# (« Formulaire cerfa n° 15789*02 : … »), with its address
+_OFFERS_SERVICE = re.compile(
+    r"\bservice en ligne\b|\bteleservice|\b(?:demande|demarche)s? en ligne\b|^formulaire(?: cerfa n° ?\S+)? :"
+)
 # A question asking a price (« combien ça coûte », « quel tarif »): « gratuit » answers it as an amount would
 _ASKS_COST = re.compile(r"\bcout(?:e|ent|er|s)?\b|\bprix\b|\btarifs?\b|\bpayante?s?\b|\bgratuite?s?\b|\bfrais\b")
 # « Combien » or « quel montant » of a sum of money (« l'amende c'est combien ? », « le RSA ça fait combien ? »):
@@ -464,7 +468,8 @@ def states_amount(text: str) -> bool:
 
 
 def offers_online_service(text: str, links: tuple[str, ...] | frozenset[str]) -> bool:
-    """Whether a sentence offers an online service with its address (« Service en ligne : … : https://… »)."""
+    """Whether a sentence offers an online service or a form with its address (« Service en ligne : … : https://… »,
+    « Formulaire cerfa n° 15789*02 : … : https://… »)."""
     return bool(links) and bool(_OFFERS_SERVICE.search(fold(text)))
 
 

@@ -60,15 +60,17 @@ from ingest.vectors import Previous, ProgressCallback, compute_vectors, embedded
 log = logging.getLogger("cuabot.ingest")
 
 # Bump when loaders, chunking or the analysis stored with each sentence (core/text.py) change: every file is then
-# read and embedded again. v8: dates typeset one pair of digits a line; v9: hyphenated words and names
-# (« Saint-Laurent-Blangy »); v10: lemmas without hyphens (« re-conditionnables » and « reconditionnables »);
-# v11: heading paths (« Demande en France › Pièces à fournir »), lists and tables in HTML and Markdown, DILA fiches,
-# instructions to the assistant kept out, each sentence's web addresses and phone numbers; v12: a table row is one
-# sentence, a line ending with a web address is cut only after a full stop, no sentence opens with « : »; v13: a
-# fiche's words keep the space an inline element holds (« demander une attestation », not « uneattestation »); v14: the
-# levels of a passage's heading path that are situations or cases (a fiche's « Naissance en France »); v15: no sentence
-# opens inside a token (« ?name(coq) ») nor with « € » or « % » (« Montant : 225,91 € »).
-INDEX_VERSION = 15
+# read, cut and analysed again, and only the texts the live index holds no vector for are embedded (`_same_vectors`).
+# v8: dates typeset one pair of digits a line; v9: hyphenated words and names (« Saint-Laurent-Blangy »); v10: lemmas
+# without hyphens (« re-conditionnables » and « reconditionnables »); v11: heading paths (« Demande en France › Pièces
+# à fournir »), lists and tables in HTML and Markdown, DILA fiches, instructions to the assistant kept out, each
+# sentence's web addresses and phone numbers; v12: a table row is one sentence, a line ending with a web address is cut
+# only after a full stop, no sentence opens with « : »; v13: a fiche's words keep the space an inline element holds
+# (« demander une attestation », not « uneattestation »); v14: the levels of a passage's heading path that are
+# situations or cases (a fiche's « Naissance en France »); v15: no sentence opens inside a token (« ?name(coq) ») nor
+# with « € » or « % » (« Montant : 225,91 € »); v16: nor with a closing « » » (« (voir Section 7.4, « Qu'est ce qu'un
+# fichier de contrôle ? ») présent dans tous les paquets. »).
+INDEX_VERSION = 16
 
 
 def index_signature(settings: Settings) -> str:

@@ -195,10 +195,12 @@ class EvidenceRanker:
     def with_service(
         self, kept: list[Evidence], ranked: list[Evidence], terms: QuestionTerms, vector: np.ndarray, shown: int
     ) -> list[Evidence]:
-        """The shown steps of a procedure with their page's online service and its address, in place of the last
-        shown sentence when none holds it: of the service lines in the sections of the ranked sentences of the best
-        evidence's page (`ranked` holds no sibling case's), the first in reading order, as a procedure's steps come
-        (the request before its follow-up). A resident asking how to do it is shown where to do it."""
+        """The shown steps of a procedure with their page's online service or form and its address, in place of the
+        last shown sentence when none holds it: of the service and form lines in the sections of the ranked sentences
+        of the best evidence's page (`ranked` holds no sibling case's), those of the steps' own section if it has any
+        (the steps of « Par courrier » name its form, not another way's service), and of those the first in reading
+        order, as a procedure's steps come (the request before its follow-up). A resident asking how to do it is shown
+        where to do it."""
         if not kept:
             return kept
         page = kept[0].chunk.doc_id
@@ -211,7 +213,8 @@ class EvidenceRanker:
         ]
         if not services:
             return kept
-        first = min(services, key=lambda step: (self._chunk_rows[step.chunk.chunk_id], step.start))
+        own = [step for step in services if step.chunk.section == kept[0].chunk.section]
+        first = min(own or services, key=lambda step: (self._chunk_rows[step.chunk.chunk_id], step.start))
         if any(_flat(first.sentence.text) in _flat(e.sentence.context) for e in kept):
             return kept
         scored = self.rank(terms, vector, [Passage(first.chunk, score=0.0, rank=1)])

@@ -133,16 +133,21 @@ def quoted_anyway(question: Question, evidence: list[Evidence]) -> tuple[int, ..
     The first shown, always: the best sentence, the page's list of documents for « quels papiers ? », the service
     line for « en ligne ? », a procedure's first step. The small model often phrases and cites a neighbour of it
     (a sentence beside the right one on the page); read beside the model's, the best evidence is never lost.
-    For a « comment… ? », the page's online service line shown with the steps as well: the last shown that offers
-    one, where `EvidenceRanker.with_service` puts it (steps read on into a chapter may mention a « téléservice »).
+    For a « comment… ? », the page's online service or form line shown with the steps as well, unless the steps hold
+    one: the last shown that offers one, where `EvidenceRanker.with_service` puts it (steps read on into a chapter may
+    mention a « téléservice »).
     """
     if not evidence:
         return ()
-    first = evidence[0].number
-    if question.kind is AnswerKind.PROCEDURE and not question.asks_documents:
-        offers = [e.number for e in evidence if offers_online_service(e.sentence.text, e.sentence.links)]
-        return tuple(dict.fromkeys((first, *offers[-1:])))
-    return (first,)
+    first = evidence[0]
+    if question.kind is AnswerKind.PROCEDURE and not question.asks_documents and not _offers(first):
+        offers = [e.number for e in evidence if _offers(e)]
+        return (first.number, *offers[-1:])
+    return (first.number,)
+
+
+def _offers(evidence: Evidence) -> bool:
+    return offers_online_service(evidence.sentence.text, evidence.sentence.links)
 
 
 def unphrased(answer: Answer, reason: str) -> Answer:

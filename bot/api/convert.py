@@ -194,6 +194,7 @@ def reindex_report(report: BuildReport) -> schemas.ReindexReport:
         garbled=[schemas.GarbledFile(file=f, share=round(s, 4)) for f, s in report.garbled],
         passages=report.total_chunks,
         embedded_passages=report.embedded_chunks,
+        reused_passages=report.reused_chunks,
         seconds=round(report.seconds, 2),
     )
 

@@ -219,7 +219,10 @@ class ReindexReport(BaseModel):
     skipped: list[SkippedFile]
     garbled: list[GarbledFile]
     passages: int
-    embedded_passages: int
+    embedded_passages: int = Field(description="Passages whose vectors this build computed")
+    reused_passages: int = Field(
+        description="Changed files' passages whose vectors the live index held for the same text (not computed again)"
+    )
     seconds: float
 
 

@@ -10,6 +10,9 @@ from ingest.sentences import sentences_of
 ONLINE = "Service en ligne : Demande de RSA (Caf) : https://wwwd.caf.fr/wps/portal/caffr"
 COUNTER = "Vous pouvez aussi faire la demande au guichet de la Caf."
 PHONE = "Vous pouvez appeler la Caf au 03 21 00 00 00."
+FORM = (
+    "Formulaire cerfa n° 15789*02 : Déclaration conjointe de dissolution d'un Pacs : https://www.formulaires.fr/cerfa"
+)
 
 
 def _holds(kind: AnswerKind, text: str) -> bool:
@@ -55,6 +58,15 @@ def test_a_how_to_question_reads_the_shown_service_line_whatever_the_model_cites
     assert quoted_anyway(read_question("je fais comment pour demander le rsa ?", [], 8), shown) == (1, 2)
     assert quoted_anyway(read_question("quels papiers pour demander le rsa ?", [], 8), shown) == (1,)
     assert quoted_anyway(read_question("je fais comment pour demander le rsa ?", [], 8), _shown(ONLINE)) == (1,)
+
+
+def test_a_form_line_is_quoted_with_the_steps_unless_they_hold_a_service_line() -> None:
+    """A page's form (« Formulaire cerfa n° … : … : https://… ») is where a resident does it by post, as an online
+    service is online; steps that hold their own service line are read without another one further down."""
+    how = read_question("je fais comment pour demander le rsa ?", [], 8)
+    assert quoted_anyway(how, _shown(COUNTER, FORM)) == (1, 2)
+    assert quoted_anyway(how, _shown("Faites la demande en ligne : https://wwwd.caf.fr/aide", COUNTER, FORM)) == (1,)
+    assert quoted_anyway(how, _shown(COUNTER, "Le formulaire cerfa n° 15789 : https://www.formulaires.fr/x")) == (1,)
 
 
 def test_the_service_line_quoted_with_the_steps_is_the_last_shown_that_offers_one() -> None:

@@ -262,6 +262,24 @@ def test_the_steps_of_a_procedure_come_with_their_pages_online_service() -> None
     assert SERVICE not in " ".join(e.sentence.context for e in shown)
 
 
+FORM = "Formulaire cerfa n° 15789*02 : Déclaration conjointe de dissolution d'un Pacs : https://www.formulaires.fr/c"
+BY_POST = "Envoyez la déclaration conjointe de dissolution de Pacs par courrier à la mairie, sur le formulaire cerfa."
+
+
+def test_the_steps_come_with_the_form_of_their_own_section_before_another_sections_service() -> None:
+    """« Par courrier » names its form: the form line of the steps' section is shown, not the online service of
+    another section that comes first on the page."""
+    sections = {"En ligne": SERVICE, "Par courrier": f"{BY_POST} {FORM}"}
+    ranker = _ranker(sections, 900)
+    passages = [Passage(chunk, 1.0, rank=1) for chunk in ranker.reader.chunks]
+    terms = ranker.terms(read_question("dissolution de Pacs par courrier", [], 8))
+    ranked = ranker.rank(terms, np.ones(4), passages)
+    by_post = [e for e in ranked if e.sentence.text == BY_POST] + [e for e in ranked if e.sentence.text != BY_POST]
+    steps = ranker.procedure([by_post[0]], 60, shown=3)
+    shown = ranker.with_service(steps, by_post, terms, np.ones(4), shown=3)
+    assert shown[-1].sentence.text == FORM
+
+
 THEFT = {
     "Introduction": "Si votre permis est volé, il faut le déclarer avant d'en demander un nouveau.",
     "Vol en France": "En France, il faut faire une déclaration de vol avant de demander un nouveau permis.",

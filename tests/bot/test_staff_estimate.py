@@ -101,6 +101,7 @@ def test_reindex_state_carries_pace_and_time_left_from_the_real_build(staff: dic
     assert started["phase"] == "reading" and started["passages_per_s"] is None and started["eta_s"] is None
     assert status["state"] == "done", status
     assert status["passages_done"] == status["passages_total"] == status["report"]["embedded_passages"] >= 10
+    assert status["report"]["reused_passages"] == 0
     assert estimated == status["passages_total"]  # the estimate counted the passages the build then made
     assert status["passages_per_s"] > 0 and status["eta_s"] == 0
     assert status["progress_text"].startswith(f"Indexation terminée : {status['passages_total']} passages calculés (")

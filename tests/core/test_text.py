@@ -89,6 +89,19 @@ def test_an_amount_and_a_search_pattern_are_never_cut() -> None:
     ]
 
 
+def test_a_quote_ending_with_its_own_question_mark_is_no_sentence_break() -> None:
+    """spaCy cut after the « ? » that ends a quoted question, leaving « ») présent dans tous les paquets. » as a sentence
+    that opens with the closing guillemet: no sentence opens with « » », the one after it keeps its own words."""
+    text = (
+        "Les responsables sont listés dans le fichier de contrôle (voir Section 7.4, « Qu'est ce qu'un fichier de "
+        "contrôle ? ») présent dans tous les paquets. Le changelog Debian mentionne aussi les bogues."
+    )
+    sentences = split_sentences(text)
+    assert not any(sentence.startswith("»") for sentence in sentences)
+    assert sentences[-2].endswith("? ») présent dans tous les paquets.")
+    assert sentences[-1] == "Le changelog Debian mentionne aussi les bogues."
+
+
 def test_numbers_in_digits_and_words_are_one_notation() -> None:
     assert numbers_in("quarante-six communes") == {"46"}
     assert numbers_in("200.000 m³") == numbers_in("200 000 m³") == {"200000"}

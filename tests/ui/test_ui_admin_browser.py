@@ -98,6 +98,7 @@ def test_staff_adds_a_document_and_reindexes(page: Page, admin_url: str, tmp_pat
     expect(progress).to_contain_text(
         re.compile(r"Indexation terminée : \d+ passages? calculés? \(\d+,\d+ passages?/s\)")
     )
+    expect(page.locator("#report")).to_contain_text(re.compile(r"s : \d+ passages au total, \d+ passages? calculés? ;"))
     expect(page.locator("#report")).to_contain_text("Ajoutés (1)")
     expect(page.locator("#report")).to_contain_text("pret-de-liseuses.md")
     expect(row).to_contain_text("Indexé")

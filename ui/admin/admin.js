@@ -182,8 +182,10 @@
     const r = status.report;
     if (!r) return;
     const summary = document.createElement("p");
+    const computed = r.embedded_passages + (r.embedded_passages > 1 ? " passages calculés" : " passage calculé");
+    const reused = r.reused_passages ? ", " + r.reused_passages + " repris de l'index (même texte)" : "";
     summary.textContent = "Indexation terminée en " + r.seconds.toLocaleString("fr-FR") + " s : " + r.passages +
-      " passages dont " + r.embedded_passages + " nouveaux ; " + r.unchanged + " document(s) inchangé(s).";
+      " passages au total, " + computed + reused + " ; " + r.unchanged + " document(s) inchangé(s).";
     box.appendChild(summary);
     const parts = [
       list("Ajoutés", r.added), list("Mis à jour", r.updated), list("Retirés", r.removed),
