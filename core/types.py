@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -158,7 +159,7 @@ class Question:
     counted: str | None = None
     # Its searched lemmas that words of a broader meaning cover as well (core.text.broader_places: « Espagne » is
     # covered by « pays européen »)
-    broader: dict[str, frozenset[str]] = field(default_factory=dict)
+    broader: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass

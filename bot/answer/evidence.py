@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -60,7 +60,7 @@ class QuestionTerms:
     names: frozenset[str] = frozenset()
     numbers: frozenset[str] = frozenset()
     # A lemma that words of a broader meaning cover as well (core.text.broader_places: « Espagne », « européen »)
-    broader: dict[str, frozenset[str]] = field(default_factory=dict)
+    broader: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -427,7 +427,7 @@ class Chapter(StrEnum):
         if self is Chapter.COST:
             return states_amount(sentence.context) or not FREE_OF_CHARGE.isdisjoint(sentence.lemmas)
         if self is Chapter.DURATION:
-            return bool(durations_in(sentence.context) - question.analysis.numbers)
+            return gives_duration(sentence.context, question.analysis.numbers)
         return True
 
 
@@ -517,6 +517,11 @@ def _joined(steps: list[_Step]) -> str:
     return "".join(parts)
 
 
+def gives_duration(text: str, asked_numbers: frozenset[str]) -> bool:
+    """Whether `text` gives a length of time the question does not (« 45 jours »; « 35 € » gives none)."""
+    return bool(durations_in(text) - asked_numbers)
+
+
 def holds_fact_of_kind(
     kind: AnswerKind | None,
     text: str,
@@ -531,7 +536,7 @@ def holds_fact_of_kind(
     or « gratuit » for a price, a year for "quelle année", a name for "qui", a place's or organisation's name for
     "où"."""
     if kind is AnswerKind.DURATION:
-        return bool(durations_in(text) - asked_numbers)
+        return gives_duration(text, asked_numbers)
     if kind is AnswerKind.NUMBER:
         return bool(set(numbers) - asked_numbers)
     if kind is AnswerKind.COST:
