@@ -43,7 +43,7 @@ def ingest(
     folder: Annotated[Path | None, typer.Argument(help="Dossier à indexer (défaut : corpus/).")] = None,
 ) -> None:
     """Index a folder of PDF, HTML, Markdown and text files (incremental, atomic)."""
-    from bot.api.display import count, rate_text
+    from bot.api.display import passages_computed, rate_text
     from ingest.build import DiskFull, build_index
     from ingest.lock import IndexBusy
 
@@ -84,9 +84,7 @@ def ingest(
         for sentence in sentences:
             console.print(f"[yellow]Instruction ignorée[/] {_instruction_place(name, sentence)}")
     duration = f"{report.seconds:.1f}".replace(".", ",")
-    computed = count(report.embedded_chunks, "passage", "calculé")
-    if report.reused_chunks:
-        computed += f" ({count(report.reused_chunks, 'autre')} repris de l'index, même texte)"
+    computed = passages_computed(report.embedded_chunks, report.reused_chunks)
     console.print(f"Indexation terminée en {duration} s : {computed}, {rate_text(report.passages_per_s)}.")
 
 

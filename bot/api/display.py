@@ -254,6 +254,13 @@ def count(n: int, *words: str) -> str:
     return " ".join([number(n), *(word + ("s" if n >= 2 else "") for word in words)])
 
 
+def passages_computed(computed: int, reused: int) -> str:
+    """What an indexing computed: "12 passages calculés", and the passages whose vectors the index held for the same
+    text: "0 passage calculé (168 autres repris de l'index, même texte)"."""
+    text = count(computed, "passage", "calculé")
+    return text + (f" ({count(reused, 'autre')} repris de l'index, même texte)" if reused else "")
+
+
 def rate_text(passages_per_s: float) -> str:
     """A pace: "3,1 passages/s", "0,48 passage/s" (French plural from 2)."""
     digits = 1 if passages_per_s >= 1 else 2

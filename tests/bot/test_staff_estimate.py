@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from bot.api.app import create_api
 from bot.api.routes.staff import ReindexJob
+from ingest.embeddings import E5Embedder
 from tests.fixtures.doubles import SpanE5, build_small_index
 from tests.fixtures.factories import make_service, make_settings
 from tests.fixtures.staff import ADMIN_AUTH as AUTH
@@ -112,6 +113,32 @@ def test_reindex_state_carries_pace_and_time_left_from_the_real_build(staff: dic
     estimate = upload(client, "mediatheque.md", SHORT_DOC)["estimate"]
     assert estimate["measured"] and estimate["passages_per_s"] == pytest.approx(status["passages_per_s"], rel=0.01)
     assert "Estimation prudente" not in estimate["message"]
+
+
+def test_a_reindex_reports_the_passages_it_took_from_the_index(tmp_path: Path) -> None:
+    """An edited document's untouched passages keep their vectors (same embedder, sentences embedded apart): the
+    report and the page's progress line say how many were computed and how many taken from the index."""
+    settings = make_settings(
+        embedding__backend="e5",
+        corpus_dir=tmp_path / "corpus",
+        index_dir=build_small_index(tmp_path),
+        feedback_db=tmp_path / "fb.sqlite3",
+        analytics_db=tmp_path / "analytics.sqlite3",
+        access__admin_token=ADMIN_TOKEN,
+    )
+    with TestClient(create_api(make_service(settings, embedder=E5Embedder()), settings)) as client:
+        upload(client, "services.md", long_doc(12))
+        assert reindex(client)[1]["report"]["reused_passages"] == 0
+        edited = long_doc(12).replace("commune 3 ", "commune numéro 3 ").encode()
+        replaced = client.put("/api/admin/documents/services", headers=AUTH, files={"file": ("services.md", edited)})
+        assert replaced.status_code == 200, replaced.text
+        _, status = reindex(client)
+    report = status["report"]
+    assert status["state"] == "done" and report["updated"] == ["services.md"]
+    assert report["embedded_passages"] == 1 and report["reused_passages"] == 11
+    assert (
+        status["progress_text"] == "Indexation terminée : 1 passage calculé (11 autres repris de l'index, même texte)."
+    )
 
 
 def test_pace_and_time_left_are_null_until_the_first_passages_are_done() -> None:

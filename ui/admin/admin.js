@@ -183,7 +183,8 @@
     if (!r) return;
     const summary = document.createElement("p");
     const computed = r.embedded_passages + (r.embedded_passages > 1 ? " passages calculés" : " passage calculé");
-    const reused = r.reused_passages ? ", " + r.reused_passages + " repris de l'index (même texte)" : "";
+    const reused = r.reused_passages ? " (" + r.reused_passages + (r.reused_passages > 1 ? " autres" : " autre") +
+      " repris de l'index, même texte)" : "";
     summary.textContent = "Indexation terminée en " + r.seconds.toLocaleString("fr-FR") + " s : " + r.passages +
       " passages au total, " + computed + reused + " ; " + r.unchanged + " document(s) inchangé(s).";
     box.appendChild(summary);

@@ -26,7 +26,7 @@ from langchain_core.documents import Document
 
 from bot.api.convert import index_estimate, reindex_report
 from bot.api.deps import ADMIN_REFUSALS, AnalyticsStoreDep, ServiceDep, SettingsDep, from_state, require_admin
-from bot.api.display import count, number, rate_text, time_left
+from bot.api.display import count, number, passages_computed, rate_text, time_left
 from bot.api.schemas import IgnoredInstruction, IndexEstimate, ReindexReport, ReindexStatus, StaffDocument
 from bot.stores.analytics import AnalyticsSummary, csv_text, summarise
 from core.settings import REPO_ROOT, Settings
@@ -162,8 +162,10 @@ class ReindexJob:
     def progress_text(self) -> str:
         """The progress in French, as the staff page shows it ("" when there is none to show)."""
         pace = f" ({rate_text(self.passages_per_s)})" if self.passages_per_s else ""
-        if self.state == "done":
-            return f"Indexation terminée : {count(self.passages_total, 'passage', 'calculé')}{pace}."
+        if self.state == "done" and self.report is not None:
+            # The pace is that of the passages analysed: shown when each of them was computed, not found by text
+            done = passages_computed(self.report.embedded_passages, self.report.reused_passages)
+            return f"Indexation terminée : {done}{'' if self.report.reused_passages else pace}."
         if not self.running:
             return ""
         if self.phase == "reading" or not self.passages_total:
