@@ -85,7 +85,8 @@ def ingest(
             console.print(f"[yellow]Instruction ignorée[/] {_instruction_place(name, sentence)}")
     duration = f"{report.seconds:.1f}".replace(".", ",")
     computed = passages_computed(report.embedded_chunks, report.reused_chunks)
-    console.print(f"Indexation terminée en {duration} s : {computed}, {rate_text(report.passages_per_s)}.")
+    pace = "" if report.reused_chunks else f", {rate_text(report.passages_per_s)}"  # as the staff page says it
+    console.print(f"Indexation terminée en {duration} s : {computed}{pace}.")
 
 
 def _instruction_place(name: str, sentence: dict[str, Any]) -> str:

@@ -42,6 +42,8 @@ _DENYING = frozenset({"pas", "plus", "jamais", "aucun", "aucune", "sans", "non"}
 _DENIED_WORDS = 2
 _DENIAL_REACH = 5
 _LINE = re.compile(r"[^\n]+")
+# A word's inclusive ending in brackets: « Caisse(s) de retraite étrangère(s) », « Algérien(ne) », « né(e) »
+_INCLUSIVE_ENDING = re.compile(r"(?<=[^\W\d_]{2})\((?:e|s|es|x|ne|nes|le|les)\)(?!\w)")
 _LIST_ITEM = re.compile(r"^(?:[-•*▪–]|\d{1,2}[.)]|[a-z][.)])\s")
 _SENTENCE_END = set(".!?:;…»")
 # A line naming a web address at its end (« Service en ligne : Déclaration de perte - Service gratuit : https://… »,
@@ -83,8 +85,8 @@ _ASKS_COUNT = re.compile(r"\bcombien (?:de |d')([^\W\d_]{3,})")
 _ASKS_PROCEDURE = re.compile(
     r"\bcomment (?:faire|obtenir|demander|proceder|s'inscrire|inscrire|installer|configurer|changer|declarer|"
     r"signaler|renouveler|remplacer|recuperer|utiliser|supprimer|ajouter|mettre|creer)|\bque (?:dois|doit|faut)[- ]|"
-    r"\bque faire\b|\bquelles? (?:sont les )?(?:etapes|demarches|pieces|documents|papiers|justificatifs|formalites)\b|"
-    r"\bquels? (?:sont les )?(?:documents|papiers|justificatifs)\b|\bou (?:m'adresser|s'adresser|faire la demande)|"
+    r"\bque faire\b|\bquelles? (?:sont les )?(?:etapes|demarches|formalites)\b|"
+    r"\bou (?:m'adresser|s'adresser|faire la demande)|"
     r"\bla (?:marche a suivre|procedure)\b|\bcomment (?:je|on) (?:fais|fait|peux|peut|dois|doit)\b|"
     r"\b(?:je|on) (?:fais|fait) comment\b|\bc'est quoi les (?:etapes|demarches)\b|"
     r"\b(?:je|on) (?:fais|fait|dois faire|doit faire) quoi\b|\bdans quel ordre\b"
@@ -140,16 +142,18 @@ _PRICE = re.compile(r"\d\s*(?:€|euros?\b)|€\s*\d", re.I)
 # Which documents to bring or join (« quels papiers », « il faut amener quoi ? »), and the heading of the section
 # that lists them in a démarches page (« Pièces à fournir », « Quels sont les justificatifs à fournir ? »)
 _PAPERS = r"(?:papiers|documents|pieces|justificatifs)"
+_BRING = r"(?:amener|apporter|ramener|fournir|presenter|joindre|donner|remettre)"
 _ASKS_DOCUMENTS = re.compile(
     rf"\bquel(?:le)?s? (?:sont les )?{_PAPERS}\b|\bquoi comme {_PAPERS}\b|"
-    r"\b(?:amener|apporter|ramener|fournir|presenter|joindre) quoi\b|"
-    r"\bqu'est-ce qu'il faut (?:amener|apporter|fournir)\b"
+    rf"\b{_BRING} quoi\b|\bqu'est-ce (?:qu'il faut|que (?:je|on|nous|vous|tu) (?:dois|doit|devons|devez)) {_BRING}\b"
 )
 _LISTS_DOCUMENTS = re.compile(rf"\b{_PAPERS}(?: justificatives?)? a fournir\b|\bpieces justificatives\b")
 # The heading of a démarches page's chapter on what it costs (« Coût », « Montant de l'amende », « Combien coûte… ? »)
 _NAMES_COST = re.compile(r"\b(?:cout|prix|tarifs?|montant)\b|\bcombien coute")
 # The heading of a chapter on a length of time (« Délai », « Délai de paiement », « Durée de validité »)
 _NAMES_DURATION = re.compile(r"\b(?:delais?|duree)\b")
+# The heading of a chapter on how to do it (« Démarche », « Démarches préalables », « Procédure », « Comment faire ? »)
+_NAMES_PROCEDURE = re.compile(r"\s*(?:demarches?|procedure|comment (?:faire|proceder|demander)\b)")
 _ASKS_PHONE = re.compile(r"\btelephone\b|\bnumero (?:de tel|d'appel|a appeler|pour (?:appeler|joindre))|\bappeler\b")
 # Where a text gives an address on the web or a phone number (a French one, national or international form)
 _LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
@@ -163,7 +167,10 @@ _CLAUSE_BREAK = re.compile(r"[,;:.!?]+(?:\s|$)|\s+(?:et|mais)\s+")
 _ASKER_IN_CLAUSE = re.compile(r"(?:^|\s)(?:j'|(?:je|on|nous|mon|ma|mes|notre|nos)(?=\s|$))")
 # A figure alone, or with one word (« 5 », « 9 ans »): a clause that only enumerates
 _ENUMERATED = re.compile(r"^\s*\d+(?:[.,]\d+)?(?:\s+\w+)?\s*$")
-_REFERS_BACK = re.compile(r"\W*(?:Elles?|Ils|Celles?-ci|Ceux-ci|Celui-ci|Cette|Cet|Ces)\b")
+_REFERS_BACK = re.compile(
+    r"\W*(?:Elles?|Ils|Celles?-ci|Ceux-ci|Celui-ci|Cette|Cet|Ces)\b|\W*Ce (?!qu|sont\b|soit\b|n')[^\W\d]|"
+    r"[^,]{0,250}, (?:ce|cet|cette|ces) (?!qu|n')[^\W\d]"
+)
 _SETTLES = re.compile(r"^\W*(oui|non)\b(?!-)")
 _ASKS_NAME = re.compile(
     r"\bqui\b|\bquel(?:le)?s? (?:est|sont|etai(?:en)?t) (?:le|la|les) (?:nom|president|maire|contact)"
@@ -227,7 +234,8 @@ def analyse(text: str) -> Analysis:
 
 def analyse_many(texts: list[str]) -> list[Analysis]:
     """One spaCy pass over many texts (ingestion analyses thousands of sentences)."""
-    return [_analysis(doc, text) for text, doc in zip(texts, nlp().pipe(texts), strict=True)]
+    docs = nlp().pipe(map(_inclusive_endings_blanked, texts))
+    return [_analysis(doc, text) for text, doc in zip(texts, docs, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -246,7 +254,14 @@ def analyse_passages(texts: list[str]) -> list[list[SentenceUnit]]:
     line, a list item, a heading or a label line, and a line ending a sentence, end one.
     """
     unwrapped = [join_wrapped_lines(text) for text in texts]
-    return [_sentence_units(doc, text) for text, doc in zip(unwrapped, nlp().pipe(unwrapped), strict=True)]
+    docs = nlp().pipe(map(_inclusive_endings_blanked, unwrapped))
+    return [_sentence_units(doc, text) for text, doc in zip(unwrapped, docs, strict=True)]
+
+
+def _inclusive_endings_blanked(text: str) -> str:
+    """`text` as spaCy reads it: an inclusive ending in brackets blanked (same length, same offsets), for spaCy reads
+    « étrangère(s) » or « Algérien(ne) » as one token that is no word, and the word was lost."""
+    return _INCLUSIVE_ENDING.sub(lambda match: " " * len(match.group(0)), text)
 
 
 def join_wrapped_lines(text: str) -> str:
@@ -398,7 +413,7 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
         return AnswerKind.PHONE
     if _ASKS_LINK.search(folded):
         return AnswerKind.LINK
-    if _ASKS_PROCEDURE.search(folded) or analyse(question).asks_steps:
+    if _ASKS_PROCEDURE.search(folded) or _ASKS_DOCUMENTS.search(folded) or analyse(question).asks_steps:
         return AnswerKind.PROCEDURE
     if _ASKS_YEAR.search(folded):
         return AnswerKind.YEAR
@@ -478,6 +493,11 @@ def names_cost(heading: str) -> bool:
     return bool(_NAMES_COST.search(fold(heading)))
 
 
+def names_procedure(heading: str) -> bool:
+    """Whether a heading names a démarches page's chapter on how to do it (« Démarche », « Procédure »)."""
+    return bool(_NAMES_PROCEDURE.match(fold(heading)))
+
+
 def names_duration(heading: str) -> bool:
     """Whether a heading (one level of a section path) names a length of time: a deadline, a validity."""
     return bool(_NAMES_DURATION.search(fold(heading)))
@@ -485,7 +505,9 @@ def names_duration(heading: str) -> bool:
 
 def refers_back(text: str) -> bool:
     """Whether a sentence opens with a pronoun standing for what the sentence before it names (« Elle vous permet de
-    conduire… », « Ceux-ci sont : »). « Il » is left out: as often impersonal (« Il faut… »)."""
+    conduire… », « Ceux-ci sont : »), or has a demonstrative subject, first or after an opening phrase (« Ce délai
+    passe à 60 jours… », « Dans certains pays, ce délai est porté à 30 jours. »). « Il » is left out: as often
+    impersonal (« Il faut… »); so are « ce qui », « ce n'est » and a date (« ce 18 mars »)."""
     return bool(_REFERS_BACK.match(text))
 
 

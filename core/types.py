@@ -104,6 +104,8 @@ class Sentence:
     # web addresses and phone numbers the context gives (an online service's line, a contact)
     links: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()
+    # whether it offers an online service or a form with its address (« Service en ligne : … : https://… »)
+    offers_service: bool = False
     # character offsets of `context` within the passage's text
     start: int = 0
     end: int = 0

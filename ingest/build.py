@@ -69,8 +69,9 @@ log = logging.getLogger("cuabot.ingest")
 # (« demander une attestation », not « uneattestation »); v14: the levels of a passage's heading path that are
 # situations or cases (a fiche's « Naissance en France »); v15: no sentence opens inside a token (« ?name(coq) ») nor
 # with « € » or « % » (« Montant : 225,91 € »); v16: nor with a closing « » » (« (voir Section 7.4, « Qu'est ce qu'un
-# fichier de contrôle ? ») présent dans tous les paquets. »).
-INDEX_VERSION = 16
+# fichier de contrôle ? ») présent dans tous les paquets. »); v17: a word's inclusive ending in brackets read as the
+# word (« Caisse(s) de retraite étrangère(s) »), and whether a sentence offers an online service or a form stored.
+INDEX_VERSION = 17
 
 
 def index_signature(settings: Settings) -> str:

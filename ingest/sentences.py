@@ -8,7 +8,15 @@ question time.
 
 from __future__ import annotations
 
-from core.text import Analysis, SentenceUnit, analyse_many, analyse_passages, typeset_dates, union
+from core.text import (
+    Analysis,
+    SentenceUnit,
+    analyse_many,
+    analyse_passages,
+    offers_online_service,
+    typeset_dates,
+    union,
+)
 from core.types import Chunk, Sentence
 
 
@@ -33,11 +41,12 @@ def _sentence(
     analysis = union([u.analysis for u in read_with])
     # A date typeset one pair of digits a line (« 16 / 04 / 20 / 24 ») is whole in the joined context only
     numbers = analysis.numbers | typeset_dates(context)
+    text = chunk.text[unit.start : unit.end]
     return Sentence(
         sentence_id=f"{chunk.chunk_id}:{position}",
         chunk_id=chunk.chunk_id,
         position=position,
-        text=chunk.text[unit.start : unit.end],
+        text=text,
         context=context,
         lemmas=tuple(sorted(analysis.lemmas)),
         names=tuple(sorted(analysis.names)),
@@ -45,6 +54,7 @@ def _sentence(
         negated=analysis.negated,
         links=tuple(sorted(analysis.links)),
         phones=tuple(sorted(analysis.phones)),
+        offers_service=offers_online_service(text, analysis.links),
         start=start,
         end=end,
         heading_lemmas=tuple(sorted(heading.lemmas)),

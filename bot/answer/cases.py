@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.answer.evidence import Chapter
+from bot.answer.evidence import Chapter, figureless_words
 from core.text import analyse_many, countries_named
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Question
 from ingest.store import IndexReader
@@ -47,21 +47,25 @@ class Cases:
         self._groups = {key: _cases(titles) for key, titles in shared.items() if len(titles) > 1}
         self._marked_groups = {key: group for key, group in self._groups.items() if key in self._marked}
         page_titles = {chunk.doc_id: chunk.title for chunk in reader.chunks}
-        self._own_words = _case_words(self._marked_groups, page_titles)
+        self._own_words = _case_words(self._groups, page_titles)
 
     def stated(self, question: Question, pages: Iterable[str]) -> StatedCases:
         """The cases the question states on each of `pages`, among those the document marks (a fiche's situations and
         cases): in each group of siblings, the one `_stated_title` reads in the question's words, those it denies
-        aside (a figure states none: « 14 ans » is no « Entre 12 et 13 ans »). Cases a page does not mark are never
-        read as stated: its headings are as often its chapters."""
+        aside (a figure states none: « 14 ans » is no « Entre 12 et 13 ans »), or of several whose words it says,
+        the one a case below it bears out (`_stated_below`). Cases a page does not mark are never read as stated:
+        its headings are as often its chapters."""
         asked = question.query_analysis
         said = {lemma for lemma in asked.lemmas - asked.denied if not lemma.isdigit()}.union(
             *question.broader.values(), countries_named(asked.lemmas)
         )
         paths: dict[str, list[list[str]]] = {}
         for page in dict.fromkeys(pages):
-            for parent, own in self._own_words.get(page, []):
-                title = _stated_title(own, said, asked.denied)
+            own_words = self._own_words.get(page, {})
+            for parent, own in own_words.items():
+                if (page, parent) not in self._marked:
+                    continue
+                title = _stated_title(own, said, asked.denied) or _stated_below(parent, own, said, own_words)
                 if title is not None:
                     paths.setdefault(page, []).append([*_levels_of(parent), title])
         groups = self._marked_groups
@@ -116,9 +120,25 @@ def _stated_title(own: Group, said: set[str], denied: frozenset[str]) -> str | N
     return titles[0] if len(titles) == 1 else None
 
 
-def _case_words(
-    groups: dict[tuple[str, str], Group], page_titles: dict[str, str]
-) -> dict[str, list[tuple[str, Group]]]:
+def _stated_below(parent: str, own: Group, said: set[str], groups: dict[str, Group]) -> str | None:
+    """Of several cases of a group whose own words the question says (« j'habite en France », « une caisse
+    étrangère »: « Vous résidez en France » and « Vous résidez à l'étranger »), the one that, read with a case one
+    level below it (`groups`: the page's, by parent path), says the most of them (« … en France › Caisse(s) de
+    retraite étrangère(s) »), or None when none says more than the others."""
+    candidates = [title for title, words in own.items() if not words.isdisjoint(said)]
+    if len(candidates) < 2:
+        return None
+
+    def reach(title: str) -> int:
+        below = groups.get(SECTION_SEPARATOR.join([*_levels_of(parent), title]), {})
+        return max((len((own[title] | words) & said) for words in below.values()), default=len(own[title] & said))
+
+    reaches = {title: reach(title) for title in candidates}
+    most = [title for title, count in reaches.items() if count == max(reaches.values())]
+    return most[0] if len(most) == 1 else None
+
+
+def _case_words(groups: dict[tuple[str, str], Group], page_titles: dict[str, str]) -> dict[str, dict[str, Group]]:
     """For each page, each group's parent path with its cases' own title words: the lemmas of a case's title that
     neither a sibling's title, nor the page's title, nor a heading above it says (« Vous l'avez perdue » under « Vous
     n'avez pas la carte grise » beside « Votre carte vous a été retirée… »: « perdre », not « carte »)."""
@@ -127,10 +147,10 @@ def _case_words(
         | {level for (_, parent), group in groups.items() for level in [*_levels_of(parent), *group]}
     )
     lemmas = dict(zip(texts, (a.lemmas for a in analyse_many(texts)), strict=True)) if texts else {}
-    by_page: dict[str, list[tuple[str, Group]]] = {}
+    by_page: dict[str, dict[str, Group]] = {}
     for (doc_id, parent), group in groups.items():
         above = lemmas[page_titles[doc_id]].union(*(lemmas[level] for level in _levels_of(parent)))
-        by_page.setdefault(doc_id, []).append((parent, _cases({title: lemmas[title] - above for title in group})))
+        by_page.setdefault(doc_id, {})[parent] = _cases({title: lemmas[title] - above for title in group})
     return by_page
 
 
@@ -195,7 +215,7 @@ def _without_restatements(ranked: list[Evidence]) -> list[Evidence]:
     restating: set[str] = set()
     for evidence in closest_first:
         numbers = frozenset(evidence.sentence.numbers)
-        words = frozenset(lemma for lemma in evidence.sentence.lemmas if not lemma.isdigit())
+        words = figureless_words(evidence.sentence)
         said_before = said.setdefault((evidence.chunk.doc_id, words), [])
         if numbers and any(
             section != evidence.chunk.section and figures != numbers for section, figures in said_before

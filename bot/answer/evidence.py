@@ -40,7 +40,7 @@ from core.text import (
     lists_documents,
     names_cost,
     names_duration,
-    offers_online_service,
+    names_procedure,
     refers_back,
     settles,
     states_amount,
@@ -165,7 +165,7 @@ class EvidenceRanker:
         chapter = Chapter.asked(question, ranked)
         if chapter is None:
             return None
-        if chapter is not Chapter.DOCUMENTS:  # a price or a delay among the sentences shown comes first
+        if chapter not in (Chapter.DOCUMENTS, Chapter.PROCEDURE):  # a price or a delay among those shown comes first
             shown = ranked[1 : self.settings.evidence.shown]
             giving = next((e for e in shown if chapter.given_by(e.sentence, question)), None)
             if giving is not None:
@@ -206,10 +206,7 @@ class EvidenceRanker:
         page = kept[0].chunk.doc_id
         sections = {e.chunk.section: e.chunk for e in ranked if e.chunk.doc_id == page}
         services = [
-            step
-            for chunk in sections.values()
-            for step in self._section_steps(chunk)
-            if offers_online_service(step.sentence.text, step.sentence.links)
+            step for chunk in sections.values() for step in self._section_steps(chunk) if step.sentence.offers_service
         ]
         if not services:
             return kept
@@ -242,7 +239,7 @@ class EvidenceRanker:
             if _announces(evidence.sentence) or (into_sub_sections and kept):  # the first is a procedure's block
                 evidence = self._read_on(evidence, max_chars, into_sub_sections)
             if refers_back(evidence.sentence.text):
-                evidence = self._with_antecedent(evidence, max_chars)
+                evidence = self._with_antecedent(evidence, max_chars, kept)
             kept.append(evidence)
         for number, item in enumerate(kept, start=1):
             item.number = number
@@ -274,10 +271,12 @@ class EvidenceRanker:
             kept = self._sub_section_steps(steps, kept, max_chars)
         return replace(evidence, sentence=_one_sentence(kept)) if len(kept) > 1 else evidence
 
-    def _with_antecedent(self, evidence: Evidence, max_chars: int) -> Evidence:
+    def _with_antecedent(self, evidence: Evidence, max_chars: int, shown: list[Evidence]) -> Evidence:
         """The evidence read from what its first words refer to, the sentences before it in its section that refer
         back in turn, within `max_chars`: « Elle vous permet de conduire… » says what only with « Vous pouvez
-        télécharger une attestation de perte. Cette attestation est valable 2 mois. »"""
+        télécharger une attestation de perte. Cette attestation est valable 2 mois. » Never from a sentence that
+        restates a `shown` one with other figures (« … dans les 15 jours » of another case beside « … dans les 5
+        jours »): the resident would read a second answer."""
         steps = self._section_steps(evidence.chunk)
         anchor = first = _anchor(steps, evidence)
         read_to = evidence.chunk.start + evidence.sentence.end  # a short line's context holds the line after it
@@ -286,6 +285,7 @@ class EvidenceRanker:
             first > 0
             and refers_back(steps[first].sentence.text)
             and steps[last].end - steps[first - 1].start <= max_chars
+            and not any(restates(steps[first - 1].sentence, steps[first - 1].chunk, other) for other in shown)
         ):
             first -= 1
         return evidence if first == anchor else replace(evidence, sentence=_one_sentence(steps[first : last + 1]))
@@ -399,6 +399,7 @@ class Chapter(StrEnum):
     DOCUMENTS = "documents"  # « Pièces à fournir »: for « quels papiers ? », the list, shown whole
     COST = "cost"  # « Coût », « Montant »: for « combien ça coûte ? » when the best sentence gives no amount
     DURATION = "duration"  # « Délai », « Durée de validité »: for « combien de temps ? » when it gives no duration
+    PROCEDURE = "procedure"  # « Démarche »: for « comment faire ? », its steps
 
     def names(self, heading: str) -> bool:
         """Whether a heading (one level of a section path) names this chapter."""
@@ -411,11 +412,14 @@ class Chapter(StrEnum):
     @staticmethod
     def asked(question: Question, ranked: list[Evidence]) -> Chapter | None:
         """The chapter that answers the question, or None (no evidence; the best sentence already gives a price or a
-        length of time: a figure that is no amount, « moins de 16 ans », gives no price; « 35 € » gives no delay)."""
+        length of time: a figure that is no amount, « moins de 16 ans », gives no price; « 35 € » gives no delay; it
+        already stands in a « Démarche » chapter for « comment faire ? »)."""
         if not ranked:
             return None
         if question.asks_documents:
             return Chapter.DOCUMENTS
+        if question.kind is AnswerKind.PROCEDURE and not Chapter.PROCEDURE.heads(ranked[0].chunk):
+            return Chapter.PROCEDURE
         for chapter, kind in ((Chapter.COST, AnswerKind.COST), (Chapter.DURATION, AnswerKind.DURATION)):
             if question.kind is kind and not chapter.given_by(ranked[0].sentence, question):
                 return chapter
@@ -431,7 +435,12 @@ class Chapter(StrEnum):
         return True
 
 
-_CHAPTER_HEADINGS = {Chapter.DOCUMENTS: lists_documents, Chapter.COST: names_cost, Chapter.DURATION: names_duration}
+_CHAPTER_HEADINGS = {
+    Chapter.DOCUMENTS: lists_documents,
+    Chapter.COST: names_cost,
+    Chapter.DURATION: names_duration,
+    Chapter.PROCEDURE: names_procedure,
+}
 
 
 def _sections_under(chunks: list[Chunk], chapter: Chapter) -> dict[str, list[Chunk]]:
@@ -492,6 +501,7 @@ def _one_sentence(kept: list[_Step]) -> Sentence:
         negated=any(s.negated for s in sentences),
         links=tuple(sorted({link for s in sentences for link in s.links})),
         phones=tuple(sorted({phone for s in sentences for phone in s.phones})),
+        offers_service=any(s.offers_service for s in sentences),
         end=kept[0].sentence.start + len(text),  # from the first step's passage, maybe into the next one
     )
 
@@ -515,6 +525,22 @@ def _joined(steps: list[_Step]) -> str:
             parts.append("\n")
         parts.append(step.sentence.text)
     return "".join(parts)
+
+
+def figureless_words(sentence: Sentence) -> frozenset[str]:
+    """A sentence's lemmas without its figures: what it says whatever the case's numbers."""
+    return frozenset(lemma for lemma in sentence.lemmas if not lemma.isdigit())
+
+
+def restates(sentence: Sentence, chunk: Chunk, other: Evidence) -> bool:
+    """Whether `sentence` (of `chunk`) says what `other` says on the same page, in the same words, with other
+    figures: the same step in another case (« dans les 15 jours » beside « dans les 5 jours »)."""
+    return (
+        chunk.doc_id == other.chunk.doc_id
+        and bool(sentence.numbers)
+        and set(sentence.numbers) != set(other.sentence.numbers)
+        and figureless_words(sentence) == figureless_words(other.sentence)
+    )
 
 
 def gives_duration(text: str, asked_numbers: frozenset[str]) -> bool:

@@ -48,7 +48,6 @@ from core.text import (
     counted_thing,
     expected_answer_kind,
     fold,
-    offers_online_service,
     question_parts,
     stated_names,
     stated_numbers,
@@ -140,14 +139,10 @@ def quoted_anyway(question: Question, evidence: list[Evidence]) -> tuple[int, ..
     if not evidence:
         return ()
     first = evidence[0]
-    if question.kind is AnswerKind.PROCEDURE and not question.asks_documents and not _offers(first):
-        offers = [e.number for e in evidence if _offers(e)]
+    if question.kind is AnswerKind.PROCEDURE and not question.asks_documents and not first.sentence.offers_service:
+        offers = [e.number for e in evidence if e.sentence.offers_service]
         return (first.number, *offers[-1:])
     return (first.number,)
-
-
-def _offers(evidence: Evidence) -> bool:
-    return offers_online_service(evidence.sentence.text, evidence.sentence.links)
 
 
 def unphrased(answer: Answer, reason: str) -> Answer:

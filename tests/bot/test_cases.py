@@ -193,6 +193,25 @@ def test_a_question_saying_two_cases_words_or_a_figure_states_none() -> None:
     assert _stated_sections(ages, "Mon fils a 12 ans, où faire la demande ?") == list(ages)
 
 
+PENSION = {
+    "Vous résidez en France › Caisse(s) de retraite française(s)": ("Vous n'avez aucune démarche à faire.", (0,)),
+    "Vous résidez en France › Caisse(s) de retraite étrangère(s)": ("Présentez-vous à votre mairie.", (0,)),
+    "Vous résidez à l'étranger › Caisse(s) de retraite française(s)": ("Transmettez-le en ligne.", (0,)),
+    "Vous résidez à l'étranger › Caisse(s) de retraite étrangère(s)": ("Suivez les règles de votre caisse.", (0,)),
+}
+
+
+def test_a_question_saying_two_cases_words_states_the_one_its_sub_case_bears_out() -> None:
+    """« j'habite en France » and « une caisse étrangère » say the words of both situations; read with the level
+    below (not marked as cases), « Vous résidez en France › Caisse(s) de retraite étrangère(s) » says both."""
+    question = "ma retraite vient d'une caisse étrangère et j'habite en France, je vais où ?"
+    assert _stated_sections(PENSION, question) == list(PENSION)[:2]
+    assert (
+        _stated_sections(PENSION, "j'habite à l'étranger et ma caisse est étrangère, je fais comment ?")
+        == (list(PENSION)[2:])
+    )
+
+
 def test_a_page_that_marks_no_case_has_none_stated() -> None:
     unmarked = {section: (text, ()) for section, (text, _) in FINE.items()}
     assert _stated_sections(unmarked, "Je veux contester mon amende par courrier") == list(unmarked)

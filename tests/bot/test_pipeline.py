@@ -368,6 +368,32 @@ def test_a_sentence_that_refers_back_is_shown_from_what_it_refers_to(tmp_path: P
     assert allowed.startswith("Vous pouvez alors télécharger une attestation de perte"), allowed
 
 
+BIRTH_DELAY = """# Déclaration de naissance
+
+## Naissance en France
+
+La déclaration doit être faite dans les 5 jours qui suivent le jour de l'accouchement.
+
+## Naissance à l'étranger
+
+La déclaration doit être faite dans les 15 jours qui suivent le jour de l'accouchement.
+Dans certains pays, ce délai est porté à 30 jours.
+"""
+
+
+def test_a_sentence_referring_back_is_not_read_from_another_cases_restated_step(tmp_path: Path) -> None:
+    """« Dans certains pays, ce délai est porté à 30 jours. » refers back to the abroad case's « … 15 jours … »:
+    read from it when that case is asked, never beside the « … 5 jours … » shown for a birth in France."""
+    settings = one_document_index(tmp_path, "naissance.md", BIRTH_DELAY)
+    pipeline = make_pipeline(settings, MockGenerator())
+    abroad = pipeline.ask("le bébé est né à l'étranger, on a combien de jours pour le déclarer ?").evidence
+    assert any(e.sentence.context.startswith("La déclaration doit être faite dans les 15 jours") for e in abroad)
+    assert any("15 jours" in e.sentence.context and "30 jours" in e.sentence.context for e in abroad)
+    here = [e.sentence.context for e in pipeline.ask("mon bébé est né lundi, on a combien de jours ?").evidence]
+    assert "5 jours" in here[0] and any("30 jours" in text for text in here), here
+    assert not any("15 jours" in text for text in here), here
+
+
 def test_a_fiche_question_stating_its_situation_is_shown_none_of_the_other(tmp_path: Path) -> None:
     """« né à l'étranger »: the fiche marks « Né(e) en France » and « Né(e) à l'étranger » as situations; the
     evidence holds the one stated, not France's town hall (a step of the other case)."""

@@ -207,6 +207,14 @@ def test_which_documents_is_answered_by_the_pages_whole_list_even_unretrieved() 
             },
             "Amende › Délai de paiement",
         ),
+        (  # how to: the « Démarche » chapter (« Vous n'avez aucune démarche à faire » where « Utilisation » is best)
+            "tu sais comment on fait pour demander le chèque énergie ?",
+            {
+                "Utilisation": "Pour régler votre dépense avec le chèque énergie, envoyez le chèque par courrier.",
+                "Démarche": "Vous n'avez aucune démarche à faire : le chèque énergie vous est envoyé.",
+            },
+            "Démarche",
+        ),
     ],
 )
 def test_a_question_whose_best_sentence_gives_no_fact_of_its_kind_reads_the_pages_chapter_for_it(

@@ -6,6 +6,7 @@ from core.text import (
     EUROPE,
     AnswerKind,
     analyse,
+    analyse_passages,
     asks_documents,
     broader_places,
     counted_thing,
@@ -328,6 +329,17 @@ def test_a_sentence_opening_with_a_pronoun_or_a_demonstrative_refers_back() -> N
     assert not refers_back("Celle qui est perdue doit être déclarée.") and not refers_back("Cesser de payer…")
 
 
+def test_a_sentence_whose_subject_is_a_demonstrative_after_an_opening_phrase_refers_back() -> None:
+    """« Dans certains pays (…), ce délai est porté à 30 jours. » says which delay only with the sentence before."""
+    assert refers_back(
+        "Dans certains pays (https://www.diplomatie.gouv.fr/naissances) , ce délai est porté à 30 jours."
+    )
+    assert refers_back("Ce délai passe à 60 jours si vous payez en ligne.")
+    assert not refers_back("Ce qui compte, c'est la date.") and not refers_back("Ce n'est pas obligatoire.")
+    assert not refers_back("Dans ce cas, vous devez payer.") and not refers_back("Le salon, ce n'est pas tout.")
+    assert not refers_back("La Ville a organisé, ce 18 mars, un salon.")
+
+
 def test_links_and_phone_numbers_are_read_as_written() -> None:
     analysis = analyse(
         "Service en ligne : Pré-demande de passeport : https://passeport.ants.gouv.fr/demarches-en-ligne. "
@@ -351,6 +363,15 @@ def test_hyphenated_names_and_words_are_read_whole() -> None:
 def test_a_word_written_with_or_without_a_hyphen_is_one_lemma() -> None:
     hyphenated = analyse("En région, on a entre 120 et 130.000 PC re-conditionnables.")
     assert "reconditionnable" in hyphenated.lemmas & analyse("des PC reconditionnables").lemmas
+
+
+def test_a_word_with_an_inclusive_ending_in_brackets_is_read_as_the_word() -> None:
+    """spaCy reads « étrangère(s) » as one token that is no word: the case « Caisse(s) de retraite étrangère(s) »
+    lost the word that sets it apart."""
+    assert {"caisse", "retraite", "etranger"} <= analyse("Caisse(s) de retraite étrangère(s)").lemmas
+    assert "algerien" in analyse("Pour un(e) Algérien(ne)").lemmas
+    units = analyse_passages(["Vous êtes né(e) en France. Vos caisse(s) complémentaire(s) paient."])[0]
+    assert [(u.start, u.end) for u in units] == [(0, 26), (27, 66)] and "complementaire" in units[1].analysis.lemmas
 
 
 @pytest.mark.parametrize(
@@ -379,12 +400,22 @@ def test_the_asker_s_own_figures_are_not_numbers_the_evidence_must_hold(question
         ("il faut quels documents pour le duplicata ?", True),
         ("pour déclarer un décès il faut amener quoi ?", True),
         ("je dois ramener quoi comme papiers ?", True),
+        ("j'ai la carte grise, qu'est-ce que je dois donner à la casse ?", True),
         ("on m'a volé mes papiers, je fais quoi ?", False),
+        ("qu'est-ce que je dois faire ?", False),
         ("quels sont les horaires de la mairie ?", False),
     ],
 )
 def test_a_question_asking_which_documents_to_bring(question: str, asks: bool) -> None:
     assert asks_documents(question) is asks
+
+
+def test_a_question_asking_which_documents_to_bring_asks_for_the_list() -> None:
+    """Its answer is a procedure's unit, the list of a « Pièces à fournir » chapter, not one sentence of it."""
+    assert (
+        expected_answer_kind("j'ai la carte grise, qu'est-ce que je dois donner à la casse ?") is AnswerKind.PROCEDURE
+    )
+    assert expected_answer_kind("pour déclarer un décès il faut amener quoi ?") is AnswerKind.PROCEDURE
 
 
 def test_a_heading_naming_the_documents_to_provide() -> None:

@@ -80,3 +80,19 @@ def test_a_sentence_announcing_a_list_is_read_with_it() -> None:
     assert "livret de famille" in first.context and chunk.text[first.start : first.end] == first.context.replace(
         " - ", "\n- "
     )
+
+
+def test_a_line_offering_an_online_service_or_a_form_is_marked_at_ingestion() -> None:
+    """The evidence ranker and the quoted evidence read the mark, never the sentence again, at question time."""
+    from core.types import Chunk
+    from ingest.sentences import sentences_of
+
+    text = (
+        "Vous pouvez faire la demande à la mairie.\n\n"
+        "Service en ligne : Demande d'acte de naissance : https://psl.service-public.fr/mademarche/EtatCivil\n\n"
+        "Formulaire cerfa n° 15789*02 : Déclaration conjointe : https://www.formulaires.service-public.fr/gf/c\n\n"
+        "Le site https://www.service-public.fr en dit plus."
+    )
+    chunk = Chunk(chunk_id="d:0", doc_id="d", title="Etat civil", text=text)
+    marked = [s.offers_service for s in sentences_of([chunk], context_chars=10, max_chars=320)]
+    assert marked == [False, True, True, False]
