@@ -106,6 +106,8 @@ class Sentence:
     phones: tuple[str, ...] = ()
     # whether it offers an online service or a form with its address (« Service en ligne : … : https://… »)
     offers_service: bool = False
+    # whether it opens by referring back to what the sentence before it names (« Elle vous permet… », « Ce délai… »)
+    refers_back: bool = False
     # character offsets of `context` within the passage's text
     start: int = 0
     end: int = 0

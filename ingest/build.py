@@ -70,7 +70,8 @@ log = logging.getLogger("cuabot.ingest")
 # situations or cases (a fiche's « Naissance en France »); v15: no sentence opens inside a token (« ?name(coq) ») nor
 # with « € » or « % » (« Montant : 225,91 € »); v16: nor with a closing « » » (« (voir Section 7.4, « Qu'est ce qu'un
 # fichier de contrôle ? ») présent dans tous les paquets. »); v17: a word's inclusive ending in brackets read as the
-# word (« Caisse(s) de retraite étrangère(s) »), and whether a sentence offers an online service or a form stored.
+# word (« Caisse(s) de retraite étrangère(s) »), and whether a sentence offers an online service or a form and
+# whether it refers back, stored.
 INDEX_VERSION = 17
 
 

@@ -14,6 +14,7 @@ from core.text import (
     analyse_many,
     analyse_passages,
     offers_online_service,
+    refers_back,
     typeset_dates,
     union,
 )
@@ -55,6 +56,7 @@ def _sentence(
         links=tuple(sorted(analysis.links)),
         phones=tuple(sorted(analysis.phones)),
         offers_service=offers_online_service(text, analysis.links),
+        refers_back=refers_back(text),
         start=start,
         end=end,
         heading_lemmas=tuple(sorted(heading.lemmas)),

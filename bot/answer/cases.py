@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.answer.evidence import Chapter, figureless_words
+from bot.answer.evidence import Chapter, figureless_words, restates
 from core.text import analyse_many, countries_named
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Question
 from ingest.store import IndexReader
@@ -211,18 +211,14 @@ def _without_restatements(ranked: list[Evidence]) -> list[Evidence]:
     that say the same."""
     best = _path(ranked[0].chunk)
     closest_first = sorted(ranked, key=lambda e: -_shared_levels(_path(e.chunk), best))  # stable: rank breaks ties
-    said: dict[tuple[str, frozenset[str]], list[tuple[str | None, frozenset[str]]]] = {}
+    said: dict[tuple[str, frozenset[str]], list[Evidence]] = {}
     restating: set[str] = set()
     for evidence in closest_first:
-        numbers = frozenset(evidence.sentence.numbers)
-        words = figureless_words(evidence.sentence)
-        said_before = said.setdefault((evidence.chunk.doc_id, words), [])
-        if numbers and any(
-            section != evidence.chunk.section and figures != numbers for section, figures in said_before
-        ):
+        said_before = said.setdefault((evidence.chunk.doc_id, figureless_words(evidence.sentence)), [])
+        if any(restates(evidence.sentence, evidence.chunk, earlier) for earlier in said_before):
             restating.add(evidence.sentence.sentence_id)
             continue
-        said_before.append((evidence.chunk.section, numbers))
+        said_before.append(evidence)
     return [e for e in ranked if e.sentence.sentence_id not in restating]
 
 

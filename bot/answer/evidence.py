@@ -41,7 +41,6 @@ from core.text import (
     names_cost,
     names_duration,
     names_procedure,
-    refers_back,
     settles,
     states_amount,
     states_count,
@@ -238,7 +237,7 @@ class EvidenceRanker:
                 continue
             if _announces(evidence.sentence) or (into_sub_sections and kept):  # the first is a procedure's block
                 evidence = self._read_on(evidence, max_chars, into_sub_sections)
-            if refers_back(evidence.sentence.text):
+            if evidence.sentence.refers_back:
                 evidence = self._with_antecedent(evidence, max_chars, kept)
             kept.append(evidence)
         for number, item in enumerate(kept, start=1):
@@ -283,7 +282,7 @@ class EvidenceRanker:
         last = max(i for i, step in enumerate(steps) if i == anchor or step.start < read_to)
         while (
             first > 0
-            and refers_back(steps[first].sentence.text)
+            and steps[first].sentence.refers_back
             and steps[last].end - steps[first - 1].start <= max_chars
             and not any(restates(steps[first - 1].sentence, steps[first - 1].chunk, other) for other in shown)
         ):
@@ -533,10 +532,12 @@ def figureless_words(sentence: Sentence) -> frozenset[str]:
 
 
 def restates(sentence: Sentence, chunk: Chunk, other: Evidence) -> bool:
-    """Whether `sentence` (of `chunk`) says what `other` says on the same page, in the same words, with other
-    figures: the same step in another case (« dans les 15 jours » beside « dans les 5 jours »)."""
+    """Whether `sentence` (of `chunk`) says what `other` says on the same page under another heading, in the same
+    words, with other figures: the same step in another case (« dans les 15 jours » under « Naissance à l'étranger »
+    beside « dans les 5 jours » under « Naissance en France »)."""
     return (
         chunk.doc_id == other.chunk.doc_id
+        and chunk.section != other.chunk.section
         and bool(sentence.numbers)
         and set(sentence.numbers) != set(other.sentence.numbers)
         and figureless_words(sentence) == figureless_words(other.sentence)

@@ -96,3 +96,17 @@ def test_a_line_offering_an_online_service_or_a_form_is_marked_at_ingestion() ->
     chunk = Chunk(chunk_id="d:0", doc_id="d", title="Etat civil", text=text)
     marked = [s.offers_service for s in sentences_of([chunk], context_chars=10, max_chars=320)]
     assert marked == [False, True, True, False]
+
+
+def test_a_sentence_referring_back_is_marked_at_ingestion() -> None:
+    """The evidence ranker reads it from what it refers to without reading the sentence again at question time."""
+    from core.types import Chunk
+    from ingest.sentences import sentences_of
+
+    text = (
+        "La déclaration doit être faite dans les 15 jours.\n\n"
+        "Dans certains pays, ce délai est porté à 30 jours.\n\n"
+        "Elle est gratuite."
+    )
+    chunk = Chunk(chunk_id="d:0", doc_id="d", title="Naissance", text=text)
+    assert [s.refers_back for s in sentences_of([chunk], context_chars=10, max_chars=320)] == [False, True, True]
