@@ -191,6 +191,19 @@ def nlp() -> Any:
     return pipeline
 
 
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("french")
+
+
+def stems(lemmas: frozenset[str] | set[str]) -> frozenset[str]:
+    """The Snowball stems of lemmas: a noun and its verb share one (« contestation », « contester »: « contest »),
+    where their lemmas differ."""
+    return frozenset(_stemmer().stemWords(sorted(lemmas)))
+
+
 def fold(text: str) -> str:
     """Lower case, no accents, straight apostrophes, plain spaces: for tolerant matching."""
     text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("‘", "'"))

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.answer.evidence import Chapter, figureless_words, restates
-from core.text import analyse_many, countries_named
+from bot.answer.evidence import Chapter, figureless_words, flat_context, restates
+from core.text import analyse_many, countries_named, stems
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Question
 from ingest.store import IndexReader
 
@@ -47,14 +47,21 @@ class Cases:
         self._groups = {key: _cases(titles) for key, titles in shared.items() if len(titles) > 1}
         self._marked_groups = {key: group for key, group in self._groups.items() if key in self._marked}
         page_titles = {chunk.doc_id: chunk.title for chunk in reader.chunks}
-        self._own_words = _case_words(self._groups, page_titles)
+        lemmas = _heading_lemmas(self._groups, page_titles)
+        self._own_words = _case_words(self._groups, page_titles, lemmas)
+        # the stems of each group's parent path: the chapter a case stands in (« Contestation de l'amende › Requête »)
+        self._parent_stems = {
+            key: stems(frozenset().union(*(lemmas[level] for level in _levels_of(key[1])))) for key in self._groups
+        }
 
     def stated(self, question: Question, pages: Iterable[str]) -> StatedCases:
         """The cases the question states on each of `pages`, among those the document marks (a fiche's situations and
         cases): in each group of siblings, the one `_stated_title` reads in the question's words, those it denies
         aside (a figure states none: « 14 ans » is no « Entre 12 et 13 ans »), or of several whose words it says,
-        the one a case below it bears out (`_stated_below`). Cases a page does not mark are never read as stated:
-        its headings are as often its chapters."""
+        the one a case below it bears out (`_stated_below`). Of a page's cases stated in several chapters (« par
+        courrier » under « Comment payer ? » and under « Contestation de l'amende › … »), those of the chapters whose
+        words the question says most (« contester ») are kept (`_in_asked_chapters`). Cases a page does not mark are
+        never read as stated: its headings are as often its chapters."""
         asked = question.query_analysis
         said = {lemma for lemma in asked.lemmas - asked.denied if not lemma.isdigit()}.union(
             *question.broader.values(), countries_named(asked.lemmas)
@@ -68,8 +75,20 @@ class Cases:
                 title = _stated_title(own, said, asked.denied) or _stated_below(parent, own, said, own_words)
                 if title is not None:
                     paths.setdefault(page, []).append([*_levels_of(parent), title])
-        groups = self._marked_groups
-        return StatedCases({page: _most_specific(page, stated, groups) for page, stated in paths.items()}, groups)
+        groups, said_stems = self._marked_groups, stems(said)
+        return StatedCases(
+            {
+                page: self._in_asked_chapters(page, _most_specific(page, stated, groups), said_stems)
+                for page, stated in paths.items()
+            },
+            groups,
+        )
+
+    def _in_asked_chapters(self, page: str, stated: list[list[str]], said: frozenset[str]) -> list[list[str]]:
+        """The stated cases whose parent path's stems the question (its stems `said`) says the most of: a noun and its
+        verb match (« Contestation de l'amende », « contester »)."""
+        reach = [len(self._parent_stems[(page, SECTION_SEPARATOR.join(path[:-1]))] & said) for path in stated]
+        return [path for path, count in zip(stated, reach, strict=True) if count == max(reach)]
 
     def beside(self, question: Question, best: Evidence) -> tuple[str, ...]:
         """The cases beside the best evidence's own, its own first, at the first level of its path where the
@@ -138,15 +157,21 @@ def _stated_below(parent: str, own: Group, said: set[str], groups: dict[str, Gro
     return most[0] if len(most) == 1 else None
 
 
-def _case_words(groups: dict[tuple[str, str], Group], page_titles: dict[str, str]) -> dict[str, dict[str, Group]]:
-    """For each page, each group's parent path with its cases' own title words: the lemmas of a case's title that
-    neither a sibling's title, nor the page's title, nor a heading above it says (« Vous l'avez perdue » under « Vous
-    n'avez pas la carte grise » beside « Votre carte vous a été retirée… »: « perdre », not « carte »)."""
+def _heading_lemmas(groups: dict[tuple[str, str], Group], page_titles: dict[str, str]) -> dict[str, frozenset[str]]:
+    """The lemmas of every heading of the groups' paths and of their pages' titles, analysed once."""
     texts = sorted(
         {page_titles[doc_id] for doc_id, _ in groups}
         | {level for (_, parent), group in groups.items() for level in [*_levels_of(parent), *group]}
     )
-    lemmas = dict(zip(texts, (a.lemmas for a in analyse_many(texts)), strict=True)) if texts else {}
+    return dict(zip(texts, (a.lemmas for a in analyse_many(texts)), strict=True)) if texts else {}
+
+
+def _case_words(
+    groups: dict[tuple[str, str], Group], page_titles: dict[str, str], lemmas: dict[str, frozenset[str]]
+) -> dict[str, dict[str, Group]]:
+    """For each page, each group's parent path with its cases' own title words: the lemmas of a case's title that
+    neither a sibling's title, nor the page's title, nor a heading above it says (« Vous l'avez perdue » under « Vous
+    n'avez pas la carte grise » beside « Votre carte vous a été retirée… »: « perdre », not « carte »)."""
     by_page: dict[str, dict[str, Group]] = {}
     for (doc_id, parent), group in groups.items():
         above = lemmas[page_titles[doc_id]].union(*(lemmas[level] for level in _levels_of(parent)))
@@ -175,10 +200,34 @@ class StatedCases:
         )
 
     def kept(self, ranked: list[Evidence]) -> list[Evidence]:
-        """The ranked evidence without that of another case than the stated ones (all of it when nothing else is
-        left). The stated cases' own sentences are not raised above the rest: adding to their score lost more
-        answers than it gained (fiches dev, 2026-12-05)."""
-        return [e for e in ranked if not self.against(e.chunk)] or ranked
+        """The ranked evidence, repeats included, without that of another case than the stated ones (all of it when
+        nothing else is left), nor a sentence that repeats one of theirs outside a stated case: « Service en ligne :
+        Retraité résidant à l'étranger… », listed again under « Services en ligne et formulaires », is the other
+        case's; « Les documents sont à envoyer par lettre RAR… », repeated in the stated case, is its own. The
+        stated cases' own sentences are not raised above the rest: adding to their score lost more answers than it
+        gained (fiches dev, 2026-12-05)."""
+        against = {e.sentence.sentence_id for e in ranked if self.against(e.chunk)}
+        theirs = {flat_context(e.sentence) for e in ranked if e.sentence.sentence_id in against}
+        kept = [
+            e
+            for e in ranked
+            if e.sentence.sentence_id not in against
+            and (flat_context(e.sentence) not in theirs or self.within(e.chunk))
+        ]
+        return kept or ranked
+
+    def within(self, chunk: Chunk, last: bool = False) -> bool:
+        """Whether the passage stands in a stated case of its page (at its level or below); `last`: in one the page
+        marks no case below, so that the question states its case down to its steps (« … › Amende forfaitaire › Par
+        courrier », not « Perte en France » above « Cas général » and « Permis de catégorie C ou D »)."""
+        path, page = _path(chunk), chunk.doc_id
+        return any(
+            path[: len(case)] == case and not (last and self._has_cases_below(page, case))
+            for case in self.paths.get(page, [])
+        )
+
+    def _has_cases_below(self, page: str, case: list[str]) -> bool:
+        return any(doc == page and _levels_of(parent)[: len(case)] == case for doc, parent in self.groups)
 
 
 def _most_specific(page: str, stated: list[list[str]], groups: dict[tuple[str, str], Group]) -> list[list[str]]:

@@ -114,8 +114,11 @@ class EvidenceRanker:
         }
         return QuestionTerms(weights, question.kind, searched.names, searched.numbers, question.broader)
 
-    def rank(self, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]) -> list[Evidence]:
-        """Every distinct sentence of `passages`, best first, numbered from 1."""
+    def rank(
+        self, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage], with_repeats: bool = False
+    ) -> list[Evidence]:
+        """Every distinct sentence of `passages` (`distinct`; all of them `with_repeats`), best first, numbered
+        from 1."""
         rows, owners = self._candidates(passages)
         if not rows:
             return []
@@ -128,10 +131,7 @@ class EvidenceRanker:
             key=lambda e: e.score,
             reverse=True,
         )
-        distinct = _without_repeats(scored)
-        for number, evidence in enumerate(distinct, start=1):
-            evidence.number = number
-        return distinct
+        return _numbered(scored) if with_repeats else distinct(scored)
 
     def with_parts(self, ranked: list[Evidence], part_bests: list[Evidence]) -> list[Evidence]:
         """The best sentence for the whole question, then each part's best as the whole ranking shows it (with
@@ -610,17 +610,29 @@ def settling(question: Question, evidence: list[Evidence]) -> Evidence | None:
     return None
 
 
-def _without_repeats(ranked: list[Evidence]) -> list[Evidence]:
-    """Drop a sentence that a better-ranked one contains or is contained in (same words, other cut)."""
+def distinct(ranked: list[Evidence]) -> list[Evidence]:
+    """The ranking without a sentence that a better-ranked one contains or is contained in (same words, other cut),
+    numbered from 1."""
     kept: list[Evidence] = []
     folded: list[str] = []
     for evidence in ranked:
-        text = " ".join(fold(evidence.sentence.context).split())
+        text = flat_context(evidence.sentence)
         if any(text in other or other in text for other in folded):
             continue
         kept.append(evidence)
         folded.append(text)
-    return kept
+    return _numbered(kept)
+
+
+def flat_context(sentence: Sentence) -> str:
+    """A sentence's context folded, its spaces collapsed: how repeats are told."""
+    return " ".join(fold(sentence.context).split())
+
+
+def _numbered(ranked: list[Evidence]) -> list[Evidence]:
+    for number, evidence in enumerate(ranked, start=1):
+        evidence.number = number
+    return ranked
 
 
 def rarity_weights(sentences: list[Sentence]) -> dict[str, float]:

@@ -30,7 +30,7 @@ import numpy as np
 
 from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
 from bot.answer.cases import Cases
-from bot.answer.evidence import EvidenceRanker, QuestionTerms, page_figure, settling
+from bot.answer.evidence import EvidenceRanker, QuestionTerms, distinct, page_figure, settling
 from bot.answer.generation import GenerationError, Generator, Streamed, build_generator
 from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, verdict_prompt
 from bot.answer.retrieval import Retriever
@@ -295,15 +295,20 @@ class QuestionService:
         self, question: Question, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]
     ) -> list[Evidence]:
         """The best sentences, none of another case than those the question states (`Cases.stated`) nor than the
-        best one's; for a "how to" question, the best one's steps in order first and the page's online service; for
-        « which documents », the page's list of them first, in order; for a figure, a date, a price or a delay, the
-        sentence of a chapter or of the best one's page that gives it first when none of those shown does."""
+        best one's; for a "how to" question, the best one's steps in order first (those of the last case stated,
+        when the best one stands in no stated case: « par courrier, il est pas majoré » is not answered by the
+        page's introduction) and the page's online service; for « which documents », the page's list of them first,
+        in order; for a figure, a date, a price or a delay, the sentence of a chapter or of the best one's page that
+        gives it first when none of those shown does."""
         pages = [passage.chunk.doc_id for passage in passages]
         stated = self.cases.stated(question, pages)
-        ranked = self._each_part(question, stated.kept(self.ranker.rank(terms, vector, passages)), passages)
+        scored = stated.kept(self.ranker.rank(terms, vector, passages, with_repeats=True))
+        ranked = self._each_part(question, distinct(scored), passages)
         settings = self.settings.evidence
         chapter = self.ranker.chapter_answer(ranked, terms, question, vector, pages, stated.against)
         first = chapter or page_figure(ranked, terms, settings.shown, self.settings.answerability.min_question_coverage)
+        if first is None and question.kind is AnswerKind.PROCEDURE and ranked and not stated.within(ranked[0].chunk):
+            first = next((e for e in ranked if stated.within(e.chunk, last=True)), None)  # the stated case's steps
         if first is not None:
             ranked = [first, *(e for e in ranked if e.sentence.sentence_id != first.sentence.sentence_id)]
         if not question.parts:  # a question of several parts may ask about several cases

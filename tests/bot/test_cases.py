@@ -215,3 +215,54 @@ def test_a_question_saying_two_cases_words_states_the_one_its_sub_case_bears_out
 def test_a_page_that_marks_no_case_has_none_stated() -> None:
     unmarked = {section: (text, ()) for section, (text, _) in FINE.items()}
     assert _stated_sections(unmarked, "Je veux contester mon amende par courrier") == list(unmarked)
+
+
+# A fiche of fines: « par courrier » is a case of the payment chapters and of the contestation's (levels marked)
+FINE_CHAPTERS = {
+    "Comment payer ? › Par courrier": ("Envoyez un chèque au Trésor public.", (1,)),
+    "Comment payer ? › En ligne": ("Payez sur le site amendes.gouv.fr.", (1,)),
+    "Contestation de l'amende › Amende forfaitaire › Par courrier": ("Envoyez la requête en RAR à l'OMP.", (1, 2)),
+    "Contestation de l'amende › Amende forfaitaire › En ligne": ("Contestez sur le site de l'ANTAI.", (1, 2)),
+    "Contestation de l'amende › Amende forfaitaire majorée › Par courrier": ("Envoyez la réclamation.", (1, 2)),
+    "Contestation de l'amende › Amende forfaitaire majorée › En ligne": ("Contestez la majorée en ligne.", (1, 2)),
+}
+
+
+def test_a_case_stated_in_several_chapters_is_read_in_the_one_the_question_names() -> None:
+    """« contester » names « Contestation de l'amende » (one stem), « payer » names « Comment payer ? »: the other
+    chapter's « Par courrier » is no case the question states. Read in both chapters, no case of the contestation
+    would be left out, for none stands beside every stated one."""
+    contest = "je veux contester mon pv par courrier, il est pas majoré, je fais comment ?"
+    assert _stated_sections(FINE_CHAPTERS, contest) == [
+        "Comment payer ? › Par courrier",
+        "Comment payer ? › En ligne",
+        "Contestation de l'amende › Amende forfaitaire › Par courrier",
+    ]
+    pay = _stated_sections(FINE_CHAPTERS, "je veux payer mon pv par courrier, je fais comment ?")
+    assert pay == [section for section in FINE_CHAPTERS if section != "Comment payer ? › En ligne"]
+
+
+def test_a_sentence_another_case_repeats_is_the_stated_cases_own_not_a_neutral_sections() -> None:
+    """Word for word in both fines' « Par courrier », the RAR step is kept as the stated case's; the majorée's online
+    line, listed again under « Services en ligne », is still the other case's."""
+    online = "Service en ligne : contestation d'une amende majorée : https://www.antai.gouv.fr/"
+    sections = {
+        "Contestation › Amende forfaitaire › Par courrier": ("Envoyez la requête en RAR à l'OMP.", (1, 2)),
+        "Contestation › Amende forfaitaire majorée › Par courrier": ("Envoyez la requête en RAR à l'OMP.", (1, 2)),
+        "Contestation › Amende forfaitaire majorée › En ligne": (online, (1, 2)),
+        "Services en ligne et formulaires": (online, ()),
+        "Introduction": ("Vous pouvez contester une amende de stationnement.", ()),
+    }
+    question = "je veux contester mon pv par courrier, il est pas majoré, je fais comment ?"
+    assert _stated_sections(sections, question) == ["Contestation › Amende forfaitaire › Par courrier", "Introduction"]
+
+
+def test_a_case_is_stated_down_to_its_steps_only_when_the_page_marks_none_below_it() -> None:
+    """« né en France » states a situation with cases below (« Cas général », « En Guyane »): its steps are not yet the
+    resident's; « en Guyane » states a case down to its steps."""
+    cases, reader = _cases_and_reader(BIRTH)
+    france = cases.stated(read_question("Né en France, comment on déclare le bébé ?", [], 8), ["F1341"])
+    procedure = _evidence_in(reader, "Naissance en France › Démarche").chunk
+    assert france.within(procedure) and not france.within(procedure, last=True)
+    guyane = cases.stated(read_question("On habite en Guyane, comment on déclare le bébé ?", [], 8), ["F1341"])
+    assert guyane.within(_evidence_in(reader, "Naissance en France › Délai › En Guyane").chunk, last=True)

@@ -405,3 +405,14 @@ def test_a_fiche_question_stating_its_situation_is_shown_none_of_the_other(tmp_p
     sections = [e.chunk.section or "" for e in answer.evidence]
     assert sections and not any(section.startswith("Né(e) en France") for section in sections), sections
     assert "Nantes" in " ".join(e.sentence.context for e in answer.evidence)
+
+
+def test_a_procedure_question_stating_its_case_gets_that_cases_steps(tmp_path: Path) -> None:
+    """« sur place »: the best sentence stands above the stated case (« Vous devez faire la demande auprès de la
+    mairie… »); the steps shown first are those of « Sur place »."""
+    question = "né en France, comment faire la demande de l'acte sur place ?"
+    fiche = Path(__file__).parents[1] / "fixtures" / "loaders" / "fiche_F1427.xml"
+    settings = one_document_index(tmp_path, "F1427.xml", fiche.read_text(encoding="utf-8"))
+    first = make_pipeline(settings, MockGenerator()).ask(question).evidence[0]
+    assert first.chunk.section == "Né(e) en France › Faire la demande › Sur place", first.chunk.section
+    assert first.sentence.context.startswith("Au guichet de l'état civil"), first.sentence.context

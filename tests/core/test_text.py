@@ -25,6 +25,7 @@ from core.text import (
     stated_names,
     stated_numbers,
     states_count,
+    stems,
     word_count,
 )
 
@@ -421,3 +422,9 @@ def test_a_question_asking_which_documents_to_bring_asks_for_the_list() -> None:
 def test_a_heading_naming_the_documents_to_provide() -> None:
     assert lists_documents("Pièces à fournir") and lists_documents("Quels sont les justificatifs à fournir ?")
     assert not lists_documents("Justificatif du motif de votre demande") and not lists_documents("Coût")
+
+
+def test_a_noun_and_its_verb_share_a_stem_where_their_lemmas_differ() -> None:
+    contest, pay = analyse("la contestation de l'amende"), analyse("je veux contester, pas payer")
+    assert contest.lemmas.isdisjoint(pay.lemmas)
+    assert "contest" in stems(contest.lemmas) & stems(pay.lemmas)
