@@ -192,7 +192,8 @@ def nlp() -> Any:
 
 
 @lru_cache(maxsize=1)
-def _stemmer() -> Any:
+def stemmer() -> Any:
+    """French Snowball (PyStemmer), loaded once: BM25's tokens and `stems`."""
     import Stemmer
 
     return Stemmer.Stemmer("french")
@@ -201,7 +202,7 @@ def _stemmer() -> Any:
 def stems(lemmas: frozenset[str] | set[str]) -> frozenset[str]:
     """The Snowball stems of lemmas: a noun and its verb share one (« contestation », « contester »: « contest »),
     where their lemmas differ."""
-    return frozenset(_stemmer().stemWords(sorted(lemmas)))
+    return frozenset(stemmer().stemWords(sorted(lemmas)))
 
 
 def fold(text: str) -> str:

@@ -27,10 +27,10 @@ import bm25s
 import chromadb
 import httpx
 import numpy as np
-import Stemmer
 from chromadb.config import Settings as ChromaSettings
 
 from core.settings import Settings
+from core.text import stemmer
 from core.types import Chunk, Sentence
 from ingest.remote_embeddings import RemoteConfig
 
@@ -38,7 +38,6 @@ POINTER = "current.json"
 SENTENCES = "sentences.jsonl"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 VECTOR_BATCH = 1000  # ids per read from the store (a Chroma server caps a request's size)
-_STEMMER = Stemmer.Stemmer("french")
 _T = TypeVar("_T")
 
 
@@ -151,7 +150,7 @@ def store_problem(store: VectorStore, timeout_s: float) -> str | None:
 
 
 def tokenize(texts: list[str]) -> Any:
-    return bm25s.tokenize(texts, stopwords="fr", stemmer=_STEMMER, show_progress=False)
+    return bm25s.tokenize(texts, stopwords="fr", stemmer=stemmer(), show_progress=False)
 
 
 def build_bm25(chunks: list[Chunk], folder: Path) -> None:
