@@ -46,6 +46,7 @@ class Cases:
                 siblings[title] = siblings.get(title, heading) & heading  # the words all its passages' paths hold
         self._groups = {key: _cases(titles) for key, titles in shared.items() if len(titles) > 1}
         self._marked_groups = {key: group for key, group in self._groups.items() if key in self._marked}
+        self._paths_above_cases = _paths_above(self._marked_groups)
         page_titles = {chunk.doc_id: chunk.title for chunk in reader.chunks}
         lemmas = _heading_lemmas(self._groups, page_titles)
         self._own_words = _case_words(self._groups, page_titles, lemmas)
@@ -82,13 +83,14 @@ class Cases:
                 for page, stated in paths.items()
             },
             groups,
+            self._paths_above_cases,
         )
 
     def _in_asked_chapters(self, page: str, stated: list[list[str]], said: frozenset[str]) -> list[list[str]]:
         """The stated cases whose parent path's stems the question (its stems `said`) says the most of: a noun and its
         verb match (« Contestation de l'amende », « contester »)."""
         reach = [len(self._parent_stems[(page, SECTION_SEPARATOR.join(path[:-1]))] & said) for path in stated]
-        return [path for path, count in zip(stated, reach, strict=True) if count == max(reach)]
+        return [path for path, count in zip(stated, reach, strict=True) if count == max(reach, default=0)]
 
     def beside(self, question: Question, best: Evidence) -> tuple[str, ...]:
         """The cases beside the best evidence's own, its own first, at the first level of its path where the
@@ -157,6 +159,15 @@ def _stated_below(parent: str, own: Group, said: set[str], groups: dict[str, Gro
     return most[0] if len(most) == 1 else None
 
 
+def _paths_above(groups: dict[tuple[str, str], Group]) -> dict[str, frozenset[tuple[str, ...]]]:
+    """By page, every heading path at or above the parent path of one of `groups`."""
+    paths: dict[str, set[tuple[str, ...]]] = {}
+    for page, parent in groups:
+        levels = _levels_of(parent)
+        paths.setdefault(page, set()).update(tuple(levels[:depth]) for depth in range(len(levels) + 1))
+    return {page: frozenset(above) for page, above in paths.items()}
+
+
 def _heading_lemmas(groups: dict[tuple[str, str], Group], page_titles: dict[str, str]) -> dict[str, frozenset[str]]:
     """The lemmas of every heading of the groups' paths and of their pages' titles, analysed once."""
     texts = sorted(
@@ -185,6 +196,7 @@ class StatedCases:
 
     paths: dict[str, list[list[str]]]
     groups: dict[tuple[str, str], Group]  # the groups the documents mark
+    paths_above_cases: dict[str, frozenset[tuple[str, ...]]]  # by page, each heading path at or above a marked group
 
     def against(self, chunk: Chunk) -> bool:
         """Whether the passage stands in a sibling of a stated case (« Par télé-paiement » when « par courrier » is
@@ -206,13 +218,15 @@ class StatedCases:
         case's; « Les documents sont à envoyer par lettre RAR… », repeated in the stated case, is its own. The
         stated cases' own sentences are not raised above the rest: adding to their score lost more answers than it
         gained (fiches dev, 2026-12-05)."""
-        against = {e.sentence.sentence_id for e in ranked if self.against(e.chunk)}
-        theirs = {flat_context(e.sentence) for e in ranked if e.sentence.sentence_id in against}
+        chunks = {e.chunk.chunk_id: e.chunk for e in ranked}
+        against = {chunk_id for chunk_id, chunk in chunks.items() if self.against(chunk)}  # once per passage
+        if not against:
+            return ranked
+        theirs = {flat_context(e.sentence) for e in ranked if e.chunk.chunk_id in against}
         kept = [
             e
             for e in ranked
-            if e.sentence.sentence_id not in against
-            and (flat_context(e.sentence) not in theirs or self.within(e.chunk))
+            if e.chunk.chunk_id not in against and (self.within(e.chunk) or flat_context(e.sentence) not in theirs)
         ]
         return kept or ranked
 
@@ -221,13 +235,10 @@ class StatedCases:
         marks no case below, so that the question states its case down to its steps (« … › Amende forfaitaire › Par
         courrier », not « Perte en France » above « Cas général » and « Permis de catégorie C ou D »)."""
         path, page = _path(chunk), chunk.doc_id
-        return any(
-            path[: len(case)] == case and not (last and self._has_cases_below(page, case))
-            for case in self.paths.get(page, [])
-        )
-
-    def _has_cases_below(self, page: str, case: list[str]) -> bool:
-        return any(doc == page and _levels_of(parent)[: len(case)] == case for doc, parent in self.groups)
+        cases = self.paths.get(page, [])
+        if last:
+            cases = [case for case in cases if tuple(case) not in self.paths_above_cases.get(page, frozenset())]
+        return any(path[: len(case)] == case for case in cases)
 
 
 def _most_specific(page: str, stated: list[list[str]], groups: dict[tuple[str, str], Group]) -> list[list[str]]:
