@@ -32,6 +32,7 @@ from chromadb.config import Settings as ChromaSettings
 from core.settings import Settings
 from core.text import stemmer
 from core.types import Chunk, Sentence
+from ingest.embeddings import INT8_IDENTITY
 from ingest.remote_embeddings import RemoteConfig
 
 POINTER = "current.json"
@@ -203,12 +204,13 @@ def read_pointer(index_dir: Path) -> dict[str, Any] | None:
 
 
 def embedder_identity(settings: Settings) -> str:
-    """The embedder as the index records it: "gemma", "gemma-int8", "e5", "openai:<model>" (vectors of two differ;
-    gemma's torch and onnx runtimes give the same vectors, its int8 copy close but other ones)."""
+    """The embedder as the index records it: "gemma", "gemma-int8-<recipe>", "e5", "openai:<model>" (vectors of two
+    differ; gemma's torch and onnx runtimes give the same vectors, its int8 copy close but other ones, and each int8
+    recipe its own)."""
     embedding = settings.embedding
     if embedding.backend == "openai":
         return RemoteConfig.from_settings(settings).identity
-    return "gemma-int8" if embedding.backend == "gemma" and embedding.runtime == "int8" else embedding.backend
+    return INT8_IDENTITY if embedding.backend == "gemma" and embedding.runtime == "int8" else embedding.backend
 
 
 def embedder_mismatch(settings: Settings) -> str | None:
