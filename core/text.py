@@ -148,6 +148,12 @@ _ASKS_DOCUMENTS = re.compile(
     rf"\b{_BRING} quoi\b|\bqu'est-ce (?:qu'il faut|que (?:je|on|nous|vous|tu) (?:dois|doit|devons|devez)) {_BRING}\b"
 )
 _LISTS_DOCUMENTS = re.compile(rf"\b{_PAPERS}(?: justificatives?)? a fournir\b|\bpieces justificatives\b")
+# Who may claim an aid or do a démarche (« c'est quoi les conditions ? », « qui a droit à … ? »), and the heading of
+# the chapter of a démarches page that says it (« Qui est concerné ? », « Conditions d'attribution », « Conditions »)
+_ASKS_CONDITIONS = re.compile(
+    r"\bconditions?\b|\bqui (?:a|ont|aura|auront) droit\b|\bqui peut (?:en )?beneficier\b|\bqui est concerne"
+)
+_NAMES_CONDITIONS = re.compile(r"\s*(?:conditions?\b|qui (?:est|sont) concernee?s?\b|qui peut (?:en )?beneficier\b)")
 # The heading of a démarches page's chapter on what it costs (« Coût », « Montant de l'amende », « Combien coûte… ? »)
 _NAMES_COST = re.compile(r"\b(?:cout|prix|tarifs?|montant)\b|\bcombien coute")
 # The heading of a chapter on a length of time (« Délai », « Délai de paiement », « Durée de validité »)
@@ -489,6 +495,17 @@ def asks_documents(question: str) -> bool:
 def lists_documents(heading: str) -> bool:
     """Whether a heading (one level of a section path) names the documents to provide."""
     return bool(_LISTS_DOCUMENTS.search(fold(heading)))
+
+
+def asks_conditions(question: str) -> bool:
+    """Whether the question asks who may claim or do something, or on what conditions: the answer is the chapter
+    of a démarches page like « Qui est concerné ? » (`names_conditions`)."""
+    return bool(_ASKS_CONDITIONS.search(fold(question)))
+
+
+def names_conditions(heading: str) -> bool:
+    """Whether a heading (one level of a section path) names who is concerned or the conditions to meet."""
+    return bool(_NAMES_CONDITIONS.match(fold(heading)))
 
 
 def states_amount(text: str) -> bool:

@@ -159,6 +159,8 @@ class Question:
     parts: tuple[Question, ...] = ()
     # Which documents to bring (core.text.asks_documents): the answer is the page's list of them
     asks_documents: bool = False
+    # Who may claim it, on what conditions (core.text.asks_conditions): the answer is the page's « Qui est concerné ? »
+    asks_conditions: bool = False
     # What a « combien de … ? » question counts (core.text.counted_thing): « 2 procurations » settles it
     counted: str | None = None
     # Its searched lemmas that words of a broader meaning cover as well (core.text.broader_places: « Espagne » is

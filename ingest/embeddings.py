@@ -386,8 +386,9 @@ def quantised_onnx(models_dir: Path) -> Path:
       time;
     - the down projections, whose input (gate x up) has outliers that one scale per tensor flattens, as
       MatMulNBits: weights 8-bit in blocks of 128, activations quantised per block at run time.
-    Fiche passages and sentences: cosine 0.992-0.999 to the float vectors, about 1.9x the float pace
-    (docs/benchmarks.md; the down projections left in float gave the same cosines at 1.7x).
+    Cosine to the float vectors: 0.992-0.999 on fiche passages and sentences with 8-bit weights on a VNNI machine,
+    about 1.9x the float pace (the down projections left in float gave the same cosines at 1.7x); 0.996-0.998 with
+    7-bit weights on an AVX2 machine without VNNI, where 8-bit weights gave 0.983-0.987 (docs/benchmarks.md).
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

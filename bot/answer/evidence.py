@@ -38,6 +38,7 @@ from core.text import (
     fold,
     is_year,
     lists_documents,
+    names_conditions,
     names_cost,
     names_duration,
     names_procedure,
@@ -164,7 +165,7 @@ class EvidenceRanker:
         chapter = Chapter.asked(question, ranked)
         if chapter is None:
             return None
-        if chapter not in (Chapter.DOCUMENTS, Chapter.PROCEDURE):  # a price or a delay among those shown comes first
+        if chapter in (Chapter.COST, Chapter.DURATION):  # a price or a delay among those shown comes first
             shown = ranked[1 : self.settings.evidence.shown]
             giving = next((e for e in shown if chapter.given_by(e.sentence, question)), None)
             if giving is not None:
@@ -399,6 +400,7 @@ class Chapter(StrEnum):
     COST = "cost"  # « Coût », « Montant »: for « combien ça coûte ? » when the best sentence gives no amount
     DURATION = "duration"  # « Délai », « Durée de validité »: for « combien de temps ? » when it gives no duration
     PROCEDURE = "procedure"  # « Démarche »: for « comment faire ? », its steps
+    CONDITIONS = "conditions"  # « Qui est concerné ? »: for « c'est quoi les conditions ? », shown whole
 
     def names(self, heading: str) -> bool:
         """Whether a heading (one level of a section path) names this chapter."""
@@ -422,7 +424,7 @@ class Chapter(StrEnum):
         for chapter, kind in ((Chapter.COST, AnswerKind.COST), (Chapter.DURATION, AnswerKind.DURATION)):
             if question.kind is kind and not chapter.given_by(ranked[0].sentence, question):
                 return chapter
-        return None
+        return Chapter.CONDITIONS if question.asks_conditions else None
 
     def given_by(self, sentence: Sentence, question: Question) -> bool:
         """Whether the sentence gives what this chapter answers: an amount or « gratuit » for a price, a length of
@@ -439,6 +441,7 @@ _CHAPTER_HEADINGS = {
     Chapter.COST: names_cost,
     Chapter.DURATION: names_duration,
     Chapter.PROCEDURE: names_procedure,
+    Chapter.CONDITIONS: names_conditions,
 }
 
 

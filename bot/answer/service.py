@@ -43,6 +43,7 @@ from core.settings import Settings, get_settings
 from core.text import (
     AnswerKind,
     analyse,
+    asks_conditions,
     asks_documents,
     broader_places,
     counted_thing,
@@ -105,10 +106,11 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
     query = f"{previous[-1]} {text}" if follow_up else text
     # « Et pour un mineur ? » asks what the earlier question asked, for another case (read alone, yes or no)
     kind = expected_answer_kind(text)
-    documents = asks_documents(text)
+    documents, conditions = asks_documents(text), asks_conditions(text)
     if follow_up and kind in (None, AnswerKind.YES_NO):
         kind = expected_answer_kind(previous[-1]) or kind
         documents = documents or asks_documents(previous[-1])
+        conditions = conditions or asks_conditions(previous[-1])
     parts = tuple(read_question(part, [], follow_up_max_words) for part in question_parts(text))
     analysis, searched = analyse(text), analyse(query)
     return Question(
@@ -121,6 +123,8 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
         stated_names=stated_names(text, analysis.names),
         parts=parts,
         asks_documents=documents,
+        # « qui a droit ? » reads as asking a name, « je remplis les conditions ? » as yes or no
+        asks_conditions=conditions and kind in (None, AnswerKind.NAME, AnswerKind.YES_NO),
         counted=counted_thing(text),
         broader=broader_places(searched.lemmas),
     )
@@ -313,9 +317,10 @@ class QuestionService:
             ranked = [first, *(e for e in ranked if e.sentence.sentence_id != first.sentence.sentence_id)]
         if not question.parts:  # a question of several parts may ask about several cases
             ranked = self.cases.same_case(ranked)
-        if question.kind is AnswerKind.PROCEDURE or (chapter is not None and question.asks_documents):
+        listed = question.asks_documents or question.asks_conditions  # a chapter that is a list, shown whole
+        if question.kind is AnswerKind.PROCEDURE or (chapter is not None and listed):
             steps = self.ranker.procedure(ranked, settings.procedure_max_chars, settings.shown)
-            if question.asks_documents:
+            if listed:
                 return steps
             return self.ranker.with_service(steps, ranked, terms, vector, settings.shown)
         return self.ranker.completed(ranked, settings.announced_max_chars, settings.shown)

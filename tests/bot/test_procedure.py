@@ -188,6 +188,24 @@ def test_which_documents_is_answered_by_the_pages_whole_list_even_unretrieved() 
     assert shown == "- Attestation du médecin - Carte d'identité des parents - Livret de famille"
 
 
+def test_who_may_claim_it_is_answered_by_the_pages_whole_conditions_chapter() -> None:
+    """The introduction's « sous conditions » is retrieved: the page's « Qui est concerné ? » list is shown whole."""
+    sections = {
+        "De quoi s'agit-il ?": "La prime de déménagement est une aide versée, sous conditions, par la Caf.",
+        "Qui est concerné ?": (
+            "Cette prime vous est attribuée si vous remplissez les 2 conditions suivantes :\n"
+            "- Vous avez au moins 3 enfants à charge\n- Vous avez droit à l'aide personnalisée au logement (APL)"
+        ),
+        "Montant": "Le montant dépend du nombre d'enfants à charge.",
+    }
+    question = "c'est quoi les conditions pour la prime de déménagement ?"
+    ranker, listed = _chapter_of(sections, question, "De quoi s'agit-il ?")
+    assert read_question(question, [], 8).asks_conditions and listed is not None
+    shown = " ".join(ranker.procedure([listed], 700, shown=3)[0].sentence.context.split())
+    assert "(APL)" in shown and shown.startswith("Cette prime vous est attribuée")
+    assert not read_question("combien ça coûte, sous conditions de ressources ?", [], 8).asks_conditions
+
+
 @pytest.mark.parametrize(
     ("question", "sections", "answering"),
     [

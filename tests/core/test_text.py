@@ -7,6 +7,7 @@ from core.text import (
     AnswerKind,
     analyse,
     analyse_passages,
+    asks_conditions,
     asks_documents,
     broader_places,
     counted_thing,
@@ -16,6 +17,7 @@ from core.text import (
     fold,
     is_year,
     lists_documents,
+    names_conditions,
     numbers_in,
     question_parts,
     refers_back,
@@ -422,6 +424,27 @@ def test_a_question_asking_which_documents_to_bring_asks_for_the_list() -> None:
 def test_a_heading_naming_the_documents_to_provide() -> None:
     assert lists_documents("Pièces à fournir") and lists_documents("Quels sont les justificatifs à fournir ?")
     assert not lists_documents("Justificatif du motif de votre demande") and not lists_documents("Coût")
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("c'est quoi les conditions pour la prime de déménagement de la caf ?", True),
+        ("sous quelles conditions on peut avoir l'APL ?", True),
+        ("qui a droit à la prime de naissance ?", True),
+        ("qui peut bénéficier du chèque énergie ?", True),
+        ("combien coûte la carte grise ?", False),
+        ("j'ai le droit de conduire sans permis ?", False),
+    ],
+)
+def test_a_question_asking_who_may_claim_it(question: str, asks: bool) -> None:
+    assert asks_conditions(question) is asks
+
+
+def test_a_heading_naming_who_is_concerned() -> None:
+    assert names_conditions("Qui est concerné ?") and names_conditions("Conditions d'attribution")
+    assert names_conditions("Conditions de ressources") and names_conditions("Qui peut bénéficier de l'aide ?")
+    assert not names_conditions("Non-respect des conditions de collecte") and not names_conditions("Déchets concernés")
 
 
 def test_a_noun_and_its_verb_share_a_stem_where_their_lemmas_differ() -> None:
