@@ -138,7 +138,9 @@ def quoted_anyway(question: Question, evidence: list[Evidence]) -> tuple[int, ..
     (a sentence beside the right one on the page); read beside the model's, the best evidence is never lost.
     For a « comment… ? », the page's online service or form line shown with the steps as well, unless the steps hold
     one: the last shown that offers one, where `EvidenceRanker.with_service` puts it (steps read on into a chapter may
-    mention a « téléservice »).
+    mention a « téléservice »). For a question asking several things, each part's best sentence as well, shown after
+    the best one, when it stands in the best one's page: an extract of another document would more often mislead
+    than answer (cua and debian-faq's dev citations, measured).
     """
     if not evidence:
         return ()
@@ -146,6 +148,8 @@ def quoted_anyway(question: Question, evidence: list[Evidence]) -> tuple[int, ..
     if question.kind is AnswerKind.PROCEDURE and not question.asks_documents and not first.sentence.offers_service:
         offers = [e.number for e in evidence if e.sentence.offers_service]
         return (first.number, *offers[-1:])
+    if question.parts:  # each part's best sentence follows the best one (`QuestionService._each_part`)
+        return tuple(e.number for e in evidence[: 1 + len(question.parts)] if e.chunk.doc_id == first.chunk.doc_id)
     return (first.number,)
 
 

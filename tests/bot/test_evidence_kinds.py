@@ -106,3 +106,15 @@ def test_a_figure_no_shown_sentence_gives_is_taken_from_the_page_when_it_covers_
     canteen = _ranked(*intro, ("Cantine scolaire", "Elle ferme le 15 octobre."))
     assert page_figure(canteen, terms, shown=3, min_coverage=0.3) is None
     assert page_figure(paid, terms, shown=4, min_coverage=0.3) is None  # shown already
+
+
+def test_each_part_of_a_question_asking_several_things_is_read_from_the_best_ones_page() -> None:
+    """Each part's best sentence follows the best one (`QuestionService._each_part`): the resident reads it whatever
+    the model cites, unless it stands in another page (an extract of another document would mislead)."""
+    parts = read_question("le stage ça redonne combien de points et on peut en faire combien par an ?", [], 8)
+    shown = _shown("Le stage permet de récupérer 4 points.", "Vous pouvez faire un stage par an.", COUNTER)
+    assert len(parts.parts) == 2 and quoted_anyway(parts, shown) == (1, 2, 3)
+    shown[1].chunk = Chunk("d:0", "d", "Autre page", shown[1].sentence.text)
+    assert quoted_anyway(parts, shown) == (1, 3)
+    one = read_question("le stage ça redonne combien de points ?", [], 8)
+    assert quoted_anyway(one, shown) == (1,)
