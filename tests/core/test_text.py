@@ -1,5 +1,7 @@
 """French text analysis (spaCy fr_core_news_sm + text2num): the one reading of text shared by ingest, bot and eval."""
 
+from collections.abc import Callable
+
 import pytest
 
 from core.text import (
@@ -397,20 +399,29 @@ def test_the_asker_s_own_figures_are_not_numbers_the_evidence_must_hold(question
 
 
 @pytest.mark.parametrize(
-    ("question", "asks"),
+    ("asks_chapter", "question", "asks"),
     [
-        ("quels papiers pour déclarer la naissance de mon fils ?", True),
-        ("il faut quels documents pour le duplicata ?", True),
-        ("pour déclarer un décès il faut amener quoi ?", True),
-        ("je dois ramener quoi comme papiers ?", True),
-        ("j'ai la carte grise, qu'est-ce que je dois donner à la casse ?", True),
-        ("on m'a volé mes papiers, je fais quoi ?", False),
-        ("qu'est-ce que je dois faire ?", False),
-        ("quels sont les horaires de la mairie ?", False),
+        (asks_documents, "quels papiers pour déclarer la naissance de mon fils ?", True),
+        (asks_documents, "il faut quels documents pour le duplicata ?", True),
+        (asks_documents, "pour déclarer un décès il faut amener quoi ?", True),
+        (asks_documents, "je dois ramener quoi comme papiers ?", True),
+        (asks_documents, "j'ai la carte grise, qu'est-ce que je dois donner à la casse ?", True),
+        (asks_documents, "on m'a volé mes papiers, je fais quoi ?", False),
+        (asks_documents, "qu'est-ce que je dois faire ?", False),
+        (asks_documents, "quels sont les horaires de la mairie ?", False),
+        (asks_conditions, "c'est quoi les conditions pour la prime de déménagement de la caf ?", True),
+        (asks_conditions, "sous quelles conditions on peut avoir l'APL ?", True),
+        (asks_conditions, "qui a droit à la prime de naissance ?", True),
+        (asks_conditions, "qui peut bénéficier du chèque énergie ?", True),
+        (asks_conditions, "combien coûte la carte grise ?", False),
+        (asks_conditions, "j'ai le droit de conduire sans permis ?", False),
     ],
 )
-def test_a_question_asking_which_documents_to_bring(question: str, asks: bool) -> None:
-    assert asks_documents(question) is asks
+def test_a_question_asking_for_a_chapter_that_is_a_list(
+    asks_chapter: Callable[[str], bool], question: str, asks: bool
+) -> None:
+    """Which documents to bring (« Pièces à fournir »), who may claim it (« Qui est concerné ? »)."""
+    assert asks_chapter(question) is asks
 
 
 def test_a_question_asking_which_documents_to_bring_asks_for_the_list() -> None:
@@ -424,21 +435,6 @@ def test_a_question_asking_which_documents_to_bring_asks_for_the_list() -> None:
 def test_a_heading_naming_the_documents_to_provide() -> None:
     assert lists_documents("Pièces à fournir") and lists_documents("Quels sont les justificatifs à fournir ?")
     assert not lists_documents("Justificatif du motif de votre demande") and not lists_documents("Coût")
-
-
-@pytest.mark.parametrize(
-    ("question", "asks"),
-    [
-        ("c'est quoi les conditions pour la prime de déménagement de la caf ?", True),
-        ("sous quelles conditions on peut avoir l'APL ?", True),
-        ("qui a droit à la prime de naissance ?", True),
-        ("qui peut bénéficier du chèque énergie ?", True),
-        ("combien coûte la carte grise ?", False),
-        ("j'ai le droit de conduire sans permis ?", False),
-    ],
-)
-def test_a_question_asking_who_may_claim_it(question: str, asks: bool) -> None:
-    assert asks_conditions(question) is asks
 
 
 def test_a_heading_naming_who_is_concerned() -> None:
