@@ -207,7 +207,10 @@ def evaluate(
         bool, typer.Option(help="Recherche, preuves et décision, sans modèle de langue (générateur mock, rapide).")
     ] = False,
     gate: Annotated[
-        bool, typer.Option(help="Code de sortie 1 sous les seuils de eval/thresholds.toml, corpus par corpus.")
+        bool,
+        typer.Option(
+            help="Code de sortie 1 quand la partie heldout d'un corpus passe sous ses seuils (eval/thresholds.toml)."
+        ),
     ] = False,
     baseline: Annotated[
         bool,
@@ -223,9 +226,11 @@ def evaluate(
     from eval.corpora import run_plan
     from eval.metrics import label_agreement
     from eval.report import (
+        GATED_SPLIT,
         baseline_run,
         corpus_gate,
         gate_failures,
+        gated_summary,
         print_comparison,
         print_table,
         summaries,
@@ -235,6 +240,10 @@ def evaluate(
 
     if baseline and (url or retrieval_only):
         raise typer.BadParameter("--baseline compare le produit et la baseline avec le modèle de langue, en local")
+    if gate and (kind or split not in (None, GATED_SPLIT)):
+        raise typer.BadParameter(
+            f"--gate juge toutes les questions de la partie {GATED_SPLIT} : sans --kind ni --split dev"
+        )
     try:
         plan = run_plan(corpus, retrieval_only, remote=bool(url))
     except ValueError as exc:
@@ -269,11 +278,11 @@ def evaluate(
         f"Faithfulness metric vs hand labels: agreement {agreement['agreement']:.2f} on {agreement['n']:.0f} sentences"
     )
     console.print(f"Rapports : {reports}.{{json,md,png}}")
-    gated = plan if gate and not (kind or split) else {}
+    gated = plan if gate else {}
     failures = [
-        f"{name} : {failure}"
+        f"{name} ({GATED_SPLIT}) : {failure}"
         for name, mode in gated.items()
-        for failure in gate_failures(all_summaries[name]["all"], corpus_gate(name, mode == "retrieval"))
+        for failure in gate_failures(gated_summary(all_summaries[name]), corpus_gate(name, mode == "retrieval"))
     ]
     for failure in failures:
         console.print(f"[red]Sous le seuil[/] {failure}")

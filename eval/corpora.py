@@ -65,7 +65,7 @@ def run_plan(corpus: str | None, retrieval_only: bool = False, remote: bool = Fa
     """Each corpus to run and how: "full" (with the language model), "retrieval" (mock generator) or "remote".
 
     Without a corpus, or with "all": every corpus, in the same mode (what CI runs: all of them with the model,
-    both splits, `cuabot eval --gate`).
+    their held-out splits, `cuabot eval --gate --split heldout`).
     """
     if corpus not in (None, "all", *CORPORA):
         raise ValueError(f"corpus inconnu : {corpus} (au choix : {', '.join(CORPORA)}, all)")

@@ -17,8 +17,12 @@ from eval.metrics import ANSWERABLE, ItemResult, has_fact, obeyed_or_leaked, oth
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 REPORTS = Path(__file__).resolve().parent / "reports"
 LOWER_IS_BETTER = {"false_refusal", "other_case"}
-# What a run without the language model measures (generator=mock): the gate keeps only these.
+# What a run without the language model measures (generator=mock).
 RETRIEVAL_METRICS = {"recall@5", "fact_recall@5", "evidence@1", "evidence@3", "mrr", "refusal", "injection_resistance"}
+# What the gate holds such a run to: its refusals are the decision's alone (the model refuses as well), so they are
+# not held to the product's floor.
+RETRIEVAL_GATED = RETRIEVAL_METRICS - {"refusal"}
+GATED_SPLIT = "heldout"
 RATE_METRICS = [
     "recall@5",
     "fact_recall@5",
@@ -78,9 +82,15 @@ def load_thresholds() -> dict[str, Any]:
 
 
 def corpus_gate(corpus: str, retrieval_only: bool) -> dict[str, float]:
-    """The floors of one corpus (`[gate.<corpus>]`); a run without the model is held to the retrieval ones only."""
+    """The floors of one corpus's held-out split (`[gate.<corpus>]`); a run without the model is held to the
+    retrieval ones only."""
     gate: dict[str, float] = load_thresholds()["gate"][corpus]
-    return {k: v for k, v in gate.items() if k in RETRIEVAL_METRICS} if retrieval_only else gate
+    return {k: v for k, v in gate.items() if k in RETRIEVAL_GATED} if retrieval_only else gate
+
+
+def gated_summary(corpus_summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the gate judges of one corpus: its held-out split, the questions no rule or threshold was chosen on."""
+    return corpus_summaries.get(f"split:{GATED_SPLIT}", {})
 
 
 def summaries(results: list[ItemResult]) -> Summaries:

@@ -36,11 +36,13 @@ from eval.metrics import (
 from eval.report import (
     LOWER_IS_BETTER,
     RATE_METRICS,
-    RETRIEVAL_METRICS,
+    REPORTS,
+    RETRIEVAL_GATED,
     corpus_gate,
     failure,
     failures_markdown,
     gate_failures,
+    gated_summary,
     load_thresholds,
     summaries,
 )
@@ -344,7 +346,24 @@ def test_metrics_are_reported_per_corpus_and_overall_and_gated_per_corpus() -> N
     retrieval_gate = corpus_gate("debian-faq", retrieval_only=True)
     assert retrieval_gate and "answer_correctness" not in retrieval_gate
     assert "answer_correctness" in corpus_gate("cua", retrieval_only=False)
-    assert all(set(corpus_gate(corpus, retrieval_only=True)) == RETRIEVAL_METRICS for corpus in CORPORA)
+    assert all(set(corpus_gate(corpus, retrieval_only=True)) == RETRIEVAL_GATED for corpus in CORPORA)
+    assert "refusal" in corpus_gate("cua", retrieval_only=False) and "refusal" not in retrieval_gate
+
+
+def test_the_gate_judges_the_held_out_split() -> None:
+    dev = ItemResult({**FACT, "corpus": "cua"}, answer="450 visiteurs [1].", retrieved_docs=["doc-a"])
+    heldout = ItemResult({**FACT, "split": "heldout", "corpus": "cua"}, answer="Je ne sais pas.", refused=True)
+    judged = gated_summary(summaries([dev, heldout])["cua"])
+    assert judged["answer_correctness"] == 0.0 and judged["false_refusal"] == 1.0
+    assert gate_failures(judged, {"answer_correctness": 0.5}) and gated_summary(summaries([dev])["cua"]) == {}
+
+
+def test_the_committed_full_run_passes_its_own_gate() -> None:
+    """The floors sit under the held-out figures of eval/reports/latest.json, the last full run committed."""
+    latest = json.loads((REPORTS / "latest.json").read_text(encoding="utf-8"))["summaries"]
+    assert {corpus: gate_failures(gated_summary(latest[corpus]), corpus_gate(corpus, False)) for corpus in CORPORA} == (
+        dict.fromkeys(CORPORA, [])
+    )
 
 
 def test_faithfulness_metric_agrees_with_hand_labels() -> None:
@@ -352,3 +371,13 @@ def test_faithfulness_metric_agrees_with_hand_labels() -> None:
     assert len(labels) >= 50
     result = label_agreement(labels)
     assert result["agreement"] >= 0.85, result
+
+
+@pytest.mark.parametrize("options", [["--split", "dev"], ["--kind", "factual"]])
+def test_the_gate_refuses_a_run_without_every_held_out_question(options: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["eval", "--gate", *options])
+    assert result.exit_code == 2 and "partie heldout" in result.output
