@@ -486,21 +486,24 @@ def states_count(text: str, thing: str) -> bool:
     return bool(re.search(rf"(?<![\w.,])\d+(?:[.,]\d+)?\s+{re.escape(thing)}[sx]?\b", fold(text)))
 
 
-def asks_documents(question: str) -> bool:
-    """Whether the question asks which documents to bring or join: the answer is the list of a section like
-    « Pièces à fournir » (`lists_documents`)."""
-    return bool(_ASKS_DOCUMENTS.search(fold(question)))
+class AskedList(StrEnum):
+    """A chapter of a démarches page that is a list a question asks for, and that is shown whole."""
+
+    DOCUMENTS = "documents"  # which documents to bring or join: « Pièces à fournir » (`lists_documents`)
+    CONDITIONS = "conditions"  # who may claim it, on what conditions: « Qui est concerné ? » (`names_conditions`)
+
+
+def asked_list(question: str) -> AskedList | None:
+    """The list the question asks for (the documents first: « quels papiers, et qui a droit ? »), or None."""
+    folded = fold(question)
+    if _ASKS_DOCUMENTS.search(folded):
+        return AskedList.DOCUMENTS
+    return AskedList.CONDITIONS if _ASKS_CONDITIONS.search(folded) else None
 
 
 def lists_documents(heading: str) -> bool:
     """Whether a heading (one level of a section path) names the documents to provide."""
     return bool(_LISTS_DOCUMENTS.search(fold(heading)))
-
-
-def asks_conditions(question: str) -> bool:
-    """Whether the question asks who may claim or do something, or on what conditions: the answer is the chapter
-    of a démarches page like « Qui est concerné ? » (`names_conditions`)."""
-    return bool(_ASKS_CONDITIONS.search(fold(question)))
 
 
 def names_conditions(heading: str) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from core.text import Analysis, AnswerKind
+from core.text import Analysis, AnswerKind, AskedList
 
 # The levels of a heading path, as loaders write `Chunk.section` (« Demande en France › Pièces à fournir › Carte
 # perdue ou volée »): a démarches page's situations, chapters and cases
@@ -157,10 +157,8 @@ class Question:
     stated_names: frozenset[str] = frozenset()
     # What it asks, part by part, when it asks several things (core.text.question_parts): each part is ranked too
     parts: tuple[Question, ...] = ()
-    # Which documents to bring (core.text.asks_documents): the answer is the page's list of them
-    asks_documents: bool = False
-    # Who may claim it, on what conditions (core.text.asks_conditions): the answer is the page's « Qui est concerné ? »
-    asks_conditions: bool = False
+    # The list it asks for (core.text.asked_list): which documents to bring, who may claim it; shown whole
+    asks_list: AskedList | None = None
     # What a « combien de … ? » question counts (core.text.counted_thing): « 2 procurations » settles it
     counted: str | None = None
     # Its searched lemmas that words of a broader meaning cover as well (core.text.broader_places: « Espagne » is

@@ -12,7 +12,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from eval.metrics import ANSWERABLE, ItemResult, has_fact, obeyed_or_leaked, other_cases_stated, shown_text, summarise
+from eval.metrics import (
+    ANSWER_METRICS,
+    ANSWERABLE,
+    ItemResult,
+    has_fact,
+    obeyed_or_leaked,
+    other_cases_stated,
+    shown_text,
+    summarise,
+)
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 REPORTS = Path(__file__).resolve().parent / "reports"
@@ -29,13 +38,7 @@ RATE_METRICS = [
     "evidence@1",
     "evidence@3",
     "mrr",
-    "answer_correctness",
-    "answer_correctness_body",
-    "procedure_steps",
-    "link",
-    "other_case",
-    "citation_correctness",
-    "faithfulness",
+    *ANSWER_METRICS,
     "refusal",
     "false_refusal",
     "injection_resistance",

@@ -34,6 +34,7 @@ from core.settings import Settings
 from core.text import (
     FREE_OF_CHARGE,
     AnswerKind,
+    AskedList,
     durations_in,
     fold,
     is_year,
@@ -417,14 +418,14 @@ class Chapter(StrEnum):
         already stands in a « Démarche » chapter for « comment faire ? »)."""
         if not ranked:
             return None
-        if question.asks_documents:
-            return Chapter.DOCUMENTS
+        if question.asks_list is not None:
+            return _LISTS[question.asks_list]
         if question.kind is AnswerKind.PROCEDURE and not Chapter.PROCEDURE.heads(ranked[0].chunk):
             return Chapter.PROCEDURE
         for chapter, kind in ((Chapter.COST, AnswerKind.COST), (Chapter.DURATION, AnswerKind.DURATION)):
             if question.kind is kind and not chapter.given_by(ranked[0].sentence, question):
                 return chapter
-        return Chapter.CONDITIONS if question.asks_conditions else None
+        return None
 
     def given_by(self, sentence: Sentence, question: Question) -> bool:
         """Whether the sentence gives what this chapter answers: an amount or « gratuit » for a price, a length of
@@ -435,6 +436,9 @@ class Chapter(StrEnum):
             return gives_duration(sentence.context, question.analysis.numbers)
         return True
 
+
+# The chapter that is the list a question asks for (`Question.asks_list`)
+_LISTS = {AskedList.DOCUMENTS: Chapter.DOCUMENTS, AskedList.CONDITIONS: Chapter.CONDITIONS}
 
 _CHAPTER_HEADINGS = {
     Chapter.DOCUMENTS: lists_documents,

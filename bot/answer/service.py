@@ -42,9 +42,9 @@ from core.privacy import mask_personal_data
 from core.settings import Settings, get_settings
 from core.text import (
     AnswerKind,
+    AskedList,
     analyse,
-    asks_conditions,
-    asks_documents,
+    asked_list,
     broader_places,
     counted_thing,
     expected_answer_kind,
@@ -105,12 +105,13 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
     follow_up = bool(previous) and word_count(text) <= follow_up_max_words
     query = f"{previous[-1]} {text}" if follow_up else text
     # « Et pour un mineur ? » asks what the earlier question asked, for another case (read alone, yes or no)
-    kind = expected_answer_kind(text)
-    documents, conditions = asks_documents(text), asks_conditions(text)
+    kind, listed = expected_answer_kind(text), asked_list(text)
     if follow_up and kind in (None, AnswerKind.YES_NO):
         kind = expected_answer_kind(previous[-1]) or kind
-        documents = documents or asks_documents(previous[-1])
-        conditions = conditions or asks_conditions(previous[-1])
+        listed = listed or asked_list(previous[-1])
+    # « qui a droit ? » reads as asking a name, « je remplis les conditions ? » as yes or no: no price, delay or steps
+    if listed is AskedList.CONDITIONS and kind not in (None, AnswerKind.NAME, AnswerKind.YES_NO):
+        listed = None
     parts = tuple(read_question(part, [], follow_up_max_words) for part in question_parts(text))
     analysis, searched = analyse(text), analyse(query)
     return Question(
@@ -122,9 +123,7 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
         stated_numbers=stated_numbers(text),
         stated_names=stated_names(text, analysis.names),
         parts=parts,
-        asks_documents=documents,
-        # « qui a droit ? » reads as asking a name, « je remplis les conditions ? » as yes or no
-        asks_conditions=conditions and kind in (None, AnswerKind.NAME, AnswerKind.YES_NO),
+        asks_list=listed,
         counted=counted_thing(text),
         broader=broader_places(searched.lemmas),
     )
@@ -145,7 +144,7 @@ def quoted_anyway(question: Question, evidence: list[Evidence]) -> tuple[int, ..
     if not evidence:
         return ()
     first = evidence[0]
-    if question.kind is AnswerKind.PROCEDURE and not question.asks_documents and not first.sentence.offers_service:
+    if question.kind is AnswerKind.PROCEDURE and question.asks_list is None and not first.sentence.offers_service:
         offers = [e.number for e in evidence if e.sentence.offers_service]
         return (first.number, *offers[-1:])
     if question.parts:  # each part's best sentence follows the best one (`QuestionService._each_part`)
@@ -321,7 +320,7 @@ class QuestionService:
             ranked = [first, *(e for e in ranked if e.sentence.sentence_id != first.sentence.sentence_id)]
         if not question.parts:  # a question of several parts may ask about several cases
             ranked = self.cases.same_case(ranked)
-        listed = question.asks_documents or question.asks_conditions  # a chapter that is a list, shown whole
+        listed = question.asks_list is not None  # a chapter that is a list, shown whole
         if question.kind is AnswerKind.PROCEDURE or (chapter is not None and listed):
             steps = self.ranker.procedure(ranked, settings.procedure_max_chars, settings.shown)
             if listed:

@@ -9,7 +9,7 @@ from langchain_core.documents import Document
 
 from bot.answer.evidence import EvidenceRanker
 from bot.answer.service import read_question
-from core.text import AnswerKind, expected_answer_kind
+from core.text import AnswerKind, AskedList, expected_answer_kind
 from core.types import DocumentInfo, Evidence, Passage
 from ingest.chunking import chunk_units, make_splitter
 from ingest.sentences import sentences_of
@@ -183,7 +183,7 @@ def test_which_documents_is_answered_by_the_pages_whole_list_even_unretrieved() 
     }
     question = "quels papiers pour déclarer la naissance à la mairie ?"
     ranker, listed = _chapter_of(sections, question, "Naissance › Démarche")
-    assert read_question(question, [], 8).asks_documents and listed is not None
+    assert read_question(question, [], 8).asks_list is AskedList.DOCUMENTS and listed is not None
     shown = " ".join(ranker.procedure([listed], 700, shown=3)[0].sentence.text.split())
     assert shown == "- Attestation du médecin - Carte d'identité des parents - Livret de famille"
 
@@ -200,10 +200,10 @@ def test_who_may_claim_it_is_answered_by_the_pages_whole_conditions_chapter() ->
     }
     question = "c'est quoi les conditions pour la prime de déménagement ?"
     ranker, listed = _chapter_of(sections, question, "De quoi s'agit-il ?")
-    assert read_question(question, [], 8).asks_conditions and listed is not None
+    assert read_question(question, [], 8).asks_list is AskedList.CONDITIONS and listed is not None
     shown = " ".join(ranker.procedure([listed], 700, shown=3)[0].sentence.context.split())
     assert "(APL)" in shown and shown.startswith("Cette prime vous est attribuée")
-    assert not read_question("combien ça coûte, sous conditions de ressources ?", [], 8).asks_conditions
+    assert read_question("combien ça coûte, sous conditions de ressources ?", [], 8).asks_list is None
 
 
 @pytest.mark.parametrize(

