@@ -64,7 +64,7 @@ eval: eval-corpora
 	$(CUABOT) eval
 
 ## Every corpus with the model, then the same-run baseline (textbook RAG: same index, same model) on the same
-## questions; the report shows both side by side. About three times `make eval`'s time (its prompts are not cached);
+## questions; the report shows both side by side. About four times `make eval`'s time (its prompts are not cached);
 ## not part of `make test`. Options: EVAL_ARGS="--split heldout"
 eval-baseline: eval-corpora
 	$(CUABOT) eval --baseline $(EVAL_ARGS)
