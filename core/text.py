@@ -126,6 +126,8 @@ _OFFERS_SERVICE = re.compile(
 )
 # A question asking a price (« combien ça coûte », « quel tarif »): « gratuit » answers it as an amount would
 _ASKS_COST = re.compile(r"\bcout(?:e|ent|er|s)?\b|\bprix\b|\btarifs?\b|\bpayante?s?\b|\bgratuite?s?\b|\bfrais\b")
+# « c'est payant ? », « c'est gratuit ? »: whether one pays is answered by the price, or by « gratuit »
+_ASKS_IF_PAID = re.compile(r"\bpayante?s?\b|\bgratuite?s?\b")
 # « Combien » or « quel montant » of a sum of money (« l'amende c'est combien ? », « le RSA ça fait combien ? »):
 # answered by an amount as a price is
 _ASKS_HOW_MUCH = re.compile(r"\bcombien\b|\bmontant\b")
@@ -459,6 +461,7 @@ def _asks_price(folded: str) -> bool:
         (_ASKS_COST.search(folded) and _ASKS_NUMBER.search(folded))
         or (_MONEY.search(folded) and _ASKS_HOW_MUCH.search(folded))
         or _ASKS_WHICH_PRICE.search(folded)
+        or _ASKS_IF_PAID.search(folded)
     )
 
 

@@ -220,7 +220,7 @@ def test_a_question_asking_for_an_online_service_or_a_phone_number(question: str
     [
         ("la mairie peut elle refuser notre dossier de mariage ?", AnswerKind.YES_NO),
         ("Est-ce que je dois changer l'adresse de ma carte d'identité ?", AnswerKind.YES_NO),
-        ("Debian est-il gratuit ?", AnswerKind.YES_NO),
+        ("Debian est-il libre ?", AnswerKind.YES_NO),
         ("j'ai perdu ma carte d'électeur, je peux quand même aller voter ?", AnswerKind.YES_NO),  # all the same
         ("je peux voter jusqu'à quand ?", AnswerKind.NUMBER),
         ("c'est quoi une pré-demande ?", None),
@@ -237,7 +237,10 @@ def test_a_question_without_a_question_word_asks_yes_or_no(question: str, kind: 
         ("tu sais combien ça coûte une carte vitale ?", AnswerKind.COST),
         ("Le stage, il coûte combien ?", AnswerKind.COST),
         ("Combien de points redonne le stage ?", AnswerKind.NUMBER),
-        ("l'extrait de casier judiciaire c'est payant ?", AnswerKind.YES_NO),
+        ("l'extrait de casier judiciaire c'est payant ?", AnswerKind.COST),
+        ("la carte vitale, elle est gratuite ?", AnswerKind.COST),
+        ("Debian est-il gratuit ?", AnswerKind.COST),
+        ("je dois payer une amende si je suis en retard ?", AnswerKind.YES_NO),
         ("tapage nocturne, l'amende c'est combien ?", AnswerKind.COST),
         ("le rsa ça ferait combien pour nous ?", AnswerKind.COST),
         ("quel est le montant de la prime ?", AnswerKind.COST),
