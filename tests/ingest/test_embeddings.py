@@ -9,7 +9,9 @@ import numpy as np
 import onnx
 import pytest
 
-from ingest.embeddings import INT8_RECIPE, ONNX_MARKER, build_embedder, quantised_onnx
+from ingest.embeddings import build_embedder
+from ingest.int8 import INT8_RECIPE, quantised_onnx
+from ingest.onnx_export import ONNX_MARKER
 from ingest.store import embedder_identity
 from tests.fixtures.factories import make_settings
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from core.settings import REPO_ROOT
-from ingest.embeddings import torch_needed
+from ingest.onnx_export import torch_needed
 from tests.fixtures.factories import make_settings
 
 
@@ -23,7 +23,7 @@ def test_torch_is_needed_only_by_the_torch_runtime_or_a_missing_onnx_export(tmp_
 def test_the_french_analysis_runs_without_torch_once_it_is_kept_out() -> None:
     script = (
         "import sys\n"
-        "from ingest.embeddings import keep_torch_unloaded\n"
+        "from ingest.onnx_export import keep_torch_unloaded\n"
         "keep_torch_unloaded()\n"
         "from core.text import analyse\n"
         "print(sorted(analyse('Les déchets verts sont collectés le lundi.').lemmas))\n"
