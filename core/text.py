@@ -124,10 +124,10 @@ _ASKS_LINK = re.compile(
 _OFFERS_SERVICE = re.compile(
     r"\bservice en ligne\b|\bteleservice|\b(?:demande|demarche)s? en ligne\b|^formulaire(?: cerfa n° ?\S+)? :"
 )
-# « c'est payant ? », « c'est gratuit ? »: whether one pays is answered by the price, or by « gratuit »
+# « c'est payant ? », « c'est gratuit ? »: a price question on its own, answered by the price or by « gratuit »
 _ASKS_IF_PAID = re.compile(r"\bpayante?s?\b|\bgratuite?s?\b")
 # A question asking a price (« combien ça coûte », « quel tarif »): « gratuit » answers it as an amount would
-_ASKS_COST = re.compile(rf"\bcout(?:e|ent|er|s)?\b|\bprix\b|\btarifs?\b|{_ASKS_IF_PAID.pattern}|\bfrais\b")
+_ASKS_COST = re.compile(r"\bcout(?:e|ent|er|s)?\b|\bprix\b|\btarifs?\b|\bfrais\b")
 # « Combien » or « quel montant » of a sum of money (« l'amende c'est combien ? », « le RSA ça fait combien ? »):
 # answered by an amount as a price is
 _ASKS_HOW_MUCH = re.compile(r"\bcombien\b|\bmontant\b")
