@@ -108,6 +108,18 @@ _EUROPEAN_STATES = frozenset({
 })  # fmt: skip
 # The lemmas of the words a page uses for that region
 EUROPE = frozenset({"europe", "europeen"})
+# The lemma of the word a page uses for every other country (« Perte à l'étranger », « Vous vivez à l'étranger »)
+ABROAD = frozenset({"etranger"})
+# Territory codes that name no country abroad for these pages: France and its overseas parts; the states above, read as
+# Europe; unions and codes for testing
+_NOT_ABROAD = frozenset({
+    "FR", "GF", "GP", "MQ", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC", "TF", "CP",
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT",
+    "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO", "CH",
+    "EU", "EZ", "UN", "QO", "XA", "XB", "ZZ",
+})  # fmt: skip
+# Countries whose French name is a French first name
+_FIRST_NAMES = frozenset({"maurice", "dominique"})
 # France's name, which a page's case gives where a resident says its people or things (« plaques françaises »:
 # « Véhicule immatriculé en France »)
 _FRANCE = frozenset({"france"})
@@ -166,6 +178,8 @@ _ASKS_PHONE = re.compile(r"\btelephone\b|\bnumero (?:de tel|d'appel|a appeler|po
 # Where a text gives an address on the web or a phone number (a French one, national or international form)
 _LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
 _PHONE = re.compile(r"(?<![\d+])(?:\+33[\s.]?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
+# A dotted acronym, one token for spaCy (« I.A. », « S.N.C.F. », « C.A.F »): read as its letters
+_ACRONYM = re.compile(r"(?:[^\W\d_]\.){2,}|(?:[^\W\d_]\.)+[^\W\d_]")
 # A question word (folded): a question holding none, and no other kind, asks yes or no
 _ASKS_WHAT = re.compile(
     rf"\b(?:comment|quoi|quel(?:le)?s?|qui|{_WHEN}|combien|pourquoi|ou|d'ou|qu'est|lequel|laquelle)\b|^que\b"
@@ -465,10 +479,29 @@ def _asks_price(folded: str) -> bool:
     )
 
 
-def broader_places(lemmas: frozenset[str]) -> dict[str, frozenset[str]]:
+def broader_places(lemmas: frozenset[str], question: str) -> dict[str, frozenset[str]]:
     """Of a question's lemmas, each that names a European state or its people, with the lemmas of the region's words:
-    a page saying « dans un pays européen » speaks of Spain."""
-    return {lemma: EUROPE for lemma in lemmas & _EUROPEAN_STATES}
+    a page saying « dans un pays européen » speaks of Spain. And each other country the question names, with
+    « étranger »: a page's case « Perte à l'étranger » is the resident's who lives « au Canada »."""
+    abroad = dict.fromkeys(_foreign_countries().findall(fold(question)), ABROAD)
+    return abroad | {lemma: EUROPE for lemma in lemmas & _EUROPEAN_STATES}
+
+
+@lru_cache(maxsize=1)
+def _foreign_countries() -> re.Pattern[str]:
+    """Where a folded text names a country outside the European Union, the EEA and Switzerland by its French name
+    (CLDR's, through Babel: « Canada », « États-Unis », « Côte d'Ivoire »; the longest first, « Guinée-Bissau »
+    before « Guinée »): not France's overseas parts (« Guyane française », « La Réunion »), nor the names French
+    people bear (« Maurice », « Dominique »)."""
+    from babel import Locale
+
+    names = {
+        fold(name)
+        for code, name in Locale("fr").territories.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_ABROAD
+    } - _FIRST_NAMES
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
 
 
 def countries_named(lemmas: frozenset[str]) -> frozenset[str]:
@@ -616,8 +649,8 @@ def _analysis(doc: Any, text: str) -> Analysis:
         )
         - FUNCTION_LEMMAS
     )
-    names = {fold(t.text) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
-    names |= {fold(t.text) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
+    names = {_spelled(t) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
+    names |= {_spelled(t) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
     verbs = frozenset(_lemma(t) for t in doc if t.pos_ == "VERB") & lemmas
     return Analysis(
         lemmas,
@@ -696,13 +729,20 @@ def _line_sentences(text: str, start: int, end: int, cuts: list[int]) -> list[tu
 def _lemma(token: Any) -> str:
     """A word's lemma as matched: folded, and without hyphens, which are the spelling's choice (« re-conditionnables »
     and « reconditionnables », « e-mail » and « email » are one word)."""
+    if _ACRONYM.fullmatch(token.text):
+        return _spelled(token)
     return fold(token.lemma_ or token.text).replace("-", "")
 
 
 def _is_word(token: Any) -> bool:
     """Letters only, or words of letters joined by hyphens: « Saint-Laurent-Blangy », « Jean-Marc », « vice-président »
-    (spaCy keeps them as one token that is not `is_alpha`)."""
-    return all(part.isalpha() for part in token.text.split("-"))
+    (spaCy keeps them as one token that is not `is_alpha`), and dotted acronyms (« I.A. », « S.N.C.F. »)."""
+    return bool(_ACRONYM.fullmatch(token.text)) or all(part.isalpha() for part in token.text.split("-"))
+
+
+def _spelled(token: Any) -> str:
+    """A token's text as matched, folded: a dotted acronym without its dots (« I.A. » is « ia », as « IA » is)."""
+    return fold(token.text.replace(".", "") if _ACRONYM.fullmatch(token.text) else token.text)
 
 
 def _is_name_word(token: Any) -> bool:

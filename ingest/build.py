@@ -71,8 +71,8 @@ log = logging.getLogger("cuabot.ingest")
 # with « € » or « % » (« Montant : 225,91 € »); v16: nor with a closing « » » (« (voir Section 7.4, « Qu'est ce qu'un
 # fichier de contrôle ? ») présent dans tous les paquets. »); v17: a word's inclusive ending in brackets read as the
 # word (« Caisse(s) de retraite étrangère(s) »), and whether a sentence offers an online service or a form and
-# whether it refers back, stored.
-INDEX_VERSION = 17
+# whether it refers back, stored; v18: a dotted acronym read as its letters (« l'I.A. » holds the name « IA »).
+INDEX_VERSION = 18
 
 
 def index_signature(settings: Settings) -> str:

@@ -125,7 +125,7 @@ def read_question(text: str, history: list[Turn], follow_up_max_words: int) -> Q
         parts=parts,
         asks_list=listed,
         counted=counted_thing(text),
-        broader=broader_places(searched.lemmas),
+        broader=broader_places(searched.lemmas, query),
     )
 
 

@@ -169,6 +169,12 @@ def test_a_stated_case_leaves_out_its_siblings_and_the_situation_above_it() -> N
     assert kept == ["Introduction", "Naissance en France › Délai › En Guyane", "Naissance en France › Démarche"]
 
 
+def test_a_country_abroad_states_the_situation_abroad() -> None:
+    """« né au Canada » says no word of « Naissance à l'étranger » but states it: the situation in France goes."""
+    kept = _stated_sections(BIRTH, "Notre bébé est né au Canada, on a combien de jours pour le déclarer ?")
+    assert kept == ["Introduction", "Naissance à l'étranger › Délai"]
+
+
 def test_a_case_stated_under_two_parents_keeps_both() -> None:
     """« par courrier » stands under both fines: only the online cases go."""
     kept = _stated_sections(FINE, "Je veux contester mon amende par courrier, je fais comment ?")
