@@ -729,20 +729,23 @@ def _line_sentences(text: str, start: int, end: int, cuts: list[int]) -> list[tu
 def _lemma(token: Any) -> str:
     """A word's lemma as matched: folded, and without hyphens, which are the spelling's choice (« re-conditionnables »
     and « reconditionnables », « e-mail » and « email » are one word)."""
-    if _ACRONYM.fullmatch(token.text):
-        return _spelled(token)
-    return fold(token.lemma_ or token.text).replace("-", "")
+    return _acronym_letters(token.text) or fold(token.lemma_ or token.text).replace("-", "")
 
 
 def _is_word(token: Any) -> bool:
     """Letters only, or words of letters joined by hyphens: « Saint-Laurent-Blangy », « Jean-Marc », « vice-président »
     (spaCy keeps them as one token that is not `is_alpha`), and dotted acronyms (« I.A. », « S.N.C.F. »)."""
-    return bool(_ACRONYM.fullmatch(token.text)) or all(part.isalpha() for part in token.text.split("-"))
+    return all(part.isalpha() for part in token.text.split("-")) or _acronym_letters(token.text) is not None
 
 
 def _spelled(token: Any) -> str:
     """A token's text as matched, folded: a dotted acronym without its dots (« I.A. » is « ia », as « IA » is)."""
-    return fold(token.text.replace(".", "") if _ACRONYM.fullmatch(token.text) else token.text)
+    return _acronym_letters(token.text) or fold(token.text)
+
+
+def _acronym_letters(text: str) -> str | None:
+    """A dotted acronym's letters, folded (« I.A. » -> « ia »), or None for any other token (most: no dot)."""
+    return fold(text.replace(".", "")) if "." in text and _ACRONYM.fullmatch(text) else None
 
 
 def _is_name_word(token: Any) -> bool:
