@@ -180,6 +180,12 @@ _LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
 _PHONE = re.compile(r"(?<![\d+])(?:\+33[\s.]?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
 # A dotted acronym, one token for spaCy (« I.A. », « S.N.C.F. », « C.A.F »): read as its letters
 _ACRONYM = re.compile(r"(?:[^\W\d_]\.){2,}|(?:[^\W\d_]\.)+[^\W\d_]")
+# A rank in figures or in words (« 4e », « 1ère », « 2ème », « première », « troisième »; folded): one word, so that
+# « mon 4e changement » says the case « Vous signalez votre 4e changement » and « la 1ere fois » the case « du 1er,
+# 2e ou 3e changement »
+_RANK = re.compile(r"(\d{1,3})(?:er|re|ere|e|eme|ieme|nde?)s?")
+_FIRST = re.compile(r"premieres?|premiers?")
+_RANK_WORD = re.compile(r"[^\W\d_]+iemes?")
 # A question word (folded): a question holding none, and no other kind, asks yes or no
 _ASKS_WHAT = re.compile(
     rf"\b(?:comment|quoi|quel(?:le)?s?|qui|{_WHEN}|combien|pourquoi|ou|d'ou|qu'est|lequel|laquelle)\b|^que\b"
@@ -645,7 +651,8 @@ def _analysis(doc: Any, text: str) -> Analysis:
         frozenset(
             _lemma(token)
             for token in doc
-            if not (token.is_stop or token.is_punct or token.is_space) and (_is_word(token) or token.like_num)
+            if _rank(token)
+            or (not (token.is_stop or token.is_punct or token.is_space) and (_is_word(token) or token.like_num))
         )
         - FUNCTION_LEMMAS
     )
@@ -729,7 +736,26 @@ def _line_sentences(text: str, start: int, end: int, cuts: list[int]) -> list[tu
 def _lemma(token: Any) -> str:
     """A word's lemma as matched: folded, and without hyphens, which are the spelling's choice (« re-conditionnables »
     and « reconditionnables », « e-mail » and « email » are one word)."""
-    return _acronym_letters(token.text) or fold(token.lemma_ or token.text).replace("-", "")
+    return _acronym_letters(token.text) or _rank(token) or fold(token.lemma_ or token.text).replace("-", "")
+
+
+def _rank(token: Any) -> str | None:
+    """A rank as one word, the same however it is written (« 1ère », « 1re », « première » -> « 1er »; « 4e », « 4ème »,
+    « quatrième » -> « 4e »), or None for any other token (most: neither a figure nor a number word)."""
+    lower = token.lower_
+    if not (lower[:1].isdigit() or lower.startswith("premi") or "ièm" in lower or "iem" in lower):
+        return None
+    text = fold(lower)
+    if _FIRST.fullmatch(text):
+        return "1er"
+    if _RANK_WORD.fullmatch(text):
+        from text_to_num import alpha2digit
+
+        text = fold(alpha2digit(text.rstrip("s").removesuffix("ieme") + "ième", "fr", threshold=0))
+    match = _RANK.fullmatch(text)
+    if match is None:
+        return None
+    return "1er" if int(match[1]) == 1 else f"{int(match[1])}e"
 
 
 def _is_word(token: Any) -> bool:

@@ -71,8 +71,9 @@ log = logging.getLogger("cuabot.ingest")
 # with « € » or « % » (« Montant : 225,91 € »); v16: nor with a closing « » » (« (voir Section 7.4, « Qu'est ce qu'un
 # fichier de contrôle ? ») présent dans tous les paquets. »); v17: a word's inclusive ending in brackets read as the
 # word (« Caisse(s) de retraite étrangère(s) »), and whether a sentence offers an online service or a form and
-# whether it refers back, stored; v18: a dotted acronym read as its letters (« l'I.A. » holds the name « IA »).
-INDEX_VERSION = 18
+# whether it refers back, stored; v18: a dotted acronym read as its letters (« l'I.A. » holds the name « IA »); v19: a
+# rank as one word however it is written (« 4ème », « quatrième » -> « 4e »; « 1re », « première » -> « 1er »).
+INDEX_VERSION = 19
 
 
 def index_signature(settings: Settings) -> str:

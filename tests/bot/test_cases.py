@@ -175,6 +175,18 @@ def test_a_country_abroad_states_the_situation_abroad() -> None:
     assert kept == ["Introduction", "Naissance à l'étranger › Délai"]
 
 
+def test_a_rank_states_the_case_it_numbers() -> None:
+    """« mon 4e changement » says the one word its case owns, a rank; « la 1ère fois » the case of the first three."""
+    moves = {
+        "Forme AB 123 CD › Il s'agit du 1er, 2e ou 3e changement d'adresse": ("Demandez une étiquette.", (0, 1)),
+        "Forme AB 123 CD › Vous signalez votre 4e changement d'adresse": ("Demandez une carte grise.", (0, 1)),
+    }
+    fourth = _stated_sections(moves, "Et si c'est mon 4e changement d'adresse ?")
+    assert fourth == ["Forme AB 123 CD › Vous signalez votre 4e changement d'adresse"]
+    first = _stated_sections(moves, "Je change l'adresse de ma carte grise, c'est la première fois.")
+    assert first == ["Forme AB 123 CD › Il s'agit du 1er, 2e ou 3e changement d'adresse"]
+
+
 def test_a_case_stated_under_two_parents_keeps_both() -> None:
     """« par courrier » stands under both fines: only the online cases go."""
     kept = _stated_sections(FINE, "Je veux contester mon amende par courrier, je fais comment ?")

@@ -383,6 +383,17 @@ def test_a_dotted_acronym_is_read_as_its_letters() -> None:
     assert not {"m", "pex"} & analyse("Écrivez à M. Dupont, p.ex. par courriel.").lemmas
 
 
+def test_a_rank_is_one_word_however_it_is_written() -> None:
+    """spaCy keeps « 4e » as a token that is no word and « première » as a stop word: both were lost, so « mon 4e
+    changement d'adresse » could not state the case « Vous signalez votre 4e changement »."""
+    for written in ("1er", "1ère", "1ere", "1re", "première", "premiere"):
+        assert "1er" in analyse(f"C'est la {written} fois.").lemmas
+    for written in ("4e", "4ème", "4eme", "quatrième", "quatrieme"):
+        assert "4e" in analyse(f"C'est mon {written} changement d'adresse.").lemmas
+    assert "2e" in analyse("Il s'agit du 1er, 2e ou 3e changement.").lemmas
+    assert not {"4e", "1er"} & analyse("J'ai 4 enfants et une voiture.").lemmas
+
+
 def test_a_word_written_with_or_without_a_hyphen_is_one_lemma() -> None:
     hyphenated = analyse("En région, on a entre 120 et 130.000 PC re-conditionnables.")
     assert "reconditionnable" in hyphenated.lemmas & analyse("des PC reconditionnables").lemmas
