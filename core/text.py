@@ -93,29 +93,28 @@ _ASKS_PROCEDURE = re.compile(
 )
 # Who asks "comment … ?" about their own steps: « comment je fais », « comment on installe »
 _ASKER_PRONOUNS = {"je", "j'", "on", "tu", "vous", "nous"}
-# The states of the European Union and of the European Economic Area besides France, and Switzerland: the lemmas of
-# their names and of their people's, as spaCy gives them (folded, its odd feminine lemmas too). Démarches pages set
-# their cases for the region (« Perte en Europe », « Vous êtes européen (ressortissant de l'UE, de l'EEE ou de la
-# Suisse) »); a resident names the country (« en vacances en Espagne », « je suis portugaise »).
-_EUROPEAN_STATES = frozenset({
-    "allemagne", "allemand", "autriche", "autrichien", "belgique", "belge", "bulgarie", "bulgare", "chypre",
-    "chypriote", "croatie", "croate", "danemark", "danois", "espagne", "espagnol", "estonie", "estonien", "finlande",
-    "finlandais", "grece", "grec", "hongrie", "hongrois", "irlande", "irlandais", "italie", "italien", "lettonie",
-    "letton", "lituanie", "lituanien", "luxembourg", "luxembourgeois", "malte", "maltais", "maltaise", "neerlandais",
-    "hollande", "hollandais", "pologne", "polonais", "portugal", "portugais", "roumanie", "roumain", "slovaquie",
-    "slovaque", "slovenie", "slovene", "suede", "suedois", "tchequie", "tcheque", "islande", "islandais",
-    "liechtenstein", "liechtensteinois", "liechtensteinoise", "norvege", "norvegien", "norvegienne", "suisse",
+# The states of the European Union and of the European Economic Area besides France, and Switzerland, by their CLDR
+# territory codes. Démarches pages set their cases for the region (« Perte en Europe », « Vous êtes européen
+# (ressortissant de l'UE, de l'EEE ou de la Suisse) »); a resident names the country (« en vacances aux Pays-Bas »)
+_EUROPEAN_CODES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT",
+    "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO", "CH",
+})  # fmt: skip
+# The lemmas of those states' people, as spaCy gives them (folded, its odd feminine lemmas too: « je suis
+# portugaise »), and of names CLDR does not give (« Hollande », « République tchèque »)
+_EUROPEAN_PEOPLE = frozenset({
+    "allemand", "autrichien", "belge", "bulgare", "chypriote", "croate", "danois", "espagnol", "estonien",
+    "finlandais", "grec", "hongrois", "irlandais", "italien", "letton", "lituanien", "luxembourgeois", "maltais",
+    "maltaise", "neerlandais", "hollande", "hollandais", "polonais", "portugais", "roumain", "slovaque", "slovene",
+    "suedois", "tcheque", "islandais", "liechtensteinois", "liechtensteinoise", "norvegien", "norvegienne", "suisse",
 })  # fmt: skip
 # The lemmas of the words a page uses for that region
 EUROPE = frozenset({"europe", "europeen"})
 # The lemma of the word a page uses for every other country (« Perte à l'étranger », « Vous vivez à l'étranger »)
 ABROAD = frozenset({"etranger"})
-# Territory codes that name no country abroad for these pages: France and its overseas parts; the states above, read as
-# Europe; unions and codes for testing
-_NOT_ABROAD = frozenset({
+# Territory codes that name no country for these pages: France and its overseas parts; unions and codes for testing
+_NOT_A_COUNTRY = frozenset({
     "FR", "GF", "GP", "MQ", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC", "TF", "CP",
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT",
-    "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO", "CH",
     "EU", "EZ", "UN", "QO", "XA", "XB", "ZZ",
 })  # fmt: skip
 # Countries whose French name is a French first name
@@ -486,25 +485,30 @@ def _asks_price(folded: str) -> bool:
 
 
 def broader_places(lemmas: frozenset[str], question: str) -> dict[str, frozenset[str]]:
-    """Of a question's lemmas, each that names a European state or its people, with the lemmas of the region's words:
+    """Of a question's words, each that names a European state or its people, with the lemmas of the region's words:
     a page saying « dans un pays européen » speaks of Spain. And each other country the question names, with
-    « étranger »: a page's case « Perte à l'étranger » is the resident's who lives « au Canada »."""
-    abroad = dict.fromkeys(_foreign_countries().findall(fold(question)), ABROAD)
-    return abroad | {lemma: EUROPE for lemma in lemmas & _EUROPEAN_STATES}
+    « étranger »: a page's case « Perte à l'étranger » is the resident's who lives « au Canada ». A country is keyed
+    by its name as a lemma (« États-Unis » as « etatsunis »)."""
+    folded = fold(question)
+    named = {name: ABROAD for name in _countries(european=False).findall(folded)}
+    named |= {name: EUROPE for name in _countries(european=True).findall(folded)}
+    return {name.replace("-", ""): words for name, words in named.items()} | {
+        lemma: EUROPE for lemma in lemmas & _EUROPEAN_PEOPLE
+    }
 
 
-@lru_cache(maxsize=1)
-def _foreign_countries() -> re.Pattern[str]:
-    """Where a folded text names a country outside the European Union, the EEA and Switzerland by its French name
-    (CLDR's, through Babel: « Canada », « États-Unis », « Côte d'Ivoire »; the longest first, « Guinée-Bissau »
-    before « Guinée »): not France's overseas parts (« Guyane française », « La Réunion »), nor the names French
-    people bear (« Maurice », « Dominique »)."""
+@lru_cache(maxsize=2)
+def _countries(european: bool) -> re.Pattern[str]:
+    """Where a folded text names, by its French name, a state of `_EUROPEAN_CODES`, or (`european` false) a country
+    outside them (CLDR's names, through Babel: « Pays-Bas », « Canada », « Côte d'Ivoire »; the longest first,
+    « Guinée-Bissau » before « Guinée »): never France or its overseas parts (« Guyane française », « La Réunion »),
+    nor the names French people bear (« Maurice », « Dominique »)."""
     from babel import Locale
 
     names = {
         fold(name)
         for code, name in Locale("fr").territories.items()
-        if len(code) == 2 and code.isalpha() and code not in _NOT_ABROAD
+        if len(code) == 2 and code.isalpha() and code not in _NOT_A_COUNTRY and (code in _EUROPEAN_CODES) == european
     } - _FIRST_NAMES
     alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
