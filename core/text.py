@@ -184,7 +184,7 @@ _ACRONYM = re.compile(r"(?:[^\W\d_]\.){2,}|(?:[^\W\d_]\.)+[^\W\d_]")
 # 2e ou 3e changement »
 _RANK = re.compile(r"(\d{1,3})(?:er|re|ere|e|eme|ieme|nde?)s?")
 _FIRST = re.compile(r"premieres?|premiers?")
-_RANK_WORD = re.compile(r"[^\W\d_]+iemes?")
+_RANK_WORD = re.compile(r"(?!unieme)[^\W\d_]+iemes?")  # « unième » ends « vingt et unième »
 # A question word (folded): a question holding none, and no other kind, asks yes or no
 _ASKS_WHAT = re.compile(
     rf"\b(?:comment|quoi|quel(?:le)?s?|qui|{_WHEN}|combien|pourquoi|ou|d'ou|qu'est|lequel|laquelle)\b|^que\b"

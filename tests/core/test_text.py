@@ -394,6 +394,7 @@ def test_a_rank_is_one_word_however_it_is_written() -> None:
         assert "4e" in analyse(f"C'est mon {written} changement d'adresse.").lemmas
     assert "2e" in analyse("Il s'agit du 1er, 2e ou 3e changement.").lemmas
     assert not {"4e", "1er"} & analyse("J'ai 4 enfants et une voiture.").lemmas
+    assert "1er" not in analyse("Au vingt et unième siècle.").lemmas
 
 
 def test_a_word_written_with_or_without_a_hyphen_is_one_lemma() -> None:
