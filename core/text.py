@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -185,6 +186,7 @@ _ACRONYM = re.compile(r"(?:[^\W\d_]\.){2,}|(?:[^\W\d_]\.)+[^\W\d_]")
 _RANK = re.compile(r"(\d{1,3})(?:er|re|ere|e|eme|ieme|nde?)s?")
 _FIRST = re.compile(r"premieres?|premiers?")
 _RANK_WORD = re.compile(r"(?!unieme)[^\W\d_]+iemes?")  # « unième » ends « vingt et unième »
+_RANK_LEMMA = re.compile(r"1er|\d{1,3}e")
 # A question word (folded): a question holding none, and no other kind, asks yes or no
 _ASKS_WHAT = re.compile(
     rf"\b(?:comment|quoi|quel(?:le)?s?|qui|{_WHEN}|combien|pourquoi|ou|d'ou|qu'est|lequel|laquelle)\b|^que\b"
@@ -760,6 +762,11 @@ def _rank(token: Any) -> str | None:
     if match is None:
         return None
     return "1er" if int(match[1]) == 1 else f"{int(match[1])}e"
+
+
+def ranks(lemmas: Iterable[str]) -> frozenset[str]:
+    """The ranks among lemmas (« 4e », « 1er »: `_rank`'s words)."""
+    return frozenset(lemma for lemma in lemmas if _RANK_LEMMA.fullmatch(lemma))
 
 
 def _is_word(token: Any) -> bool:

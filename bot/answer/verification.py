@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from bot.answer.evidence import holds_fact_of_kind, settling
-from core.text import Analysis, AnswerKind, analyse_passages, dialled, fold, settles, union
+from core.text import Analysis, AnswerKind, analyse_passages, dialled, fold, ranks, settles, union
 from core.types import AnswerSentence, DroppedSentence, Evidence, Question, Sentence
 
 # « [1] », « [1, 2] », and a run of them (« [1], [2] et [3] ») read as one citation of every number it holds
@@ -259,6 +259,11 @@ def _unsupported_because(
         return f"adresse web absente de la source : {', '.join(sorted(links))}"
     if dialled(claim.phones) - dialled(source.phones):
         return f"numéro de téléphone absent de la source : {', '.join(sorted(claim.phones))}"
+    # A rank the sentences themselves number otherwise is another case's, whatever their heading says: « si un 5ème
+    # changement … comme s'il s'agissait du 1er », under « Vous signalez votre 4e changement », is not the 4th's step
+    own_ranks = ranks(lemma for e in evidence for lemma in e.sentence.lemmas)
+    if own_ranks and (other := ranks(claim.lemmas) - own_ranks):
+        return f"rang absent des phrases citées : {', '.join(sorted(other))}"
     # A word the source holds as a name is its word too: « Maureen SEARLE, adjointe » tags SEARLE a name, the draft's
     # « Maureen SEARLE est élue » a common word
     words = source.lemmas | source.names

@@ -74,6 +74,29 @@ def test_a_word_borrowed_from_the_question_must_be_in_the_evidence() -> None:
     assert kept == [] and "gagner" in dropped[0]
 
 
+def test_a_rank_the_cited_sentence_numbers_otherwise_is_dropped_though_its_heading_holds_it() -> None:
+    """Under « Vous signalez votre 4e changement d'adresse », a note on the 5th is not a step of the 4th."""
+    chunk = Chunk(
+        chunk_id="F12118:1",
+        doc_id="F12118",
+        title="Carte grise : changement d'adresse",
+        text="Vous devez demander une nouvelle carte grise sur le site de l'ANTS et régler son acheminement, soit "
+        "2,76 €.\n\nÀ savoir : si un 5ème changement intervient, vous devrez procéder comme s'il s'agissait du 1er.",
+        section="Forme AB 123 CD › Vous signalez votre 4e changement d'adresse",
+    )
+    shown = [
+        Evidence(number, sentence, chunk, score=1.0)
+        for number, sentence in enumerate(sentences_of([chunk], context_chars=60, max_chars=320), start=1)
+    ]
+    question = read_question("Et si c'est mon 4e changement d'adresse ?", [], 8)
+    fifth = parse_draft("Pour un 4e changement, procédez comme s'il s'agissait du 1er [2].")
+    verdict = verify(fifth, question, shown, 0.6)
+    assert not verdict.kept and verdict.dropped[0].reason == "rang absent des phrases citées : 4e"
+    assert verify(
+        parse_draft("Pour un 4e changement, demandez une nouvelle carte grise [1]."), question, shown, 0.6
+    ).kept
+
+
 def test_a_negation_the_evidence_does_not_hold_is_dropped() -> None:
     kept, _ = check("Le Numericamp n'a pas réuni 450 visiteurs [1].")
     assert kept == []
