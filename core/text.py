@@ -410,11 +410,12 @@ def _date_parts(match: re.Match[str]) -> set[str]:
     return {str(int(day)), str(int(month)), month, century + year}
 
 
-def fold_number_words(text: str) -> str:
-    """French number words as digits ("quarante-six" -> "46"); "un"/"une" stay words."""
+def fold_number_words(text: str, threshold: float = 3) -> str:
+    """French number words as digits ("quarante-six" -> "46"); "un"/"une" stay words. Numbers and ranks below
+    `threshold` stay words too (text2num's rule: « deux », « première »); 0 folds them all."""
     from text_to_num import alpha2digit
 
-    return str(alpha2digit(text, "fr"))
+    return str(alpha2digit(text, "fr", threshold=threshold))
 
 
 class AnswerKind(StrEnum):
@@ -653,15 +654,7 @@ def has_negation(text: str) -> bool:
 
 
 def _analysis(doc: Any, text: str) -> Analysis:
-    lemmas = (
-        frozenset(
-            _lemma(token)
-            for token in doc
-            if _rank(token)
-            or (not (token.is_stop or token.is_punct or token.is_space) and (_is_word(token) or token.like_num))
-        )
-        - FUNCTION_LEMMAS
-    )
+    lemmas = frozenset(lemma for token in doc if (lemma := _content_lemma(token))) - FUNCTION_LEMMAS
     names = {_spelled(t) for ent in doc.ents if ent.label_ in _NAME_LABELS for t in ent if _is_name_word(t)}
     names |= {_spelled(t) for t in doc if t.pos_ in _NAME_POS and _is_name_word(t)}
     verbs = frozenset(_lemma(t) for t in doc if t.pos_ == "VERB") & lemmas
@@ -739,6 +732,15 @@ def _line_sentences(text: str, start: int, end: int, cuts: list[int]) -> list[tu
     return [*spans, (start, end)]
 
 
+def _content_lemma(token: Any) -> str | None:
+    """A token's lemma when it carries content: a rank (stop words too: « première »), a word or a number."""
+    if rank := _rank(token):
+        return rank
+    if token.is_stop or token.is_punct or token.is_space or not (_is_word(token) or token.like_num):
+        return None
+    return _lemma(token)
+
+
 def _lemma(token: Any) -> str:
     """A word's lemma as matched: folded, and without hyphens, which are the spelling's choice (« re-conditionnables »
     and « reconditionnables », « e-mail » and « email » are one word)."""
@@ -755,9 +757,7 @@ def _rank(token: Any) -> str | None:
     if _FIRST.fullmatch(text):
         return "1er"
     if _RANK_WORD.fullmatch(text):
-        from text_to_num import alpha2digit
-
-        text = fold(alpha2digit(text.rstrip("s").removesuffix("ieme") + "ième", "fr", threshold=0))
+        text = fold(fold_number_words(text.rstrip("s").removesuffix("ieme") + "ième", threshold=0))
     match = _RANK.fullmatch(text)
     if match is None:
         return None
