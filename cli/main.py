@@ -198,7 +198,10 @@ def ask(question: Annotated[str, typer.Argument(help="La question, en français.
 def evaluate(
     corpus: Annotated[
         str | None,
-        typer.Option(help="cua, debian-faq, aptitude, fiches ou all. Défaut : tous les corpus (ce que lance la CI)."),
+        typer.Option(
+            help="cua, debian-faq, aptitude, fiches, all, ou fiches-html (les fiches en pages HTML d'une commune, "
+            "hors CI). Défaut : tous les corpus (ce que lance la CI)."
+        ),
     ] = None,
     url: Annotated[str | None, typer.Option(help="Évaluer une instance servie (API publique, corpus cua).")] = None,
     kind: Annotated[str | None, typer.Option(help="Un seul type de question.")] = None,
@@ -223,7 +226,7 @@ def evaluate(
     """Run the evaluation sets, print the table, write eval/reports/."""
     from rich.progress import Progress
 
-    from eval.corpora import run_plan
+    from eval.corpora import PAGE_FORMS, run_plan
     from eval.metrics import label_agreement
     from eval.report import (
         GATED_SPLIT,
@@ -248,6 +251,8 @@ def evaluate(
         plan = run_plan(corpus, retrieval_only, remote=bool(url))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if gate and (ungated := [name for name in plan if name in PAGE_FORMS]):
+        raise typer.BadParameter(f"--gate : aucun seuil pour {', '.join(ungated)}, évalué à part de la CI")
     items = {name: load_items(name, kind, split) for name in plan}
     plan = {name: mode for name, mode in plan.items() if items[name]}
     if not plan:

@@ -23,6 +23,9 @@ DEFAULT_CORPUS = "cua"
 DATA = Path(__file__).resolve().parent / "data"
 DOCUMENTS = REPO_ROOT / "data" / "corpora"
 INSTALL_HINT = "installez-les avec « make eval-corpora » (scripts/install_eval_corpora.sh)"
+# Corpora whose documents are another's in another form, judged on its questions: the fiches as a commune's own
+# HTML pages (eval/fiche_pages.py), written from the installed fiches whenever they are indexed; not in CI's run
+PAGE_FORMS = {"fiches-html": "fiches"}
 # What an installed corpus's documents are: HTML pages (the Debian manuals) or JSON fiches (service-public.fr).
 DOCUMENT_SUFFIXES = {".html", ".json"}
 
@@ -32,7 +35,7 @@ class CorpusMissing(Exception):
 
 
 def questions_path(corpus: str) -> Path:
-    return DATA / corpus / "questions.jsonl"
+    return DATA / PAGE_FORMS.get(corpus, corpus) / "questions.jsonl"
 
 
 def corpus_settings(corpus: str, base: Settings) -> Settings:
@@ -51,6 +54,12 @@ def index_corpus(corpus: str, base: Settings) -> tuple[Settings, BuildReport]:
     from ingest.build import build_index
 
     settings = corpus_settings(corpus, base)
+    if source := PAGE_FORMS.get(corpus):
+        from eval.fiche_pages import write_pages
+
+        if not is_installed(DOCUMENTS / source):
+            raise CorpusMissing(f"documents du corpus {source} absents de {DOCUMENTS / source} : {INSTALL_HINT}")
+        write_pages(DOCUMENTS / source, settings.corpus_dir)
     if not is_installed(settings.corpus_dir):
         raise CorpusMissing(f"documents du corpus {corpus} absents de {settings.corpus_dir} : {INSTALL_HINT}")
     return settings, build_index(settings)
@@ -67,8 +76,8 @@ def run_plan(corpus: str | None, retrieval_only: bool = False, remote: bool = Fa
     Without a corpus, or with "all": every corpus, in the same mode (what CI runs: all of them with the model,
     their held-out splits, `cuabot eval --gate --split heldout`).
     """
-    if corpus not in (None, "all", *CORPORA):
-        raise ValueError(f"corpus inconnu : {corpus} (au choix : {', '.join(CORPORA)}, all)")
+    if corpus not in (None, "all", *CORPORA, *PAGE_FORMS):
+        raise ValueError(f"corpus inconnu : {corpus} (au choix : {', '.join((*CORPORA, *PAGE_FORMS))}, all)")
     if remote:
         if corpus not in (None, DEFAULT_CORPUS):
             raise ValueError(f"--url évalue l'instance servie, qui répond sur le corpus {DEFAULT_CORPUS} seulement")

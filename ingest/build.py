@@ -72,8 +72,10 @@ log = logging.getLogger("cuabot.ingest")
 # fichier de contrôle ? ») présent dans tous les paquets. »); v17: a word's inclusive ending in brackets read as the
 # word (« Caisse(s) de retraite étrangère(s) »), and whether a sentence offers an online service or a form and
 # whether it refers back, stored; v18: a dotted acronym read as its letters (« l'I.A. » holds the name « IA »); v19: a
-# rank as one word however it is written (« 4ème », « quatrième » -> « 4e »; « 1re », « première » -> « 1er »).
-INDEX_VERSION = 19
+# rank as one word however it is written (« 4ème », « quatrième » -> « 4e »; « 1re », « première » -> « 1er »); v20:
+# an HTML link to another site that is an entry of its own followed by its address (« Service en ligne : Demande en
+# ligne (https://…) »).
+INDEX_VERSION = 20
 
 
 def index_signature(settings: Settings) -> str:

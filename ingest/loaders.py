@@ -239,18 +239,25 @@ def _html_blocks(root: Tag) -> Iterator[tuple[str, str]]:
     """(tag name, text) of each block of `root` in reading order, as a browser lays them out.
 
     Inline markup (<code>, <span>, <a>…) is read as part of its sentence, with no space added
-    ("<code>apt</code>-get" stays "apt-get"); a <br> breaks the line; any other tag starts and
-    ends a block, so text loose in a <div> is kept too. A <pre> keeps its line breaks. A list item's
-    first block is ("li", "- text") or ("li", "2. text"); a data table is one ("table", rows) block.
+    ("<code>apt</code>-get" stays "apt-get"), a link to another site that is an entry of its own followed by its
+    address (`_opens_entry`, `_web_address`); a <br> breaks the line; any other tag starts and ends a block, so
+    text loose in a <div> is kept too. A <pre> keeps its line breaks. A list item's first block is ("li", "- text")
+    or ("li", "2. text"); a data table is one ("table", rows) block.
     """
     lines: list[list[str]] = [[]]
     marker = ""  # the bullet of a list item whose text is still to come
     numbers: dict[int, int] = {}  # items so far of each <ol>
+    entries: list[bool] = []  # whether each open <a> is an entry of its own (`_opens_entry`)
     for node, entering in _walk(root):
         if isinstance(node, NavigableString):
             lines[-1].append(str(node))
         elif node.name == "br":
             lines.append([])
+        elif node.name == "a":
+            if entering:
+                entries.append(_opens_entry(lines[-1]))
+            elif entries.pop() and (address := _web_address(node)):
+                lines[-1].append(f" ({address})")
         elif node.name not in _INLINE_TAGS:
             if text := _shown(lines):
                 yield ("li", marker + text) if marker else ("p", text)
@@ -262,6 +269,25 @@ def _html_blocks(root: Tag) -> Iterator[tuple[str, str]]:
                 yield node.name, text
     if text := _shown(lines):
         yield ("li", marker + text) if marker else ("p", text)
+
+
+def _opens_entry(line: list[str]) -> bool:
+    """Whether a link starting after these pieces of its line is an entry of its own, there to be followed: it opens
+    the line (a list of services, forms or offices) or follows a label (« Service en ligne : », « Où s'adresser : »).
+    A link within a sentence is read as the sentence's words, without its address."""
+    before = "".join(line).strip()
+    return not before or before.endswith(":")
+
+
+def _web_address(link: Tag) -> str | None:
+    """The web address a link leads to, when a resident cannot read it in the link's text (« Demande de logement
+    social en ligne »): kept after the text, as the fiche loader keeps a fiche's services and forms, so that an answer
+    can give it. None for a link within the site, or one whose text holds its address or is part of it."""
+    address = str(link.get("href", "")).strip()
+    if not address.startswith(("http://", "https://")):
+        return None
+    shown = " ".join(link.get_text().split())
+    return None if not shown or address.rstrip("/") in shown or shown.rstrip("/") in address else address
 
 
 def _item_marker(item: Tag, numbers: dict[int, int]) -> str:

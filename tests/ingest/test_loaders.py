@@ -274,3 +274,22 @@ def test_html_section_is_the_heading_path_lists_and_tables_are_lines(tmp_path: P
         ),
         ("Demande à l'étranger", "Au consulat."),
     ]
+
+
+def test_html_link_that_is_an_entry_of_its_own_keeps_its_address_after_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "lien.html"
+    path.write_text(
+        "<html><body><main><h1>Logement social</h1>"
+        '<p>Service en ligne : <a href="https://www.demande-logement-social.gouv.fr">Demande en ligne</a></p>'
+        '<ul><li><a href="https://www.debian.org/support">Forums</a> : entraide</li>'
+        '<li><a href="http://www.gnupg.org/">http://www.gnupg.org</a></li></ul>'
+        '<p>Voir <a href="/demarches/F1427">l\'acte de naissance</a> ou <a href="https://france.debian.net/">'
+        "l'association</a>.</p></main></body></html>",
+        encoding="utf-8",
+    )
+    # an entry of its own (after a label, opening a list item) keeps its address; a link within a sentence does not
+    assert [unit.page_content for unit in load_file(path)] == [
+        "Service en ligne : Demande en ligne (https://www.demande-logement-social.gouv.fr)\n\n"
+        "- Forums (https://www.debian.org/support) : entraide\n- http://www.gnupg.org\n\n"
+        "Voir l'acte de naissance ou l'association."
+    ]

@@ -1,0 +1,247 @@
+"""The fiches corpus as a commune's own démarches pages: each fiche written as the HTML page a commune's website
+shows when it reuses it (co-marquage), to judge the HTML loader on the structure the fiche loader reads.
+
+The page keeps what a resident sees: the title, the introduction, the situations, chapters and cases as nested
+headings (h2, h3…), paragraphs, lists, tables with their merged cells, boxes (« À noter »), online services and
+forms as links with their label, the offices to contact; the breadcrumb in a `<nav>` and « Voir aussi » in an
+`<aside>`, as a site lays them out. Written here from the xml-js JSON, apart from `ingest/dila.py`: the evaluation
+does not share the code it judges.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+Element = dict[str, Any]
+
+_HEADED = {"Situation", "Chapitre", "SousChapitre", "Cas"}
+# Read within the sentence around them
+_INLINE_TAGS = {
+    "LienInterne", "LienExterne", "LienIntra", "MiseEnEvidence", "Expression", "Valeur", "Exposant", "Indice",
+    "Citation", "TermeEtranger", "Variable",
+}  # fmt: skip
+_BOXES = {"ANoter": "À noter", "ASavoir": "À savoir", "Attention": "Attention", "Rappel": "Rappel"}
+# Metadata, glossary, legal references and conditions: not shown on the page
+_HIDDEN = {
+    "SurTitre", "Audience", "Canal", "Cible", "Theme", "SousThemePere", "DossierPere", "SousDossierPere", "Reference",
+    "Abreviation", "Definition", "PourEnSavoirPlus", "Condition", "TitreAlternatif", "Source", "Credits",
+    "QuestionReponse", "CommentFaireSi", "RechercheGuidee",
+}  # fmt: skip
+# Shown elsewhere on the page than where they stand: the introduction under the title, the breadcrumb and « Voir aussi »
+_PLACED = {"Introduction", "FilDAriane", "VoirAussi"}
+# Shown after the body, each under a heading of its own, as on service-public.fr
+_GROUPED = {
+    "ServiceEnLigne": "Services en ligne et formulaires",
+    "OuSAdresser": "Où s'adresser",
+    "LienExterneCommente": "Liens utiles",
+    "Avertissement": "Avertissement",
+}
+# An online service's label by its type; any other type is « Service en ligne »
+_SERVICE_LABELS = {"Formulaire", "Simulateur", "Outil de recherche", "Modèle de document"}
+_IN_CARD = 0  # the level of what an office's card holds: its sections' titles are bold lines, not headings
+
+
+def write_pages(fiches: Path, pages: Path) -> None:
+    """Each JSON fiche of `fiches` as `<id>.html` in `pages`, and its other documents (the planted page) as they are:
+    a file whose text is unchanged is left as it is (the index keeps it), one whose source is gone is removed."""
+    pages.mkdir(parents=True, exist_ok=True)
+    wanted = {
+        (f"{path.stem}.html" if path.suffix == ".json" else path.name): path
+        for path in fiches.iterdir()
+        if path.is_file()
+    }
+    for page in pages.iterdir():
+        if page.name not in wanted:
+            page.unlink()
+    for name, path in wanted.items():
+        text = path.read_text("utf-8")
+        page, text = pages / name, fiche_page(json.loads(text)) if path.suffix == ".json" else text
+        if not page.is_file() or page.read_text("utf-8") != text:
+            page.write_text(text, "utf-8")
+
+
+def fiche_page(data: dict[str, Any]) -> str:
+    """A fiche (xml-js JSON) as a commune's HTML page."""
+    publication = next(c for c in data["children"] if c.get("name") == "Publication")
+    title = _plain(_child(publication, "dc:title"))
+    body: list[str] = []
+    grouped: dict[str, list[str]] = {}
+    for child in _elements(publication):
+        name = child["name"]
+        if name in _GROUPED:
+            grouped.setdefault(_GROUPED[name], []).append(_block(child, 3))
+        elif not (name.startswith("dc:") or name in _HIDDEN or name in _PLACED):
+            body.append(_block(child, 2))
+    introduction = _child(publication, "Introduction") or _child(publication, "dc:description")
+    parts = [
+        f"<html><head><title>{escape(title)} | Mairie</title></head><body>",
+        f'<nav class="fil-ariane">{_breadcrumb(_child(publication, "FilDAriane"))}</nav>',
+        f"<main><h1>{escape(title)}</h1>",
+        _children(introduction, 2) if introduction else "",
+        *body,
+        *(f"<h2>{escape(heading)}</h2>{''.join(blocks)}" for heading, blocks in grouped.items()),
+        "</main>",
+        f'<aside class="voir-aussi"><p>Voir aussi</p>{_see_also(_child(publication, "VoirAussi"))}</aside>',
+        "</body></html>",
+    ]
+    return "\n".join(part for part in parts if part)
+
+
+def _block(element: Element, level: int) -> str:
+    """An element as HTML; `level` is the heading level a section under it opens (`_IN_CARD`: none, its title is
+    a bold line, as in an office's card)."""
+    name = element["name"]
+    if name in _HIDDEN:
+        return ""
+    if name in _HEADED:
+        title = escape(_plain(_child(element, "Titre")))
+        heading = (
+            f"<p><strong>{title}</strong></p>" if level == _IN_CARD else f"<h{min(level, 6)}>{title}</h{min(level, 6)}>"
+        )
+        inner = level if level == _IN_CARD else level + 1
+        return heading + "".join(_block(c, inner) for c in _elements(element) if c["name"] != "Titre")
+    if name == "Paragraphe":
+        return f"<p>{_inline(element)}</p>"
+    if name == "Liste":
+        tag = "ol" if (element.get("attributes") or {}).get("type") == "numero" else "ul"
+        items = "".join(f"<li>{_children(item, level)}</li>" for item in _elements(element) if item["name"] == "Item")
+        return f"<{tag}>{items}</{tag}>"
+    if name == "Tableau":
+        return _table(element)
+    if name in _BOXES:
+        label = _plain(_child(element, "Titre")) or _BOXES[name]
+        content = "".join(_block(c, level) for c in _elements(element) if c["name"] != "Titre")
+        return f'<div class="encadre"><p><strong>{escape(label)}</strong></p>{content}</div>'
+    if name == "ServiceEnLigne":
+        return _service(element, level)
+    if name == "OuSAdresser":
+        return _office(element)
+    return _children(element, level)
+
+
+def _children(element: Element, level: int) -> str:
+    """An element's content: runs of text and inline elements as paragraphs, other elements as their blocks."""
+    out, run = [], []
+    for child in element.get("children") or []:
+        if child.get("type") != "element" or child["name"] in _INLINE_TAGS:
+            run.append(child)
+            continue
+        if text := _run(run).strip():
+            out.append(f"<p>{text}</p>")
+        run = []
+        out.append(_block(child, level))
+    if text := _run(run).strip():
+        out.append(f"<p>{text}</p>")
+    return "".join(out)
+
+
+def _inline(element: Element) -> str:
+    return _run(element.get("children") or [])
+
+
+def _run(children: list[Element]) -> str:
+    """Text and inline elements as inline HTML: links with their address, emphasis, exponents."""
+    parts = []
+    for child in children:
+        if child.get("type") in {"text", "cdata"}:
+            parts.append(escape(str(child.get(child["type"], ""))))
+            continue
+        if child.get("type") != "element":
+            continue
+        attributes, inner = child.get("attributes") or {}, _inline(child)
+        name = child["name"]
+        if name == "LienExterne":
+            parts.append(f'<a href="{escape(attributes.get("URL", ""))}">{inner}</a>')
+        elif name == "LienInterne":
+            parts.append(f'<a href="/demarches/{escape(attributes.get("LienPublication", ""))}">{inner}</a>')
+        elif name == "MiseEnEvidence":
+            parts.append(f"<strong>{inner}</strong>")
+        elif name == "Exposant":
+            parts.append(f"<sup>{inner}</sup>")
+        elif name == "Indice":
+            parts.append(f"<sub>{inner}</sub>")
+        else:
+            parts.append(inner)
+    return "".join(parts)
+
+
+def _table(element: Element) -> str:
+    rows = []
+    for row in (r for r in _elements(element) if r["name"] == "Rangée"):
+        cell_tag = "th" if (row.get("attributes") or {}).get("type") == "header" else "td"
+        cells = []
+        for cell in (c for c in _elements(row) if c["name"] == "Cellule"):
+            attributes = cell.get("attributes") or {}
+            spans = "".join(
+                f' {html}="{attributes[dila]}"'
+                for dila, html in (("fusionHorizontale", "colspan"), ("fusionVerticale", "rowspan"))
+                if attributes.get(dila, "1") not in {"", "1"}
+            )
+            cells.append(f"<{cell_tag}{spans}>{_children(cell, 6)}</{cell_tag}>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    caption = _plain(_child(element, "Titre"))
+    return f"<table>{f'<caption>{escape(caption)}</caption>' if caption else ''}{''.join(rows)}</table>"
+
+
+def _service(element: Element, level: int) -> str:
+    """« Service en ligne : <a>titre</a> », « Formulaire cerfa n° … : <a>titre</a> », then its notes and its annexes
+    (another form, the same service for another case), each a line of its own."""
+    attributes = element.get("attributes") or {}
+    kind = attributes.get("type", "")
+    label = kind if kind in _SERVICE_LABELS else "Service en ligne"
+    if kind == "Formulaire" and attributes.get("numerocerfa"):
+        label = f"Formulaire cerfa n° {attributes['numerocerfa']}"
+    web = _child(element, "LienWeb") or {}
+    url = attributes.get("URL") or (web.get("attributes") or {}).get("URL", "")
+    lines = [f"<p>{escape(label)} : {_link(url, _plain(_child(element, 'Titre')))}</p>"]
+    for child in _elements(element):
+        if child["name"] in {"Introduction", "Texte"}:
+            lines.append(_children(child, level))
+        elif child["name"] == "ServiceEnLigneAnnexe":
+            lines.append(_service(child, level))
+        elif child["name"] == "NoticeLiee":
+            lines.append(f"<p>Notice : {_link((child.get('attributes') or {}).get('URL', ''), _plain(child))}</p>")
+    return "".join(lines)
+
+
+def _office(element: Element) -> str:
+    """The office to contact: its name as a link to its directory page, what for, then its address and hours."""
+    web = _child(element, "RessourceWeb") or {}
+    name, what = _plain(_child(element, "Titre")), _plain(_child(element, "Complement"))
+    link = _link((web.get("attributes") or {}).get("URL", ""), f"{name} ({what})" if what else name)
+    texte = _child(element, "Texte")
+    return f"<p>Où s'adresser : {link}</p>{_children(texte, _IN_CARD) if texte else ''}"
+
+
+def _link(url: str, text: str) -> str:
+    return f'<a href="{escape(url)}">{escape(text)}</a>' if url else escape(text)
+
+
+def _breadcrumb(trail: Element | None) -> str:
+    levels = [_plain(level) for level in _elements(trail)] if trail else []
+    return " › ".join(f'<a href="#">{escape(level)}</a>' for level in levels if level)
+
+
+def _see_also(see_also: Element | None) -> str:
+    titles = [_plain(_child(entry, "Titre")) for entry in _elements(see_also)] if see_also else []
+    return "".join(f'<a href="#">{escape(title)}</a>' for title in titles if title)
+
+
+def _elements(element: Element) -> list[Element]:
+    return [c for c in element.get("children") or [] if c.get("type") == "element"]
+
+
+def _child(element: Element, name: str) -> Element | None:
+    return next((c for c in _elements(element) if c["name"] == name), None)
+
+
+def _plain(element: Element | None) -> str:
+    """All the text under an element, on one line."""
+    if element is None:
+        return ""
+    if element.get("type") in {"text", "cdata"}:
+        return str(element.get(element["type"], ""))
+    return " ".join(" ".join(_plain(c) for c in element.get("children") or []).split())

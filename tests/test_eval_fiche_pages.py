@@ -1,0 +1,71 @@
+"""The fiches written as a commune's HTML pages (eval/fiche_pages.py), read back by the HTML loader: the same heading
+paths, lists, tables and online services as the fiche loader reads from the fiche itself."""
+
+import json
+from pathlib import Path
+
+from eval.corpora import PAGE_FORMS, questions_path, run_plan
+from eval.fiche_pages import fiche_page, write_pages
+from ingest.loaders import load_file
+
+FICHE = Path(__file__).resolve().parent / "fixtures" / "loaders" / "fiche_F1427.json"
+ONLINE = "https://psl.service-public.fr/mademarche/EtatCivil/demarche?action=NAISSANCE"
+
+
+def page_units(tmp_path: Path) -> list[tuple[str, str]]:
+    page = tmp_path / "F1427.html"
+    page.write_text(fiche_page(json.loads(FICHE.read_text("utf-8"))), "utf-8")
+    return [(unit.metadata["section"], unit.page_content) for unit in load_file(page)]
+
+
+def test_a_fiche_page_has_the_fiches_heading_paths(tmp_path: Path) -> None:
+    fiche_sections = [unit.metadata["section"] for unit in load_file(FICHE)]
+    page_sections = [section for section, _ in page_units(tmp_path)]
+    title = load_file(FICHE)[0].metadata["title"]
+    # the introduction stands under the page's title, as any page's first text does
+    assert page_sections == [title if s == "Introduction" else s for s in fiche_sections]
+
+
+def test_a_fiche_page_keeps_lists_tables_and_online_services_with_their_address(tmp_path: Path) -> None:
+    units = dict(page_units(tmp_path))
+    assert "- Époux, épouse ou partenaire de Pacs" in units["Né(e) en France › Qui peut faire la demande ?"]
+    assert "Mode de demande : Sur place ; Délai : Immédiat" in units["Né(e) en France › Délai d'obtention"]
+    online = units["Né(e) en France › Faire la demande › En ligne"]
+    assert f"Service en ligne : Demande d'acte de naissance (naissance en France) ({ONLINE})" in online
+    assert "Service en ligne : Pour une naissance à l'étranger (https://pastel.diplomatie.gouv.fr" in online
+
+
+def test_a_fiche_pages_breadcrumb_and_see_also_are_left_out_as_a_sites_are(tmp_path: Path) -> None:
+    page = fiche_page(json.loads(FICHE.read_text("utf-8")))
+    assert "<nav" in page
+    read = " ".join(text for _, text in page_units(tmp_path))
+    assert "Accueil particuliers" not in read and "Voir aussi" not in read
+
+
+def test_pages_are_written_again_only_when_their_fiche_changed(tmp_path: Path) -> None:
+    fiches, pages = tmp_path / "fiches", tmp_path / "pages"
+    fiches.mkdir()
+    (fiches / "F1427.json").write_text(FICHE.read_text("utf-8"), "utf-8")
+    (fiches / "mairie-annexe.md").write_text("# Mairie annexe\n\nOuverte le lundi.\n", "utf-8")  # the planted page
+    write_pages(fiches, pages)
+    written = (pages / "F1427.html").stat().st_mtime_ns
+    (pages / "F0000.html").write_text("<html></html>", "utf-8")  # its fiche is gone
+    write_pages(fiches, pages)
+    assert (pages / "F1427.html").stat().st_mtime_ns == written
+    assert sorted(p.name for p in pages.iterdir()) == ["F1427.html", "mairie-annexe.md"]
+    assert (pages / "mairie-annexe.md").read_text("utf-8") == "# Mairie annexe\n\nOuverte le lundi.\n"
+
+
+def test_the_page_form_is_judged_on_the_fiches_questions_apart_from_cis_run() -> None:
+    assert questions_path("fiches-html") == questions_path("fiches")
+    assert run_plan("fiches-html") == {"fiches-html": "full"}
+    assert not set(PAGE_FORMS) & set(run_plan(None))
+
+
+def test_the_gate_refuses_the_page_form_which_has_no_floors() -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["eval", "--gate", "--corpus", "fiches-html"])
+    assert result.exit_code == 2 and "aucun seuil pour fiches-html" in result.output
