@@ -76,15 +76,17 @@ def fiche_page(data: dict[str, Any]) -> str:
         elif not (name.startswith("dc:") or name in _HIDDEN or name in _PLACED):
             body.append(_block(child, 2))
     introduction = _child(publication, "Introduction") or _child(publication, "dc:description")
+    trail = [_plain(level) for level in _elements(_child(publication, "FilDAriane") or {})]
+    see_also = [_plain(_child(entry, "Titre")) for entry in _elements(_child(publication, "VoirAussi") or {})]
     parts = [
         f"<html><head><title>{escape(title)} | Mairie</title></head><body>",
-        f'<nav class="fil-ariane">{_breadcrumb(_child(publication, "FilDAriane"))}</nav>',
+        f'<nav class="fil-ariane">{_site_links(trail, " › ")}</nav>',
         f"<main><h1>{escape(title)}</h1>",
         _children(introduction, 2) if introduction else "",
         *body,
         *(f"<h2>{escape(heading)}</h2>{''.join(blocks)}" for heading, blocks in grouped.items()),
         "</main>",
-        f'<aside class="voir-aussi"><p>Voir aussi</p>{_see_also(_child(publication, "VoirAussi"))}</aside>',
+        f'<aside class="voir-aussi"><p>Voir aussi</p>{_site_links(see_also)}</aside>',
         "</body></html>",
     ]
     return "\n".join(part for part in parts if part)
@@ -106,7 +108,7 @@ def _block(element: Element, level: int) -> str:
     if name == "Paragraphe":
         return f"<p>{_inline(element)}</p>"
     if name == "Liste":
-        tag = "ol" if (element.get("attributes") or {}).get("type") == "numero" else "ul"
+        tag = "ol" if _attributes(element).get("type") == "numero" else "ul"
         items = "".join(f"<li>{_children(item, level)}</li>" for item in _elements(element) if item["name"] == "Item")
         return f"<{tag}>{items}</{tag}>"
     if name == "Tableau":
@@ -151,7 +153,7 @@ def _run(children: list[Element]) -> str:
             continue
         if child.get("type") != "element":
             continue
-        attributes, inner = child.get("attributes") or {}, _inline(child)
+        attributes, inner = _attributes(child), _inline(child)
         name = child["name"]
         if name == "LienExterne":
             parts.append(f'<a href="{escape(attributes.get("URL", ""))}">{inner}</a>')
@@ -171,10 +173,10 @@ def _run(children: list[Element]) -> str:
 def _table(element: Element) -> str:
     rows = []
     for row in (r for r in _elements(element) if r["name"] == "Rangée"):
-        cell_tag = "th" if (row.get("attributes") or {}).get("type") == "header" else "td"
+        cell_tag = "th" if _attributes(row).get("type") == "header" else "td"
         cells = []
         for cell in (c for c in _elements(row) if c["name"] == "Cellule"):
-            attributes = cell.get("attributes") or {}
+            attributes = _attributes(cell)
             spans = "".join(
                 f' {html}="{attributes[dila]}"'
                 for dila, html in (("fusionHorizontale", "colspan"), ("fusionVerticale", "rowspan"))
@@ -189,13 +191,13 @@ def _table(element: Element) -> str:
 def _service(element: Element, level: int) -> str:
     """« Service en ligne : <a>titre</a> », « Formulaire cerfa n° … : <a>titre</a> », then its notes and its annexes
     (another form, the same service for another case), each a line of its own."""
-    attributes = element.get("attributes") or {}
+    attributes = _attributes(element)
     kind = attributes.get("type", "")
     label = kind if kind in _SERVICE_LABELS else "Service en ligne"
     if kind == "Formulaire" and attributes.get("numerocerfa"):
         label = f"Formulaire cerfa n° {attributes['numerocerfa']}"
-    web = _child(element, "LienWeb") or {}
-    url = attributes.get("URL") or (web.get("attributes") or {}).get("URL", "")
+    web = _child(element, "LienWeb")
+    url = attributes.get("URL") or (_attributes(web).get("URL", "") if web else "")
     lines = [f"<p>{escape(label)} : {_link(url, _plain(_child(element, 'Titre')))}</p>"]
     for child in _elements(element):
         if child["name"] in {"Introduction", "Texte"}:
@@ -203,15 +205,15 @@ def _service(element: Element, level: int) -> str:
         elif child["name"] == "ServiceEnLigneAnnexe":
             lines.append(_service(child, level))
         elif child["name"] == "NoticeLiee":
-            lines.append(f"<p>Notice : {_link((child.get('attributes') or {}).get('URL', ''), _plain(child))}</p>")
+            lines.append(f"<p>Notice : {_link(_attributes(child).get('URL', ''), _plain(child))}</p>")
     return "".join(lines)
 
 
 def _office(element: Element) -> str:
     """The office to contact: its name as a link to its directory page, what for, then its address and hours."""
-    web = _child(element, "RessourceWeb") or {}
+    web = _child(element, "RessourceWeb")
     name, what = _plain(_child(element, "Titre")), _plain(_child(element, "Complement"))
-    link = _link((web.get("attributes") or {}).get("URL", ""), f"{name} ({what})" if what else name)
+    link = _link(_attributes(web).get("URL", "") if web else "", f"{name} ({what})" if what else name)
     texte = _child(element, "Texte")
     return f"<p>Où s'adresser : {link}</p>{_children(texte, _IN_CARD) if texte else ''}"
 
@@ -220,14 +222,13 @@ def _link(url: str, text: str) -> str:
     return f'<a href="{escape(url)}">{escape(text)}</a>' if url else escape(text)
 
 
-def _breadcrumb(trail: Element | None) -> str:
-    levels = [_plain(level) for level in _elements(trail)] if trail else []
-    return " › ".join(f'<a href="#">{escape(level)}</a>' for level in levels if level)
+def _site_links(titles: list[str], separator: str = "") -> str:
+    """A site's own links (the breadcrumb, « Voir aussi »), which lead to its other pages."""
+    return separator.join(f'<a href="#">{escape(title)}</a>' for title in titles if title)
 
 
-def _see_also(see_also: Element | None) -> str:
-    titles = [_plain(_child(entry, "Titre")) for entry in _elements(see_also)] if see_also else []
-    return "".join(f'<a href="#">{escape(title)}</a>' for title in titles if title)
+def _attributes(element: Element) -> dict[str, str]:
+    return element.get("attributes") or {}
 
 
 def _elements(element: Element) -> list[Element]:

@@ -4,6 +4,8 @@ paths, lists, tables and online services as the fiche loader reads from the fich
 import json
 from pathlib import Path
 
+import pytest
+
 from eval.corpora import PAGE_FORMS, questions_path, run_plan
 from eval.fiche_pages import fiche_page, write_pages
 from ingest.loaders import load_file
@@ -62,10 +64,14 @@ def test_the_page_form_is_judged_on_the_fiches_questions_apart_from_cis_run() ->
     assert not set(PAGE_FORMS) & set(run_plan(None))
 
 
-def test_the_gate_refuses_the_page_form_which_has_no_floors() -> None:
+def test_the_gate_refuses_the_page_form_which_has_no_floors(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from cli.main import app
 
+    def indexed(*_: object) -> None:  # refused before any index is built or any question asked
+        raise AssertionError("fiches-html indexed")
+
+    monkeypatch.setattr("eval.corpora.index_corpus", indexed)
     result = CliRunner().invoke(app, ["eval", "--gate", "--corpus", "fiches-html"])
     assert result.exit_code == 2 and "aucun seuil pour fiches-html" in result.output
