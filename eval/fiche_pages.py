@@ -1,9 +1,11 @@
 """The fiches corpus as a commune's own démarches pages: each fiche written as the HTML page a commune's website
 shows when it reuses it (co-marquage), to judge the HTML loader on the structure the fiche loader reads.
 
-The page keeps what a resident sees: the title, the introduction, the situations, chapters and cases as nested
-headings (h2, h3…), paragraphs, lists, tables with their merged cells, boxes (« À noter »), online services and
-forms as links with their label, the offices to contact; the breadcrumb in a `<nav>` and « Voir aussi » in an
+The page keeps what a resident sees: the title, the introduction, the chapters as nested headings (h2, h3…), the
+situations and cases as a co-marquage module shows them by their `affichage`: tabs (« onglet »), written as the
+State's design system (DSFR) writes them, the WAI-ARIA tabs pattern, or a choice (« radio »), radio buttons each
+showing its case's content; paragraphs, lists, tables with their merged cells, boxes (« À noter »), online services
+and forms as links with their label, the offices to contact; the breadcrumb in a `<nav>` and « Voir aussi » in an
 `<aside>`, as a site lays them out. Written here from the xml-js JSON, apart from `ingest/dila.py`: the evaluation
 does not share the code it judges.
 """
@@ -18,6 +20,9 @@ from typing import Any
 Element = dict[str, Any]
 
 _HEADED = {"Situation", "Chapitre", "SousChapitre", "Cas"}
+# Groups of alternatives (situations, cases): tabs when their `affichage` is « onglet », a choice otherwise
+_ALTERNATIVES = {"ListeSituations", "BlocCas"}
+_NUMBER = "number"  # the key of a situation's or case's number on its page (`_numbered`)
 # Read within the sentence around them
 _INLINE_TAGS = {
     "LienInterne", "LienExterne", "LienIntra", "MiseEnEvidence", "Expression", "Valeur", "Exposant", "Indice",
@@ -65,7 +70,7 @@ def write_pages(fiches: Path, pages: Path) -> None:
 
 def fiche_page(data: dict[str, Any]) -> str:
     """A fiche (xml-js JSON) as a commune's HTML page."""
-    publication = next(c for c in data["children"] if c.get("name") == "Publication")
+    publication = _numbered(next(c for c in data["children"] if c.get("name") == "Publication"))
     title = _plain(_child(publication, "dc:title"))
     body: list[str] = []
     grouped: dict[str, list[str]] = {}
@@ -98,6 +103,8 @@ def _block(element: Element, level: int) -> str:
     name = element["name"]
     if name in _HIDDEN:
         return ""
+    if name in _ALTERNATIVES and level != _IN_CARD:
+        return _tabs(element, level) if _attributes(element).get("affichage") == "onglet" else _choice(element, level)
     if name in _HEADED:
         title = escape(_plain(_child(element, "Titre")))
         heading = (
@@ -122,6 +129,60 @@ def _block(element: Element, level: int) -> str:
     if name == "OuSAdresser":
         return _office(element)
     return _children(element, level)
+
+
+def _tabs(element: Element, level: int) -> str:
+    """Situations or cases as DSFR tabs: the list of their titles, then one panel each, labelled by its tab; the
+    chapters in a panel stand a level below the one the tabs would have as headings."""
+    alternatives, ids = _alternatives(element)
+    tabs = "".join(
+        f'<li role="presentation"><button class="fr-tabs__tab" id="tab-{key}" role="tab" aria-controls="panel-{key}">'
+        f"{escape(_plain(_child(alternative, 'Titre')))}</button></li>"
+        for key, alternative in zip(ids, alternatives, strict=True)
+    )
+    panels = "".join(
+        f'<div class="fr-tabs__panel" id="panel-{key}" role="tabpanel" aria-labelledby="tab-{key}" tabindex="0">'
+        + "".join(_block(c, level + 1) for c in _elements(alternative) if c["name"] != "Titre")
+        + "</div>"
+        for key, alternative in zip(ids, alternatives, strict=True)
+    )
+    return f'<div class="fr-tabs"><ul class="fr-tabs__list" role="tablist">{tabs}</ul>{panels}</div>'
+
+
+def _choice(element: Element, level: int) -> str:
+    """Situations or cases shown as a choice: one radio button each, with its title as label, followed by the content
+    it shows (hidden until chosen), a level below."""
+    alternatives, ids = _alternatives(element)
+    group = ids[0] if ids else ""
+    return "".join(
+        f'<div class="fr-radio-group"><input type="radio" id="choice-{key}" name="choice-{group}" '
+        f'aria-controls="case-{key}"><label class="fr-label" for="choice-{key}">'
+        f"{escape(_plain(_child(alternative, 'Titre')))}</label></div>"
+        f'<div id="case-{key}" hidden>'
+        + "".join(_block(c, level + 1) for c in _elements(alternative) if c["name"] != "Titre")
+        + "</div>"
+        for key, alternative in zip(ids, alternatives, strict=True)
+    )
+
+
+def _alternatives(element: Element) -> tuple[list[Element], list[str]]:
+    """The situations or cases of a group, and the number `_numbered` gave each, unique on the page."""
+    alternatives = [c for c in _elements(element) if c["name"] in _HEADED]
+    return alternatives, [str(c[_NUMBER]) for c in alternatives]
+
+
+def _numbered(publication: Element) -> Element:
+    """A copy of the publication whose situations and cases are numbered in reading order: the same case may stand
+    word for word under two situations, and each tab or choice must control its own panel."""
+    copy = json.loads(json.dumps(publication))
+    pending, number = [copy], 0
+    while pending:
+        element = pending.pop(0)
+        if element.get("name") in _HEADED:
+            number += 1
+            element[_NUMBER] = number
+        pending.extend(_elements(element))
+    return copy
 
 
 def _children(element: Element, level: int) -> str:

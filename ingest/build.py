@@ -75,7 +75,7 @@ log = logging.getLogger("cuabot.ingest")
 # rank as one word however it is written (« 4ème », « quatrième » -> « 4e »; « 1re », « première » -> « 1er »); v20:
 # an HTML link to another site that is an entry of its own followed by its address (« Service en ligne : Demande en
 # ligne (https://…) »).
-INDEX_VERSION = 20
+INDEX_VERSION = 21
 
 
 def index_signature(settings: Settings) -> str:

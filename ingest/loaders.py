@@ -12,6 +12,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -195,8 +196,13 @@ def _drop_running_lines(pages: list[str]) -> list[str]:
 
 def load_html(path: Path) -> list[Document]:
     """The page's main text, one unit per heading with text under it; its section is the heading path h2 › h3…
-    (the h1 is the title, and the section of the text right under it)."""
+    (the h1 is the title, and the section of the text right under it).
+
+    A panel that is one of several alternatives (a tab's, a radio button's: `_choice_panels`) stands under its
+    label, one level below the headings open above it, and that level is marked as one of several cases
+    (`case_levels`), as the fiche loader marks a fiche's situations and cases."""
     soup = BeautifulSoup(_read_text(path), "html.parser")
+    panels = _choice_panels(soup)
     for tag in soup(_NOISE_TAGS):
         tag.decompose()
     for tag in soup.find_all(class_=_NOISE_HINT) + soup.find_all(id=_NOISE_HINT):
@@ -205,19 +211,82 @@ def load_html(path: Path) -> list[Document]:
     root = soup.find("main") or soup.find("article") or soup.body or soup
     h1 = root.find("h1")
     title = _whole_text(h1) if h1 else (soup.title.get_text(strip=True) if soup.title else "")
-    sections: list[tuple[str | None, list[tuple[str, str]]]] = [(None, [])]
-    headings: list[tuple[str, str]] = []
-    for name, text in _html_blocks(root):
-        if name in _HEADINGS:
-            headings = _open_headings(headings, name, text)
-            sections.append((SECTION_SEPARATOR.join(t for _, t in headings) or text, []))
+    sections: list[tuple[str | None, tuple[int, ...], list[tuple[str, str]]]] = [(None, (), [])]
+    frames = [_Frame((), ())]  # the page, then the panels open in it, outermost first
+    top: str | None = None  # the last h1: the section of the text under no other heading
+    for name, text in _html_blocks(root, panels):
+        if name == _PANEL:
+            frames.append(frames[-1].panel(text))
+        elif name == _PANEL_END:
+            frames.pop()
+        elif name in _HEADINGS:
+            frames[-1].headings = _open_headings(frames[-1].headings, name, text)
+            top = text if name == "h1" else top
         else:
-            sections[-1][1].append((name, text))
+            sections[-1][2].append((name, text))
+            continue
+        sections.append((SECTION_SEPARATOR.join(frames[-1].path()) or top, frames[-1].cases, []))
     return [
-        Document(page_content=_join_blocks(blocks), metadata={"section": heading, "title": title})
-        for heading, blocks in sections
+        Document(
+            page_content=_join_blocks(blocks),
+            metadata={"section": heading, "title": title, "case_levels": list(cases)},
+        )
+        for heading, cases, blocks in sections
         if blocks
     ]
+
+
+# Blocks that open and close an alternative's panel in `_html_blocks`' stream, apart from any tag's name
+_PANEL, _PANEL_END = "panel", "/panel"
+
+
+@dataclass
+class _Frame:
+    """The headings open within one alternative's panel (or the page), under the path that leads to it."""
+
+    above: tuple[str, ...]  # the path down to the panel's label, included
+    cases: tuple[int, ...]  # the levels of that path that are one of several cases
+    headings: list[tuple[str, str]] = field(default_factory=list)
+
+    def path(self) -> tuple[str, ...]:
+        return (*self.above, *(text for _, text in self.headings))
+
+    def panel(self, label: str) -> _Frame:
+        return _Frame((*self.path(), label), (*self.cases, len(self.path())))
+
+
+def _choice_panels(soup: BeautifulSoup) -> dict[int, str]:
+    """The label of each panel of the page that is one of several alternatives, by the panel's `id()`, the controls
+    that show them taken out of the page (their labels are read as headings).
+
+    Such a panel is shown by a tab (the WAI-ARIA tabs pattern, which the State's design system and co-marquage
+    modules use for a page's situations and cases) or a radio button (a case to choose: « radio » in a fiche) that
+    controls it (`aria-controls`), labelled by its text or its <label>; or it is a tab panel named by its
+    `aria-labelledby`. Read before the page's furniture is removed: a tab list may be classed as navigation
+    (« nav-tabs »). A disclosure (an accordion) is no choice: its items are as often a page's questions."""
+    panels: dict[int, str] = {}
+    controls: list[Tag] = [
+        *soup.find_all(True, {"role": ["tab", "radio"], "aria-controls": True}),
+        *soup.find_all("input", {"type": "radio", "aria-controls": True}),
+    ]
+    labels = [
+        label
+        for control in controls
+        if control.get("id")
+        for label in soup.find_all("label", attrs={"for": control["id"]})
+    ]
+    for control in controls:
+        named = [control, *(label for label in labels if label.get("for") == control.get("id"))]
+        panel = soup.find(id=str(control["aria-controls"]))
+        if panel is not None and (label := _shown([[" ".join(tag.get_text() for tag in named)]])):
+            panels[id(panel)] = label
+    for panel in soup.find_all(True, {"role": "tabpanel", "aria-labelledby": True}):
+        labelling = soup.find(id=str(panel["aria-labelledby"]))
+        if id(panel) not in panels and labelling is not None and (label := _shown([[labelling.get_text()]])):
+            panels[id(panel)] = label
+    for tag in controls + labels + soup.find_all(role="tablist"):
+        tag.decompose()
+    return panels
 
 
 def _open_headings(headings: list[tuple[str, str]], name: str, text: str) -> list[tuple[str, str]]:
@@ -235,14 +304,15 @@ def _join_blocks(blocks: list[tuple[str, str]]) -> str:
     return text
 
 
-def _html_blocks(root: Tag) -> Iterator[tuple[str, str]]:
+def _html_blocks(root: Tag, panels: dict[int, str] | None = None) -> Iterator[tuple[str, str]]:
     """(tag name, text) of each block of `root` in reading order, as a browser lays them out.
 
     Inline markup (<code>, <span>, <a>…) is read as part of its sentence, with no space added
     ("<code>apt</code>-get" stays "apt-get"), a link to another site that is an entry of its own followed by its
     address (`_opens_entry`, `_web_address`); a <br> breaks the line; any other tag starts and ends a block, so
     text loose in a <div> is kept too. A <pre> keeps its line breaks. A list item's first block is ("li", "- text")
-    or ("li", "2. text"); a data table is one ("table", rows) block.
+    or ("li", "2. text"); a data table is one ("table", rows) block. A panel of `panels` (by `id()`) opens with
+    (`_PANEL`, its label) and closes with (`_PANEL_END`, "").
     """
     lines: list[list[str]] = [[]]
     marker = ""  # the bullet of a list item whose text is still to come
@@ -263,6 +333,8 @@ def _html_blocks(root: Tag) -> Iterator[tuple[str, str]]:
                 yield ("li", marker + text) if marker else ("p", text)
                 marker = ""
             lines = [[]]
+            if panels and id(node) in panels:
+                yield (_PANEL, panels[id(node)]) if entering else (_PANEL_END, "")
             if node.name == "li":
                 marker = _item_marker(node, numbers) if entering else ""
             elif entering and _is_read_whole(node) and (text := _whole_text(node)):

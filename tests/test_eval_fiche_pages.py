@@ -3,6 +3,7 @@ paths, lists, tables and online services as the fiche loader reads from the fich
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,12 +21,35 @@ def page_units(tmp_path: Path) -> list[tuple[str, str]]:
     return [(unit.metadata["section"], unit.page_content) for unit in load_file(page)]
 
 
-def test_a_fiche_page_has_the_fiches_heading_paths(tmp_path: Path) -> None:
-    fiche_sections = [unit.metadata["section"] for unit in load_file(FICHE)]
-    page_sections = [section for section, _ in page_units(tmp_path)]
+def test_a_fiche_page_has_the_fiches_heading_paths_and_its_tabs_cases(tmp_path: Path) -> None:
+    fiche = [(unit.metadata["section"], unit.metadata["case_levels"]) for unit in load_file(FICHE)]
+    page = tmp_path / "F1427.html"
+    page.write_text(fiche_page(json.loads(FICHE.read_text("utf-8"))), "utf-8")
     title = load_file(FICHE)[0].metadata["title"]
-    # the introduction stands under the page's title, as any page's first text does
-    assert page_sections == [title if s == "Introduction" else s for s in fiche_sections]
+    # the introduction stands under the page's title, as any page's first text does; the situations and the cases,
+    # shown as tabs, are marked as the fiche loader marks them
+    assert [(u.metadata["section"], u.metadata["case_levels"]) for u in load_file(page)] == [
+        (title if section == "Introduction" else section, levels) for section, levels in fiche
+    ]
+    assert ("Né(e) en France › Faire la demande › En ligne", [0, 2]) in fiche
+
+
+def test_cases_shown_as_a_choice_are_radio_buttons_read_as_the_fiches_cases(tmp_path: Path) -> None:
+    data = json.loads(FICHE.read_text("utf-8"))
+
+    def shown_as_a_choice(element: dict[str, Any]) -> None:
+        if element.get("name") == "BlocCas":
+            element["attributes"]["affichage"] = "radio"
+        for child in element.get("children") or []:
+            shown_as_a_choice(child)
+
+    shown_as_a_choice(data)
+    page = tmp_path / "F1427.html"
+    page.write_text(fiche_page(data), "utf-8")
+    assert page.read_text("utf-8").count('role="tab"') == 2  # the two situations' tabs; the cases are radio buttons
+    units = {u.metadata["section"]: (u.metadata["case_levels"], u.page_content) for u in load_file(page)}
+    assert units["Né(e) en France › Faire la demande › Sur place"][0] == [0, 2]
+    assert units["Né(e) en France › Faire la demande › Sur place"][1].startswith("Au guichet de l'état civil :")
 
 
 def test_a_fiche_page_keeps_lists_tables_and_online_services_with_their_address(tmp_path: Path) -> None:

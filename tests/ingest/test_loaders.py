@@ -293,3 +293,51 @@ def test_html_link_that_is_an_entry_of_its_own_keeps_its_address_after_its_text(
         "- Forums (https://www.debian.org/support) : entraide\n- http://www.gnupg.org\n\n"
         "Voir l'acte de naissance ou l'association."
     ]
+
+
+TABS_HTML = """<html><body><main><h1>Carte d'identité</h1>
+<h2>Pièces à fournir</h2>
+<div class="tabs"><ul class="nav nav-tabs" role="tablist">
+<li role="presentation"><button role="tab" id="t1" aria-controls="p1">Vous êtes majeur</button></li>
+<li role="presentation"><button role="tab" id="t2" aria-controls="p2">Vous êtes mineur</button></li></ul>
+<div role="tabpanel" id="p1" aria-labelledby="t1"><p>Une photo.</p><h3>Carte perdue</h3><p>Une déclaration.</p></div>
+<div role="tabpanel" id="p2"><p>La pièce d'identité du parent.</p></div></div>
+<p>Les pièces sont des originaux.</p>
+<h2>Coût</h2><div role="tabpanel" aria-labelledby="cout"><p>Gratuit.</p></div><p id="cout">Sans tab</p>
+</main></body></html>"""
+
+
+def test_html_tab_panels_stand_under_their_tabs_label_marked_as_cases(tmp_path: Path) -> None:
+    path = tmp_path / "tabs.html"
+    path.write_text(TABS_HTML, encoding="utf-8")
+    units = [(u.metadata["section"], u.metadata["case_levels"], u.page_content) for u in load_file(path)]
+    # the tab list is not read as text (« nav-tabs » is no navigation of the site); a panel is labelled by the tab
+    # that controls it or the element its aria-labelledby names; the text after the tabs is back under the chapter
+    assert units == [
+        ("Pièces à fournir › Vous êtes majeur", [1], "Une photo."),
+        ("Pièces à fournir › Vous êtes majeur › Carte perdue", [1], "Une déclaration."),
+        ("Pièces à fournir › Vous êtes mineur", [1], "La pièce d'identité du parent."),
+        ("Pièces à fournir", [], "Les pièces sont des originaux."),
+        ("Coût › Sans tab", [1], "Gratuit."),
+        ("Coût", [], "Sans tab"),
+    ]
+
+
+def test_html_radio_buttons_showing_a_panel_are_cases_under_their_label(tmp_path: Path) -> None:
+    path = tmp_path / "choix.html"
+    path.write_text(
+        "<html><body><main><h1>Amende</h1><h2>Contester</h2>"
+        '<div><input type="radio" id="c1" name="g" aria-controls="a1"><label for="c1">Amende majorée</label></div>'
+        '<div id="a1" hidden><p>Requête en exonération.</p></div>'
+        '<div><span role="radio" aria-controls="a2">Amende forfaitaire</span></div>'
+        '<div id="a2" hidden><p>Réclamation.</p></div>'
+        '<h2>Payer</h2><button aria-expanded="false" aria-controls="a3">En ligne</button><div id="a3"><p>Site.</p></div>'
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    # a disclosure (the last button) is no choice: its text is read where it stands
+    assert [(u.metadata["section"], u.metadata["case_levels"], u.page_content) for u in load_file(path)] == [
+        ("Contester › Amende majorée", [1], "Requête en exonération."),
+        ("Contester › Amende forfaitaire", [1], "Réclamation."),
+        ("Payer", [], "En ligne\n\nSite."),
+    ]
