@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bs4 import BeautifulSoup, CData, NavigableString, Tag
+from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 from bs4.element import PreformattedString
 from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter
@@ -236,6 +236,18 @@ def load_html(path: Path) -> list[Document]:
     ]
 
 
+# What makes an element a tab or a radio button showing one of several panels, by an attribute's value: the WAI-ARIA
+# roles (the State's design system, DSFR), a radio input, Bootstrap's tabs and pills, the WordPress co-marquage
+# module's tabs and choices
+_CHOICE_CONTROLS = {
+    "role": {"tab", "radio"},
+    "type": {"radio"},
+    "data-toggle": {"tab", "pill"},
+    "data-bs-toggle": {"tab", "pill"},
+    "data-co-action": {"tab", "radio"},
+}
+# Where a control names the panel it shows: by its id, or by a link to it (« #id »)
+_PANEL_REFERENCES = ("aria-controls", "data-bs-target", "data-target", "data-co-target", "href")
 # Blocks that open and close an alternative's panel in `_html_blocks`' stream, apart from any tag's name
 _PANEL, _PANEL_END = "panel", "/panel"
 
@@ -259,34 +271,56 @@ def _choice_panels(soup: BeautifulSoup) -> dict[int, str]:
     """The label of each panel of the page that is one of several alternatives, by the panel's `id()`, the controls
     that show them taken out of the page (their labels are read as headings).
 
-    Such a panel is shown by a tab (the WAI-ARIA tabs pattern, which the State's design system and co-marquage
-    modules use for a page's situations and cases) or a radio button (a case to choose: « radio » in a fiche) that
-    controls it (`aria-controls`), labelled by its text or its <label>; or it is a tab panel named by its
+    Such a panel is shown by a tab or a radio button (`_CHOICE_CONTROLS`: how the State's design system, Bootstrap
+    and co-marquage modules show a page's situations and cases) that names it (`_PANEL_REFERENCES`), labelled by its
+    own text, but for the panel when it holds it, and its <label>; or it is a tab panel named by its
     `aria-labelledby`. Read before the page's furniture is removed: a tab list may be classed as navigation
     (« nav-tabs »). A disclosure (an accordion) is no choice: its items are as often a page's questions."""
     panels: dict[int, str] = {}
-    controls: list[Tag] = [
-        *soup.find_all(True, {"role": ["tab", "radio"], "aria-controls": True}),
-        *soup.find_all("input", {"type": "radio", "aria-controls": True}),
-    ]
-    labels = [
-        label
-        for control in controls
-        if control.get("id")
-        for label in soup.find_all("label", attrs={"for": control["id"]})
-    ]
-    for control in controls:
-        named = [control, *(label for label in labels if label.get("for") == control.get("id"))]
-        panel = soup.find(id=str(control["aria-controls"]))
-        if panel is not None and (label := _shown([[" ".join(tag.get_text() for tag in named)]])):
+    for control in soup.find_all(_is_choice_control):
+        if (panel := _panel_shown(soup, control)) is None:
+            continue
+        labels = soup.find_all("label", attrs={"for": control["id"]}) if control.get("id") else []
+        parts = [*_label_parts(control, panel), *labels]
+        if label := _shown([[" ".join(part.get_text() for part in parts)]]):
             panels[id(panel)] = label
+        for part in parts:
+            part.extract()
     for panel in soup.find_all(True, {"role": "tabpanel", "aria-labelledby": True}):
         labelling = soup.find(id=str(panel["aria-labelledby"]))
         if id(panel) not in panels and labelling is not None and (label := _shown([[labelling.get_text()]])):
             panels[id(panel)] = label
-    for tag in controls + labels + soup.find_all(role="tablist"):
+    for tag in soup.find_all(role="tablist"):
         tag.decompose()
     return panels
+
+
+def _is_choice_control(tag: Tag) -> bool:
+    return any(str(tag.get(attribute, "")) in values for attribute, values in _CHOICE_CONTROLS.items())
+
+
+def _panel_shown(soup: BeautifulSoup, control: Tag) -> Tag | None:
+    """The element a tab or a radio button shows: the first one its references name by id (« #id » for a link)."""
+    for attribute in _PANEL_REFERENCES:
+        reference = str(control.get(attribute) or "").split()
+        if not reference or (attribute == "href" and not reference[0].startswith("#")):
+            continue
+        if (panel := soup.find(id=reference[0].removeprefix("#"))) is not None and panel is not control:
+            return panel
+    return None
+
+
+def _label_parts(control: Tag, panel: Tag) -> list[PageElement]:
+    """What of a control is its label: all of it, or, when it holds the panel it shows (a choice and its content in
+    one list item), all that is not on the way down to the panel."""
+    if not any(parent is control for parent in panel.parents):
+        return [control]
+    parts: list[PageElement] = []
+    node: Tag = panel
+    while node is not control and node.parent is not None:
+        parts += [sibling for sibling in node.parent.children if sibling is not node]
+        node = node.parent
+    return parts
 
 
 def _open_headings(headings: list[tuple[str, str]], name: str, text: str) -> list[tuple[str, str]]:
@@ -333,8 +367,9 @@ def _html_blocks(root: Tag, panels: dict[int, str] | None = None) -> Iterator[tu
                 yield ("li", marker + text) if marker else ("p", text)
                 marker = ""
             lines = [[]]
-            if panels and id(node) in panels:
+            if panels and id(node) in panels:  # a section of its own, even in a list item (a choice and its content)
                 yield (_PANEL, panels[id(node)]) if entering else (_PANEL_END, "")
+                marker = ""
             if node.name == "li":
                 marker = _item_marker(node, numbers) if entering else ""
             elif entering and _is_read_whole(node) and (text := _whole_text(node)):

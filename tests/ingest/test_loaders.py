@@ -341,3 +341,32 @@ def test_html_radio_buttons_showing_a_panel_are_cases_under_their_label(tmp_path
         ("Contester › Amende forfaitaire", [1], "Réclamation."),
         ("Payer", [], "En ligne\n\nSite."),
     ]
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [
+        # Bootstrap 5 tabs
+        '<ul class="nav nav-tabs"><li><button data-bs-toggle="tab" data-bs-target="#a1">Amende majorée</button></li>'
+        '<li><a data-toggle="tab" href="#a2">Amende forfaitaire</a></li></ul>'
+        '<div class="tab-content"><div class="tab-pane" id="a1"><p>Requête en exonération.</p></div>'
+        '<div class="tab-pane" id="a2"><p>Réclamation.</p></div></div>',
+        # the WordPress co-marquage module's tabs
+        '<div class="tabs"><ul class="nav nav-tabs"><li data-co-action="tab" data-co-target="#a1"><span>Amende '
+        'majorée</span></li><li data-co-action="tab" data-co-target="#a2"><span>Amende forfaitaire</span></li></ul>'
+        '<div class="tab-content"><div class="tab-pane" id="a1"><p>Requête en exonération.</p></div>'
+        '<div class="tab-pane" id="a2"><p>Réclamation.</p></div></div></div>',
+        # its choices, each holding the content it shows
+        '<ul class="choice-tree-choice-list"><li data-co-action="radio" data-co-target="#a1"><div class="head"><button '
+        'data-co-action="slide" data-co-target="#a1">Amende majorée</button></div><div class="co-hide" id="a1"><p>'
+        'Requête en exonération.</p></div></li><li data-co-action="radio" data-co-target="#a2"><div><button>Amende '
+        'forfaitaire</button></div><div class="co-hide" id="a2"><p>Réclamation.</p></div></li></ul>',
+    ],
+)
+def test_html_tabs_and_choices_of_bootstrap_and_co_marquage_modules_are_cases(tmp_path: Path, choices: str) -> None:
+    path = tmp_path / "choix.html"
+    path.write_text(f"<html><body><main><h1>Amende</h1><h2>Contester</h2>{choices}</main></body></html>", "utf-8")
+    assert [(u.metadata["section"], u.metadata["case_levels"], u.page_content) for u in load_file(path)] == [
+        ("Contester › Amende majorée", [1], "Requête en exonération."),
+        ("Contester › Amende forfaitaire", [1], "Réclamation."),
+    ]
