@@ -40,6 +40,20 @@ _WRAPPED_LINE_SHARE = 0.75
 _BULLET = re.compile(r"^\s*([-•*▪]|\d+[.)])\s")
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _READ_WHOLE = {"pre", *_HEADINGS}
+# What makes an element a tab or a radio button showing one of several panels, by an attribute's value: the WAI-ARIA
+# roles (the State's design system, DSFR), a radio input, Bootstrap's tabs and pills, the WordPress co-marquage
+# module's tabs and choices
+_CHOICE_CONTROLS = {
+    "role": {"tab", "radio"},
+    "type": {"radio"},
+    "data-toggle": {"tab", "pill"},
+    "data-bs-toggle": {"tab", "pill"},
+    "data-co-action": {"tab", "radio"},
+}
+# Where a control names the panel it shows: by its id, or by a link to it (« #id »)
+_PANEL_REFERENCES = ("aria-controls", "data-bs-target", "data-target", "data-co-target", "href")
+# Blocks that open and close an alternative's panel in `_html_blocks`' stream, apart from any tag's name
+_PANEL, _PANEL_END = "panel", "/panel"
 # Tags a browser lays out within the line: their text belongs to the sentence around them
 _INLINE_TAGS = {
     "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "dfn", "em", "font", "i", "img",
@@ -234,22 +248,6 @@ def load_html(path: Path) -> list[Document]:
         for heading, cases, blocks in sections
         if blocks
     ]
-
-
-# What makes an element a tab or a radio button showing one of several panels, by an attribute's value: the WAI-ARIA
-# roles (the State's design system, DSFR), a radio input, Bootstrap's tabs and pills, the WordPress co-marquage
-# module's tabs and choices
-_CHOICE_CONTROLS = {
-    "role": {"tab", "radio"},
-    "type": {"radio"},
-    "data-toggle": {"tab", "pill"},
-    "data-bs-toggle": {"tab", "pill"},
-    "data-co-action": {"tab", "radio"},
-}
-# Where a control names the panel it shows: by its id, or by a link to it (« #id »)
-_PANEL_REFERENCES = ("aria-controls", "data-bs-target", "data-target", "data-co-target", "href")
-# Blocks that open and close an alternative's panel in `_html_blocks`' stream, apart from any tag's name
-_PANEL, _PANEL_END = "panel", "/panel"
 
 
 @dataclass
