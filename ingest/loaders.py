@@ -391,7 +391,7 @@ def _web_address(link: Tag) -> str | None:
     address = str(link.get("href", "")).strip()
     if not address.startswith(("http://", "https://")):
         return None
-    shown = " ".join(link.get_text().split())
+    shown = _shown([[link.get_text()]])
     return None if not shown or address.rstrip("/") in shown or shown.rstrip("/") in address else address
 
 
