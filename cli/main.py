@@ -199,8 +199,8 @@ def evaluate(
     corpus: Annotated[
         str | None,
         typer.Option(
-            help="cua, debian-faq, aptitude, fiches, all, ou fiches-html (les fiches en pages HTML d'une commune, "
-            "hors CI). Défaut : tous les corpus (ce que lance la CI)."
+            help="cua, debian-faq, aptitude, fiches, all, ou fiches-html / fiches-md (les fiches en pages HTML ou "
+            "Markdown d'une commune, hors CI). Défaut : tous les corpus (ce que lance la CI)."
         ),
     ] = None,
     url: Annotated[str | None, typer.Option(help="Évaluer une instance servie (API publique, corpus cua).")] = None,

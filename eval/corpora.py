@@ -24,10 +24,13 @@ DATA = Path(__file__).resolve().parent / "data"
 DOCUMENTS = REPO_ROOT / "data" / "corpora"
 INSTALL_HINT = "installez-les avec « make eval-corpora » (scripts/install_eval_corpora.sh)"
 # Corpora whose documents are another's in another form, judged on its questions: the fiches as a commune's own
-# HTML pages (eval/fiche_pages.py), written from the installed fiches whenever they are indexed; not in CI's run
-PAGE_FORMS = {"fiches-html": "fiches"}
-# What an installed corpus's documents are: HTML pages (the Debian manuals) or JSON fiches (service-public.fr).
-DOCUMENT_SUFFIXES = {".html", ".json"}
+# HTML pages (eval/fiche_pages.py) or Markdown pages (eval/fiche_markdown.py), written from the installed fiches
+# whenever they are indexed; not in CI's run
+PAGE_FORMS = {"fiches-html": "fiches", "fiches-md": "fiches"}
+PAGE_SUFFIXES = {"fiches-html": ".html", "fiches-md": ".md"}
+# What an installed corpus's documents are: HTML pages (the Debian manuals), JSON fiches (service-public.fr) or the
+# fiches' Markdown pages.
+DOCUMENT_SUFFIXES = {".html", ".json", ".md"}
 
 
 class CorpusMissing(Exception):
@@ -59,7 +62,7 @@ def index_corpus(corpus: str, base: Settings) -> tuple[Settings, BuildReport]:
 
         if not is_installed(DOCUMENTS / source):
             raise CorpusMissing(f"documents du corpus {source} absents de {DOCUMENTS / source} : {INSTALL_HINT}")
-        write_pages(DOCUMENTS / source, settings.corpus_dir)
+        write_pages(DOCUMENTS / source, settings.corpus_dir, PAGE_SUFFIXES[corpus])
     if not is_installed(settings.corpus_dir):
         raise CorpusMissing(f"documents du corpus {corpus} absents de {settings.corpus_dir} : {INSTALL_HINT}")
     return settings, build_index(settings)

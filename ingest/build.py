@@ -74,8 +74,9 @@ log = logging.getLogger("cuabot.ingest")
 # whether it refers back, stored; v18: a dotted acronym read as its letters (« l'I.A. » holds the name « IA »); v19: a
 # rank as one word however it is written (« 4ème », « quatrième » -> « 4e »; « 1re », « première » -> « 1er »); v20:
 # an HTML link to another site that is an entry of its own followed by its address (« Service en ligne : Demande en
-# ligne (https://…) »); v21: an HTML panel shown by a tab or a radio button under its label, marked as a case.
-INDEX_VERSION = 21
+# ligne (https://…) »); v21: an HTML panel shown by a tab or a radio button under its label, marked as a case; v22: a
+# Markdown page read as the HTML it stands for (its lists, tables, links and emphasis).
+INDEX_VERSION = 22
 
 
 def index_signature(settings: Settings) -> str:

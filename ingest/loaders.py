@@ -20,7 +20,7 @@ from typing import Any
 from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 from bs4.element import PreformattedString
 from langchain_core.documents import Document
-from langchain_text_splitters import MarkdownHeaderTextSplitter
+from markdown_it import MarkdownIt
 
 from core.settings import Ingestion
 from core.types import SECTION_SEPARATOR
@@ -54,6 +54,9 @@ _CHOICE_CONTROLS = {
 _PANEL_REFERENCES = ("aria-controls", "data-bs-target", "data-target", "data-co-target", "href")
 # Blocks that open and close an alternative's panel in `_html_blocks`' stream, apart from any tag's name
 _PANEL, _PANEL_END = "panel", "/panel"
+# CommonMark with GitHub's tables, by markdown-it-py (the parser `rich` brings, well kept, to the CommonMark spec); an
+# HTML block in a page stays HTML, as on a site: tabs written in it are read as cases
+_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable("table")
 # Tags a browser lays out within the line: their text belongs to the sentence around them
 _INLINE_TAGS = {
     "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "dfn", "em", "font", "i", "img",
@@ -215,7 +218,17 @@ def load_html(path: Path) -> list[Document]:
     A panel that is one of several alternatives (a tab's, a radio button's: `_choice_panels`) stands under its
     label, one level below the headings open above it, and that level is marked as one of several cases
     (`case_levels`), as the fiche loader marks a fiche's situations and cases."""
-    soup = BeautifulSoup(_read_text(path), "html.parser")
+    return _page_units(BeautifulSoup(_read_text(path), "html.parser"))
+
+
+def load_markdown(path: Path) -> list[Document]:
+    """A Markdown page read as the HTML it stands for (`_MARKDOWN`), as `load_html` reads a page: its lists, tables,
+    links and emphasis as a browser shows them, not their « - », « | », « [...](...) » or « ** »."""
+    return _page_units(BeautifulSoup(_MARKDOWN.render(_read_text(path)), "html.parser"))
+
+
+def _page_units(soup: BeautifulSoup) -> list[Document]:
+    """A parsed page's units, as `load_html` describes them."""
     panels = _choice_panels(soup)
     for tag in soup(_NOISE_TAGS):
         tag.decompose()
@@ -472,28 +485,6 @@ def _row_cells(row: Tag) -> Cells:
         span = str(cell.get("colspan", "1"))
         cells.append((" ".join(text for _, text in _html_blocks(cell)), max(1, int(span)) if span.isdigit() else 1))
     return cells
-
-
-def load_markdown(path: Path) -> list[Document]:
-    """One unit per heading; its section is the heading path h2 › h3… (the h1 is the title, and the section of the
-    text right under it)."""
-    levels = [f"h{n}" for n in range(1, 7)]
-    splitter = MarkdownHeaderTextSplitter(
-        headers_to_split_on=[("#" * n, level) for n, level in enumerate(levels, start=1)], strip_headers=True
-    )
-    units = splitter.split_text(_read_text(path))
-    title = next((u.metadata["h1"] for u in units if "h1" in u.metadata), "")
-    return [
-        Document(
-            page_content=u.page_content,
-            metadata={
-                "section": SECTION_SEPARATOR.join(u.metadata[h] for h in levels[1:] if h in u.metadata)
-                or u.metadata.get("h1"),
-                "title": title,
-            },
-        )
-        for u in units
-    ]
 
 
 def load_fiche_json(path: Path) -> list[Document]:

@@ -1,5 +1,6 @@
-"""The fiches written as a commune's HTML pages (eval/fiche_pages.py), read back by the HTML loader: the same heading
-paths, lists, tables and online services as the fiche loader reads from the fiche itself."""
+"""The fiches written as a commune's HTML pages (eval/fiche_pages.py) or Markdown pages (eval/fiche_markdown.py), read
+back by the HTML or Markdown loader: the same heading paths, lists, tables and online services as the fiche loader
+reads from the fiche itself."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 
 from eval.corpora import PAGE_FORMS, questions_path, run_plan
+from eval.fiche_markdown import fiche_markdown
 from eval.fiche_pages import fiche_page, write_pages
 from ingest.loaders import load_file
 
@@ -15,9 +17,10 @@ FICHE = Path(__file__).resolve().parent / "fixtures" / "loaders" / "fiche_F1427.
 ONLINE = "https://psl.service-public.fr/mademarche/EtatCivil/demarche?action=NAISSANCE"
 
 
-def page_units(tmp_path: Path) -> list[tuple[str, str]]:
-    page = tmp_path / "F1427.html"
-    page.write_text(fiche_page(json.loads(FICHE.read_text("utf-8"))), "utf-8")
+def page_units(tmp_path: Path, suffix: str = ".html") -> list[tuple[str, str]]:
+    page = tmp_path / f"F1427{suffix}"
+    write = fiche_markdown if suffix == ".md" else fiche_page
+    page.write_text(write(json.loads(FICHE.read_text("utf-8"))), "utf-8")
     return [(unit.metadata["section"], unit.page_content) for unit in load_file(page)]
 
 
@@ -52,8 +55,9 @@ def test_cases_shown_as_a_choice_are_radio_buttons_read_as_the_fiches_cases(tmp_
     assert units["Né(e) en France › Faire la demande › Sur place"][1].startswith("Au guichet de l'état civil :")
 
 
-def test_a_fiche_page_keeps_lists_tables_and_online_services_with_their_address(tmp_path: Path) -> None:
-    units = dict(page_units(tmp_path))
+@pytest.mark.parametrize("suffix", [".html", ".md"])
+def test_a_fiche_page_keeps_lists_tables_and_online_services_with_their_address(tmp_path: Path, suffix: str) -> None:
+    units = dict(page_units(tmp_path, suffix))
     assert "- Époux, épouse ou partenaire de Pacs" in units["Né(e) en France › Qui peut faire la demande ?"]
     assert "Mode de demande : Sur place ; Délai : Immédiat" in units["Né(e) en France › Délai d'obtention"]
     online = units["Né(e) en France › Faire la demande › En ligne"]
@@ -61,11 +65,45 @@ def test_a_fiche_page_keeps_lists_tables_and_online_services_with_their_address(
     assert "Service en ligne : Pour une naissance à l'étranger (https://pastel.diplomatie.gouv.fr" in online
 
 
+def test_a_fiche_markdown_page_has_the_fiches_heading_paths_its_cases_as_plain_headings(tmp_path: Path) -> None:
+    fiche = [unit.metadata["section"] for unit in load_file(FICHE)]
+    page = tmp_path / "F1427.md"
+    page.write_text(fiche_markdown(json.loads(FICHE.read_text("utf-8"))), "utf-8")
+    title = load_file(FICHE)[0].metadata["title"]
+    units = load_file(page)
+    # Markdown has no tabs: the situations and cases are headings, which mark no case
+    assert [u.metadata["section"] for u in units] == [title if s == "Introduction" else s for s in fiche]
+    assert all(u.metadata["case_levels"] == [] for u in units)
+    assert "#### En ligne" in page.read_text("utf-8")
+
+
 def test_a_fiche_pages_breadcrumb_and_see_also_are_left_out_as_a_sites_are(tmp_path: Path) -> None:
     page = fiche_page(json.loads(FICHE.read_text("utf-8")))
     assert "<nav" in page
     read = " ".join(text for _, text in page_units(tmp_path))
     assert "Accueil particuliers" not in read and "Voir aussi" not in read
+
+
+def element(name: str, *children: dict[str, Any], **attributes: str) -> dict[str, Any]:
+    return {"type": "element", "name": name, "attributes": attributes, "children": list(children)}
+
+
+def cell(text: str, **attributes: str) -> dict[str, Any]:
+    return element("Cellule", element("Paragraphe", {"type": "text", "text": text}), **attributes)
+
+
+def test_a_markdown_pages_boxes_are_quotes_under_their_label_and_its_tables_repeat_merged_cells() -> None:
+    assert "> **À noter**\n>\n> toute personne peut demander" in fiche_markdown(json.loads(FICHE.read_text("utf-8")))
+    table = element(
+        "Tableau",
+        element("Rangée", cell("Demandeur"), cell("Pièce"), cell("Coût"), type="header"),
+        element("Rangée", cell("Majeur", fusionVerticale="2"), cell("Photo"), cell("86 €")),
+        element("Rangée", cell("Timbre | fiscal", fusionHorizontale="2")),
+    )
+    title = element("dc:title", {"type": "text", "text": "Passeport"})
+    page = fiche_markdown({"children": [element("Publication", title, table)]})
+    assert "| Demandeur | Pièce | Coût |\n|---|---|---|\n| Majeur | Photo | 86 € |\n" in page
+    assert "| Majeur | Timbre \\| fiscal | Timbre \\| fiscal |" in page
 
 
 def test_pages_are_written_again_only_when_their_fiche_changed(tmp_path: Path) -> None:
@@ -82,9 +120,9 @@ def test_pages_are_written_again_only_when_their_fiche_changed(tmp_path: Path) -
     assert (pages / "mairie-annexe.md").read_text("utf-8") == "# Mairie annexe\n\nOuverte le lundi.\n"
 
 
-def test_the_page_form_is_judged_on_the_fiches_questions_apart_from_cis_run() -> None:
-    assert questions_path("fiches-html") == questions_path("fiches")
-    assert run_plan("fiches-html") == {"fiches-html": "full"}
+def test_the_page_forms_are_judged_on_the_fiches_questions_apart_from_cis_run() -> None:
+    assert questions_path("fiches-html") == questions_path("fiches-md") == questions_path("fiches")
+    assert run_plan("fiches-md") == {"fiches-md": "full"}
     assert not set(PAGE_FORMS) & set(run_plan(None))
 
 

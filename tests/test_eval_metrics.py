@@ -204,12 +204,16 @@ def test_fiches_questions_are_grounded_in_the_listed_fiches() -> None:
     assert all(i.get("expected_link") for i in items if i.get("facet") == "online")
 
 
-def test_a_corpus_is_installed_when_its_folder_holds_html_pages_or_json_fiches(tmp_path: Path) -> None:
+def test_a_corpus_is_installed_when_its_folder_holds_html_or_markdown_pages_or_json_fiches(tmp_path: Path) -> None:
     assert not is_installed(tmp_path / "absent") and not is_installed(tmp_path)
     (tmp_path / "notes.txt").write_text("pas un document du corpus", encoding="utf-8")
     assert not is_installed(tmp_path)
     (tmp_path / "F1342.json").write_text("{}", encoding="utf-8")
     assert is_installed(tmp_path)
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "F1342.md").write_text("# Fiche\n", encoding="utf-8")
+    assert is_installed(pages)
 
 
 def test_procedure_steps_need_every_step_of_an_answered_procedure() -> None:

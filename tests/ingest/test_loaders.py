@@ -276,6 +276,63 @@ def test_html_section_is_the_heading_path_lists_and_tables_are_lines(tmp_path: P
     ]
 
 
+DEMARCHE_MD_MARKUP = """# Carte d'identité
+
+*Démarche* gratuite,
+sans **rendez-vous**.
+
+## Pièces à fournir
+
+- un justificatif de domicile
+- une photo d'identité
+  1. de moins de 6 mois,
+  2. en couleur.
+
+## Coût
+
+**Tarifs**
+
+| Situation | Prix |
+|---|---|
+| Carte perdue | 25 € |
+| Carte volée \\| déclarée | Gratuit |
+
+Service en ligne : [Pré-demande](https://ants.gouv.fr/pre-demande)
+
+Voir [l'acte de naissance](/demarches/F1427) ou [le site de l'ANTS](https://ants.gouv.fr).
+
+<div role="tablist"><button role="tab" aria-controls="p1">En France</button></div>
+<div id="p1" role="tabpanel">
+
+En mairie.
+
+</div>
+"""
+
+
+def test_markdown_is_read_as_the_html_it_stands_for(tmp_path: Path) -> None:
+    path = tmp_path / "carte.md"
+    path.write_text(DEMARCHE_MD_MARKUP, encoding="utf-8")
+    # no « * », « | » or « [...](...) » read as words: emphasis, a wrapped line, a list, a table and links read as
+    # the HTML loader reads them; tabs written as HTML in the page are its cases
+    assert [(u.metadata["section"], u.metadata["case_levels"], u.page_content) for u in load_file(path)] == [
+        ("Carte d'identité", [], "Démarche gratuite, sans rendez-vous."),
+        (
+            "Pièces à fournir",
+            [],
+            "- un justificatif de domicile\n- une photo d'identité\n  1. de moins de 6 mois,\n  2. en couleur.",
+        ),
+        (
+            "Coût",
+            [],
+            "Tarifs\n\nSituation : Carte perdue ; Prix : 25 €\nSituation : Carte volée | déclarée ; Prix : Gratuit\n\n"
+            "Service en ligne : Pré-demande (https://ants.gouv.fr/pre-demande)\n\n"
+            "Voir l'acte de naissance ou le site de l'ANTS.",
+        ),
+        ("Coût › En France", [1], "En mairie."),
+    ]
+
+
 def test_html_link_that_is_an_entry_of_its_own_keeps_its_address_after_its_text(tmp_path: Path) -> None:
     path = tmp_path / "lien.html"
     path.write_text(
