@@ -11,6 +11,7 @@ breadcrumb nor « Voir aussi »: the site's templates add them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from eval import fiche_json as fiche
@@ -101,22 +102,26 @@ def _inline(element: Element) -> str:
 
 
 def _run(nodes: list[Element]) -> str:
-    """Text and inline elements as inline Markdown: links with their address, emphasis; on one line."""
+    """Text and inline elements as inline Markdown on one line: links with their address, emphasis. A space an
+    inline element holds at its edge stays outside its markup (« remplissez **les 2 conditions** »)."""
     parts = []
     for node in nodes:
         if node.get("type") in {"text", "cdata"}:
             parts.append(_text(str(node.get(node["type"], ""))))
         elif node.get("type") == "element":
-            inner, shown = _inline(node), attributes(node)
-            if node["name"] == "LienExterne":
-                parts.append(f"[{inner}]({shown.get('URL', '')})")
-            elif node["name"] == "LienInterne":
-                parts.append(f"[{inner}](/demarches/{shown.get('LienPublication', '')})")
-            elif node["name"] == "MiseEnEvidence" and inner:
-                parts.append(f"**{inner}**")
-            else:
-                parts.append(inner)
-    return " ".join("".join(parts).split())
+            inner = _run(node.get("children") or [])
+            parts.append(inner.replace(inner.strip(), _marked(node, inner.strip()), 1) if inner.strip() else inner)
+    return re.sub(r"\s+", " ", "".join(parts))
+
+
+def _marked(node: Element, inner: str) -> str:
+    """An inline element's text in its Markdown: a link, emphasis, or the text alone."""
+    shown = attributes(node)
+    if node["name"] == "LienExterne":
+        return f"[{inner}]({shown.get('URL', '')})"
+    if node["name"] == "LienInterne":
+        return f"[{inner}](/demarches/{shown.get('LienPublication', '')})"
+    return f"**{inner}**" if node["name"] == "MiseEnEvidence" else inner
 
 
 def _table(element: Element) -> list[str]:

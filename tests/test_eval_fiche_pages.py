@@ -106,6 +106,23 @@ def test_a_markdown_pages_boxes_are_quotes_under_their_label_and_its_tables_repe
     assert "| Majeur | Timbre \\| fiscal | Timbre \\| fiscal |" in page
 
 
+def test_a_markdown_pages_emphasis_and_links_keep_the_spaces_around_them() -> None:
+    def text(value: str) -> dict[str, Any]:
+        return {"type": "text", "text": value}
+
+    paragraph = element(
+        "Paragraphe",
+        text("si vous remplissez"),
+        element("MiseEnEvidence", text(" les 2 conditions ")),
+        text("suivantes, voir"),
+        element("LienExterne", text(" le site "), URL="https://ants.gouv.fr"),
+        text("."),
+    )
+    title = element("dc:title", text("Carte"))
+    page = fiche_markdown({"children": [element("Publication", title, paragraph)]})
+    assert "si vous remplissez **les 2 conditions** suivantes, voir [le site](https://ants.gouv.fr) ." in page
+
+
 def test_pages_are_written_again_only_when_their_fiche_changed(tmp_path: Path) -> None:
     fiches, pages = tmp_path / "fiches", tmp_path / "pages"
     fiches.mkdir()
