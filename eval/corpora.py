@@ -11,7 +11,7 @@ seconds instead of minutes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from core.settings import REPO_ROOT, Settings
 
@@ -23,11 +23,19 @@ DEFAULT_CORPUS = "cua"
 DATA = Path(__file__).resolve().parent / "data"
 DOCUMENTS = REPO_ROOT / "data" / "corpora"
 INSTALL_HINT = "installez-les avec « make eval-corpora » (scripts/install_eval_corpora.sh)"
+
+
+class PageForm(NamedTuple):
+    """A corpus's documents written as another corpus's in another form: that corpus, and the pages' suffix."""
+
+    source: str
+    suffix: str
+
+
 # Corpora whose documents are another's in another form, judged on its questions: the fiches as a commune's own
 # HTML pages (eval/fiche_pages.py) or Markdown pages (eval/fiche_markdown.py), written from the installed fiches
 # whenever they are indexed; not in CI's run
-PAGE_FORMS = {"fiches-html": "fiches", "fiches-md": "fiches"}
-PAGE_SUFFIXES = {"fiches-html": ".html", "fiches-md": ".md"}
+PAGE_FORMS = {"fiches-html": PageForm("fiches", ".html"), "fiches-md": PageForm("fiches", ".md")}
 # What an installed corpus's documents are: HTML pages (the Debian manuals), JSON fiches (service-public.fr) or the
 # fiches' Markdown pages.
 DOCUMENT_SUFFIXES = {".html", ".json", ".md"}
@@ -38,7 +46,7 @@ class CorpusMissing(Exception):
 
 
 def questions_path(corpus: str) -> Path:
-    return DATA / PAGE_FORMS.get(corpus, corpus) / "questions.jsonl"
+    return DATA / (PAGE_FORMS[corpus].source if corpus in PAGE_FORMS else corpus) / "questions.jsonl"
 
 
 def corpus_settings(corpus: str, base: Settings) -> Settings:
@@ -57,12 +65,14 @@ def index_corpus(corpus: str, base: Settings) -> tuple[Settings, BuildReport]:
     from ingest.build import build_index
 
     settings = corpus_settings(corpus, base)
-    if source := PAGE_FORMS.get(corpus):
+    if form := PAGE_FORMS.get(corpus):
         from eval.fiche_pages import write_pages
 
-        if not is_installed(DOCUMENTS / source):
-            raise CorpusMissing(f"documents du corpus {source} absents de {DOCUMENTS / source} : {INSTALL_HINT}")
-        write_pages(DOCUMENTS / source, settings.corpus_dir, PAGE_SUFFIXES[corpus])
+        if not is_installed(DOCUMENTS / form.source):
+            raise CorpusMissing(
+                f"documents du corpus {form.source} absents de {DOCUMENTS / form.source} : {INSTALL_HINT}"
+            )
+        write_pages(DOCUMENTS / form.source, settings.corpus_dir, form.suffix)
     if not is_installed(settings.corpus_dir):
         raise CorpusMissing(f"documents du corpus {corpus} absents de {settings.corpus_dir} : {INSTALL_HINT}")
     return settings, build_index(settings)

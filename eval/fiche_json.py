@@ -123,6 +123,11 @@ def elements(element: Element) -> list[Element]:
     return [c for c in element.get("children") or [] if c.get("type") == "element"]
 
 
+def untitled(element: Element) -> list[Element]:
+    """A section's or box's elements but its title (« Titre »), which a page shows as its heading or label."""
+    return [c for c in elements(element) if c["name"] != "Titre"]
+
+
 def child(element: Element, name: str) -> Element | None:
     return next((c for c in elements(element) if c["name"] == name), None)
 

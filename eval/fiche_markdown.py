@@ -51,9 +51,9 @@ def _blocks(element: Element, level: int) -> list[str]:
         return []
     if name in fiche.HEADED:
         title = _text(plain(child(element, "Titre")))
-        heading = f"**{title}**" if level == _IN_CARD or level > 6 else f"{'#' * level} {title}"
+        heading = f"**{title}**" if level == _IN_CARD else f"{'#' * min(level, 6)} {title}"
         inner = level if level == _IN_CARD else level + 1
-        return [heading, *(b for c in elements(element) if c["name"] != "Titre" for b in _blocks(c, inner))]
+        return [heading, *(b for c in fiche.untitled(element) for b in _blocks(c, inner))]
     if name == "Paragraphe":
         return [_inline(element)]
     if name == "Liste":
@@ -64,7 +64,7 @@ def _blocks(element: Element, level: int) -> list[str]:
         return _table(element)
     if name in fiche.BOXES:
         label = _text(plain(child(element, "Titre")) or fiche.BOXES[name])
-        content = [b for c in elements(element) if c["name"] != "Titre" for b in _blocks(c, level)]
+        content = [b for c in fiche.untitled(element) for b in _blocks(c, level)]
         return ["\n>\n".join(_quoted(block) for block in [f"**{label}**", *content])]
     if name == "ServiceEnLigne":
         return _service(element, level)

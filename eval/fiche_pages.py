@@ -13,6 +13,7 @@ does not share the code it judges.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from eval.fiche_json import (
     plain,
     publication,
     service_entries,
+    untitled,
 )
 from eval.fiche_markdown import fiche_markdown
 
@@ -44,7 +46,7 @@ def write_pages(fiches: Path, pages: Path, suffix: str = ".html") -> None:
     """Each JSON fiche of `fiches` as `<id><suffix>` in `pages` (an HTML page, or with ".md" its Markdown source), and
     its other documents (the planted page) as they are: a file whose text is unchanged is left as it is (the index
     keeps it), one whose source is gone is removed."""
-    write = fiche_markdown if suffix == ".md" else fiche_page
+    write = PAGE_WRITERS[suffix]
     pages.mkdir(parents=True, exist_ok=True)
     wanted = {
         (f"{path.stem}{suffix}" if path.suffix == ".json" else path.name): path
@@ -104,7 +106,7 @@ def _block(element: Element, level: int) -> str:
             f"<p><strong>{title}</strong></p>" if level == _IN_CARD else f"<h{min(level, 6)}>{title}</h{min(level, 6)}>"
         )
         inner = level if level == _IN_CARD else level + 1
-        return heading + "".join(_block(c, inner) for c in elements(element) if c["name"] != "Titre")
+        return heading + "".join(_block(c, inner) for c in untitled(element))
     if name == "Paragraphe":
         return f"<p>{_inline(element)}</p>"
     if name == "Liste":
@@ -115,7 +117,7 @@ def _block(element: Element, level: int) -> str:
         return _table(element)
     if name in BOXES:
         label = plain(child(element, "Titre")) or BOXES[name]
-        content = "".join(_block(c, level) for c in elements(element) if c["name"] != "Titre")
+        content = "".join(_block(c, level) for c in untitled(element))
         return f'<div class="encadre"><p><strong>{escape(label)}</strong></p>{content}</div>'
     if name == "ServiceEnLigne":
         return _service(element, level)
@@ -135,7 +137,7 @@ def _tabs(element: Element, level: int) -> str:
     )
     panels = "".join(
         f'<div class="fr-tabs__panel" id="panel-{key}" role="tabpanel" aria-labelledby="tab-{key}" tabindex="0">'
-        + "".join(_block(c, level + 1) for c in elements(alternative) if c["name"] != "Titre")
+        + "".join(_block(c, level + 1) for c in untitled(alternative))
         + "</div>"
         for key, alternative in zip(ids, choices, strict=True)
     )
@@ -151,9 +153,7 @@ def _choice(element: Element, level: int) -> str:
         f'<div class="fr-radio-group"><input type="radio" id="choice-{key}" name="choice-{group}" '
         f'aria-controls="case-{key}"><label class="fr-label" for="choice-{key}">'
         f"{escape(plain(child(alternative, 'Titre')))}</label></div>"
-        f'<div id="case-{key}" hidden>'
-        + "".join(_block(c, level + 1) for c in elements(alternative) if c["name"] != "Titre")
-        + "</div>"
+        f'<div id="case-{key}" hidden>' + "".join(_block(c, level + 1) for c in untitled(alternative)) + "</div>"
         for key, alternative in zip(ids, choices, strict=True)
     )
 
@@ -242,3 +242,7 @@ def _link(url: str, text: str) -> str:
 def _site_links(titles: list[str], separator: str = "") -> str:
     """A site's own links (the breadcrumb, « Voir aussi »), which lead to its other pages."""
     return separator.join(f'<a href="#">{escape(title)}</a>' for title in titles if title)
+
+
+# Each page form's writer, by its pages' suffix
+PAGE_WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {".html": fiche_page, ".md": fiche_markdown}

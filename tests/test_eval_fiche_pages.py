@@ -10,7 +10,7 @@ import pytest
 
 from eval.corpora import PAGE_FORMS, questions_path, run_plan
 from eval.fiche_markdown import fiche_markdown
-from eval.fiche_pages import fiche_page, write_pages
+from eval.fiche_pages import PAGE_WRITERS, fiche_page, write_pages
 from ingest.loaders import load_file
 
 FICHE = Path(__file__).resolve().parent / "fixtures" / "loaders" / "fiche_F1427.json"
@@ -19,8 +19,7 @@ ONLINE = "https://psl.service-public.fr/mademarche/EtatCivil/demarche?action=NAI
 
 def page_units(tmp_path: Path, suffix: str = ".html") -> list[tuple[str, str]]:
     page = tmp_path / f"F1427{suffix}"
-    write = fiche_markdown if suffix == ".md" else fiche_page
-    page.write_text(write(json.loads(FICHE.read_text("utf-8"))), "utf-8")
+    page.write_text(PAGE_WRITERS[suffix](json.loads(FICHE.read_text("utf-8"))), "utf-8")
     return [(unit.metadata["section"], unit.page_content) for unit in load_file(page)]
 
 
