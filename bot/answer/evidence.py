@@ -194,14 +194,21 @@ class EvidenceRanker:
         return self.completed([steps, *ranked[1:]], max_chars, shown, into_sub_sections=True)
 
     def with_service(
-        self, kept: list[Evidence], ranked: list[Evidence], terms: QuestionTerms, vector: np.ndarray, shown: int
+        self,
+        kept: list[Evidence],
+        ranked: list[Evidence],
+        terms: QuestionTerms,
+        vector: np.ndarray,
+        shown: int,
+        instead_of: Evidence | None = None,
     ) -> list[Evidence]:
-        """The shown steps of a procedure with their page's online service or form and its address, in place of the
-        last shown sentence when none holds it: of the service and form lines in the sections of the ranked sentences
-        of the best evidence's page (`ranked` holds no sibling case's), those of the steps' own section if it has any
-        (the steps of « Par courrier » name its form, not another way's service), and of those the first in reading
-        order, as a procedure's steps come (the request before its follow-up). A resident asking how to do it is shown
-        where to do it."""
+        """The shown steps of a procedure with their page's online service or form and its address, in place of
+        `instead_of`, else of the last shown sentence, when none holds it: of the service and form lines in the
+        sections of the ranked sentences of the best evidence's page (`ranked` holds no sibling case's), those of the
+        steps' own section if it has any (the steps of « Par courrier » name its form, not another way's service), and
+        of those the first in reading order, as a procedure's steps come (the request before its follow-up). A
+        resident asking how to do it is shown where to do it; one asking whether it can be done online, the service or
+        form itself."""
         if not kept:
             return kept
         page = kept[0].chunk.doc_id
@@ -219,7 +226,7 @@ class EvidenceRanker:
         service = next((e for e in scored if e.sentence.sentence_id == first.sentence.sentence_id), None)
         if service is None:  # read within a longer sentence of its passage: already weighed there
             return kept
-        kept = [*kept[: shown - 1], service]
+        kept = [*[e for e in kept if e is not instead_of][: shown - 1], service]
         for number, item in enumerate(kept, start=1):
             item.number = number
         return kept

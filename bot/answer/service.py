@@ -135,17 +135,19 @@ def quoted_anyway(question: Question, evidence: list[Evidence]) -> tuple[int, ..
     The first shown, always: the best sentence, the page's list of documents for « quels papiers ? », the service
     line for « en ligne ? », a procedure's first step. The small model often phrases and cites a neighbour of it
     (a sentence beside the right one on the page); read beside the model's, the best evidence is never lost.
-    For a « comment… ? », the page's online service or form line shown with the steps as well, unless the steps hold
-    one: the last shown that offers one, where `EvidenceRanker.with_service` puts it (steps read on into a chapter may
-    mention a « téléservice »). For a question asking several things, each part's best sentence as well, shown after
-    the best one, when it stands in the best one's page: an extract of another document would more often mislead
-    than answer (cua and debian-faq's dev citations, measured).
+    For a « comment… ? » or an « en ligne ? », the page's online service or form line shown as well, unless the first
+    holds one: the last shown of its page that offers one, where `EvidenceRanker.with_service` puts it (steps read on
+    into a chapter may mention a « téléservice »; another page's service is another démarche's). For a question
+    asking several things, each part's best sentence as well, shown after the best one, when it stands in the best
+    one's page: an extract of another document would more often mislead than answer (cua and debian-faq's dev
+    citations, measured).
     """
     if not evidence:
         return ()
     first = evidence[0]
-    if question.kind is AnswerKind.PROCEDURE and question.asks_list is None and not first.sentence.offers_service:
-        offers = [e.number for e in evidence if e.sentence.offers_service]
+    asks_service = question.kind in (AnswerKind.PROCEDURE, AnswerKind.LINK) and question.asks_list is None
+    if asks_service and not first.sentence.offers_service:
+        offers = [e.number for e in evidence if e.sentence.offers_service and e.chunk.doc_id == first.chunk.doc_id]
         return (first.number, *offers[-1:])
     if question.parts:  # each part's best sentence follows the best one (`QuestionService._each_part`)
         return tuple(e.number for e in evidence[: 1 + len(question.parts)] if e.chunk.doc_id == first.chunk.doc_id)
@@ -306,7 +308,9 @@ class QuestionService:
         when the best one stands in no stated case: « par courrier, il est pas majoré » is not answered by the
         page's introduction) and the page's online service; for « which documents », the page's list of them first,
         in order; for a figure, a date, a price or a delay, the sentence of a chapter or of the best one's page that
-        gives it first when none of those shown does."""
+        gives it first when none of those shown does; for « en ligne ? », the page's online service or form last when
+        none of those shown offers one, in place of a shown line giving an address for no service (a form's notice
+        is not the form)."""
         pages = [passage.chunk.doc_id for passage in passages]
         stated = self.cases.stated(question, pages)
         scored = stated.kept(self.ranker.rank(terms, vector, passages, with_repeats=True))
@@ -326,7 +330,12 @@ class QuestionService:
             if listed:
                 return steps
             return self.ranker.with_service(steps, ranked, terms, vector, settings.shown)
-        return self.ranker.completed(ranked, settings.announced_max_chars, settings.shown)
+        shown = self.ranker.completed(ranked, settings.announced_max_chars, settings.shown)
+        if question.kind is AnswerKind.LINK and not any(e.sentence.offers_service for e in shown):
+            # a line giving an address for no service (a form's notice, a directory) is the one read for it
+            address = next((e for e in reversed(shown) if e.sentence.links), None)
+            return self.ranker.with_service(shown, ranked, terms, vector, settings.shown, instead_of=address)
+        return shown
 
     def _each_part(self, question: Question, ranked: list[Evidence], passages: list[Passage]) -> list[Evidence]:
         """For a question that asks several things, the best sentence of each part, among the same passages,

@@ -46,11 +46,19 @@ def _shown(*texts: str) -> list[Evidence]:
 
 def test_the_first_shown_evidence_is_read_whatever_the_model_cites() -> None:
     """The best sentence (here the service line for « en ligne ? ») is quoted even when the model cites only its
-    neighbour; a service line ranked lower is not, for a question that is no procedure."""
+    neighbour; a service line ranked lower is too for « en ligne ? », not for a question that asks no service."""
     online = read_question("je peux faire ma demande de rsa en ligne ?", [], 8)
     assert quoted_anyway(online, _shown(ONLINE, COUNTER)) == (1,)
-    assert quoted_anyway(online, _shown(COUNTER, ONLINE)) == (1,)
+    assert quoted_anyway(online, _shown(COUNTER, ONLINE)) == (1, 2)
     assert quoted_anyway(online, []) == ()
+    assert quoted_anyway(read_question("la caf est ouverte quand ?", [], 8), _shown(COUNTER, ONLINE)) == (1,)
+
+
+def test_the_service_line_quoted_is_one_of_the_first_evidences_page() -> None:
+    """Another page's service line is another démarche's: it is not read for this one."""
+    shown = _shown(COUNTER, ONLINE)
+    shown[1].chunk = Chunk("d:0", "d", "Passeport", ONLINE)
+    assert quoted_anyway(read_question("je fais comment pour demander le rsa ?", [], 8), shown) == (1,)
 
 
 def test_a_how_to_question_reads_the_shown_service_line_whatever_the_model_cites() -> None:

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from langchain_core.documents import Document
 
+from bot.answer.cases import Cases
 from bot.answer.evidence import EvidenceRanker
-from bot.answer.service import read_question
+from bot.answer.service import QuestionService, quoted_anyway, read_question
 from core.text import AnswerKind, AskedList, expected_answer_kind
 from core.types import DocumentInfo, Evidence, Passage
 from ingest.chunking import chunk_units, make_splitter
@@ -348,3 +349,31 @@ def test_the_chapter_of_another_case_than_the_question_states_is_not_read() -> N
     assert chosen is not None and chosen.sentence.text == "12,50 € en timbre fiscal."
     _, chosen = _chapter_of(sections, question, "Carte › Démarche", other_case="Carte › Coût › En Guyane")
     assert chosen is not None and chosen.sentence.text == "25 € en timbre fiscal."
+
+
+PROXY = {
+    "Démarche": (
+        "Vous pouvez remplir sur internet le formulaire de procuration, puis l'imprimer. "
+        "Le formulaire de procuration rempli sur internet est imprimé sur 2 feuilles.\n\n"
+        "Notice : comment remplir en ligne le formulaire de procuration : https://www.formulaires.fr/notice-14952"
+    ),
+    "Démarche › Formulaire": "Formulaire cerfa n° 14952*02 : Vote par procuration : https://www.formulaires.fr/cerfa_14952",
+}
+
+
+def test_an_online_question_is_shown_the_pages_form_when_no_shown_line_offers_one() -> None:
+    """« sur internet ? »: the form's notice and the sentences that say it can be done online rank first; the form
+    itself, ranked lower, takes the notice's place (an address for no service), last, and is quoted whatever the
+    model cites."""
+    ranker = _ranker(PROXY, 900)
+    service: Any = QuestionService.__new__(QuestionService)
+    service.settings, service.ranker, service.cases = ranker.settings, ranker, Cases(ranker.reader)
+    question = read_question("je peux remplir le formulaire de procuration sur internet ?", [], 8)
+    passages = [Passage(chunk, 1.0, rank=1) for chunk in ranker.reader.chunks]
+    ranked = ranker.rank(ranker.terms(question), np.ones(4), passages)
+    assert "cerfa_14952" not in " ".join(e.sentence.text for e in ranked[:3])  # the form ranks lower
+    shown = service.evidence(question, ranker.terms(question), np.ones(4), passages)
+    assert "notice-14952" in ranked[0].sentence.text
+    assert [e.sentence.text for e in shown[:2]] == [e.sentence.text for e in ranked[1:3]]
+    assert len(shown) == 3 and "cerfa_14952" in shown[-1].sentence.text
+    assert quoted_anyway(question, shown) == (1, 3)
