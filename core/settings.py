@@ -189,6 +189,11 @@ class EvidenceRanking(BaseModel):
     procedure_max_chars: int = Field(default=900, ge=100)
     # A shown sentence that announces what follows (ends with ":") is shown with it, up to this many characters
     announced_max_chars: int = Field(default=600, ge=100)
+    # The best sentence is shown read on into the sentences after it in its section, up to this many characters
+    # (0: alone): it often says one thing of several (a cost and the fee to add, a step and the next). Dev splits,
+    # retrieval-only (2026-12-07): evidence@3 0.794 at 0, 0.829 at 250 and 320, 0.835 at 420, 0.841 at 600 with
+    # refusal 0.681 -> 0.660; with the model, fiches dev answer correctness 0.845 -> 0.887 at 420
+    first_shown_chars: int = Field(default=420, ge=0)
 
 
 class Answerability(BaseModel):

@@ -586,6 +586,11 @@ def names_duration(heading: str) -> bool:
     return bool(_NAMES_DURATION.search(fold(heading)))
 
 
+def is_table_row(text: str) -> bool:
+    """Whether a sentence is a table row as the loaders write it (« Colonne : valeur ; Colonne : valeur »)."""
+    return bool(_TABLE_ROW.fullmatch(text.strip()))
+
+
 def refers_back(text: str) -> bool:
     """Whether a sentence opens with a pronoun standing for what the sentence before it names (« Elle vous permet de
     conduire… », « Ceux-ci sont : »), or has a demonstrative subject, first or after an opening phrase (« Ce délai

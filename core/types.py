@@ -176,6 +176,8 @@ class Evidence:
     score: float
     dense_score: float = 0.0
     lexical_score: float = 0.0
+    # The sentence's own context when `sentence` reads on past it (EvidenceRanker.completed), else ""
+    own_context: str = ""
 
 
 class Outcome(StrEnum):

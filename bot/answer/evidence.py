@@ -37,12 +37,14 @@ from core.text import (
     AskedList,
     durations_in,
     fold,
+    is_table_row,
     is_year,
     lists_documents,
     names_conditions,
     names_cost,
     names_duration,
     names_procedure,
+    numbers_in,
     settles,
     states_amount,
     states_count,
@@ -232,7 +234,7 @@ class EvidenceRanker:
         return kept
 
     def completed(
-        self, ranked: list[Evidence], max_chars: int, shown: int, into_sub_sections: bool = False
+        self, ranked: list[Evidence], max_chars: int, shown: int, into_sub_sections: bool = False, first_chars: int = 0
     ) -> list[Evidence]:
         """The `shown` best sentences, each that announces what follows (« … les pièces suivantes : », « tapez : »)
         with what it announces, within its section and `max_chars`; a sentence already read in a better one's
@@ -248,6 +250,8 @@ class EvidenceRanker:
                 evidence = self._read_on(evidence, max_chars, into_sub_sections)
             if evidence.sentence.refers_back:
                 evidence = self._with_antecedent(evidence, max_chars, kept)
+            if first_chars and not kept:
+                evidence = self._read_further(evidence, first_chars)
             kept.append(evidence)
         for number, item in enumerate(kept, start=1):
             item.number = number
@@ -297,6 +301,32 @@ class EvidenceRanker:
         ):
             first -= 1
         return evidence if first == anchor else replace(evidence, sentence=_one_sentence(steps[first : last + 1]))
+
+    def _read_further(self, evidence: Evidence, max_chars: int) -> Evidence:
+        """The evidence read on into the sentences after it in its section while the whole fits in `max_chars`: the
+        best sentence often says one thing of several (« … est de 230,77 € TTC. Il faut y ajouter un droit
+        d'enregistrement de 125 €. », « … adressez-vous aux autorités locales. Vous devez ensuite faire viser le
+        récépissé par votre consulat. »). It stops before a table row (each row its own case: « 4 enfants ;
+        Montant maximum : 1 077,44 € ») and before a sentence that amends a figure read (`_amends`). A line giving a
+        web address (« Où s'adresser : France Services : https://… », a form, a service) is read alone: what follows
+        it is another entry. The evidence keeps the text it was ranked on (`Evidence.own_context`)."""
+        if evidence.sentence.links:
+            return evidence
+        steps = self._section_steps(evidence.chunk)
+        first = _anchor(steps, evidence)
+        read_to = evidence.chunk.start + evidence.sentence.end
+        last = max(i for i, step in enumerate(steps) if i == first or step.start < read_to)
+        read = last
+        while (
+            read + 1 < len(steps)
+            and steps[read + 1].end - steps[first].start <= max_chars
+            and not is_table_row(steps[read + 1].sentence.text)
+            and not _amends(steps[read + 1].sentence, steps[first : read + 1])
+        ):
+            read += 1
+        if read == last:
+            return evidence
+        return replace(evidence, sentence=_one_sentence(steps[first : read + 1]), own_context=evidence.sentence.context)
 
     def _sub_section_steps(self, steps: list[_Step], kept: list[_Step], max_chars: int) -> list[_Step]:
         """`kept`, and when they reach the end of their section (`steps`), the sentences of the sub-sections that
@@ -517,6 +547,14 @@ def _one_sentence(kept: list[_Step]) -> Sentence:
         offers_service=any(s.offers_service for s in sentences),
         end=kept[0].sentence.start + len(text),  # from the first step's passage, maybe into the next one
     )
+
+
+def _amends(sentence: Sentence, read: list[_Step]) -> bool:
+    """Whether `sentence` names a figure of the `read` sentences again beside a new one: it amends it for a condition
+    (« Ce délai de 30 jours passe à 45 jours si vous payez par internet »), a variant rather than what follows."""
+    figures = frozenset().union(*(numbers_in(step.sentence.text) for step in read))
+    own = numbers_in(sentence.text)  # `Sentence.numbers` are its context's, which may hold the next sentence
+    return bool(figures & own) and not own <= figures
 
 
 def _announces(sentence: Sentence) -> bool:

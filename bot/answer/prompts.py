@@ -84,8 +84,9 @@ VERDICT_QUESTION = "Ces phrases donnent-elles la réponse à la question ? Répo
 
 
 def verdict_prompt(question: str, evidence: list[Evidence]) -> Prompt:
-    """The numbered evidence and the question, asked whether the one answers the other."""
-    lines = "\n".join(f"[{e.number}] {' '.join(e.sentence.context.split())}" for e in evidence)
+    """The numbered evidence and the question, asked whether the one answers the other: each sentence in the context
+    it was ranked on, which the verdict's threshold was chosen on (`Evidence.own_context`), not read on further."""
+    lines = "\n".join(f"[{e.number}] {' '.join((e.own_context or e.sentence.context).split())}" for e in evidence)
     asked = (
         f"<phrases>\n{neutralise(lines)}\n</phrases>\n<question>{neutralise(question)}</question>\n{VERDICT_QUESTION}"
     )

@@ -330,7 +330,9 @@ class QuestionService:
             if listed:
                 return steps
             return self.ranker.with_service(steps, ranked, terms, vector, settings.shown)
-        shown = self.ranker.completed(ranked, settings.announced_max_chars, settings.shown)
+        shown = self.ranker.completed(
+            ranked, settings.announced_max_chars, settings.shown, first_chars=settings.first_shown_chars
+        )
         if question.kind is AnswerKind.LINK and not any(e.sentence.offers_service for e in shown):
             # a line giving an address for no service (a form's notice, a directory) is the one read for it
             address = next((e for e in reversed(shown) if e.sentence.links), None)

@@ -154,6 +154,54 @@ def test_a_sentence_that_announces_what_follows_is_shown_with_it(ranker: Evidenc
     assert [e.number for e in shown] == [1, 2] and "déchetterie" in shown[1].sentence.context
 
 
+NOTARY = (
+    "Le coût de la rédaction par un notaire de votre convention de Pacs est de 230,77 € TTC. "
+    "Il faut y ajouter un droit d'enregistrement d'un montant fixe de 125 €. "
+    "Des coûts supplémentaires réglementés par le tarif des notaires peuvent aussi s'ajouter."
+)
+DIRECTORY = (
+    "Où s'adresser : France Services : https://lannuaire.service-public.fr/recherche?whoWhat=france+services\n\n"
+    "Vous devez avoir (ou créer) un compte usager sur le site de l'ANTS pour suivre votre demande en ligne."
+)
+FEES = {
+    "Montant": "La prime est versée une seule fois par déménagement.\n\n"
+    "Enfants à charge : 3 enfants ; Montant maximum : 994,56 €\n\n"
+    "Enfants à charge : 4 enfants ; Montant maximum : 1 077,44 €",
+    "Délai": "Vous pouvez payer l'amende minorée dans les 30 jours suivant l'envoi de l'avis. "
+    "Cette somme doit figurer sur l'avis. Ce délai de 30 jours passe à 45 jours si vous payez par internet.",
+}
+
+
+def test_the_best_sentence_is_read_on_in_its_section_within_the_first_shown_chars() -> None:
+    """« … 230,77 € TTC. » says one cost of two: « Il faut y ajouter … 125 €. » comes with it."""
+    ranker = _ranker({"Vous faites appel à un notaire": NOTARY, "Horaires": OPENING_HOURS})
+    best, other = _best(ranker, "230,77"), _best(ranker, "déchetterie")
+    shown = ranker.completed([best, other], max_chars=600, shown=3, first_chars=180)
+    text = " ".join(shown[0].sentence.context.split())
+    assert text.startswith("Le coût de la rédaction") and "125 €" in text
+    assert "Des coûts supplémentaires" not in text  # past the first shown chars
+    assert shown[1].sentence.context == OPENING_HOURS  # only the best is read on, and never past its section
+    assert shown[0].own_context == best.sentence.context  # what it was ranked on, for the model's verdict
+    unread = ranker.completed([best, other], max_chars=600, shown=3)
+    assert "125 €" not in unread[0].sentence.context
+
+
+def test_a_line_giving_a_web_address_is_read_alone() -> None:
+    """« Où s'adresser : … : https://… » is one entry; what follows it is another."""
+    ranker = _ranker({"Où s'adresser": DIRECTORY})
+    shown = ranker.completed([_best(ranker, "France Services")], max_chars=600, shown=3, first_chars=400)
+    assert "compte usager" not in shown[0].sentence.context and shown[0].own_context == ""
+
+
+def test_reading_on_stops_before_a_table_row_and_before_a_sentence_amending_a_figure_read() -> None:
+    ranker = _ranker(FEES)
+    row = ranker.completed([_best(ranker, "3 enfants")], max_chars=600, shown=3, first_chars=400)
+    assert "1 077,44" not in row[0].sentence.text  # another row is another case
+    delay = ranker.completed([_best(ranker, "minorée")], max_chars=600, shown=3, first_chars=400)
+    context = " ".join(delay[0].sentence.context.split())
+    assert "Cette somme doit figurer" in context and "45 jours" not in context
+
+
 def test_a_sentence_already_read_in_an_announced_list_is_not_shown_twice(ranker: EvidenceRanker) -> None:
     announcing, item = _best(ranker, "pièces suivantes"), _best(ranker, "livret de famille")
     shown = ranker.completed([announcing, item], max_chars=300, shown=3)

@@ -50,8 +50,11 @@ def test_spacy_reads_each_passage_once_at_ingestion_and_no_evidence_at_question_
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "dechetterie.md").write_text(DOCUMENT, encoding="utf-8")
-    settings = make_settings(
-        embedding__backend="e5", index_dir=tmp_path / "index", answerability__min_evidence_score=0.0
+    settings = make_settings(  # the best sentence alone: the mock's draft, which quotes it, is one sentence
+        embedding__backend="e5",
+        index_dir=tmp_path / "index",
+        answerability__min_evidence_score=0.0,
+        evidence__first_shown_chars=0,
     )
     build_index(settings, corpus, lambda _s: E5Embedder())
     reader = IndexReader(settings)
