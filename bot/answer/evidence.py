@@ -289,10 +289,8 @@ class EvidenceRanker:
         télécharger une attestation de perte. Cette attestation est valable 2 mois. » Never from a sentence that
         restates a `shown` one with other figures (« … dans les 15 jours » of another case beside « … dans les 5
         jours »): the resident would read a second answer."""
-        steps = self._section_steps(evidence.chunk)
-        anchor = first = _anchor(steps, evidence)
-        read_to = evidence.chunk.start + evidence.sentence.end  # a short line's context holds the line after it
-        last = max(i for i, step in enumerate(steps) if i == anchor or step.start < read_to)
+        steps, anchor, last = self._spanned(evidence)
+        first = anchor
         while (
             first > 0
             and steps[first].sentence.refers_back
@@ -312,21 +310,27 @@ class EvidenceRanker:
         it is another entry. The evidence keeps the text it was ranked on (`Evidence.own_context`)."""
         if evidence.sentence.links:
             return evidence
-        steps = self._section_steps(evidence.chunk)
-        first = _anchor(steps, evidence)
-        read_to = evidence.chunk.start + evidence.sentence.end
-        last = max(i for i, step in enumerate(steps) if i == first or step.start < read_to)
+        steps, first, last = self._spanned(evidence)
+        figures = frozenset().union(*(numbers_in(step.sentence.text) for step in steps[first : last + 1]))
         read = last
-        while (
-            read + 1 < len(steps)
-            and steps[read + 1].end - steps[first].start <= max_chars
-            and not is_table_row(steps[read + 1].sentence.text)
-            and not _amends(steps[read + 1].sentence, steps[first : read + 1])
-        ):
-            read += 1
+        while read + 1 < len(steps):
+            following = steps[read + 1]
+            own = numbers_in(following.sentence.text)  # `Sentence.numbers` are its context's: the next one's too
+            too_long = following.end - steps[first].start > max_chars
+            if too_long or is_table_row(following.sentence.text) or _amends(own, figures):
+                break
+            figures, read = figures | own, read + 1
         if read == last:
             return evidence
         return replace(evidence, sentence=_one_sentence(steps[first : read + 1]), own_context=evidence.sentence.context)
+
+    def _spanned(self, evidence: Evidence) -> tuple[list[_Step], int, int]:
+        """The steps of the evidence's section, and the first and last of those its shown text spans (a short line's
+        context holds the line after it)."""
+        steps = self._section_steps(evidence.chunk)
+        first = _anchor(steps, evidence)
+        read_to = evidence.chunk.start + evidence.sentence.end
+        return steps, first, max(i for i, step in enumerate(steps) if i == first or step.start < read_to)
 
     def _sub_section_steps(self, steps: list[_Step], kept: list[_Step], max_chars: int) -> list[_Step]:
         """`kept`, and when they reach the end of their section (`steps`), the sentences of the sub-sections that
@@ -549,12 +553,10 @@ def _one_sentence(kept: list[_Step]) -> Sentence:
     )
 
 
-def _amends(sentence: Sentence, read: list[_Step]) -> bool:
-    """Whether `sentence` names a figure of the `read` sentences again beside a new one: it amends it for a condition
+def _amends(figures: frozenset[str], read: frozenset[str]) -> bool:
+    """Whether a sentence giving `figures` names one already `read` beside a new one: it amends it for a condition
     (« Ce délai de 30 jours passe à 45 jours si vous payez par internet »), a variant rather than what follows."""
-    figures = frozenset().union(*(numbers_in(step.sentence.text) for step in read))
-    own = numbers_in(sentence.text)  # `Sentence.numbers` are its context's, which may hold the next sentence
-    return bool(figures & own) and not own <= figures
+    return bool(figures & read) and not figures <= read
 
 
 def _announces(sentence: Sentence) -> bool:

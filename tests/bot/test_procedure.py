@@ -165,8 +165,8 @@ DIRECTORY = (
 )
 FEES = {
     "Montant": "La prime est versée une seule fois par déménagement.\n\n"
-    "Enfants à charge : 3 enfants ; Montant maximum : 994,56 €\n\n"
-    "Enfants à charge : 4 enfants ; Montant maximum : 1 077,44 €",
+    "Nombre d'enfants à charge : 3 enfants ; Montant maximum de la prime : 994,56 €\n\n"
+    "Nombre d'enfants à charge : 4 enfants ; Montant maximum de la prime : 1 077,44 €",
     "Délai": "Vous pouvez payer l'amende minorée dans les 30 jours suivant l'envoi de l'avis. "
     "Cette somme doit figurer sur l'avis. Ce délai de 30 jours passe à 45 jours si vous payez par internet.",
 }
