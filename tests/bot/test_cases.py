@@ -5,7 +5,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from bot.answer.cases import Cases
+from bot.answer.cases import Cases, named_row
 from bot.answer.service import read_question
 from core.types import DocumentInfo, Evidence
 from ingest.chunking import chunk_units, make_splitter
@@ -284,3 +284,31 @@ def test_a_case_is_stated_down_to_its_steps_only_when_the_page_marks_none_below_
     assert france.within(procedure) and not france.within(procedure, last=True)
     guyane = cases.stated(read_question("On habite en Guyane, comment on déclare le bébé ?", [], 8), ["F1341"])
     assert guyane.within(_evidence_in(reader, "Naissance en France › Délai › En Guyane").chunk, last=True)
+
+
+# A fee table as the loaders write it, one row per line (« Colonne : valeur ; Colonne : valeur »)
+FINES = {
+    "Montant de l'amende": (
+        "Infraction : Stationnement gênant sur un trottoir ou en double file ; Amende : 35 €\n"
+        "Infraction : Stationnement très gênant sur une place réservée aux personnes handicapées ; Amende : 135 €\n"
+        "Infraction : Stationnement abusif de plus de 7 jours au même endroit ; Amende : 35 €",
+        (),
+    ),
+}
+
+
+def _rows(question: str) -> list[str]:
+    _, reader = _cases_and_reader(FINES)
+    ranked = [Evidence(rank, sentence, reader.chunks[0], 1.0) for rank, sentence in enumerate(reader.sentences, 1)]
+    return [e.sentence.text for e in named_row(read_question(question, [], 8), ranked)]
+
+
+def test_a_table_row_the_question_names_is_shown_without_the_other_rows() -> None:
+    assert _rows("garé en double file, l'amende c'est combien ?") == [
+        "Infraction : Stationnement gênant sur un trottoir ou en double file ; Amende : 35 €"
+    ]
+
+
+def test_a_question_naming_no_row_is_shown_every_row() -> None:
+    assert len(_rows("une amende de stationnement c'est combien ?")) == 3
+    assert len(_rows("l'amende de 35 € pour stationnement, je paie où ?")) == 3  # a figure names no row
