@@ -30,7 +30,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from core.settings import Settings
-from core.text import stemmer
+from core.text import is_table_row, stemmer
 from core.types import Chunk, Sentence
 from ingest.int8 import INT8_IDENTITY
 from ingest.remote_embeddings import RemoteConfig
@@ -230,6 +230,12 @@ def embedder_mismatch(settings: Settings) -> str | None:
     )
 
 
+def table_rows(sentences: list[Sentence]) -> frozenset[str]:
+    """The ids of the sentences that are a table's rows (« Colonne : valeur ; Colonne : valeur »), read once when an
+    index is loaded: the read-on stops before one, and a question naming one row is shown it without the others."""
+    return frozenset(sentence.sentence_id for sentence in sentences if is_table_row(sentence.text))
+
+
 class IndexReader:
     """A read-only view of one complete generation of the index."""
 
@@ -250,6 +256,7 @@ class IndexReader:
         self.sentences_by_chunk: dict[str, list[int]] = {}
         for row, sentence in enumerate(self.sentences):
             self.sentences_by_chunk.setdefault(sentence.chunk_id, []).append(row)
+        self.table_rows = table_rows(self.sentences)
         exact = 0 < len(self.chunks) <= settings.store.exact_search_max_passages
         self._passage_vectors = self._read_passage_vectors() if exact else None
 

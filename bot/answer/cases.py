@@ -4,9 +4,10 @@
 A question that states its case (« pour un mineur », « carte perdue ») is answered from that case: the ranking
 leaves out the passages of the other cases the page marks. One that states none is answered from the best case, and
 the resident is told which cases exist, so that a step of another case is never read as theirs. A table's rows are
-cases too: the row the question names is shown without the others. Everything here is
-read from the index's headings, analysed at ingestion, and the titles of the marked cases, analysed once when the
-index is loaded: no text is analysed at question time.
+cases too: the row the question names is shown without the others. Everything here is read from the index's
+headings and sentences, analysed at ingestion, the titles of the marked cases, analysed once when the index is
+loaded, and which sentences are table rows (`IndexReader.table_rows`), read then too: no text is analysed at
+question time.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.answer.evidence import Chapter, figureless_words, flat_context, restates
-from core.text import analyse_many, countries_named, is_table_row, stems
+from core.text import analyse_many, countries_named, stems
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Question
 from ingest.store import IndexReader
 
@@ -35,6 +36,7 @@ class Cases:
         shared: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
         self._marked: set[tuple[str, str]] = set()  # parent paths whose cases the document marks
         chapters = _chapter_levels(reader.chunks)
+        self._table_rows = reader.table_rows
         for chunk in reader.chunks:
             rows = reader.sentences_by_chunk.get(chunk.chunk_id, [])
             heading = frozenset(reader.sentences[rows[0]].heading_lemmas) if rows else frozenset()
@@ -121,6 +123,23 @@ class Cases:
             return ranked
         return [e for e in ranked if not _in_sibling(best, mine, e.chunk, group)]
 
+    def named_row(self, question: Question, ranked: list[Evidence]) -> list[Evidence]:
+        """The ranked evidence without the other rows of a table one of whose shown rows the question names: a
+        fee table's rows are each a case (« Stationnement gênant : … en double file … » beside « Stationnement très
+        gênant : … »), and the one whose own words (no other shown row of its table says them) the question says is
+        the resident's; the others' amounts are another case's. A figure names no row, as it states no case."""
+        said = {lemma for lemma in question.query_analysis.lemmas if not lemma.isdigit()}
+        tables: dict[tuple[str, str | None], list[Evidence]] = {}
+        for evidence in ranked:
+            if evidence.sentence.sentence_id in self._table_rows:
+                tables.setdefault((evidence.chunk.doc_id, evidence.chunk.section), []).append(evidence)
+        others: set[str] = set()
+        for rows in (rows for rows in tables.values() if len(rows) > 1):
+            named = [row for row in rows if not _own_words(row, rows).isdisjoint(said)]
+            if len(named) == 1:
+                others.update(row.sentence.sentence_id for row in rows if row is not named[0])
+        return [e for e in ranked if e.sentence.sentence_id not in others]
+
     def _group(self, key: tuple[str, str], own: str, last: bool) -> Group | None:
         """The cases among which `own` stands under `key`: any level the document marks; a page that marks none,
         only at the last level of the path (its upper headings are as often a page's successive chapters)."""
@@ -128,24 +147,6 @@ class Cases:
         if group is None or not (last or key in self._marked) or own not in group:
             return None
         return group
-
-
-def named_row(question: Question, ranked: list[Evidence]) -> list[Evidence]:
-    """The ranked evidence without the other rows of a table one of whose shown rows the question names: a fee
-    table's rows are each a case (« Stationnement gênant : … en double file … » beside « Stationnement très gênant :
-    … »), and the one whose own words (no other shown row of its table says them) the question says is the
-    resident's; the others' amounts are another case's. A figure names no row, as it states no case."""
-    said = {lemma for lemma in question.query_analysis.lemmas if not lemma.isdigit()}
-    tables: dict[tuple[str, str | None], list[Evidence]] = {}
-    for evidence in ranked:
-        if is_table_row(evidence.sentence.text):
-            tables.setdefault((evidence.chunk.doc_id, evidence.chunk.section), []).append(evidence)
-    others: set[str] = set()
-    for rows in (rows for rows in tables.values() if len(rows) > 1):
-        named = [row for row in rows if not _own_words(row, rows).isdisjoint(said)]
-        if len(named) == 1:
-            others.update(row.sentence.sentence_id for row in rows if row is not named[0])
-    return [e for e in ranked if e.sentence.sentence_id not in others]
 
 
 def _own_words(row: Evidence, rows: list[Evidence]) -> frozenset[str]:

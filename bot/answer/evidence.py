@@ -37,7 +37,6 @@ from core.text import (
     AskedList,
     durations_in,
     fold,
-    is_table_row,
     is_year,
     lists_documents,
     names_conditions,
@@ -317,7 +316,7 @@ class EvidenceRanker:
             following = steps[read + 1]
             own = numbers_in(following.sentence.text)  # `Sentence.numbers` are its context's: the next one's too
             too_long = following.end - steps[first].start > max_chars
-            if too_long or is_table_row(following.sentence.text) or _amends(own, figures):
+            if too_long or following.sentence.sentence_id in self.reader.table_rows or _amends(own, figures):
                 break
             figures, read = figures | own, read + 1
         if read == last:

@@ -29,7 +29,7 @@ from typing import Literal, TypedDict, Unpack
 import numpy as np
 
 from bot.answer.answerability import Decision, after_verification, decide, not_found, without_phrasing
-from bot.answer.cases import Cases, named_row
+from bot.answer.cases import Cases
 from bot.answer.evidence import EvidenceRanker, QuestionTerms, distinct, page_figure, settling
 from bot.answer.generation import GenerationError, Generator, Streamed, build_generator
 from bot.answer.prompts import NOT_FOUND_PHRASE, build_prompt, fixed_prefix, verdict_prompt
@@ -304,13 +304,13 @@ class QuestionService:
         self, question: Question, terms: QuestionTerms, vector: np.ndarray, passages: list[Passage]
     ) -> list[Evidence]:
         """The best sentences, none of another case than those the question states (`Cases.stated`) nor than the
-        best one's, nor another row of a table whose row the question names (`named_row`); for a "how to" question, the best one's steps in order first (those of the last case stated,
-        when the best one stands in no stated case: « par courrier, il est pas majoré » is not answered by the
-        page's introduction) and the page's online service; for « which documents », the page's list of them first,
-        in order; for a figure, a date, a price or a delay, the sentence of a chapter or of the best one's page that
-        gives it first when none of those shown does; for « en ligne ? », the page's online service or form last when
-        none of those shown offers one, in place of a shown line giving an address for no service (a form's notice
-        is not the form)."""
+        best one's, nor another row of a table whose row the question names (`Cases.named_row`); for a "how to"
+        question, the best one's steps in order first (those of the last case stated, when the best one stands in
+        no stated case: « par courrier, il est pas majoré » is not answered by the page's introduction) and the
+        page's online service; for « which documents », the page's list of them first, in order; for a figure, a
+        date, a price or a delay, the sentence of a chapter or of the best one's page that gives it first when none
+        of those shown does; for « en ligne ? », the page's online service or form last when none of those shown
+        offers one, in place of a shown line giving an address for no service (a form's notice is not the form)."""
         pages = [passage.chunk.doc_id for passage in passages]
         stated = self.cases.stated(question, pages)
         scored = stated.kept(self.ranker.rank(terms, vector, passages, with_repeats=True))
@@ -323,7 +323,7 @@ class QuestionService:
         if first is not None:
             ranked = [first, *(e for e in ranked if e.sentence.sentence_id != first.sentence.sentence_id)]
         if not question.parts:  # a question of several parts may ask about several cases
-            ranked = named_row(question, self.cases.same_case(ranked))
+            ranked = self.cases.named_row(question, self.cases.same_case(ranked))
         listed = question.asks_list is not None  # a chapter that is a list, shown whole
         if question.kind is AnswerKind.PROCEDURE or (chapter is not None and listed):
             steps = self.ranker.procedure(ranked, settings.procedure_max_chars, settings.shown)

@@ -5,11 +5,12 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from bot.answer.cases import Cases, named_row
+from bot.answer.cases import Cases
 from bot.answer.service import read_question
 from core.types import DocumentInfo, Evidence
 from ingest.chunking import chunk_units, make_splitter
 from ingest.sentences import sentences_of
+from ingest.store import table_rows
 
 DOCUMENTS = "Demande en France › Pièces à fournir"
 SECTIONS = {
@@ -46,7 +47,9 @@ def _cases_and_reader(
     by_chunk: dict[str, list[int]] = {}
     for row, sentence in enumerate(sentences):
         by_chunk.setdefault(sentence.chunk_id, []).append(row)
-    reader: Any = SimpleNamespace(chunks=chunks, sentences=sentences, sentences_by_chunk=by_chunk)
+    reader: Any = SimpleNamespace(
+        chunks=chunks, sentences=sentences, sentences_by_chunk=by_chunk, table_rows=table_rows(sentences)
+    )
     return Cases(reader), reader
 
 
@@ -298,9 +301,9 @@ FINES = {
 
 
 def _rows(question: str) -> list[str]:
-    _, reader = _cases_and_reader(FINES)
+    cases, reader = _cases_and_reader(FINES)
     ranked = [Evidence(rank, sentence, reader.chunks[0], 1.0) for rank, sentence in enumerate(reader.sentences, 1)]
-    return [e.sentence.text for e in named_row(read_question(question, [], 8), ranked)]
+    return [e.sentence.text for e in cases.named_row(read_question(question, [], 8), ranked)]
 
 
 def test_a_table_row_the_question_names_is_shown_without_the_other_rows() -> None:

@@ -14,6 +14,7 @@ from core.text import AnswerKind, AskedList, expected_answer_kind
 from core.types import DocumentInfo, Evidence, Passage
 from ingest.chunking import chunk_units, make_splitter
 from ingest.sentences import sentences_of
+from ingest.store import table_rows
 from tests.fixtures.factories import make_settings
 
 COPY = (
@@ -52,6 +53,7 @@ def _ranker(
         by_id={chunk.chunk_id: chunk for chunk in chunks},
         sentences=sentences,
         sentences_by_chunk=by_chunk,
+        table_rows=table_rows(sentences),
         sentence_vectors=np.zeros((len(sentences), 4)),
         dense=lambda vector, k, doc_ids: [(c, 1.0) for c in chunks if c.doc_id in doc_ids][:k],
     )
