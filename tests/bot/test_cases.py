@@ -85,6 +85,21 @@ def test_a_pages_chapters_are_not_cases() -> None:
     assert cases.beside(read_question("Où faire la demande ?", [], 8), best) == ()  # beside « Coût »: a chapter
 
 
+# A FAQ whose entries are questions under a numbered chapter, as Debian's FAQ and a fiche's chapters are headed
+USED = "6.2. Noms de code › 6.2.1. Quels noms de code ont déjà été utilisés ?"
+ORIGIN = "6.2. Noms de code › 6.2.2. D'où proviennent les noms de code ?"
+FAQ = {USED: ("Woody était la version 3.0.", ()), ORIGIN: ("Ils viennent du film Toy Story.", ())}
+
+
+def test_a_faqs_questions_are_not_cases() -> None:
+    """Two entries of a FAQ are not two situations of the resident: no case is named, and the sentences of the
+    entry beside the best one stay in the evidence."""
+    cases, reader = _cases_and_reader(FAQ)
+    ranked = [_evidence_in(reader, section) for section in (ORIGIN, USED)]
+    assert cases.beside(read_question("Woody c'était quelle version ?", [], 8), ranked[0]) == ()
+    assert [e.chunk.section for e in cases.same_case(ranked)] == [ORIGIN, USED]
+
+
 def test_the_evidence_holds_no_sentence_of_a_sibling_case() -> None:
     """Best in « La carte est perdue »: the « volée » and « valide » cases' sentences go, another section's stays."""
     cases, reader = _cases_and_reader()

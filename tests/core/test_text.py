@@ -16,6 +16,7 @@ from core.text import (
     durations_in,
     expected_answer_kind,
     fold,
+    heads_an_entry,
     is_year,
     lists_documents,
     names_conditions,
@@ -466,6 +467,13 @@ def test_a_question_asking_which_documents_to_bring_asks_for_the_list() -> None:
 def test_a_heading_naming_the_documents_to_provide() -> None:
     assert lists_documents("Pièces à fournir") and lists_documents("Quels sont les justificatifs à fournir ?")
     assert not lists_documents("Justificatif du motif de votre demande") and not lists_documents("Coût")
+
+
+def test_a_heading_that_is_a_question_or_a_numbered_section_heads_an_entry() -> None:
+    assert heads_an_entry("Quand la mettre à jour ?") and heads_an_entry("6.2.1. Quels noms de code ont été utilisés")
+    assert heads_an_entry("13.3.1. Software in the Public Interest") and heads_an_entry("9. Les outils ")
+    assert not heads_an_entry("2 enfants ou plus") and not heads_an_entry("Date d'expiration : + de 5 ans")
+    assert not heads_an_entry("1er, 2e ou 3e changement d'adresse") and not heads_an_entry("Forme AB 123 CD")
 
 
 def test_a_heading_naming_who_is_concerned() -> None:
