@@ -177,6 +177,13 @@ _ENTRY_HEADING = re.compile(r"^\s*\d+\.(?:\d+\.)*\s|\?\s*$")
 # The heading of a chapter on how to do it (« Démarche », « Démarches préalables », « Procédure », « Comment faire ? »)
 _NAMES_PROCEDURE = re.compile(r"\s*(?:demarches?|procedure|comment (?:faire|proceder|demander)\b)")
 _ASKS_PHONE = re.compile(r"\btelephone\b|\bnumero (?:de tel|d'appel|a appeler|pour (?:appeler|joindre))|\bappeler\b")
+# Which opening hours (« quels sont les horaires ? », « elle ouvre à quelle heure ? »), and a text that gives a time
+# of day (« de 9 h à 12 h », « dès 8h », « jusqu'à 17 heures », « 14h30 »), not a length of time (« 2 heures »)
+_ASKS_HOURS = re.compile(r"\bhoraires?\b|\ba quelle heure\b|\bheures? d'ouverture\b")
+_CLOCK = r"\d{1,2} ?(?:h|heures?)(?: ?[0-5]\d)?"
+_TIME_OF_DAY = re.compile(
+    rf"\b{_CLOCK} ?(?:-|–|a|et|jusqu'a) ?{_CLOCK}\b|\b(?:a|des|jusqu'a) {_CLOCK}\b|(?<![\d,.])\d{{1,2}} ?h ?[0-5]\d\b"
+)
 # Where a text gives an address on the web or a phone number (a French one, national or international form)
 _LINK = re.compile(r"\bhttps?://[^\s<>()«»\"]*[^\s<>()«»\".,;:!?]")
 _PHONE = re.compile(r"(?<![\d+])(?:\+33[\s.]?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
@@ -347,6 +354,12 @@ def numbers_in(text: str) -> frozenset[str]:
     return _digit_numbers(fold_number_words(text))
 
 
+def gives_time_of_day(text: str) -> bool:
+    """Whether a text gives a time of day, as opening hours are given (« de 9 h à 12 h », « dès 8h », « 14h30 »): a
+    length of time (« 2 heures », « dans les 24 heures ») gives none."""
+    return bool(_TIME_OF_DAY.search(fold(text)))
+
+
 def durations_in(text: str) -> frozenset[str]:
     """The figures that count a length of time in a text, normalised as `numbers_in` (« 45 jours » -> 45, « 3 à 4
     semaines » -> 3, « moins d'une heure » -> 1): a figure beside no unit of time (« 35 € ») counts none."""
@@ -429,6 +442,7 @@ class AnswerKind(StrEnum):
     PROCEDURE = "procedure"  # how to, what to bring, what to do: the answer is the steps, in order
     LINK = "link"  # online, which form: the answer is a service's line with its address (or says there is none)
     PHONE = "phone"  # which phone number: the answer holds one
+    HOURS = "hours"  # which opening hours: the answer holds a time of day (« de 9 h à 12 h »)
     YES_NO = "yes_no"  # « peut-on… ? », « je dois… ? »: a sentence opening with « Oui » or « Non » settles it
     COST = "cost"  # how much it costs: the answer holds an amount or says it is free
 
@@ -447,9 +461,17 @@ class AnswerKind(StrEnum):
 
     @property
     def must_be_shown(self) -> bool:
-        """The answer is a figure (a number, a year, a price) or a phone number: evidence holding none cannot answer,
-        whatever its words (a page that gives a service's web address does not give its phone number)."""
-        return self in (AnswerKind.NUMBER, AnswerKind.DURATION, AnswerKind.YEAR, AnswerKind.PHONE, AnswerKind.COST)
+        """The answer is a figure (a number, a year, a price), a phone number or opening hours: evidence holding none
+        cannot answer, whatever its words (a page that gives a service's web address does not give its phone number;
+        one that names the médiathèque does not give its hours)."""
+        return self in (
+            AnswerKind.NUMBER,
+            AnswerKind.DURATION,
+            AnswerKind.YEAR,
+            AnswerKind.PHONE,
+            AnswerKind.HOURS,
+            AnswerKind.COST,
+        )
 
 
 def expected_answer_kind(question: str) -> AnswerKind | None:
@@ -459,6 +481,8 @@ def expected_answer_kind(question: str) -> AnswerKind | None:
         return AnswerKind.PHONE
     if _ASKS_LINK.search(folded):
         return AnswerKind.LINK
+    if _ASKS_HOURS.search(folded):
+        return AnswerKind.HOURS
     if _ASKS_PROCEDURE.search(folded) or _ASKS_DOCUMENTS.search(folded) or analyse(question).asks_steps:
         return AnswerKind.PROCEDURE
     if _ASKS_YEAR.search(folded):

@@ -31,6 +31,7 @@ REASONS_NOT_SHOWN = {
     AnswerKind.COST: "la question demande un prix, les preuves n'en donnent aucun et ne disent pas que c'est gratuit",
     AnswerKind.YEAR: "la question demande une année, les preuves n'en donnent aucune",
     AnswerKind.PHONE: "la question demande un numéro de téléphone, les preuves n'en donnent aucun",
+    AnswerKind.HOURS: "la question demande des horaires, les preuves n'en donnent aucun",
 }
 
 

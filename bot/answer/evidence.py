@@ -37,6 +37,7 @@ from core.text import (
     AskedList,
     durations_in,
     fold,
+    gives_time_of_day,
     is_year,
     lists_documents,
     names_conditions,
@@ -79,11 +80,13 @@ class QuestionTerms:
 
     def answered_kind(self, sentence: Sentence) -> bool:
         """True when the sentence holds a fact of the asked kind that the question does not: for an online
-        service, a web address; for a phone number, one."""
+        service, a web address; for a phone number, one; for opening hours, a time of day."""
         if self.kind is AnswerKind.LINK:
             return bool(sentence.links)
         if self.kind is AnswerKind.PHONE:
             return bool(sentence.phones)
+        if self.kind is AnswerKind.HOURS:
+            return gives_time_of_day(sentence.context)
         if self.kind is AnswerKind.YES_NO:
             return settles(sentence.text) is not None
         return holds_fact_of_kind(
@@ -633,9 +636,9 @@ def page_figure(ranked: list[Evidence], terms: QuestionTerms, shown: int, min_co
     gives: the best-ranked sentence of the best one's page that gives one and covers the question, read with its
     page's title and section, as much as shown evidence must (`min_coverage`): « Ce paiement doit se faire avant le
     15 octobre. » under « Taxe d'enlèvement des ordures ménagères › Paiement ». None otherwise; never a phone number,
-    which a page's other lines give for other services."""
+    which a page's other lines give for other services, nor opening hours, for the same reason."""
     kind = terms.kind
-    if kind is None or not kind.must_be_shown or kind is AnswerKind.PHONE:
+    if kind is None or not kind.must_be_shown or kind in (AnswerKind.PHONE, AnswerKind.HOURS):
         return None
     if not ranked or any(terms.answered_kind(e.sentence) for e in ranked[:shown]):
         return None

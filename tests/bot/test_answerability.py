@@ -39,6 +39,7 @@ WATER = "Grâce à l'IA, Nevers Agglomération a économisé 200.000 m³ d'eau s
 PASSPORT_ONLINE = "Service des passeports : pré-demande en ligne sur https://passeport.ants.gouv.fr."
 PASSPORT_PHONE = "Service des passeports : téléphone 03 21 50 50 50."
 TOWN_HALL = "La mairie ouvre ses guichets à 8 h 30 du lundi au vendredi."
+MEDIA_LIBRARY = "À Beaurains, la médiathèque a pris place dans l'ancienne école, au cœur de la commune."
 STOLEN_LICENCE = "En cas de vol du permis, faites une déclaration de vol puis une demande de nouveau permis en ligne."
 DUPLICATE = "Le duplicata de la carte de résident coûte 225 €."
 REGIONAL_TAX = "Ancienne région : Nord-Pas-de-Calais ; Montant de la taxe régionale pour 1 cheval fiscal : 35,40 €"
@@ -68,6 +69,14 @@ FIGURES = "FICHE D'IDENTITÉ\n16\n04\n20\n24\nEN CHIFFRES\n450 visiteurs"
         # A phone number asked for must be in the evidence: a service's web address does not give it
         ("Quel est le numéro de téléphone du service des passeports ?", PASSPORT_ONLINE, 0.7, Outcome.REFUSE),
         ("Quel est le numéro de téléphone du service des passeports ?", PASSPORT_PHONE, 0.7, Outcome.ANSWER),
+        # Opening hours asked for must be in the evidence: a sentence naming the place gives none
+        ("Quels sont les horaires de la médiathèque de Beaurains ?", MEDIA_LIBRARY, 0.7, Outcome.REFUSE),
+        (
+            "Quels sont les horaires de la médiathèque de Beaurains ?",
+            MEDIA_LIBRARY + " Elle ouvre de 10 h à 18 h.",
+            0.7,
+            Outcome.ANSWER,
+        ),
         # A place the question names must be named by the evidence: a national page does not give Arras's hours
         ("La mairie d'Arras ouvre à quelle heure ?", TOWN_HALL, 0.7, Outcome.REFUSE),
         ("La mairie d'Arras ouvre à quelle heure ?", "À Arras, la mairie ouvre à 8 h 30.", 0.7, Outcome.ANSWER),

@@ -16,6 +16,7 @@ from core.text import (
     durations_in,
     expected_answer_kind,
     fold,
+    gives_time_of_day,
     heads_an_entry,
     is_year,
     lists_documents,
@@ -209,11 +210,13 @@ def test_a_length_of_time_is_a_figure_with_a_unit_of_time(text: str, durations: 
         ("c'est quel formulaire pour la carte grise ?", AnswerKind.LINK),
         ("Quel est le numéro de téléphone de la mairie d'Arras ?", AnswerKind.PHONE),
         ("je dois appeler qui pour mon passeport", AnswerKind.PHONE),
+        ("Quels sont les horaires d'ouverture de la mairie d'Arras ?", AnswerKind.HOURS),
+        ("la mairie elle ouvre à quelle heure le samedi ?", AnswerKind.HOURS),
         ("Quels papiers pour refaire ma carte d'identité ?", AnswerKind.PROCEDURE),
         ("comment installer une version précise d'un paquet en ligne de commande ?", AnswerKind.PROCEDURE),
     ],
 )
-def test_a_question_asking_for_an_online_service_or_a_phone_number(question: str, kind: AnswerKind) -> None:
+def test_a_question_asking_for_an_online_service_a_phone_number_or_hours(question: str, kind: AnswerKind) -> None:
     assert expected_answer_kind(question) is kind
 
 
@@ -474,6 +477,21 @@ def test_a_heading_that_is_a_question_or_a_numbered_section_heads_an_entry() -> 
     assert heads_an_entry("13.3.1. Software in the Public Interest") and heads_an_entry("9. Les outils ")
     assert not heads_an_entry("2 enfants ou plus") and not heads_an_entry("Date d'expiration : + de 5 ans")
     assert not heads_an_entry("1er, 2e ou 3e changement d'adresse") and not heads_an_entry("Forme AB 123 CD")
+
+
+@pytest.mark.parametrize(
+    ("text", "gives"),
+    [
+        ("La mairie est ouverte de 9 h à 12 h et de 14h à 17h30.", True),
+        ("Accueil dès 8h le samedi, jusqu'à 17 heures en semaine.", True),
+        ("Permanence le mardi, 14h30.", True),
+        ("Une partie dure 2 heures.", False),
+        ("Le décès doit être déclaré dans les 24 heures.", False),
+        ("Artois Expo, mardi 16 avril, journée complète.", False),
+    ],
+)
+def test_a_time_of_day_is_given_as_opening_hours_are(text: str, gives: bool) -> None:
+    assert gives_time_of_day(text) is gives
 
 
 def test_a_heading_naming_who_is_concerned() -> None:
