@@ -79,7 +79,7 @@ _ASKS_DURATION = re.compile(
 _DURATION = re.compile(rf"(?<![\w.,])(\d+(?:[.,]\d+)?|une?)(?:\s*(?:a|ou|et|-)\s*\d+(?:[.,]\d+)?)?\s*{_TIME_UNITS}\b")
 _ASKS_NUMBER = re.compile(
     rf"\bcombien|\b{_WHEN}|\bcombientieme|\bquel(?:le)?s? (?:annee|jour|date|age|pourcentage|nombre|montant|"
-    r"prix|heure|edition|mois|semaine|part|taux|cout|budget|superficie|surface|population)\b|%"
+    r"prix|edition|mois|semaine|part|taux|cout|budget|superficie|surface|population)\b|%"
 )
 # « combien de procurations ? »: what is counted (folded), the word after « combien de »
 _ASKS_COUNT = re.compile(r"\bcombien (?:de |d')([^\W\d_]{3,})")
@@ -174,12 +174,15 @@ _NAMES_COST = re.compile(r"\b(?:cout|prix|tarifs?|montant)\b|\bcombien coute")
 _NAMES_DURATION = re.compile(r"\b(?:delais?|duree)\b")
 # A heading that is a question or a numbered section (« Comment la mettre à jour ? », « 6.2.2. D'où proviennent… »)
 _ENTRY_HEADING = re.compile(r"^\s*\d+\.(?:\d+\.)*\s|\?\s*$")
+# A heading that names the reader's situation (« Vous faites du tourisme dans ce pays », « Si vous êtes détaché »,
+# « En cas de séparation »), on folded text
+_SITUATION_HEADING = re.compile(r"\s*(?:vous|votre|vos|si|s'il|lorsqu'|lorsque|en cas)\b")
 # The heading of a chapter on how to do it (« Démarche », « Démarches préalables », « Procédure », « Comment faire ? »)
 _NAMES_PROCEDURE = re.compile(r"\s*(?:demarches?|procedure|comment (?:faire|proceder|demander)\b)")
 _ASKS_PHONE = re.compile(r"\btelephone\b|\bnumero (?:de tel|d'appel|a appeler|pour (?:appeler|joindre))|\bappeler\b")
 # Which opening hours (« quels sont les horaires ? », « elle ouvre à quelle heure ? »), and a text that gives a time
 # of day (« de 9 h à 12 h », « dès 8h », « jusqu'à 17 heures », « 14h30 »), not a length of time (« 2 heures »)
-_ASKS_HOURS = re.compile(r"\bhoraires?\b|\ba quelle heure\b|\bheures? d'ouverture\b")
+_ASKS_HOURS = re.compile(r"\bhoraires?\b|\bquel(?:le)?s? heures?\b|\bheures? d'ouverture\b")
 _CLOCK = r"\d{1,2} ?(?:h|heures?)(?: ?[0-5]\d)?"
 _TIME_OF_DAY = re.compile(
     rf"\b{_CLOCK} ?(?:-|–|a|et|jusqu'a) ?{_CLOCK}\b|\b(?:a|des|jusqu'a) {_CLOCK}\b|(?<![\d,.])\d{{1,2}} ?h ?[0-5]\d\b"
@@ -460,18 +463,16 @@ class AnswerKind(StrEnum):
         )
 
     @property
+    def is_figure(self) -> bool:
+        """The answer is a figure: a number, a length of time, a year, a price."""
+        return self in (AnswerKind.NUMBER, AnswerKind.DURATION, AnswerKind.YEAR, AnswerKind.COST)
+
+    @property
     def must_be_shown(self) -> bool:
-        """The answer is a figure (a number, a year, a price), a phone number or opening hours: evidence holding none
-        cannot answer, whatever its words (a page that gives a service's web address does not give its phone number;
-        one that names the médiathèque does not give its hours)."""
-        return self in (
-            AnswerKind.NUMBER,
-            AnswerKind.DURATION,
-            AnswerKind.YEAR,
-            AnswerKind.PHONE,
-            AnswerKind.HOURS,
-            AnswerKind.COST,
-        )
+        """The answer is a figure, a phone number or opening hours: evidence holding none cannot answer, whatever its
+        words (a page that gives a service's web address does not give its phone number; one that names the
+        médiathèque does not give its hours)."""
+        return self.is_figure or self in (AnswerKind.PHONE, AnswerKind.HOURS)
 
 
 def expected_answer_kind(question: str) -> AnswerKind | None:
@@ -607,6 +608,13 @@ def heads_an_entry(heading: str) -> bool:
     code… »): an entry of a FAQ, a manual or a page's chapters, never one of several cases (none of the 14,127
     situations and cases of DILA's 2,980 fiches is either; 2,524 of their chapters are)."""
     return bool(_ENTRY_HEADING.search(heading))
+
+
+def names_a_situation(heading: str) -> bool:
+    """Whether a heading names the reader's situation (« Vous faites du tourisme dans ce pays », « En cas de
+    séparation »): a fiche types some of its situations as chapters (555 of the 21,472 Chapitre and SousChapitre of
+    DILA's 2,980 fiches read so, beside 1,919 of their 14,127 Situation and Cas)."""
+    return bool(_SITUATION_HEADING.match(fold(heading)))
 
 
 def names_procedure(heading: str) -> bool:

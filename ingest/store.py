@@ -169,7 +169,8 @@ def write_chunks(chunks: list[Chunk], path: Path) -> None:
 def read_chunks(path: Path) -> list[Chunk]:
     with path.open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
-    return [Chunk(**{**row, "case_levels": tuple(row.get("case_levels", ()))}) for row in rows]
+    levels = ("case_levels", "subchapter_levels")
+    return [Chunk(**{**row, **{name: tuple(row.get(name, ())) for name in levels}}) for row in rows]
 
 
 def write_sentences(sentences: list[Sentence], vectors: np.ndarray, folder: Path) -> None:
@@ -179,12 +180,25 @@ def write_sentences(sentences: list[Sentence], vectors: np.ndarray, folder: Path
     np.save(folder / SENTENCE_VECTORS, vectors.astype(np.float32))
 
 
+# The fields of a `Sentence` that JSON stores as lists
+_SENTENCE_TUPLES = (
+    "lemmas",
+    "names",
+    "numbers",
+    "own_numbers",
+    "links",
+    "phones",
+    "heading_lemmas",
+    "heading_names",
+    "heading_numbers",
+)
+
+
 def read_sentences(folder: Path) -> tuple[list[Sentence], np.ndarray]:
     """The sentences of a generation and their vectors (row i belongs to sentence i)."""
     with (folder / SENTENCES).open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
-    tuples = ("lemmas", "names", "numbers", "links", "phones", "heading_lemmas", "heading_names", "heading_numbers")
-    sentences = [Sentence(**{**row, **{key: tuple(row.get(key, ())) for key in tuples}}) for row in rows]
+    sentences = [Sentence(**{**row, **{key: tuple(row.get(key, ())) for key in _SENTENCE_TUPLES}}) for row in rows]
     return sentences, np.load(folder / SENTENCE_VECTORS)
 
 

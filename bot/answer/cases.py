@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.answer.evidence import Chapter, figureless_words, flat_context, restates
-from core.text import analyse_many, countries_named, heads_an_entry, stems
+from core.text import analyse_many, countries_named, heads_an_entry, names_a_situation, stems
 from core.types import SECTION_SEPARATOR, Chunk, Evidence, Question
 from ingest.store import IndexReader
 
@@ -340,13 +340,17 @@ def _levels(chunk: Chunk) -> list[tuple[tuple[str, str], str]]:
 
 def _chapter_levels(chunks: list[Chunk]) -> set[tuple[str, str]]:
     """The document and parent path of each level of headings that are a page's chapters, not cases (« Démarche »,
-    « Pièces à fournir », « Coût », « Quand la mettre à jour ? », « 6.2.1. Quels noms de code… »): one of them names
-    a `Chapter` (the documents to provide, what it costs) or heads an entry (a question, a numbered section)."""
+    « Pièces à fournir », « Coût », « Quand la mettre à jour ? », « 6.2.1. Quels noms de code… », « Taxe
+    régionale »): one of them names a `Chapter` (the documents to provide, what it costs), heads an entry (a question,
+    a numbered section), or is typed a part of a chapter by its document (`Chunk.subchapter_levels`: « Détail des
+    taxes et redevances › Taxe régionale ») without naming the reader's situation (« Si vous êtes détaché »)."""
     levels = set()
     for chunk in chunks:
         path = _path(chunk)
         for depth in range(1, len(path)):
-            if heads_an_entry(path[depth]) or any(chapter.names(path[depth]) for chapter in Chapter):
+            heading = path[depth]
+            part = depth in chunk.subchapter_levels and not names_a_situation(heading)
+            if part or heads_an_entry(heading) or any(chapter.names(heading) for chapter in Chapter):
                 levels.add((chunk.doc_id, SECTION_SEPARATOR.join(path[:depth])))
     return levels
 

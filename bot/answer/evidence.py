@@ -37,14 +37,12 @@ from core.text import (
     AskedList,
     durations_in,
     fold,
-    gives_time_of_day,
     is_year,
     lists_documents,
     names_conditions,
     names_cost,
     names_duration,
     names_procedure,
-    numbers_in,
     settles,
     states_amount,
     states_count,
@@ -86,7 +84,7 @@ class QuestionTerms:
         if self.kind is AnswerKind.PHONE:
             return bool(sentence.phones)
         if self.kind is AnswerKind.HOURS:
-            return gives_time_of_day(sentence.context)
+            return sentence.time_of_day
         if self.kind is AnswerKind.YES_NO:
             return settles(sentence.text) is not None
         return holds_fact_of_kind(
@@ -313,11 +311,11 @@ class EvidenceRanker:
         if evidence.sentence.links:
             return evidence
         steps, first, last = self._spanned(evidence)
-        figures = frozenset().union(*(numbers_in(step.sentence.text) for step in steps[first : last + 1]))
+        figures = frozenset().union(*(step.sentence.own_numbers for step in steps[first : last + 1]))
         read = last
         while read + 1 < len(steps):
             following = steps[read + 1]
-            own = numbers_in(following.sentence.text)  # `Sentence.numbers` are its context's: the next one's too
+            own = frozenset(following.sentence.own_numbers)
             too_long = following.end - steps[first].start > max_chars
             if too_long or following.sentence.sentence_id in self.reader.table_rows or _amends(own, figures):
                 break
@@ -547,9 +545,11 @@ def _one_sentence(kept: list[_Step]) -> Sentence:
         lemmas=tuple(sorted({lemma for s in sentences for lemma in s.lemmas})),
         names=tuple(sorted({name for s in sentences for name in s.names})),
         numbers=tuple(sorted({number for s in sentences for number in s.numbers})),
+        own_numbers=tuple(sorted({number for s in sentences for number in s.own_numbers})),
         negated=any(s.negated for s in sentences),
         links=tuple(sorted({link for s in sentences for link in s.links})),
         phones=tuple(sorted({phone for s in sentences for phone in s.phones})),
+        time_of_day=any(s.time_of_day for s in sentences),
         offers_service=any(s.offers_service for s in sentences),
         end=kept[0].sentence.start + len(text),  # from the first step's passage, maybe into the next one
     )
@@ -635,10 +635,9 @@ def page_figure(ranked: list[Evidence], terms: QuestionTerms, shown: int, min_co
     """For a question asking a figure, a date, a price or a length of time that none of the `shown` first sentences
     gives: the best-ranked sentence of the best one's page that gives one and covers the question, read with its
     page's title and section, as much as shown evidence must (`min_coverage`): « Ce paiement doit se faire avant le
-    15 octobre. » under « Taxe d'enlèvement des ordures ménagères › Paiement ». None otherwise; never a phone number,
-    which a page's other lines give for other services, nor opening hours, for the same reason."""
-    kind = terms.kind
-    if kind is None or not kind.must_be_shown or kind in (AnswerKind.PHONE, AnswerKind.HOURS):
+    15 octobre. » under « Taxe d'enlèvement des ordures ménagères › Paiement ». None otherwise; never a phone number
+    nor opening hours, which a page's other lines give for other services."""
+    if terms.kind is None or not terms.kind.is_figure:
         return None
     if not ranked or any(terms.answered_kind(e.sentence) for e in ranked[:shown]):
         return None

@@ -34,12 +34,17 @@ BIRTH = {
 
 def _cases_and_reader(
     sections: dict[str, tuple[str, tuple[int, ...]]] | None = None,
+    parts: dict[str, tuple[int, ...]] | None = None,
 ) -> tuple[Cases, Any]:
     """The cases of a page of `sections` (heading path: text and marked case levels; by default SECTIONS, a
-    Markdown page that marks none)."""
+    Markdown page that marks none), with the levels `parts` types as parts of a chapter (by path, as a fiche does)."""
     sections = sections or {name: (text, ()) for name, text in SECTIONS.items()}
+    typed = parts or {}
     units = [
-        Document(page_content=text, metadata={"section": name, "case_levels": list(levels)})
+        Document(
+            page_content=text,
+            metadata={"section": name, "case_levels": list(levels), "subchapter_levels": list(typed.get(name, ()))},
+        )
         for name, (text, levels) in sections.items()
     ]
     chunks = chunk_units(units, DocumentInfo(doc_id="F1341", title="Carte d'identité"), make_splitter(900, 100))
@@ -98,6 +103,35 @@ def test_a_faqs_questions_are_not_cases() -> None:
     ranked = [_evidence_in(reader, section) for section in (ORIGIN, USED)]
     assert cases.beside(read_question("Woody c'était quelle version ?", [], 8), ranked[0]) == ()
     assert [e.chunk.section for e in cases.same_case(ranked)] == [ORIGIN, USED]
+
+
+# A fiche's parts of a fee, typed SousChapitre under a Chapitre (F19211), and situations it types so too
+FEES = {
+    "Détail des taxes › Taxe régionale": ("Le cheval fiscal coûte 35,40 € dans le Pas-de-Calais.", ()),
+    "Détail des taxes › Redevance d'acheminement": ("D'un montant de 2,76 €, elle est due à chaque envoi.", ()),
+}
+POSTED = {
+    "Démarche › Si vous êtes détaché": ("Votre employeur fait la demande.", (0,)),
+    "Démarche › Si vous êtes expatrié": ("Vous faites la demande au consulat.", (0,)),
+}
+
+
+def test_a_fiches_parts_of_a_chapter_are_not_cases_unless_they_name_a_situation() -> None:
+    """The parts of a fee are parts of a chapter, not the resident's situations: none is named, and the others'
+    sentences stay in the evidence. The same headings on a page that types none are read as cases; a part that
+    names the reader's situation (« Si vous êtes détaché ») is one."""
+    question = read_question("L'envoi de la carte grise est payant ?", [], 8)
+    for typed, named in (({path: (0, 1) for path in FEES}, ()), (None, ("Redevance d'acheminement", "Taxe régionale"))):
+        cases, reader = _cases_and_reader(FEES, typed)
+        ranked = [_evidence_in(reader, section) for section in reversed(FEES)]
+        assert cases.beside(question, ranked[0]) == named
+        assert len(cases.same_case(ranked)) == (2 if typed else 1)
+    cases, reader = _cases_and_reader(POSTED, {path: (1,) for path in POSTED})
+    best = _evidence_in(reader, "Démarche › Si vous êtes expatrié")
+    assert cases.beside(read_question("Je fais comment ma demande ?", [], 8), best) == (
+        "Si vous êtes expatrié",
+        "Si vous êtes détaché",
+    )
 
 
 def test_the_evidence_holds_no_sentence_of_a_sibling_case() -> None:

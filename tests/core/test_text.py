@@ -20,6 +20,7 @@ from core.text import (
     heads_an_entry,
     is_year,
     lists_documents,
+    names_a_situation,
     names_conditions,
     numbers_in,
     question_parts,
@@ -212,6 +213,7 @@ def test_a_length_of_time_is_a_figure_with_a_unit_of_time(text: str, durations: 
         ("je dois appeler qui pour mon passeport", AnswerKind.PHONE),
         ("Quels sont les horaires d'ouverture de la mairie d'Arras ?", AnswerKind.HOURS),
         ("la mairie elle ouvre à quelle heure le samedi ?", AnswerKind.HOURS),
+        ("c'est quelle heure l'ouverture de la piscine ?", AnswerKind.HOURS),
         ("Quels papiers pour refaire ma carte d'identité ?", AnswerKind.PROCEDURE),
         ("comment installer une version précise d'un paquet en ligne de commande ?", AnswerKind.PROCEDURE),
     ],
@@ -477,6 +479,13 @@ def test_a_heading_that_is_a_question_or_a_numbered_section_heads_an_entry() -> 
     assert heads_an_entry("13.3.1. Software in the Public Interest") and heads_an_entry("9. Les outils ")
     assert not heads_an_entry("2 enfants ou plus") and not heads_an_entry("Date d'expiration : + de 5 ans")
     assert not heads_an_entry("1er, 2e ou 3e changement d'adresse") and not heads_an_entry("Forme AB 123 CD")
+
+
+def test_a_heading_naming_the_readers_situation() -> None:
+    assert names_a_situation("Vous faites du tourisme dans ce pays") and names_a_situation("Si vous êtes détaché")
+    assert names_a_situation("En cas de séparation") and names_a_situation("Lorsque le bail prend fin")
+    assert not names_a_situation("Taxe régionale") and not names_a_situation("Simulateur de coût")
+    assert not names_a_situation("Services en ligne") and not names_a_situation("Guide de collecte")
 
 
 @pytest.mark.parametrize(

@@ -113,3 +113,21 @@ def test_a_sentence_referring_back_is_marked_at_ingestion() -> None:
     )
     chunk = Chunk(chunk_id="d:0", doc_id="d", title="Naissance", text=text)
     assert [s.refers_back for s in sentences_of([chunk], context_chars=10, max_chars=320)] == [False, True, True]
+
+
+def test_a_sentences_own_numbers_and_time_of_day_are_stored_at_ingestion() -> None:
+    """The read-on compares each sentence's own figures, and an hours question looks for a time of day, from the
+    marks stored here, never reading the sentence again at question time. A short line is read with the next one:
+    its context's figures are not its own."""
+    from core.types import Chunk
+    from ingest.sentences import sentences_of
+
+    text = "Accueil :\nLundi de 9 h à 12 h.\n\nLe délai est de 15 jours."
+    chunk = Chunk(chunk_id="d:0", doc_id="d", title="Mairie", text=text)
+    sentences = sentences_of([chunk], context_chars=10, max_chars=320)
+    assert [(s.text, s.own_numbers, s.time_of_day) for s in sentences] == [
+        ("Accueil :", (), True),
+        ("Lundi de 9 h à 12 h.", ("12", "9"), True),
+        ("Le délai est de 15 jours.", ("15",), False),
+    ]
+    assert {"9", "12"} <= set(sentences[0].numbers)

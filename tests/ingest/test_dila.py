@@ -82,8 +82,8 @@ def test_fiche_becomes_one_unit_per_section(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["fiche_F1427.xml", "fiche_F1427.json"])
 def test_fiche_situations_and_cases_are_marked_in_each_passage_path(name: str) -> None:
-    """Situation and Cas are alternatives (« Né(e) en France » / « Né(e) à l'étranger »); Chapitre and
-    SousChapitre are a page's chapters: only the former's levels are marked, down to every passage."""
+    """Situation and Cas are alternatives (« Né(e) en France » / « Né(e) à l'étranger »), marked as cases, down to
+    every passage; a SousChapitre is a part of a chapter, marked as one (a Chapitre is at times an alternative)."""
     path = LOADERS / name
     units = load_file(path)
     chunks = chunk_units(units, document_info(name, path, units, {}), make_splitter(900, 150))
@@ -93,6 +93,9 @@ def test_fiche_situations_and_cases_are_marked_in_each_passage_path(name: str) -
     assert levels["Né(e) en France › Faire la demande › En ligne"] == (0, 2)
     assert levels["Né(e) à l'étranger › Faire la demande › Erreur sur l'acte › Par courrier"] == (0, 3)
     assert levels["Services en ligne et formulaires"] == ()
+    parts = {c.section: c.subchapter_levels for c in chunks}
+    assert parts["Né(e) à l'étranger › Faire la demande › Erreur sur l'acte › Par courrier"] == (2,)
+    assert parts["Né(e) en France › Qui peut faire la demande ?"] == parts["Services en ligne et formulaires"] == ()
 
 
 def test_fiche_labels_are_not_read_as_interview_speakers() -> None:
