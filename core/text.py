@@ -453,14 +453,7 @@ class AnswerKind(StrEnum):
     def is_fact(self) -> bool:
         """The model's answer must state one fact of this kind (a figure, a price, a year, a name, a place); a link or a
         phone number is read in the quoted evidence, which the model need not copy."""
-        return self in (
-            AnswerKind.NUMBER,
-            AnswerKind.DURATION,
-            AnswerKind.YEAR,
-            AnswerKind.NAME,
-            AnswerKind.PLACE,
-            AnswerKind.COST,
-        )
+        return self.is_figure or self in (AnswerKind.NAME, AnswerKind.PLACE)
 
     @property
     def is_figure(self) -> bool:

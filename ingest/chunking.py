@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -61,6 +60,9 @@ def chunk_document(
         unit = Document(page_content=text, metadata=raw_unit.metadata)
         unit_section = unit.metadata.get("section")
         has_turns = unit.metadata.get("turns", True)  # a format without interviews says so (ingest/dila.py)
+        # the levels of the unit's heading path its loader marks: they hold for passages under that path only
+        case_levels = tuple(unit.metadata.get("case_levels", ()))
+        subchapter_levels = tuple(unit.metadata.get("subchapter_levels", ()))
         if unit_section and instructs_the_assistant(unit_section):  # a heading is shown with its passages too
             ignored.append(IgnoredSentence(unit_section, unit.metadata.get("page"), None))
             unit_section = None
@@ -82,18 +84,13 @@ def chunk_document(
                     end=start + len(piece.page_content),
                     speaker=speaker_before(text, start + len(piece.page_content)) if has_turns else "",
                     author=info.author,
-                    case_levels=_levels(unit.metadata, "case_levels") if section == unit_section else (),
-                    subchapter_levels=_levels(unit.metadata, "subchapter_levels") if section == unit_section else (),
+                    case_levels=case_levels if section == unit_section else (),
+                    subchapter_levels=subchapter_levels if section == unit_section else (),
                 )
             )
         if unit.metadata.get("page") is not None:
             carried_section = heading_before(text, len(text)) or carried_section
     return chunks, ignored
-
-
-def _levels(metadata: dict[str, Any], name: str) -> tuple[int, ...]:
-    """The levels of a unit's section path its loader types (`case_levels`, `subchapter_levels`)."""
-    return tuple(metadata.get(name, ()))
 
 
 def speaker_before(text: str, offset: int) -> str:

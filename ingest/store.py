@@ -166,11 +166,14 @@ def write_chunks(chunks: list[Chunk], path: Path) -> None:
             fh.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
 
 
+# The fields of a `Chunk` that JSON stores as lists
+_CHUNK_TUPLES = ("case_levels", "subchapter_levels")
+
+
 def read_chunks(path: Path) -> list[Chunk]:
     with path.open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
-    levels = ("case_levels", "subchapter_levels")
-    return [Chunk(**{**row, **{name: tuple(row.get(name, ())) for name in levels}}) for row in rows]
+    return [Chunk(**{**row, **{key: tuple(row.get(key, ())) for key in _CHUNK_TUPLES}}) for row in rows]
 
 
 def write_sentences(sentences: list[Sentence], vectors: np.ndarray, folder: Path) -> None:

@@ -23,8 +23,8 @@ from core.settings import Settings
 from core.text import AnswerKind
 from core.types import Evidence, Outcome, Question
 
-# Why a question asking for a figure or a phone number (`AnswerKind.must_be_shown`) is refused when its evidence
-# holds none
+# Why a question asking for a figure, a phone number or opening hours (`AnswerKind.must_be_shown`) is refused when its
+# evidence holds none
 REASONS_NOT_SHOWN = {
     AnswerKind.NUMBER: "la question demande un nombre ou une date, les preuves n'en donnent aucun",
     AnswerKind.DURATION: "la question demande une durée ou un délai, les preuves n'en donnent aucun",

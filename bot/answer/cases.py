@@ -345,13 +345,13 @@ def _chapter_levels(chunks: list[Chunk]) -> set[tuple[str, str]]:
     a numbered section), or is typed a part of a chapter by its document (`Chunk.subchapter_levels`: « Détail des
     taxes et redevances › Taxe régionale ») without naming the reader's situation (« Si vous êtes détaché »)."""
     levels = set()
-    for chunk in chunks:
-        path = _path(chunk)
+    for doc_id, section, parts in {(c.doc_id, c.section, c.subchapter_levels) for c in chunks}:  # once a section
+        path = _levels_of(section)
         for depth in range(1, len(path)):
             heading = path[depth]
-            part = depth in chunk.subchapter_levels and not names_a_situation(heading)
+            part = depth in parts and not names_a_situation(heading)
             if part or heads_an_entry(heading) or any(chapter.names(heading) for chapter in Chapter):
-                levels.add((chunk.doc_id, SECTION_SEPARATOR.join(path[:depth])))
+                levels.add((doc_id, SECTION_SEPARATOR.join(path[:depth])))
     return levels
 
 
